@@ -1,0 +1,16 @@
+//! The code generated from `proto/` (messages, clients and servers of the demo services) and the
+//! encoded descriptor set that reflection serves. Four seed protos have no package, so their
+//! types share one module, as protoc would have them.
+
+// Generated code: its lints are not ours to fix.
+#![allow(clippy::all, missing_docs, non_camel_case_types)]
+
+include!(concat!(env!("OUT_DIR"), "/_.rs"));
+
+/// The `compute` package of `compute.proto`.
+pub mod compute {
+    include!(concat!(env!("OUT_DIR"), "/compute.rs"));
+}
+
+/// Every file of `proto/`, encoded as a `google.protobuf.FileDescriptorSet`.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
