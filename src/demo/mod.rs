@@ -1,0 +1,158 @@
+//! The bundled demo services — the seed's five, rebuilt with tonic — and how they are assembled
+//! into one set of routes with reflection (v1 and v1alpha) and health. Hosting them on a socket
+//! is `crate::server`'s job.
+pub mod cal;
+pub mod compute;
+pub mod contact;
+pub mod greeter;
+pub mod route_guide;
+
+use crate::pb;
+use anyhow::bail;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::watch;
+use tonic::server::NamedService;
+use tonic::service::{Routes, RoutesBuilder};
+use tonic_health::ServingStatus;
+
+/// One of the seed's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoService {
+    Greeter,
+    RouteGuide,
+    Compute,
+    Cal,
+    Contact,
+}
+
+impl DemoService {
+    pub const ALL: [DemoService; 5] = [
+        DemoService::Greeter,
+        DemoService::RouteGuide,
+        DemoService::Compute,
+        DemoService::Cal,
+        DemoService::Contact,
+    ];
+
+    /// The fully-qualified gRPC service name, as reflection and health know it.
+    pub fn full_name(self) -> &'static str {
+        match self {
+            DemoService::Greeter => <pb::greeter_server::GreeterServer<greeter::Greeter>>::NAME,
+            DemoService::RouteGuide => {
+                <pb::route_guide_server::RouteGuideServer<route_guide::RouteGuide>>::NAME
+            }
+            DemoService::Compute => {
+                <pb::compute::compute_server::ComputeServer<compute::Compute>>::NAME
+            }
+            DemoService::Cal => <pb::cal_server::CalServer<cal::Cal>>::NAME,
+            DemoService::Contact => <pb::contact_server::ContactServer<contact::Contact>>::NAME,
+        }
+    }
+
+    /// Accepts the short lower-case name (`routeguide`) or the service name in any case
+    /// (`RouteGuide`, `compute.Compute`, `Compute`).
+    pub fn parse(name: &str) -> anyhow::Result<Self> {
+        let wanted = name.to_ascii_lowercase().replace(['-', '_'], "");
+        for s in Self::ALL {
+            let full = s.full_name().to_ascii_lowercase();
+            let short = full.rsplit('.').next().unwrap_or(&full);
+            if wanted == full || wanted == short {
+                return Ok(s);
+            }
+        }
+        let known: Vec<_> = Self::ALL.iter().map(|s| s.full_name()).collect();
+        bail!(
+            "unknown demo service {name:?} (known: {})",
+            known.join(", ")
+        )
+    }
+}
+
+/// What the demo services are built from.
+#[derive(Debug)]
+pub struct DemoConfig {
+    pub services: Vec<DemoService>,
+    pub db: Arc<route_guide::FeatureDb>,
+    /// How often Contact's generator produces a batch of tasks; zero disables it.
+    pub task_interval: Duration,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            services: DemoService::ALL.to_vec(),
+            db: Arc::new(
+                route_guide::FeatureDb::from_json(route_guide::DEFAULT_DB)
+                    .expect("the embedded database is valid"),
+            ),
+            task_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Builds the routes for `config.services`, reflection v1 and v1alpha (listing exactly the
+/// services hosted) and `grpc.health.v1.Health` reporting each of them SERVING. Must run inside
+/// a tokio runtime: Contact's generator is spawned on it. Streams that would otherwise never end
+/// (Contact's `getTask`) end when `shutdown` turns true.
+pub async fn routes(config: DemoConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<Routes> {
+    let mut builder = RoutesBuilder::default();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    builder.add_service(health_service);
+
+    let mut names: Vec<&str> = Vec::new();
+    for service in &config.services {
+        if names.contains(&service.full_name()) {
+            continue;
+        }
+        match service {
+            DemoService::Greeter => {
+                builder.add_service(pb::greeter_server::GreeterServer::new(greeter::Greeter))
+            }
+            DemoService::RouteGuide => {
+                builder.add_service(pb::route_guide_server::RouteGuideServer::new(
+                    route_guide::RouteGuide::new(config.db.clone()),
+                ))
+            }
+            DemoService::Compute => builder.add_service(
+                pb::compute::compute_server::ComputeServer::new(compute::Compute),
+            ),
+            DemoService::Cal => builder.add_service(pb::cal_server::CalServer::new(cal::Cal)),
+            DemoService::Contact => {
+                let contact = contact::Contact::new(shutdown.clone());
+                if !config.task_interval.is_zero() {
+                    contact.spawn_generator(config.task_interval);
+                }
+                builder.add_service(pb::contact_server::ContactServer::new(contact))
+            }
+        };
+        names.push(service.full_name());
+        health
+            .set_service_status(service.full_name(), ServingStatus::Serving)
+            .await;
+    }
+
+    let reflection = || {
+        let mut b = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .include_reflection_service(false);
+        for name in names.iter().copied().chain(INFRA_SERVICES) {
+            b = b.with_service_name(name);
+        }
+        b
+    };
+    builder.add_service(reflection().build_v1()?);
+    builder.add_service(reflection().build_v1alpha()?);
+    Ok(builder.routes())
+}
+
+/// The services every demo server hosts beside the demo ones.
+pub const INFRA_SERVICES: [&str; 3] = [
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.health.v1.Health",
+];
