@@ -1,0 +1,211 @@
+//! Hosting routes on a socket: binding TCP or unix addresses, TLS, the per-call log line of
+//! `-v`, and graceful shutdown with a grace period. What is hosted comes from `crate::demo`.
+use anyhow::{bail, Context};
+use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::service::Routes;
+use tonic::transport::{server::TcpIncoming, Identity, Server, ServerTlsConfig};
+use tower_http::classify::{GrpcErrorsAsFailures, GrpcFailureClass, SharedClassifier};
+use tower_http::trace::{MakeSpan, OnEos, OnFailure, OnResponse, TraceLayer};
+use tracing::Span;
+
+/// A socket the server accepts on, already bound.
+pub enum Bound {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+impl Bound {
+    /// Binds `host:port` (port 0 picks a free one) or `unix:/path`.
+    pub async fn bind(listen: &str) -> anyhow::Result<Bound> {
+        if let Some(path) = listen.strip_prefix("unix:") {
+            let path = PathBuf::from(path);
+            remove_stale_socket(&path).await?;
+            let listener =
+                UnixListener::bind(&path).with_context(|| format!("cannot listen on {listen}"))?;
+            return Ok(Bound::Unix(listener, path));
+        }
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {listen:?}: expected HOST:PORT or unix:PATH")
+            })?
+            .collect();
+        let Some(addr) = addrs.first() else {
+            bail!("cannot listen on {listen:?}: the host name has no address");
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Bound::Tcp(listener))
+    }
+
+    /// The address actually bound, in the form clients pass to `--addr`.
+    pub fn address(&self) -> String {
+        match self {
+            Bound::Tcp(l) => l
+                .local_addr()
+                .map_or_else(|e| e.to_string(), |a| a.to_string()),
+            Bound::Unix(_, path) => format!("unix:{}", path.display()),
+        }
+    }
+
+    fn is_public(&self) -> bool {
+        matches!(self, Bound::Tcp(l) if l.local_addr().is_ok_and(|a| !a.ip().is_loopback()))
+    }
+}
+
+/// A unix socket left behind by a server that died is in the way of binding; a live one is not
+/// ours to remove.
+async fn remove_stale_socket(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !meta.file_type().is_socket() {
+        bail!(
+            "cannot listen on unix:{}: the path exists and is not a socket",
+            path.display()
+        );
+    }
+    if tokio::net::UnixStream::connect(path).await.is_ok() {
+        bail!(
+            "cannot listen on unix:{}: another server is listening there",
+            path.display()
+        );
+    }
+    std::fs::remove_file(path)
+        .with_context(|| format!("cannot remove stale socket {}", path.display()))
+}
+
+/// PEM certificate chain and private key files to serve TLS with.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    fn config(&self) -> anyhow::Result<ServerTlsConfig> {
+        let read = |p: &PathBuf, what: &str| {
+            std::fs::read(p).with_context(|| format!("cannot read TLS {what} {}", p.display()))
+        };
+        let (cert, key) = (read(&self.cert, "certificate")?, read(&self.key, "key")?);
+        if !cert.windows(11).any(|w| w == b"-----BEGIN ") {
+            bail!("TLS certificate {} is not PEM", self.cert.display());
+        }
+        Ok(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+    }
+}
+
+pub struct ServeOptions {
+    pub tls: Option<TlsFiles>,
+    /// How long in-flight calls may run on after shutdown is asked for.
+    pub grace: Duration,
+}
+
+/// Serves `routes` on `bound` until `shutdown` completes, then lets in-flight calls finish for at
+/// most `options.grace` and returns. A failure of the listener or of TLS set-up is an error.
+pub async fn serve(
+    bound: Bound,
+    routes: Routes,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if bound.is_public() && options.tls.is_none() {
+        tracing::warn!(
+            "listening on a non-loopback address without TLS: anyone who can reach {} can call it",
+            bound.address()
+        );
+    }
+    let mut builder = Server::builder();
+    if let Some(tls) = &options.tls {
+        builder = builder
+            .tls_config(tls.config()?)
+            .context("invalid TLS configuration")?;
+    }
+    let router = builder.layer(call_log()).add_routes(routes);
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stopped = async move {
+        let _ = stop_rx.await;
+    };
+    let mut server = tokio::spawn(async move {
+        match bound {
+            Bound::Tcp(l) => {
+                let incoming = TcpIncoming::from(l).with_nodelay(Some(true));
+                router.serve_with_incoming_shutdown(incoming, stopped).await
+            }
+            Bound::Unix(l, _) => {
+                router
+                    .serve_with_incoming_shutdown(UnixListenerStream::new(l), stopped)
+                    .await
+            }
+        }
+    });
+    tokio::select! {
+        result = &mut server => return Ok(result.context("server task failed")??),
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: letting in-flight calls finish");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(options.grace, &mut server).await {
+        Ok(result) => Ok(result.context("server task failed")??),
+        Err(_) => {
+            tracing::warn!(grace = ?options.grace, "grace period over: cancelling the calls still running");
+            server.abort();
+            Ok(())
+        }
+    }
+}
+
+fn call_log<ReqBody, ResBody>() -> TraceLayer<
+    SharedClassifier<GrpcErrorsAsFailures>,
+    impl MakeSpan<ReqBody> + Clone,
+    (),
+    impl OnResponse<ResBody> + Clone,
+    (),
+    impl OnEos + Clone,
+    impl OnFailure<GrpcFailureClass> + Clone,
+> {
+    fn status(headers: &http::HeaderMap) -> Option<(tonic::Code, String)> {
+        let code: i32 = headers.get("grpc-status")?.to_str().ok()?.parse().ok()?;
+        let message = headers.get("grpc-message").map(|m| {
+            percent_encoding::percent_decode(m.as_bytes())
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+        Some((tonic::Code::from_i32(code), message.unwrap_or_default()))
+    }
+    fn log(headers: &http::HeaderMap, duration: Duration, span: &Span) {
+        let Some((code, message)) = status(headers) else {
+            return;
+        };
+        let _enter = span.enter();
+        if message.is_empty() {
+            tracing::info!(status = ?code, ?duration, "call");
+        } else {
+            tracing::info!(status = ?code, message, ?duration, "call");
+        }
+    }
+    TraceLayer::new_for_grpc()
+        .make_span_with(
+            |req: &http::Request<ReqBody>| tracing::info_span!("call", method = %req.uri().path()),
+        )
+        .on_request(())
+        .on_response(|res: &http::Response<ResBody>, d, span: &Span| log(res.headers(), d, span))
+        .on_body_chunk(())
+        .on_eos(|trailers: Option<&http::HeaderMap>, d, span: &Span| {
+            if let Some(t) = trailers {
+                log(t, d, span)
+            }
+        })
+        .on_failure(|class: GrpcFailureClass, d: Duration, span: &Span| {
+            // Status codes are logged from headers and trailers; only transport failures here.
+            if let GrpcFailureClass::Error(error) = class {
+                let _enter = span.enter();
+                tracing::info!(%error, duration = ?d, "call failed");
+            }
+        })
+}
