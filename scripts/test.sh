@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: Rust unit and integration tests (which also build and run
+# the examples), then the interop tests with real peers — the seed's Python grpcio clients,
+# grpcio-reflection and grpcurl — against `rpcsh serve`. Python packages go into a venv inside
+# the build tree (target/py-venv), never system-wide.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/py-venv
+if ! cmp -s tests/py/requirements.txt "$venv/requirements.txt" 2>/dev/null; then
+  echo "== setting up $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --disable-pip-version-check -q -r tests/py/requirements.txt
+  cp tests/py/requirements.txt "$venv/requirements.txt"
+fi
+
+echo "== cargo test"
+cargo test
+
+echo "== interop tests (tests/py)"
+RPCSH_BIN="$PWD/target/debug/rpcsh" "$venv/bin/python" -m pytest -q tests/py

@@ -1,0 +1,80 @@
+"""Fixtures for the interop tests: the seed's Python stubs compiled from proto/ with grpc_tools,
+and `rpcsh serve` started on a free loopback port."""
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PROTOS = ["helloworld.proto", "routeguide.proto", "compute.proto", "SimpleCal.proto", "contact.proto"]
+RPCSH = os.environ.get("RPCSH_BIN", str(ROOT / "target" / "debug" / "rpcsh"))
+DB = ROOT / "data" / "route_guide_db.json"
+
+
+def _compile_stubs(out: pathlib.Path) -> None:
+    from grpc_tools import protoc
+
+    args = ["protoc", f"-I{ROOT / 'proto'}", f"--python_out={out}", f"--grpc_python_out={out}"]
+    if protoc.main(args + PROTOS) != 0:
+        raise RuntimeError("grpc_tools.protoc failed on proto/")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stubs(tmp_path_factory):
+    """Generates the *_pb2 modules the seed's code imports, as the blog does with grpc_tools."""
+    out = tmp_path_factory.mktemp("stubs")
+    _compile_stubs(out)
+    sys.path.insert(0, str(out))
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    return out
+
+
+class Server:
+    """A running `rpcsh serve`; `addr` is what it printed after `listening on`."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen(
+            [RPCSH, "serve", "--listen", "127.0.0.1:0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise RuntimeError(f"rpcsh serve did not start: {line!r} {self.proc.stderr.read()}")
+        self.addr = line.removeprefix("listening on ").strip()
+
+    def stop(self) -> str:
+        """Stops the server gracefully and returns what it logged."""
+        self.proc.terminate()
+        try:
+            _, err = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+        assert self.proc.returncode == 0, err
+        return err
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(*args: str) -> Server:
+        server = Server(*args)
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
+@pytest.fixture
+def server(serve):
+    return serve("--task-interval", "0", "-v")
