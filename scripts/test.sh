@@ -6,14 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv=target/py-venv
-if ! cmp -s tests/py/requirements.txt "$venv/requirements.txt" 2>/dev/null; then
-  echo "== setting up $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --disable-pip-version-check -q -r tests/py/requirements.txt
-  cp tests/py/requirements.txt "$venv/requirements.txt"
-fi
+source scripts/py-venv.sh
 
 echo "== cargo test"
 cargo test

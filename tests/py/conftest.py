@@ -35,8 +35,9 @@ class Server:
     """A running `rpcsh serve`; `addr` is what it printed after `listening on`."""
 
     def __init__(self, *args: str):
+        listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
         self.proc = subprocess.Popen(
-            [RPCSH, "serve", "--listen", "127.0.0.1:0", *args],
+            [RPCSH, "serve", *listen, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
