@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "compute.proto",
     "SimpleCal.proto",
     "contact.proto",
+    "testing.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

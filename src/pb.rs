@@ -14,3 +14,8 @@ pub mod compute {
 
 /// Every file of `proto/`, encoded as a `google.protobuf.FileDescriptorSet`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
+
+/// `rpcsh.testing.v1`: the `Testing` service of `testing.proto`.
+pub mod testing {
+    include!(concat!(env!("OUT_DIR"), "/rpcsh.testing.v1.rs"));
+}

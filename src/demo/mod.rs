@@ -1,4 +1,5 @@
-//! The bundled demo services — the seed's five, rebuilt with tonic — and how they are assembled
+//! The bundled demo services — the seed's five, rebuilt with tonic, and rpcsh's own `Testing` —
+//! and how they are assembled
 //! into one set of routes with reflection (v1 and v1alpha) and health. Hosting them on a socket
 //! is `crate::server`'s job.
 pub mod cal;
@@ -6,6 +7,7 @@ pub mod compute;
 pub mod contact;
 pub mod greeter;
 pub mod route_guide;
+pub mod testing;
 
 use crate::pb;
 use anyhow::bail;
@@ -23,15 +25,18 @@ pub enum DemoService {
     Compute,
     Cal,
     Contact,
+    /// rpcsh's own `rpcsh.testing.v1.Testing`, not from the seed.
+    Testing,
 }
 
 impl DemoService {
-    pub const ALL: [DemoService; 5] = [
+    pub const ALL: [DemoService; 6] = [
         DemoService::Greeter,
         DemoService::RouteGuide,
         DemoService::Compute,
         DemoService::Cal,
         DemoService::Contact,
+        DemoService::Testing,
     ];
 
     /// The fully-qualified gRPC service name, as reflection and health know it.
@@ -46,6 +51,9 @@ impl DemoService {
             }
             DemoService::Cal => <pb::cal_server::CalServer<cal::Cal>>::NAME,
             DemoService::Contact => <pb::contact_server::ContactServer<contact::Contact>>::NAME,
+            DemoService::Testing => {
+                <pb::testing::testing_server::TestingServer<testing::Testing>>::NAME
+            }
         }
     }
 
@@ -124,6 +132,9 @@ pub async fn routes(config: DemoConfig, shutdown: watch::Receiver<bool>) -> anyh
                 }
                 builder.add_service(pb::contact_server::ContactServer::new(contact))
             }
+            DemoService::Testing => builder.add_service(
+                pb::testing::testing_server::TestingServer::new(testing::Testing),
+            ),
         };
         names.push(service.full_name());
         health

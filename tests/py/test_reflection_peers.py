@@ -12,7 +12,7 @@ import pytest
 from conftest import DB
 
 GRPCURL = shutil.which("grpcurl", path=str(pathlib.Path(sys.executable).parent)) or shutil.which("grpcurl")
-DEMO = ["Cal", "Contact", "Greeter", "RouteGuide", "compute.Compute"]
+DEMO = ["Cal", "Contact", "Greeter", "RouteGuide", "compute.Compute", "rpcsh.testing.v1.Testing"]
 INFRA = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
          "grpc.reflection.v1alpha.ServerReflection"]
 
