@@ -1,6 +1,10 @@
 //! Command-line definitions (clap) and the dispatch from a parsed command to the code that runs it.
+use crate::commands::{self, Connection, OutputOptions};
 use crate::demo::{route_guide::FeatureDb, DemoConfig, DemoService};
+use crate::format::Verbose;
+use crate::input::{Data, ParseOptions};
 use crate::server::{self, Bound, ServeOptions, TlsFiles};
+use crate::transport::TransportOptions;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
@@ -13,7 +17,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 )]
 #[command(arg_required_else_help = true)]
 pub struct Cli {
-    /// Log more: each call the server handles, with status and duration.
+    /// Say more: headers, trailers and timings of a call; each call a server handles.
     #[arg(short, long, global = true)]
     pub verbose: bool,
     #[command(subcommand)]
@@ -22,7 +26,58 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Host the demo services (Greeter, RouteGuide, compute.Compute, Cal, Contact) with reflection and health.
+    /// Call a method: rpcsh call RouteGuide/GetFeature '{"latitude": 409146138, "longitude": -746188906}'
+    #[command(after_help = CALL_EXAMPLES)]
+    Call(CallArgs),
+    /// List the server's services, or one service's methods.
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  rpcsh list\n  rpcsh list RouteGuide\n  rpcsh list --proto api.proto"
+    )]
+    List {
+        /// A service whose methods to list.
+        service: Option<String>,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Describe a service, method, message or enum.
+    #[command(
+        visible_alias = "desc",
+        after_help = "Examples:\n  rpcsh describe RouteGuide\n  rpcsh describe RouteGuide/RouteChat\n  rpcsh describe RouteNote --format json"
+    )]
+    Describe {
+        /// The symbol: a fully-qualified name, or a service or method as `call` takes it.
+        symbol: String,
+        /// `text` (proto-like, the default) or `json` (the descriptor proto).
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Print a JSON skeleton of a message (or a method's request) with every field, to fill in.
+    #[command(
+        after_help = "Examples:\n  rpcsh template RouteGuide/RouteChat\n  rpcsh template Rectangle"
+    )]
+    Template {
+        /// A message name, or a method as `call` takes it.
+        symbol: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Ask grpc.health.v1.Health whether the server (or one service) is SERVING.
+    #[command(
+        after_help = "Exit status: 0 when SERVING, 1 otherwise, 64 + code when the check itself fails.\n\nExamples:\n  rpcsh health\n  rpcsh health RouteGuide"
+    )]
+    Health {
+        /// The service to check; the whole server when omitted.
+        service: Option<String>,
+        /// Deadline of the check.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Host the demo services (Greeter, RouteGuide, compute.Compute, Cal, Contact, Testing) with reflection and health.
     #[command(
         after_help = "Examples:\n  rpcsh serve\n  rpcsh serve greeter routeguide --listen 127.0.0.1:0\n  rpcsh serve --listen unix:/tmp/rpcsh.sock"
     )]
@@ -46,7 +101,7 @@ pub struct DemoServiceArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Services to host (greeter, routeguide, compute, cal, contact); all of them when none is named.
+    /// Services to host (greeter, routeguide, compute, cal, contact, testing); all of them when none is named.
     #[arg(value_name = "SERVICE")]
     pub services: Vec<String>,
     /// Address to listen on: HOST:PORT (port 0 picks a free port) or unix:PATH.
@@ -69,6 +124,127 @@ pub struct DemoArgs {
     pub listen: String,
     #[command(flatten)]
     pub demo: DemoServiceArgs,
+}
+
+const CALL_EXAMPLES: &str = "Examples:
+  rpcsh call Greeter/SayHello '{\"name\": \"you\"}'
+  rpcsh call RouteGuide.GetFeature @point.json
+  rpcsh call --addr localhost:50051 RouteGuide/ListFeature '{\"lo\": {}, \"hi\": {\"latitude\": 420000000}}'
+  echo '{\"latitude\": 1} {\"latitude\": 2}' | rpcsh call RouteGuide/RecordRoute -
+  rpcsh call RouteGuide/RouteChat -            # type one JSON note per line, Ctrl-D to finish
+
+Exit status: 0 OK, 64 + gRPC status code when the call fails (NOT_FOUND: 69),
+1 for rpcsh's own errors (cannot connect, bad JSON, unknown method), 2 for usage errors.";
+
+/// Where the server is and how to reach it and learn its schema.
+#[derive(Debug, Args, Clone)]
+pub struct ConnArgs {
+    /// Server address: HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:PATH.
+    #[arg(
+        long,
+        short = 'a',
+        value_name = "ADDR",
+        env = "RPCSH_ADDR",
+        default_value = "localhost:50051"
+    )]
+    pub addr: String,
+    /// Plaintext HTTP/2 even to a non-loopback host.
+    #[arg(long, conflicts_with = "tls")]
+    pub plaintext: bool,
+    /// TLS even to a loopback host or unix socket.
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM file of the CA that signed the server's certificate (instead of the system's roots).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// PEM client certificate, for mutual TLS (with --key).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The :authority and TLS server name to use instead of the address's host.
+    #[arg(long, value_name = "NAME")]
+    pub authority: Option<String>,
+    /// Header sent with the call and reflection requests: 'name: value' (repeatable; -bin names take base64).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Header sent with reflection requests only.
+    #[arg(long = "reflect-header", value_name = "NAME: VALUE")]
+    pub reflect_headers: Vec<String>,
+    /// The user-agent to send.
+    #[arg(long, value_name = "TEXT")]
+    pub user_agent: Option<String>,
+    /// Give up connecting after this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub connect_timeout: Duration,
+    /// Largest message to send or receive, in bytes, reflection included.
+    #[arg(long, value_name = "BYTES")]
+    pub max_msg_size: Option<usize>,
+    /// Take the schema from this .proto file instead of reflection (repeatable).
+    #[arg(long = "proto", value_name = "FILE")]
+    pub protos: Vec<PathBuf>,
+    /// Import path for --proto (repeatable); the files' folders by default.
+    #[arg(short = 'I', long = "import-path", value_name = "DIR")]
+    pub import_paths: Vec<PathBuf>,
+    /// Take the schema from a FileDescriptorSet file instead of reflection.
+    #[arg(long, value_name = "FILE", conflicts_with = "protos")]
+    pub protoset: Option<PathBuf>,
+    /// Show secret header values (authorization, cookie, *-token, *-key) in -v output.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The method: Service/Method, Service.Method or /package.Service/Method; a service's short name works when unambiguous.
+    pub method: String,
+    /// Request JSON: inline, @FILE, or - for stdin. Streams take a sequence of JSON objects.
+    pub data: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Output format of responses: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<crate::format::Format>,
+    /// Print fields that have their default value.
+    #[arg(long)]
+    pub emit_defaults: bool,
+    /// Print fields with their proto names (point_count) instead of JSON names (pointCount).
+    #[arg(long)]
+    pub proto_names: bool,
+    /// Skip unknown fields in the request JSON instead of failing.
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
+    /// Deadline of the call, sent to the server as grpc-timeout.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+}
+
+impl ConnArgs {
+    pub fn connection(&self, verbose: bool) -> Connection {
+        Connection {
+            addr: self.addr.clone(),
+            transport: TransportOptions {
+                plaintext: self.plaintext,
+                tls: self.tls,
+                cacert: self.cacert.clone(),
+                cert: self.cert.clone(),
+                key: self.key.clone(),
+                authority: self.authority.clone(),
+                connect_timeout: Some(self.connect_timeout),
+                user_agent: self.user_agent.clone(),
+            },
+            headers: self.headers.clone(),
+            reflect_headers: self.reflect_headers.clone(),
+            protos: self.protos.clone(),
+            import_paths: self.import_paths.clone(),
+            protoset: self.protoset.clone(),
+            max_message_size: self.max_msg_size,
+            verbose: verbose.then_some(Verbose {
+                show_secrets: self.show_secrets,
+            }),
+        }
+    }
 }
 
 /// Accepts `0` and humantime durations such as `500ms`, `10s`, `1m30s`.
@@ -96,11 +272,57 @@ impl DemoServiceArgs {
 /// Runs a parsed command line; errors are reported by the caller.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(cli.verbose);
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
+    let verbose = cli.verbose;
+    let serving = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    // One-shot client commands start faster and smaller on one thread.
+    let runtime = if serving {
+        tokio::runtime::Runtime::new()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .context("cannot start the tokio runtime")?;
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Demo(args) => demo(args).await,
+            Command::Call(args) => {
+                let parse = ParseOptions {
+                    allow_unknown_fields: args.allow_unknown_fields,
+                };
+                let output = OutputOptions {
+                    format: args.format,
+                    emit_defaults: args.emit_defaults,
+                    proto_names: args.proto_names,
+                };
+                let data = Data::parse(args.data.as_deref());
+                commands::call(
+                    &args.conn.connection(verbose),
+                    &args.method,
+                    data,
+                    parse,
+                    output,
+                    args.timeout,
+                )
+                .await
+            }
+            Command::List { service, conn } => {
+                commands::list(&conn.connection(verbose), service.as_deref()).await
+            }
+            Command::Describe {
+                symbol,
+                format,
+                conn,
+            } => commands::describe(&conn.connection(verbose), &symbol, format == "json").await,
+            Command::Template { symbol, conn } => {
+                commands::template(&conn.connection(verbose), &symbol).await
+            }
+            Command::Health {
+                service,
+                timeout,
+                conn,
+            } => commands::health(&conn.connection(verbose), service.as_deref(), timeout).await,
         }
     })?;
     Ok(ExitCode::SUCCESS)

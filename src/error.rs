@@ -1,29 +1,117 @@
-//! How an error reaches the user: one `rpcsh: error:` line with the whole cause chain, a hint
-//! where one helps, and the exit code.
-use std::process::ExitCode;
+//! How an error reaches the user: one `rpcsh: error:` line with the cause chain down to the root
+//! cause, a hint where one helps, and the exit code. A call that the server failed with a status
+//! is not rpcsh's error: it prints `ERROR: code = ...` and exits 64 + the status code, as grpcurl.
+use std::{fmt, process::ExitCode};
 
-/// Exit code for an error on rpcsh's side (cannot bind, bad input file, ...). Usage errors exit 2
-/// (clap).
+/// Exit code for an error on rpcsh's side: cannot connect, bad JSON, unknown method, bad file.
 pub const EXIT_ERROR: u8 = 1;
+/// Exit code of a usage error (clap's).
+pub const EXIT_USAGE: u8 = 2;
+/// A call that ended with gRPC status `code` exits `EXIT_STATUS_BASE + code`.
+pub const EXIT_STATUS_BASE: u8 = 64;
+
+/// An error with advice for the user, printed as `  hint: ...` under the error line.
+#[derive(Debug)]
+pub struct Hint {
+    message: String,
+    hint: String,
+}
+
+impl Hint {
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Hint {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+/// A call that the server ended with a non-OK status. Its rendering (with decoded details) is
+/// done when the error is created, where the descriptors are at hand.
+#[derive(Debug)]
+pub struct CallFailed {
+    pub code: tonic::Code,
+    pub rendered: String,
+}
+
+impl fmt::Display for CallFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rendered)
+    }
+}
+
+impl std::error::Error for CallFailed {}
 
 /// Prints `err` to stderr and returns the exit code it maps to.
 pub fn report(err: &anyhow::Error) -> ExitCode {
-    eprintln!("rpcsh: error: {err:#}");
+    if let Some(failed) = err.downcast_ref::<CallFailed>() {
+        eprint!("{}", failed.rendered);
+        return ExitCode::from(EXIT_STATUS_BASE + failed.code as u8);
+    }
+    eprintln!("rpcsh: error: {}", chain(err));
     if let Some(hint) = hint(err) {
         eprintln!("  hint: {hint}");
     }
     ExitCode::from(EXIT_ERROR)
 }
 
-fn hint(err: &anyhow::Error) -> Option<&'static str> {
+/// The cause chain on one line, without repeating a cause already contained in its parent.
+fn chain(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+fn hint(err: &anyhow::Error) -> Option<String> {
+    if let Some(h) = err.chain().find_map(|e| e.downcast_ref::<Hint>()) {
+        return Some(h.hint.clone());
+    }
     let io = err
         .chain()
         .find_map(|e| e.downcast_ref::<std::io::Error>())?;
     match io.kind() {
-        std::io::ErrorKind::AddrInUse => {
-            Some("another program listens on that port: pick another with --listen, or port 0 for a free one")
-        }
-        std::io::ErrorKind::PermissionDenied => Some("ports below 1024 need privileges; try a port above 1024"),
+        std::io::ErrorKind::AddrInUse => Some(
+            "another program listens on that port: pick another with --listen, or port 0 for a free one".into(),
+        ),
         _ => None,
     }
+}
+
+/// The innermost error of a `source()` chain, as text: transport errors wrap the useful part
+/// (connection refused, certificate unknown) several layers deep.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// The kind of the first `io::Error` in a `source()` chain.
+pub fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cur = e.source();
+    }
+    None
 }

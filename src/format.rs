@@ -1,0 +1,405 @@
+//! Turning what a call reports into text: response messages as proto3 JSON (pretty or one per
+//! line) or protobuf text format, failed statuses with their decoded `google.rpc.Status`
+//! details, the `-v` trace of headers and timings, and the proto-like text of `describe`. Writes
+//! to any `impl Write`, so tests and the REPL can capture it.
+use crate::invoke::Handler;
+use prost::Message;
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor,
+    MethodDescriptor, SerializeOptions, ServiceDescriptor,
+};
+use std::io::Write;
+use std::time::Instant;
+use tonic::metadata::{KeyAndValueRef, MetadataMap};
+
+/// How response messages are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// proto3 JSON, indented.
+    Json,
+    /// proto3 JSON, one message per line.
+    Jsonl,
+    /// protobuf text format.
+    Text,
+}
+
+/// Output settings of the message printer.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub format: Format,
+    pub emit_defaults: bool,
+    pub proto_names: bool,
+}
+
+impl Style {
+    fn serialize_options(&self) -> SerializeOptions {
+        SerializeOptions::new()
+            .skip_default_fields(!self.emit_defaults)
+            .use_proto_field_name(self.proto_names)
+    }
+}
+
+/// Writes one message in `style`, followed by a newline.
+pub fn write_message(
+    out: &mut impl Write,
+    message: &DynamicMessage,
+    style: &Style,
+) -> anyhow::Result<()> {
+    let options = style.serialize_options();
+    match style.format {
+        Format::Json => {
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
+            message
+                .serialize_with_options(&mut ser, &options)
+                .map_err(print_error)?;
+        }
+        Format::Jsonl => {
+            let mut ser = serde_json::Serializer::new(&mut *out);
+            message
+                .serialize_with_options(&mut ser, &options)
+                .map_err(print_error)?;
+        }
+        // A blank line between messages: text format has no delimiter of its own.
+        Format::Text => writeln!(out, "{:#}", message)?,
+    }
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn print_error(e: serde_json::Error) -> anyhow::Error {
+    if e.is_io() {
+        return anyhow::Error::new(e).context("cannot write the output");
+    }
+    crate::error::Hint::new(
+        format!("cannot print the response as JSON: {e}"),
+        "a google.protobuf.Any holds a type the schema does not know; --format text shows it raw",
+    )
+    .into()
+}
+
+/// The call handler of the one-shot command: prints each message as it arrives, flushing when
+/// no further message is ready, and keeps the counts and timings `-v` reports.
+pub struct Printer<W: Write> {
+    pub out: W,
+    pub style: Style,
+    pub received: usize,
+    pub first_message: Option<Instant>,
+    pub verbose: Option<Verbose>,
+}
+
+impl<W: Write> Handler for Printer<W> {
+    fn on_headers(&mut self, headers: &MetadataMap) {
+        if let Some(v) = &self.verbose {
+            v.metadata("Response headers received", headers);
+        }
+    }
+
+    fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+        self.first_message.get_or_insert_with(Instant::now);
+        self.received += 1;
+        write_message(&mut self.out, &message, &self.style)
+    }
+
+    fn on_idle(&mut self) -> anyhow::Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn on_trailers(&mut self, trailers: &MetadataMap) {
+        if let Some(v) = &self.verbose {
+            v.metadata("Response trailers received", trailers);
+        }
+    }
+}
+
+/// The `-v` trace, on stderr.
+#[derive(Debug, Clone, Copy)]
+pub struct Verbose {
+    pub show_secrets: bool,
+}
+
+impl Verbose {
+    pub fn line(&self, text: impl std::fmt::Display) {
+        eprintln!("{text}");
+    }
+
+    pub fn metadata(&self, title: &str, map: &MetadataMap) {
+        let mut lines = Vec::new();
+        for entry in map.iter() {
+            match entry {
+                KeyAndValueRef::Ascii(k, v) => {
+                    let value = v.to_str().unwrap_or("<not text>");
+                    lines.push(format!("{k}: {}", self.redact(k.as_str(), value)));
+                }
+                KeyAndValueRef::Binary(k, v) => {
+                    let value = v
+                        .to_bytes()
+                        .map(|b| format!("<{} bytes>", b.len()))
+                        .unwrap_or_default();
+                    lines.push(format!("{k}: {}", self.redact(k.as_str(), &value)));
+                }
+            }
+        }
+        eprintln!(
+            "{title}:{}",
+            if lines.is_empty() {
+                " (empty)".to_string()
+            } else {
+                String::new()
+            }
+        );
+        for l in lines {
+            eprintln!("  {l}");
+        }
+    }
+
+    fn redact<'a>(&self, key: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
+        if !self.show_secrets && is_secret(key) {
+            "<redacted: --show-secrets shows it>".into()
+        } else {
+            value.into()
+        }
+    }
+}
+
+/// Header names whose values are credentials.
+pub fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "cookie" | "proxy-authorization" | "set-cookie"
+    ) || name.ends_with("-token")
+        || name.ends_with("-key")
+}
+
+/// `ERROR: code = ..., message = ...` and the decoded `google.rpc.Status` details, one per line.
+pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
+    let mut text = format!(
+        "ERROR: code = {:?}, message = {}\n",
+        status.code(),
+        status.message()
+    );
+    if status.details().is_empty() {
+        return text;
+    }
+    let Some(desc) = pool.get_message_by_name("google.rpc.Status") else {
+        return text;
+    };
+    let Ok(decoded) = DynamicMessage::decode(desc, status.details()) else {
+        text.push_str(&format!(
+            "  details: <{} bytes, not a google.rpc.Status>\n",
+            status.details().len()
+        ));
+        return text;
+    };
+    let details = decoded.get_field_by_name("details");
+    for any in details
+        .as_deref()
+        .and_then(|d| d.as_list())
+        .unwrap_or_default()
+    {
+        let Some(any) = any.as_message() else {
+            continue;
+        };
+        let json = serde_json::to_string(any).unwrap_or_else(|_| {
+            let url = any
+                .get_field_by_name("type_url")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("{{\"@type\": \"{url}\", \"value\": <not in the schema>}}")
+        });
+        text.push_str(&format!("  details: {json}\n"));
+    }
+    text
+}
+
+/// A `.Type` reference as protoc prints it.
+fn type_name(field: &FieldDescriptor) -> String {
+    match field.kind() {
+        Kind::Message(m) if field.is_map() => {
+            let (k, v) = (m.map_entry_key_field(), m.map_entry_value_field());
+            format!("map<{}, {}>", type_name(&k), type_name(&v))
+        }
+        Kind::Message(m) => format!(".{}", m.full_name()),
+        Kind::Enum(e) => format!(".{}", e.full_name()),
+        kind => format!("{kind:?}").to_ascii_lowercase(),
+    }
+}
+
+pub fn describe_method(m: &MethodDescriptor) -> String {
+    let stream = |s: bool| if s { "stream " } else { "" };
+    format!(
+        "rpc {}({}.{}) returns ({}.{});",
+        m.name(),
+        stream(m.is_client_streaming()),
+        m.input().full_name(),
+        stream(m.is_server_streaming()),
+        m.output().full_name()
+    )
+}
+
+pub fn describe_service(s: &ServiceDescriptor) -> String {
+    let mut text = format!("service {} {{\n", s.full_name());
+    for m in s.methods() {
+        text.push_str(&format!("  {}\n", describe_method(&m)));
+    }
+    text.push_str("}\n");
+    text
+}
+
+pub fn describe_message(m: &MessageDescriptor) -> String {
+    let mut text = String::new();
+    write_message_desc(&mut text, m, 0);
+    text
+}
+
+fn write_message_desc(text: &mut String, m: &MessageDescriptor, depth: usize) {
+    let pad = "  ".repeat(depth);
+    let name = if depth == 0 { m.full_name() } else { m.name() };
+    text.push_str(&format!("{pad}message {name} {{\n"));
+    let mut oneofs_done = Vec::new();
+    for f in m.fields() {
+        if let Some(oneof) = f.containing_oneof().filter(|o| !o.is_synthetic()) {
+            if oneofs_done.contains(&oneof.name().to_string()) {
+                continue;
+            }
+            oneofs_done.push(oneof.name().to_string());
+            text.push_str(&format!("{pad}  oneof {} {{\n", oneof.name()));
+            for of in oneof.fields() {
+                text.push_str(&format!(
+                    "{pad}    {} {} = {};\n",
+                    type_name(&of),
+                    of.name(),
+                    of.number()
+                ));
+            }
+            text.push_str(&format!("{pad}  }}\n"));
+            continue;
+        }
+        let label = if f.is_map() {
+            ""
+        } else if f.is_list() {
+            "repeated "
+        } else if f.supports_presence() && f.containing_oneof().is_some() {
+            "optional "
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "{pad}  {label}{} {} = {};\n",
+            type_name(&f),
+            f.name(),
+            f.number()
+        ));
+    }
+    for nested in m.child_messages().filter(|n| !n.is_map_entry()) {
+        write_message_desc(text, &nested, depth + 1);
+    }
+    for e in m.child_enums() {
+        text.push_str(&indent(&describe_enum_named(&e, e.name()), depth + 1));
+    }
+    text.push_str(&format!("{pad}}}\n"));
+}
+
+fn indent(text: &str, depth: usize) -> String {
+    let pad = "  ".repeat(depth);
+    text.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+pub fn describe_enum(e: &EnumDescriptor) -> String {
+    describe_enum_named(e, e.full_name())
+}
+
+fn describe_enum_named(e: &EnumDescriptor, name: &str) -> String {
+    let mut text = format!("enum {name} {{\n");
+    for v in e.values() {
+        text.push_str(&format!("  {} = {};\n", v.name(), v.number()));
+    }
+    text.push_str("}\n");
+    text
+}
+
+/// A JSON skeleton of `m` with every field, for people to fill in.
+pub fn template(m: &MessageDescriptor) -> serde_json::Value {
+    template_of(m, &mut Vec::new())
+}
+
+fn template_of(m: &MessageDescriptor, seen: &mut Vec<String>) -> serde_json::Value {
+    use serde_json::{json, Value};
+    match m.full_name() {
+        "google.protobuf.Timestamp" => return json!("1970-01-01T00:00:00Z"),
+        "google.protobuf.Duration" => return json!("0s"),
+        "google.protobuf.FieldMask" => return json!(""),
+        "google.protobuf.Struct" => return json!({}),
+        "google.protobuf.Value" => return Value::Null,
+        "google.protobuf.ListValue" => return json!([]),
+        "google.protobuf.Any" => return json!({"@type": ""}),
+        "google.protobuf.Empty" => return json!({}),
+        name if name.starts_with("google.protobuf.") && name.ends_with("Value") => {
+            return m
+                .get_field_by_name("value")
+                .map_or(Value::Null, |f| scalar_template(&f, seen));
+        }
+        _ => {}
+    }
+    if seen.iter().any(|s| s == m.full_name()) {
+        return json!({}); // recursive type: one level is enough to show its shape
+    }
+    seen.push(m.full_name().to_string());
+    let mut object = serde_json::Map::new();
+    let mut oneofs_done: Vec<String> = Vec::new();
+    for f in m.fields() {
+        if let Some(o) = f.containing_oneof().filter(|o| !o.is_synthetic()) {
+            if oneofs_done.contains(&o.name().to_string()) {
+                continue; // one member of each oneof: setting two is an error
+            }
+            oneofs_done.push(o.name().to_string());
+        }
+        let value = if f.is_map() {
+            let Kind::Message(entry) = f.kind() else {
+                unreachable!("map fields are messages")
+            };
+            let key = scalar_template(&entry.map_entry_key_field(), seen);
+            let key = match key {
+                Value::String(s) if s.is_empty() => "key".to_string(),
+                other => other.to_string().trim_matches('"').to_string(),
+            };
+            json!({ key: scalar_template(&entry.map_entry_value_field(), seen) })
+        } else if f.is_list() {
+            json!([scalar_template(&f, seen)])
+        } else {
+            scalar_template(&f, seen)
+        };
+        object.insert(f.json_name().to_string(), value);
+    }
+    seen.pop();
+    Value::Object(object)
+}
+
+fn scalar_template(f: &FieldDescriptor, seen: &mut Vec<String>) -> serde_json::Value {
+    use serde_json::json;
+    match f.kind() {
+        Kind::Message(m) => template_of(&m, seen),
+        Kind::Enum(e) => json!(e.default_value().name()),
+        Kind::Bool => json!(false),
+        Kind::String | Kind::Bytes => json!(""),
+        Kind::Int64 | Kind::Uint64 | Kind::Sint64 | Kind::Fixed64 | Kind::Sfixed64 => json!("0"),
+        Kind::Double | Kind::Float => json!(0.0),
+        _ => json!(0),
+    }
+}
+
+/// The descriptor of a symbol as JSON: its `*DescriptorProto`, as protoc would encode it.
+pub fn descriptor_json(bytes: Vec<u8>, proto_type: &str) -> anyhow::Result<serde_json::Value> {
+    let desc = DescriptorPool::global()
+        .get_message_by_name(proto_type)
+        .ok_or_else(|| anyhow::anyhow!("no descriptor type {proto_type}"))?;
+    let message = DynamicMessage::decode(desc, bytes.as_slice())?;
+    Ok(serde_json::to_value(&message)?)
+}
+
+/// Encodes a prost message (used for descriptor protos).
+pub fn encode(m: &impl Message) -> Vec<u8> {
+    m.encode_to_vec()
+}

@@ -1,0 +1,377 @@
+//! Request data: JSON text given inline, as `@file`, or on stdin, turned into protobuf messages
+//! of the method's input type. Errors say where (line:column) and what; stdin is read message
+//! by message so a stream can be fed by hand or by a pipe.
+use crate::error::Hint;
+use anyhow::{anyhow, Context};
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
+use serde::de::IgnoredAny;
+use std::io::Read;
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+/// Where the request messages come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// No data: one empty message for unary and server-streaming methods, none for streams.
+    None,
+    Inline(String),
+    File(PathBuf),
+    Stdin,
+}
+
+impl Data {
+    /// `-` or `@-` is stdin, `@path` a file, anything else JSON text.
+    pub fn parse(arg: Option<&str>) -> Data {
+        match arg {
+            None => Data::None,
+            Some("-") | Some("@-") => Data::Stdin,
+            Some(a) if a.starts_with('@') => Data::File(PathBuf::from(&a[1..])),
+            Some(a) => Data::Inline(a.to_string()),
+        }
+    }
+
+    /// The whole text of inline or file data.
+    pub fn read_text(&self) -> anyhow::Result<String> {
+        match self {
+            Data::None => Ok(String::new()),
+            Data::Inline(text) => Ok(text.clone()),
+            Data::File(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read request file {}", path.display())),
+            Data::Stdin => {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("cannot read the request from stdin")?;
+                Ok(text)
+            }
+        }
+    }
+}
+
+/// How lenient the JSON mapping is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions {
+    pub allow_unknown_fields: bool,
+}
+
+impl ParseOptions {
+    fn deserialize(&self) -> DeserializeOptions {
+        DeserializeOptions::new().deny_unknown_fields(!self.allow_unknown_fields)
+    }
+}
+
+/// Parses a sequence of JSON values (newline-delimited or concatenated) as `desc` messages.
+/// Nothing is returned unless every message is valid.
+pub fn parse_messages(
+    text: &str,
+    desc: &MessageDescriptor,
+    options: ParseOptions,
+) -> anyhow::Result<Vec<DynamicMessage>> {
+    let mut messages = Vec::new();
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<IgnoredAny>();
+    let mut start = 0;
+    loop {
+        // Where the next value starts: after the whitespace that follows the previous one.
+        let rest = &text[start..];
+        let skipped = rest.len() - rest.trim_start().len();
+        match values.next() {
+            None => break,
+            Some(Err(e)) => return Err(json_error(&e, text, 0, desc)),
+            Some(Ok(IgnoredAny)) => {}
+        }
+        let value_start = start + skipped;
+        let end = values.byte_offset();
+        let slice = &text[value_start..end];
+        let mut de = serde_json::Deserializer::from_str(slice);
+        let message =
+            DynamicMessage::deserialize_with_options(desc.clone(), &mut de, &options.deserialize())
+                .map_err(|e| json_error(&e, text, value_start, desc))?;
+        messages.push(message);
+        start = end;
+    }
+    Ok(messages)
+}
+
+/// An error at `offset` + the error's own position, as `line L, column C: what`.
+fn json_error(
+    e: &serde_json::Error,
+    text: &str,
+    offset: usize,
+    desc: &MessageDescriptor,
+) -> anyhow::Error {
+    let before = &text[..offset];
+    let base_line = before.matches('\n').count() + 1;
+    let base_col = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+    let (line, col) = if e.line() <= 1 {
+        (base_line, base_col + e.column())
+    } else {
+        (base_line + e.line() - 1, e.column())
+    };
+    let what = e.to_string();
+    let what = what
+        .rsplit_once(" at line ")
+        .map_or(what.as_str(), |(w, _)| w);
+    // serde does not say which field a bad value belongs to: the key before the error does.
+    let error_at = offset + position_offset(&text[offset..], e.line(), e.column());
+    let unknown = what.starts_with("unknown field") || what.starts_with("unrecognized field");
+    let field = match e.classify() {
+        serde_json::error::Category::Data if !unknown => {
+            last_key(&text[..error_at.min(text.len())])
+                .and_then(|key| find_field(desc, key))
+                .map(|f| format!("field {} ({}): ", f.name(), type_label(&f)))
+        }
+        _ => None,
+    };
+    let message = format!(
+        "invalid request JSON at line {line}, column {col}: {}{what}",
+        field.unwrap_or_default()
+    );
+    let enclosing = unknown
+        .then(|| enclosing_message(&text[offset..error_at], desc))
+        .flatten();
+    match enclosing.and_then(|m| unknown_field_hint(what, &m)) {
+        Some(hint) => Hint::new(message, hint).into(),
+        None => anyhow!(message),
+    }
+}
+
+/// The byte offset of serde_json's 1-based (line, column) in `text`.
+fn position_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column).min(text.len())
+}
+
+/// The last object key (`"name":`) that starts before the end of `text`.
+fn last_key(text: &str) -> Option<&str> {
+    let colon = text.rfind(':')?;
+    let before = text[..colon].trim_end().strip_suffix('"')?;
+    let start = before.rfind('"')?;
+    Some(&before[start + 1..])
+}
+
+/// A field named `key` (JSON or proto name) in `desc` or the messages it contains.
+fn find_field(desc: &MessageDescriptor, key: &str) -> Option<prost_reflect::FieldDescriptor> {
+    let mut queue = vec![desc.clone()];
+    let mut seen = Vec::new();
+    while let Some(m) = queue.pop() {
+        if seen.contains(&m) {
+            continue;
+        }
+        if let Some(f) = m.fields().find(|f| f.json_name() == key || f.name() == key) {
+            return Some(f);
+        }
+        queue.extend(m.fields().filter_map(|f| f.kind().as_message().cloned()));
+        seen.push(m);
+    }
+    None
+}
+
+fn type_label(f: &prost_reflect::FieldDescriptor) -> String {
+    let base = match f.kind() {
+        prost_reflect::Kind::Message(m) => m.full_name().to_string(),
+        prost_reflect::Kind::Enum(e) => format!("enum {}", e.full_name()),
+        k => format!("{k:?}").to_ascii_lowercase(),
+    };
+    let repeated = if f.is_list() { "repeated " } else { "" };
+    format!("{repeated}{base} in {}", f.parent_message().full_name())
+}
+
+/// The message whose object is open at the end of `text` (one JSON value from its start),
+/// following the keys of the objects still open.
+fn enclosing_message(text: &str, desc: &MessageDescriptor) -> Option<MessageDescriptor> {
+    let mut stack: Vec<Option<String>> = Vec::new();
+    let (mut in_string, mut escaped, mut current, mut last_string) =
+        (false, false, String::new(), None::<String>);
+    let mut pending_key: Option<String> = None;
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    in_string = false;
+                    last_string = Some(std::mem::take(&mut current));
+                }
+                (false, c) => current.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            ':' => pending_key = last_string.take(),
+            '{' => stack.push(pending_key.take()),
+            '}' => {
+                stack.pop();
+            }
+            ',' => pending_key = None,
+            _ => {}
+        }
+    }
+    let mut message = desc.clone();
+    for key in stack.iter().skip(1) {
+        let field = message
+            .fields()
+            .find(|f| Some(f.json_name()) == key.as_deref() || Some(f.name()) == key.as_deref())?;
+        message = match field.kind() {
+            prost_reflect::Kind::Message(m) if m.is_map_entry() => {
+                m.map_entry_value_field().kind().as_message()?.clone()
+            }
+            prost_reflect::Kind::Message(m) => m,
+            _ => return None,
+        };
+    }
+    Some(message)
+}
+
+/// For an unknown field, the fields the message does have.
+fn unknown_field_hint(what: &str, desc: &MessageDescriptor) -> Option<String> {
+    if !what.starts_with("unknown field") && !what.starts_with("unrecognized field") {
+        return None;
+    }
+    let fields: Vec<String> = desc.fields().map(|f| f.json_name().to_string()).collect();
+    Some(format!(
+        "{} has the fields: {} (--allow-unknown-fields skips unknown ones)",
+        desc.full_name(),
+        if fields.is_empty() {
+            "none".to_string()
+        } else {
+            fields.join(", ")
+        }
+    ))
+}
+
+/// Reads JSON messages from stdin on a thread of their own, sending each as soon as it is
+/// complete. The first invalid message ends the sequence with its error.
+pub fn stdin_messages(
+    desc: MessageDescriptor,
+    options: ParseOptions,
+) -> mpsc::Receiver<anyhow::Result<DynamicMessage>> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let values = serde_json::Deserializer::from_reader(stdin.lock())
+            .into_iter::<Box<serde_json::value::RawValue>>();
+        for (i, value) in values.enumerate() {
+            let message = value
+                .map_err(|e| anyhow!("invalid request JSON on stdin (message {}): {e}", i + 1))
+                .and_then(|raw| {
+                    parse_messages(raw.get(), &desc, options)
+                        .map(|mut m| m.remove(0))
+                        .map_err(|e| e.context(format!("message {} on stdin", i + 1)))
+                });
+            let failed = message.is_err();
+            if tx.blocking_send(message).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point() -> MessageDescriptor {
+        crate::source::base_pool_with_demo()
+            .get_message_by_name("Point")
+            .unwrap()
+    }
+
+    #[test]
+    fn data_argument_forms() {
+        assert_eq!(Data::parse(None), Data::None);
+        assert_eq!(Data::parse(Some("-")), Data::Stdin);
+        assert_eq!(Data::parse(Some("@-")), Data::Stdin);
+        assert_eq!(Data::parse(Some("@x.json")), Data::File("x.json".into()));
+        assert_eq!(Data::parse(Some("{}")), Data::Inline("{}".into()));
+    }
+
+    #[test]
+    fn sequences_of_messages() {
+        let msgs = parse_messages(
+            "{\"latitude\": 1}\n{\"longitude\": 2}{}",
+            &point(),
+            ParseOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(
+            parse_messages("  \n ", &point(), ParseOptions::default())
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        let err = parse_messages(
+            "{}\n{\"latitude\": 1,\n \"nope\": 2}",
+            &point(),
+            ParseOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "invalid request JSON at line 3, column 7: unrecognized field name 'nope'"
+            ),
+            "{err}"
+        );
+        let hint = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<Hint>())
+            .map(|h| h.to_string());
+        assert!(hint.is_some());
+        let err =
+            parse_messages("{\"latitude\": \"x\"}", &point(), ParseOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("line 1, column 16: field latitude (int32 in Point)"),
+            "{err}"
+        );
+        let err =
+            parse_messages("{\"latitude\": 1} x", &point(), ParseOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("line 1, column 17"), "{err}");
+        let err = parse_messages(
+            "{\"latitude\": 4294967296}",
+            &point(),
+            ParseOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("field latitude (int32 in Point)"),
+            "{err}"
+        );
+        let rect = crate::source::base_pool_with_demo()
+            .get_message_by_name("Rectangle")
+            .unwrap();
+        let err = parse_messages(
+            "{\"lo\": {}, \"hi\": {\"latitude\": 1, \"x\": 2}}",
+            &rect,
+            ParseOptions::default(),
+        )
+        .unwrap_err();
+        let hint = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<Hint>())
+            .map(|h| format!("{h:?}"))
+            .unwrap();
+        assert!(
+            hint.contains("Point has the fields: latitude, longitude"),
+            "{hint}"
+        );
+        let ok = parse_messages(
+            "{\"nope\": 1}",
+            &point(),
+            ParseOptions {
+                allow_unknown_fields: true,
+            },
+        );
+        assert_eq!(ok.unwrap().len(), 1);
+    }
+}

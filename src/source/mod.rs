@@ -1,0 +1,291 @@
+//! Where descriptors come from — server reflection, `.proto` files compiled at run time with
+//! protox, or a protoset — and the pool they are gathered in. With reflection, only the files a
+//! command needs are fetched, dependencies included. Also resolves the method and symbol names
+//! people type (`RouteGuide/GetFeature`, `Compute.SayHello`, `/pkg.Svc/Method`).
+pub mod reflection;
+
+use crate::error::Hint;
+use anyhow::{anyhow, bail, Context};
+use prost::Message;
+use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
+use reflection::Reflection;
+use std::{collections::HashSet, path::PathBuf};
+use tonic_reflection::pb::v1::{
+    server_reflection_request::MessageRequest as Ask,
+    server_reflection_response::MessageResponse as Answer,
+};
+
+/// The descriptors known so far and, with reflection, the means to fetch more.
+pub struct Schema {
+    pool: DescriptorPool,
+    reflection: Option<Reflection>,
+    services: Option<Vec<String>>,
+}
+
+/// A pool holding the well-known types and google.rpc (status details), which every source
+/// may refer to without shipping them.
+pub fn base_pool() -> DescriptorPool {
+    let mut pool = DescriptorPool::global();
+    pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .expect("tonic-types ships valid descriptors");
+    pool
+}
+
+impl Schema {
+    pub fn from_reflection(reflection: Reflection) -> Self {
+        Schema {
+            pool: base_pool(),
+            reflection: Some(reflection),
+            services: None,
+        }
+    }
+
+    /// Compiles `.proto` files with protox. Without include dirs, each file's folder is one.
+    pub fn from_protos(files: &[PathBuf], includes: &[PathBuf]) -> anyhow::Result<Self> {
+        let mut includes = includes.to_vec();
+        if includes.is_empty() {
+            for f in files {
+                let dir = f
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(".".as_ref());
+                if !includes.iter().any(|i| i == dir) {
+                    includes.push(dir.to_path_buf());
+                }
+            }
+        }
+        let mut compiler = protox::Compiler::new(&includes).context("invalid include path")?;
+        compiler.include_imports(true);
+        for f in files {
+            compiler
+                .open_file(f)
+                .map_err(|e| anyhow!("{e}"))
+                .with_context(|| format!("cannot compile {}", f.display()))?;
+        }
+        let mut pool = base_pool();
+        pool.decode_file_descriptor_set(compiler.encode_file_descriptor_set().as_slice())
+            .context("the compiled protos do not fit together")?;
+        Ok(Schema {
+            pool,
+            reflection: None,
+            services: None,
+        })
+    }
+
+    /// Reads a `FileDescriptorSet` (protoc `--descriptor_set_out --include_imports`).
+    pub fn from_protoset(path: &PathBuf) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read protoset {}", path.display()))?;
+        let mut pool = base_pool();
+        pool.decode_file_descriptor_set(bytes.as_slice())
+            .with_context(|| format!("invalid protoset {}", path.display()))?;
+        Ok(Schema {
+            pool,
+            reflection: None,
+            services: None,
+        })
+    }
+
+    pub fn pool(&self) -> &DescriptorPool {
+        &self.pool
+    }
+
+    /// `v1` or `v1alpha` when reflection answered.
+    pub fn reflection_version(&self) -> Option<&'static str> {
+        self.reflection.as_ref().and_then(Reflection::version)
+    }
+
+    /// The fully-qualified names of the server's services, sorted.
+    pub async fn services(&mut self) -> anyhow::Result<Vec<String>> {
+        if let Some(s) = &self.services {
+            return Ok(s.clone());
+        }
+        let mut names: Vec<String> = match &mut self.reflection {
+            Some(r) => match r
+                .ask(Ask::ListServices(String::new()))
+                .await
+                .context("cannot list services")?
+            {
+                Answer::ListServicesResponse(list) => {
+                    list.service.into_iter().map(|s| s.name).collect()
+                }
+                other => bail!("reflection answered a service list request with {other:?}"),
+            },
+            None => self
+                .pool
+                .services()
+                .map(|s| s.full_name().to_string())
+                .collect(),
+        };
+        names.sort();
+        self.services = Some(names.clone());
+        Ok(names)
+    }
+
+    /// Makes sure the file defining `symbol` (a service, message, enum or method) is in the pool.
+    pub async fn load_symbol(&mut self, symbol: &str) -> anyhow::Result<()> {
+        if self.pool.get_service_by_name(symbol).is_some()
+            || self.pool.get_message_by_name(symbol).is_some()
+            || self.pool.get_enum_by_name(symbol).is_some()
+        {
+            return Ok(());
+        }
+        let Some(reflection) = &mut self.reflection else {
+            bail!("symbol {symbol:?} is not defined in the given protos");
+        };
+        let answer = reflection
+            .ask(Ask::FileContainingSymbol(symbol.to_string()))
+            .await
+            .with_context(|| format!("cannot find symbol {symbol:?} through reflection"))?;
+        let Answer::FileDescriptorResponse(files) = answer else {
+            bail!("reflection answered a symbol request with {answer:?}");
+        };
+        self.add_files(files.file_descriptor_proto).await
+    }
+
+    /// Adds reflected files, fetching the dependencies the pool lacks, and builds them from their
+    /// raw bytes (decoding to prost-types first would drop custom options).
+    async fn add_files(&mut self, mut pending: Vec<Vec<u8>>) -> anyhow::Result<()> {
+        let mut raw: Vec<Vec<u8>> = Vec::new();
+        let mut names: HashSet<String> = HashSet::new();
+        while let Some(bytes) = pending.pop() {
+            let file = prost_types::FileDescriptorProto::decode(bytes.as_slice())
+                .context("reflection sent an invalid file descriptor")?;
+            if self.pool.get_file_by_name(file.name()).is_some()
+                || !names.insert(file.name().to_string())
+            {
+                continue;
+            }
+            raw.push(bytes);
+            for dep in &file.dependency {
+                if self.pool.get_file_by_name(dep).is_some() || names.contains(dep) {
+                    continue;
+                }
+                let reflection = self
+                    .reflection
+                    .as_mut()
+                    .expect("files come from reflection");
+                let answer = reflection
+                    .ask(Ask::FileByFilename(dep.clone()))
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "the server's reflection does not give {dep:?}, which {} imports",
+                            file.name()
+                        )
+                    })?;
+                let Answer::FileDescriptorResponse(files) = answer else {
+                    bail!("reflection answered a file request with {answer:?}");
+                };
+                pending.extend(files.file_descriptor_proto);
+            }
+        }
+        let mut set = Vec::new();
+        for bytes in &raw {
+            prost::encoding::bytes::encode(1, bytes, &mut set);
+        }
+        self.pool
+            .decode_file_descriptor_set(set.as_slice())
+            .context("the server's descriptors do not fit together")?;
+        Ok(())
+    }
+
+    /// Finds the service a user named: its full name, or its last component when that is
+    /// unambiguous, in any case when nothing matches exactly.
+    pub async fn resolve_service(&mut self, name: &str) -> anyhow::Result<ServiceDescriptor> {
+        let services = self.services().await?;
+        let short = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
+        let mut found: Vec<&String> = services.iter().filter(|s| *s == name).collect();
+        if found.is_empty() {
+            found = services.iter().filter(|s| short(s) == name).collect();
+        }
+        if found.is_empty() {
+            found = services
+                .iter()
+                .filter(|s| s.eq_ignore_ascii_case(name) || short(s).eq_ignore_ascii_case(name))
+                .collect();
+        }
+        let full = match found.as_slice() {
+            [one] => (*one).clone(),
+            [] => {
+                let hint = suggest(name, &services)
+                    .map(|s| format!("did you mean {s}? `rpcsh list` shows them all"))
+                    .unwrap_or_else(|| format!("the server has: {}", services.join(", ")));
+                bail!(Hint::new(format!("unknown service {name:?}"), hint))
+            }
+            many => bail!(Hint::new(
+                format!("service name {name:?} is ambiguous"),
+                format!(
+                    "name one of: {}",
+                    many.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        };
+        self.load_symbol(&full).await?;
+        self.pool
+            .get_service_by_name(&full)
+            .ok_or_else(|| anyhow!("the server lists {full} but does not describe it"))
+    }
+
+    /// Finds a method from `Service/Method`, `Service.Method` or `/package.Service/Method`.
+    pub async fn resolve_method(&mut self, spec: &str) -> anyhow::Result<MethodDescriptor> {
+        let trimmed = spec.trim().trim_start_matches('/');
+        let split = trimmed
+            .rsplit_once('/')
+            .or_else(|| trimmed.rsplit_once('.'));
+        let Some((service, method)) = split.filter(|(s, m)| !s.is_empty() && !m.is_empty()) else {
+            bail!(Hint::new(
+                format!("invalid method {spec:?}"),
+                "name it SERVICE/METHOD, as in RouteGuide/GetFeature",
+            ));
+        };
+        let service = self.resolve_service(service).await?;
+        let methods: Vec<MethodDescriptor> = service.methods().collect();
+        if let Some(m) = methods.iter().find(|m| m.name() == method) {
+            return Ok(m.clone());
+        }
+        let loose: Vec<&MethodDescriptor> = methods
+            .iter()
+            .filter(|m| m.name().eq_ignore_ascii_case(method))
+            .collect();
+        if let [one] = loose.as_slice() {
+            return Ok((*one).clone());
+        }
+        let names: Vec<String> = methods.iter().map(|m| m.name().to_string()).collect();
+        let hint = match suggest(method, &names) {
+            Some(s) => format!("did you mean {}/{s}?", service.name()),
+            None => format!("{} has: {}", service.full_name(), names.join(", ")),
+        };
+        bail!(Hint::new(
+            format!("{} has no method {method:?}", service.full_name()),
+            hint
+        ))
+    }
+}
+
+/// The candidate closest to `name`, if any is close enough to be a likely typo.
+fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| {
+            let short = c.rsplit('.').next().unwrap_or(c).to_ascii_lowercase();
+            let score = strsim::jaro_winkler(&lower, &short)
+                .max(strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()));
+            (score, c.as_str())
+        })
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// The base pool plus rpcsh's own demo protos: for tests and for tools that know the demo API.
+pub fn base_pool_with_demo() -> DescriptorPool {
+    let mut pool = base_pool();
+    pool.decode_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+        .expect("the demo descriptors are valid");
+    pool
+}

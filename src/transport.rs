@@ -1,0 +1,324 @@
+//! Connecting to a server: parsing the address (`host:port`, `http://`, `https://`, `unix:`),
+//! choosing plaintext or TLS, client certificates, and turning connection failures into errors
+//! with the root cause and a hint. Calls and reflection both ride on the `Channel` made here.
+use crate::error::Hint;
+use anyhow::{bail, Context};
+use hyper_util::rt::TokioIo;
+use std::{path::PathBuf, time::Duration};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+/// Connection settings shared by every command that talks to a server.
+#[derive(Debug, Clone, Default)]
+pub struct TransportOptions {
+    /// Force plaintext (h2c).
+    pub plaintext: bool,
+    /// Force TLS.
+    pub tls: bool,
+    /// PEM file of the CA that signs the server's certificate (instead of the system roots).
+    pub cacert: Option<PathBuf>,
+    /// PEM client certificate and key, for mutual TLS.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// The `:authority` (and TLS server name) to use instead of the address's host.
+    pub authority: Option<String>,
+    pub connect_timeout: Option<Duration>,
+    pub user_agent: Option<String>,
+}
+
+/// Where to connect, parsed from the address a user typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `host:port` for TCP, the socket path for unix sockets.
+    pub address: String,
+    pub unix: bool,
+    pub tls: bool,
+}
+
+impl Target {
+    /// Parses `ADDR` as a user typed it. Without a scheme, loopback hosts and unix sockets are
+    /// plaintext and other hosts TLS; `--plaintext`/`--tls` override both.
+    pub fn parse(addr: &str, options: &TransportOptions) -> anyhow::Result<Target> {
+        if options.plaintext && options.tls {
+            bail!("--plaintext and --tls contradict each other");
+        }
+        let (scheme_tls, rest) = if let Some(rest) = addr.strip_prefix("https://") {
+            (Some(true), rest)
+        } else if let Some(rest) = addr.strip_prefix("http://") {
+            (Some(false), rest)
+        } else {
+            (None, addr)
+        };
+        if let Some(path) = rest
+            .strip_prefix("unix://")
+            .or_else(|| rest.strip_prefix("unix:"))
+        {
+            if path.is_empty() {
+                bail!("invalid address {addr:?}: unix: needs a socket path");
+            }
+            let tls = options.tls || scheme_tls == Some(true);
+            return Ok(Target {
+                address: path.to_string(),
+                unix: true,
+                tls,
+            });
+        }
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = split_host_port(rest).ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid address {addr:?}: expected HOST:PORT, http(s)://HOST:PORT or unix:PATH"
+            )
+        })?;
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("invalid port in {addr:?}"))?,
+            None if scheme_tls == Some(true) => 443,
+            None if scheme_tls == Some(false) => 80,
+            None => bail!(Hint::new(
+                format!("invalid address {addr:?}: no port"),
+                format!("add the port, as in {rest}:50051"),
+            )),
+        };
+        let tls = if options.tls {
+            true
+        } else if options.plaintext {
+            false
+        } else {
+            scheme_tls.unwrap_or_else(|| !is_loopback(host))
+        };
+        let address = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok(Target {
+            address,
+            unix: false,
+            tls,
+        })
+    }
+
+    fn host(&self) -> &str {
+        if self.unix {
+            return "localhost";
+        }
+        let host = self
+            .address
+            .rsplit_once(':')
+            .map_or(self.address.as_str(), |(h, _)| h);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+}
+
+/// `host:port`, `[v6]:port`, or a bare host.
+fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
+    if s.is_empty() {
+        return None;
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return Some((host, after.strip_prefix(':')));
+    }
+    match s.rsplit_once(':') {
+        Some((host, _)) if host.contains(':') => Some((s, None)), // bare IPv6
+        Some((host, port)) => Some((host, Some(port))),
+        None => Some((s, None)),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Connects to `target`, failing with a clear error when the server cannot be reached.
+pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Result<Channel> {
+    let scheme = if target.tls && !target.unix {
+        "https"
+    } else {
+        "http"
+    };
+    let authority = options.authority.clone().unwrap_or_else(|| {
+        if target.unix {
+            "localhost".to_string()
+        } else {
+            target.address.clone()
+        }
+    });
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
+        .with_context(|| format!("invalid authority {authority:?}"))?
+        .tcp_nodelay(true);
+    if let Some(t) = options.connect_timeout {
+        endpoint = endpoint.connect_timeout(t);
+    }
+    if let Some(ua) = &options.user_agent {
+        endpoint = endpoint
+            .user_agent(ua.as_str())
+            .context("invalid --user-agent")?;
+    }
+    if target.tls {
+        endpoint = endpoint
+            .tls_config(tls_config(target, options)?)
+            .context("invalid TLS settings")?;
+    }
+    let connecting = async {
+        if target.unix {
+            let path = PathBuf::from(&target.address);
+            endpoint
+                .connect_with_connector(tower::service_fn(move |_| {
+                    let path = path.clone();
+                    async move {
+                        Ok::<_, std::io::Error>(TokioIo::new(
+                            tokio::net::UnixStream::connect(path).await?,
+                        ))
+                    }
+                }))
+                .await
+        } else if options.authority.is_some() {
+            // The endpoint's URI names the authority; the socket goes to the address.
+            let address = target.address.clone();
+            endpoint
+                .connect_with_connector(tower::service_fn(move |_| {
+                    let address = address.clone();
+                    async move {
+                        let tcp = tokio::net::TcpStream::connect(address).await?;
+                        tcp.set_nodelay(true)?;
+                        Ok::<_, std::io::Error>(TokioIo::new(tcp))
+                    }
+                }))
+                .await
+        } else {
+            endpoint.connect().await
+        }
+    };
+    let shown = if target.unix {
+        format!("unix:{}", target.address)
+    } else {
+        target.address.clone()
+    };
+    match connecting.await {
+        Ok(channel) => Ok(channel),
+        Err(err) => Err(connect_error(err, &shown, target)),
+    }
+}
+
+fn tls_config(target: &Target, options: &TransportOptions) -> anyhow::Result<ClientTlsConfig> {
+    let mut config = ClientTlsConfig::new().domain_name(
+        options
+            .authority
+            .as_deref()
+            .map_or(target.host(), |a| a.rsplit_once(':').map_or(a, |(h, _)| h)),
+    );
+    let read = |p: &PathBuf, what: &str| {
+        std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
+    };
+    match &options.cacert {
+        Some(ca) => config = config.ca_certificate(Certificate::from_pem(read(ca, "--cacert")?)),
+        None => config = config.with_native_roots(),
+    }
+    match (&options.cert, &options.key) {
+        (Some(cert), Some(key)) => {
+            config = config.identity(Identity::from_pem(
+                read(cert, "--cert")?,
+                read(key, "--key")?,
+            ))
+        }
+        (None, None) => {}
+        _ => bail!("--cert and --key go together"),
+    }
+    Ok(config)
+}
+
+/// The root cause of a failed connection, with a hint for the usual mistakes.
+fn connect_error(err: tonic::transport::Error, shown: &str, target: &Target) -> anyhow::Error {
+    let cause = crate::error::root_cause(&err);
+    let io_kind = crate::error::io_kind(&err);
+    let message = format!("cannot connect to {shown}: {cause}");
+    let hint = match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => {
+            Some("is the server running, and is the port right?".to_string())
+        }
+        Some(std::io::ErrorKind::NotFound) if target.unix => Some("no socket at that path: is the server running?".into()),
+        Some(std::io::ErrorKind::TimedOut) => Some("the server did not answer: check the address, or raise --connect-timeout".into()),
+        _ if target.tls && tls_mismatch(&cause) => {
+            Some("the server does not seem to speak TLS: try --plaintext".into())
+        }
+        _ if target.tls && cause.contains("certificate") => {
+            Some("pass the server's CA with --cacert, or name the host the certificate is for with --authority".into())
+        }
+        _ => None,
+    };
+    match hint {
+        Some(hint) => Hint::new(message, hint).into(),
+        None => anyhow::anyhow!(message),
+    }
+}
+
+fn tls_mismatch(cause: &str) -> bool {
+    [
+        "corrupt message",
+        "InvalidContentType",
+        "unexpected EOF",
+        "peer closed connection",
+        "wrong version",
+    ]
+    .iter()
+    .any(|s| cause.contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(addr: &str) -> Target {
+        Target::parse(addr, &TransportOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn scheme_and_host_choose_tls() {
+        assert_eq!(
+            parse("localhost:50051"),
+            Target {
+                address: "localhost:50051".into(),
+                unix: false,
+                tls: false
+            }
+        );
+        assert!(!parse("127.0.0.1:1").tls);
+        assert!(!parse("[::1]:1").tls);
+        assert!(parse("example.com:443").tls);
+        assert!(!parse("http://example.com:80").tls);
+        assert!(parse("https://127.0.0.1:8443").tls);
+        assert_eq!(parse("https://example.com").address, "example.com:443");
+        assert_eq!(
+            parse("unix:/tmp/x.sock"),
+            Target {
+                address: "/tmp/x.sock".into(),
+                unix: true,
+                tls: false
+            }
+        );
+        let forced = TransportOptions {
+            plaintext: true,
+            ..Default::default()
+        };
+        assert!(!Target::parse("example.com:443", &forced).unwrap().tls);
+        let forced = TransportOptions {
+            tls: true,
+            ..Default::default()
+        };
+        assert!(Target::parse("localhost:1", &forced).unwrap().tls);
+    }
+
+    #[test]
+    fn bad_addresses_are_errors() {
+        for bad in ["", "localhost", "host:port", "unix:", "http://:x"] {
+            assert!(
+                Target::parse(bad, &TransportOptions::default()).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+}
