@@ -113,6 +113,9 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this PEM CA (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     #[command(flatten)]
     pub demo: DemoServiceArgs,
 }
@@ -337,10 +340,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map(|s| DemoService::parse(s))
             .collect::<anyhow::Result<_>>()?
     };
-    let tls = args
-        .tls_cert
-        .zip(args.tls_key)
-        .map(|(cert, key)| TlsFiles { cert, key });
+    let client_ca = args.tls_client_ca;
+    let tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles {
+        cert,
+        key,
+        client_ca,
+    });
     host(
         &args.listen,
         args.demo.config(services)?,

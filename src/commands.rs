@@ -37,16 +37,18 @@ pub struct Connection {
     pub verbose: Option<Verbose>,
 }
 
-/// A connected session: the channel and the schema source.
+/// A session: the channel (when one was needed) and the schema source.
 pub struct Session {
-    pub channel: Channel,
+    pub channel: Option<Channel>,
     pub schema: Schema,
     pub metadata: MetadataMap,
     pub connected: Duration,
 }
 
 impl Connection {
-    pub async fn open(&self) -> anyhow::Result<Session> {
+    /// Reads local schema files first (a bad proto is reported before any connection), then
+    /// connects when a call needs it or the schema comes from reflection.
+    pub async fn open(&self, for_call: bool) -> anyhow::Result<Session> {
         let started = Instant::now();
         let target = Target::parse(&self.addr, &self.transport)?;
         let metadata = parse_headers(&self.headers)?;
@@ -54,16 +56,26 @@ impl Connection {
         for (k, v) in parse_headers(&self.reflect_headers)?.into_headers().iter() {
             reflect_metadata.as_mut().append(k.clone(), v.clone());
         }
+        let local = if !self.protos.is_empty() {
+            Some(Schema::from_protos(&self.protos, &self.import_paths)?)
+        } else if let Some(set) = &self.protoset {
+            Some(Schema::from_protoset(set)?)
+        } else {
+            None
+        };
+        let local = match local {
+            Some(schema) if !for_call => {
+                return Ok(Session {
+                    channel: None,
+                    schema,
+                    metadata,
+                    connected: Duration::ZERO,
+                })
+            }
+            other => other,
+        };
         let channel = transport::connect(&target, &self.transport).await?;
         let connected = started.elapsed();
-        let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
-        let schema = if !self.protos.is_empty() {
-            Schema::from_protos(&self.protos, &self.import_paths)?
-        } else if let Some(set) = &self.protoset {
-            Schema::from_protoset(set)?
-        } else {
-            Schema::from_reflection(Reflection::new(channel.clone(), reflect_metadata, limit))
-        };
         if let Some(v) = &self.verbose {
             let mode = if target.tls { "TLS" } else { "plaintext" };
             v.line(format_args!(
@@ -71,8 +83,15 @@ impl Connection {
                 self.addr, connected
             ));
         }
+        let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
+        let schema = match local {
+            Some(schema) => schema,
+            None => {
+                Schema::from_reflection(Reflection::new(channel.clone(), reflect_metadata, limit))
+            }
+        };
         Ok(Session {
-            channel,
+            channel: Some(channel),
             schema,
             metadata,
             connected,
@@ -150,7 +169,8 @@ pub async fn call(
     timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut session = conn.open().await?;
+    let mut session = conn.open(true).await?;
+    let channel = session.channel.clone().expect("a call connects");
     let method = session.schema.resolve_method(method).await?;
     let schema_time = started.elapsed() - session.connected;
     let verbose = conn.verbose;
@@ -204,14 +224,14 @@ pub async fn call(
         });
         let requests = tokio_stream::wrappers::ReceiverStream::new(good_rx);
         tokio::select! {
-            r = invoke::invoke(session.channel.clone(), &method, requests, &options, &mut printer) => r,
+            r = invoke::invoke(channel.clone(), &method, requests, &options, &mut printer) => r,
             Ok(bad) = bad_rx => Err(CallError::Handler(bad.context("the call was cancelled"))),
         }
     } else {
         let messages = request_messages(&method, &data, parse)?;
         let requests = futures_util::stream::iter(messages);
         invoke::invoke(
-            session.channel.clone(),
+            channel.clone(),
             &method,
             requests.boxed(),
             &options,
@@ -282,7 +302,7 @@ fn request_messages(
 
 /// `rpcsh list [SERVICE]`: the services, or one service's methods.
 pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()> {
-    let mut session = conn.open().await?;
+    let mut session = conn.open(false).await?;
     let mut out = std::io::stdout().lock();
     match service {
         None => {
@@ -302,7 +322,7 @@ pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()
 
 /// `rpcsh describe SYMBOL`: a service, method, message or enum, as proto text or JSON.
 pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Result<()> {
-    let mut session = conn.open().await?;
+    let mut session = conn.open(false).await?;
     let found = find_symbol(&mut session.schema, symbol).await?;
     let mut out = std::io::stdout().lock();
     if json {
@@ -399,7 +419,7 @@ pub async fn find_symbol(schema: &mut Schema, symbol: &str) -> anyhow::Result<Sy
 
 /// `rpcsh template MESSAGE|METHOD`: a JSON skeleton of the message (a method's request).
 pub async fn template(conn: &Connection, symbol: &str) -> anyhow::Result<()> {
-    let mut session = conn.open().await?;
+    let mut session = conn.open(false).await?;
     let message = match find_symbol(&mut session.schema, symbol).await? {
         Symbol::Message(m) => m,
         Symbol::Method(m) => m.input(),

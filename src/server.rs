@@ -84,6 +84,8 @@ async fn remove_stale_socket(path: &std::path::Path) -> anyhow::Result<()> {
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// When set, clients must present a certificate signed by this CA (mutual TLS).
+    pub client_ca: Option<PathBuf>,
 }
 
 impl TlsFiles {
@@ -95,7 +97,14 @@ impl TlsFiles {
         if !cert.windows(11).any(|w| w == b"-----BEGIN ") {
             bail!("TLS certificate {} is not PEM", self.cert.display());
         }
-        Ok(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+        if let Some(ca) = &self.client_ca {
+            config = config.client_ca_root(tonic::transport::Certificate::from_pem(read(
+                ca,
+                "client CA",
+            )?));
+        }
+        Ok(config)
     }
 }
 

@@ -1,10 +1,12 @@
 //! `rpcsh.testing.v1.Testing` (testing.proto): a service that does what each request asks —
-//! echo after a delay, fail with a chosen status, stream N blobs — for tests and benchmarks.
+//! echo after a delay (and request headers named x-* as response headers), fail with a chosen
+//! status, stream N blobs — for tests and benchmarks.
 use crate::pb::testing::{
     testing_server, Blob, CollectSummary, EchoReply, EchoRequest, GenerateRequest,
 };
 use futures_util::Stream;
 use std::{collections::HashMap, pin::Pin, time::Duration};
+use tonic::metadata::KeyAndValueRef;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -22,6 +24,19 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 #[tonic::async_trait]
 impl testing_server::Testing for Testing {
     async fn echo(&self, request: Request<EchoRequest>) -> Result<Response<EchoReply>, Status> {
+        // Request headers named x-* come back as response headers: a client can see what it sent.
+        let mut echoed = tonic::metadata::MetadataMap::new();
+        for entry in request.metadata().iter() {
+            match entry {
+                KeyAndValueRef::Ascii(k, v) if k.as_str().starts_with("x-") => {
+                    echoed.append(k.clone(), v.clone());
+                }
+                KeyAndValueRef::Binary(k, v) if k.as_str().starts_with("x-") => {
+                    echoed.append_bin(k.clone(), v.clone());
+                }
+                _ => {}
+            }
+        }
         let req = request.into_inner();
         tokio::time::sleep(duration(req.delay)).await;
         if req.code != 0 {
@@ -30,9 +45,11 @@ impl testing_server::Testing for Testing {
             let details = ErrorDetails::with_error_info("REQUESTED", "rpcsh.testing.v1", metadata);
             return Err(Status::with_error_details(code, req.message, details));
         }
-        Ok(Response::new(EchoReply {
+        let mut reply = Response::new(EchoReply {
             payload: req.payload,
-        }))
+        });
+        *reply.metadata_mut() = echoed;
+        Ok(reply)
     }
 
     type GenerateStream = BoxStream<Blob>;

@@ -59,8 +59,7 @@ impl Schema {
         for f in files {
             compiler
                 .open_file(f)
-                .map_err(|e| anyhow!("{e}"))
-                .with_context(|| format!("cannot compile {}", f.display()))?;
+                .map_err(|e| protox_error(&e, f, &includes))?;
         }
         let mut pool = base_pool();
         pool.decode_file_descriptor_set(compiler.encode_file_descriptor_set().as_slice())
@@ -264,6 +263,38 @@ impl Schema {
             hint
         ))
     }
+}
+
+/// A protox error as `cannot compile FILE:LINE:COLUMN: what` when it points into a file.
+fn protox_error(
+    err: &protox::Error,
+    opened: &std::path::Path,
+    includes: &[PathBuf],
+) -> anyhow::Error {
+    use miette::Diagnostic;
+    let offset = err.labels().and_then(|mut l| l.next()).map(|l| l.offset());
+    let file = err.file().map(PathBuf::from);
+    // The error names the file relative to its include path: find it again to count lines.
+    let path = file.as_ref().and_then(|f| {
+        std::iter::once(opened.to_path_buf())
+            .chain(includes.iter().map(|i| i.join(f)))
+            .find(|p| p.ends_with(f) && p.exists())
+    });
+    let position = match (offset, &path) {
+        (Some(offset), Some(path)) => std::fs::read_to_string(path).ok().map(|text| {
+            let before = &text[..offset.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("{}:{line}:{column}", path.display())
+        }),
+        _ => None,
+    };
+    let position = position.unwrap_or_else(|| {
+        path.unwrap_or_else(|| opened.to_path_buf())
+            .display()
+            .to_string()
+    });
+    anyhow!("cannot compile {position}: {err}")
 }
 
 /// The candidate closest to `name`, if any is close enough to be a likely typo.

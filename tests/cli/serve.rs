@@ -1,142 +1,9 @@
-//! Integration tests of the `rpcsh` binary: each test starts `rpcsh serve` on 127.0.0.1:0 and
-//! talks to it with tonic clients (the generated demo clients, reflection and health clients).
+//! `rpcsh serve` and `rpcsh demo`: the demo services, reflection, health, TLS, shutdown.
+use super::*;
 use rpcsh::pb;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 use tonic::transport::Channel;
-
-const RPCSH: &str = env!("CARGO_BIN_EXE_rpcsh");
-
-/// A running `rpcsh` server process; killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        Self::start_command("serve", args)
-    }
-
-    fn start_command(command: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(RPCSH)
-            .arg(command)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("rpcsh starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "expected the listening line, got {line:?}: {}",
-                    stderr.lock().unwrap()
-                )
-            })
-            .trim()
-            .to_string();
-        // Keep draining stdout so that a chatty command never blocks on a full pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Server {
-            child,
-            addr,
-            stderr,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url())
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects")
-    }
-
-    fn log(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits (bounded, so a broken server fails the test instead of hanging it) until the log
-    /// contains `needle`.
-    async fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let log = self.log();
-            if log.contains(needle) {
-                return log;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "log never showed {needle:?}:\n{log}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGTERM, then the exit status (bounded wait).
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn quiet() -> Server {
-    Server::start(&["--listen", "127.0.0.1:0", "--task-interval", "0", "-v"])
-}
-
-fn point(latitude: i32, longitude: i32) -> pb::Point {
-    pb::Point {
-        latitude,
-        longitude,
-    }
-}
 
 #[tokio::test]
 async fn serve_prints_the_real_address_and_exits_0_on_sigterm() {
@@ -468,20 +335,6 @@ async fn contact_pushes_tasks_to_every_subscriber() {
     client.tell_result(tokio_stream::iter(acks)).await.unwrap();
     let log = server.wait_for_log("ack 43").await;
     assert!(log.contains("ack 42"));
-}
-
-impl Server {
-    async fn wait_for_log_count(&self, needle: &str, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.log().matches(needle).count() < n {
-            assert!(
-                Instant::now() < deadline,
-                "log never showed {needle:?} {n} times:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 }
 
 #[tokio::test]
