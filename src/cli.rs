@@ -160,6 +160,9 @@ pub struct ConnArgs {
     /// PEM file of the CA that signed the server's certificate (instead of the system's roots).
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Skip verifying the server's certificate (TLS without authentication).
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
     /// PEM client certificate, for mutual TLS (with --key).
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
@@ -236,6 +239,7 @@ impl ConnArgs {
                 authority: self.authority.clone(),
                 connect_timeout: Some(self.connect_timeout),
                 user_agent: self.user_agent.clone(),
+                insecure: self.insecure,
             },
             headers: self.headers.clone(),
             reflect_headers: self.reflect_headers.clone(),

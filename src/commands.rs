@@ -193,12 +193,15 @@ pub async fn call(
         max_message_size: conn.max_message_size,
     };
     let stdout = std::io::stdout();
-    let mut printer = Printer {
-        out: std::io::BufWriter::new(stdout.lock()),
-        style: output.style(),
-        received: 0,
-        first_message: None,
-        verbose,
+    let mut handler = ResolvingPrinter {
+        schema: &mut session.schema,
+        printer: Printer {
+            out: std::io::BufWriter::new(stdout.lock()),
+            style: output.style(),
+            received: 0,
+            first_message: None,
+            verbose,
+        },
     };
     let streaming_input = method.is_client_streaming();
     let result = if streaming_input && data == Data::Stdin {
@@ -224,7 +227,7 @@ pub async fn call(
         });
         let requests = tokio_stream::wrappers::ReceiverStream::new(good_rx);
         tokio::select! {
-            r = invoke::invoke(channel.clone(), &method, requests, &options, &mut printer) => r,
+            r = invoke::invoke(channel.clone(), &method, requests, &options, &mut handler) => r,
             Ok(bad) = bad_rx => Err(CallError::Handler(bad.context("the call was cancelled"))),
         }
     } else {
@@ -235,10 +238,11 @@ pub async fn call(
             &method,
             requests.boxed(),
             &options,
-            &mut printer,
+            &mut handler,
         )
         .await
     };
+    let mut printer = handler.printer;
     let _ = printer.out.flush();
     if let Some(v) = &verbose {
         let first = printer
@@ -265,6 +269,31 @@ pub async fn call(
             }
             .into())
         }
+    }
+}
+
+/// Resolves the types of `Any` fields through the schema source before the printer sees them.
+struct ResolvingPrinter<'a, W: Write> {
+    schema: &'a mut Schema,
+    printer: Printer<W>,
+}
+
+impl<W: Write> invoke::Handler for ResolvingPrinter<'_, W> {
+    fn on_headers(&mut self, headers: &MetadataMap) {
+        self.printer.on_headers(headers)
+    }
+
+    async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+        let message = self.schema.resolve_any(message).await;
+        self.printer.on_message(message).await
+    }
+
+    fn on_idle(&mut self) -> anyhow::Result<()> {
+        self.printer.on_idle()
+    }
+
+    fn on_trailers(&mut self, trailers: &MetadataMap) {
+        self.printer.on_trailers(trailers)
     }
 }
 

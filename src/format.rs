@@ -95,7 +95,7 @@ impl<W: Write> Handler for Printer<W> {
         }
     }
 
-    fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+    async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
         self.first_message.get_or_insert_with(Instant::now);
         self.received += 1;
         write_message(&mut self.out, &message, &self.style)

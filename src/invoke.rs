@@ -18,10 +18,12 @@ pub struct CallOptions {
 }
 
 /// What a call reports as it goes.
+#[allow(async_fn_in_trait)] // used with concrete types, never as `dyn`
 pub trait Handler {
     fn on_headers(&mut self, _headers: &MetadataMap) {}
-    /// A response message. An error stops the call (e.g. the output cannot be written).
-    fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()>;
+    /// A response message. An error stops the call (e.g. the output cannot be written). Async so
+    /// that a handler may fetch descriptors (an `Any`'s type) before it prints.
+    async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()>;
     /// No response is ready right now: a chance to flush buffered output.
     fn on_idle(&mut self) -> anyhow::Result<()> {
         Ok(())
@@ -84,7 +86,10 @@ pub async fn invoke(
             }
         };
         match next.map_err(CallError::Status)? {
-            Some(message) => handler.on_message(message).map_err(CallError::Handler)?,
+            Some(message) => handler
+                .on_message(message)
+                .await
+                .map_err(CallError::Handler)?,
             None => break,
         }
     }

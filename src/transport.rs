@@ -23,6 +23,8 @@ pub struct TransportOptions {
     pub authority: Option<String>,
     pub connect_timeout: Option<Duration>,
     pub user_agent: Option<String>,
+    /// Accept any server certificate (TLS without authentication).
+    pub insecure: bool,
 }
 
 /// Where to connect, parsed from the address a user typed.
@@ -135,11 +137,9 @@ fn is_loopback(host: &str) -> bool {
 
 /// Connects to `target`, failing with a clear error when the server cannot be reached.
 pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Result<Channel> {
-    let scheme = if target.tls && !target.unix {
-        "https"
-    } else {
-        "http"
-    };
+    // With --insecure, TLS is done by our own connector, so tonic must see plain HTTP/2.
+    let tonic_tls = target.tls && !target.unix && !options.insecure;
+    let scheme = if tonic_tls { "https" } else { "http" };
     let authority = options.authority.clone().unwrap_or_else(|| {
         if target.unix {
             "localhost".to_string()
@@ -158,15 +158,19 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             .user_agent(ua.as_str())
             .context("invalid --user-agent")?;
     }
-    if target.tls {
+    if tonic_tls {
         endpoint = endpoint
             .tls_config(tls_config(target, options)?)
             .context("invalid TLS settings")?;
     }
+    let insecure = match target.tls && options.insecure {
+        true => Some(insecure::connector(target, options).context("invalid TLS settings")?),
+        false => None,
+    };
     let connecting = async {
         if target.unix {
             let path = PathBuf::from(&target.address);
-            endpoint
+            return endpoint
                 .connect_with_connector(tower::service_fn(move |_| {
                     let path = path.clone();
                     async move {
@@ -175,11 +179,25 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
                         ))
                     }
                 }))
-                .await
-        } else if options.authority.is_some() {
+                .await;
+        }
+        if let Some((tls, name)) = insecure {
+            let address = target.address.clone();
+            return endpoint
+                .connect_with_connector(tower::service_fn(move |_| {
+                    let (tls, name, address) = (tls.clone(), name.clone(), address.clone());
+                    async move {
+                        let tcp = tokio::net::TcpStream::connect(address).await?;
+                        tcp.set_nodelay(true)?;
+                        Ok::<_, std::io::Error>(TokioIo::new(tls.connect(name, tcp).await?))
+                    }
+                }))
+                .await;
+        }
+        if options.authority.is_some() {
             // The endpoint's URI names the authority; the socket goes to the address.
             let address = target.address.clone();
-            endpoint
+            return endpoint
                 .connect_with_connector(tower::service_fn(move |_| {
                     let address = address.clone();
                     async move {
@@ -188,11 +206,13 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
                         Ok::<_, std::io::Error>(TokioIo::new(tcp))
                     }
                 }))
-                .await
-        } else {
-            endpoint.connect().await
+                .await;
         }
+        endpoint.connect().await
     };
+    if target.tls && options.insecure {
+        eprintln!("rpcsh: warning: --insecure: the server's certificate is not verified");
+    }
     let shown = if target.unix {
         format!("unix:{}", target.address)
     } else {
@@ -201,6 +221,85 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
     match connecting.await {
         Ok(channel) => Ok(channel),
         Err(err) => Err(connect_error(err, &shown, target)),
+    }
+}
+
+/// TLS that accepts any certificate, for `--insecure`: tonic's TLS always verifies.
+mod insecure {
+    use super::{Target, TransportOptions};
+    use std::sync::Arc;
+    use tokio_rustls::rustls::{
+        self,
+        client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+        pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, ServerName, UnixTime},
+        DigitallySignedStruct, SignatureScheme,
+    };
+
+    #[derive(Debug)]
+    struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+    impl ServerCertVerifier for AcceptAny {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let algorithms = &self.0.signature_verification_algorithms;
+            rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let algorithms = &self.0.signature_verification_algorithms;
+            rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    /// A TLS connector that skips verification (still offering --cert/--key) and the name to
+    /// send as SNI.
+    pub fn connector(
+        target: &Target,
+        options: &TransportOptions,
+    ) -> anyhow::Result<(tokio_rustls::TlsConnector, ServerName<'static>)> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)));
+        let mut config = match (&options.cert, &options.key) {
+            (Some(cert), Some(key)) => {
+                let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
+                builder.with_client_auth_cert(certs, PrivateKeyDer::from_pem_file(key)?)?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let host = options
+            .authority
+            .as_deref()
+            .map_or(target.host(), |a| a.rsplit_once(':').map_or(a, |(h, _)| h));
+        let name = ServerName::try_from(host.to_string())?;
+        Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
     }
 }
 

@@ -7,7 +7,9 @@ pub mod reflection;
 use crate::error::Hint;
 use anyhow::{anyhow, bail, Context};
 use prost::Message;
-use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, MethodDescriptor, ReflectMessage, ServiceDescriptor,
+};
 use reflection::Reflection;
 use std::{collections::HashSet, path::PathBuf};
 use tonic_reflection::pb::v1::{
@@ -262,6 +264,59 @@ impl Schema {
             format!("{} has no method {method:?}", service.full_name()),
             hint
         ))
+    }
+}
+
+impl Schema {
+    /// `message` again, decoded with a pool that knows every type its `google.protobuf.Any`
+    /// fields hold, as far as the source can tell: JSON printing needs them. Types the source
+    /// does not know are left for the printer to report.
+    pub async fn resolve_any(&mut self, message: DynamicMessage) -> DynamicMessage {
+        let mut urls = Vec::new();
+        any_type_urls(&message, &mut urls);
+        let mut loaded = false;
+        for url in urls {
+            let name = url.rsplit('/').next().unwrap_or(&url);
+            if self.pool.get_message_by_name(name).is_none() && self.load_symbol(name).await.is_ok()
+            {
+                loaded = true;
+            }
+        }
+        if !loaded {
+            return message;
+        }
+        let Some(desc) = self
+            .pool
+            .get_message_by_name(message.descriptor().full_name())
+        else {
+            return message;
+        };
+        DynamicMessage::decode(desc, message.encode_to_vec().as_slice()).unwrap_or(message)
+    }
+}
+
+/// The type URLs of every `Any` in `message`, nested ones included.
+fn any_type_urls(message: &DynamicMessage, urls: &mut Vec<String>) {
+    use prost_reflect::Value;
+    fn visit(value: &Value, urls: &mut Vec<String>) {
+        match value {
+            Value::Message(m) => any_type_urls(m, urls),
+            Value::List(items) => items.iter().for_each(|v| visit(v, urls)),
+            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls)),
+            _ => {}
+        }
+    }
+    if message.descriptor().full_name() == "google.protobuf.Any" {
+        if let Some(url) = message
+            .get_field_by_name("type_url")
+            .and_then(|v| v.as_str().map(str::to_string))
+        {
+            urls.push(url);
+        }
+        return;
+    }
+    for (_, value) in message.fields() {
+        visit(value, urls);
     }
 }
 

@@ -680,6 +680,22 @@ fn tls_and_mutual_tls() {
             )),
         );
 
+    // --insecure: TLS without verifying the server, and a warning that says so.
+    Command::new(RPCSH)
+        .args([
+            "call",
+            "--addr",
+            &server.addr,
+            "--tls",
+            "--insecure",
+            "Greeter/SayHello",
+            r#"{"name": "k"}"#,
+        ])
+        .assert()
+        .success()
+        .stdout("{\"message\":\"hello k\"}\n")
+        .stderr("rpcsh: warning: --insecure: the server's certificate is not verified\n");
+
     let mtls = Server::start(&[
         "--listen",
         "127.0.0.1:0",
@@ -710,6 +726,20 @@ fn tls_and_mutual_tls() {
         .assert()
         .success()
         .stdout("{\"message\":\"hello mtls\"}\n");
+    Command::new(RPCSH)
+        .args([
+            "call",
+            "--addr",
+            &addr,
+            "-k",
+            "--cert",
+            &pki.path("client.pem"),
+            "--key",
+            &pki.path("client.key"),
+            "Greeter/SayHello",
+        ])
+        .assert()
+        .success();
     let without = Command::new(RPCSH)
         .args([
             "call",

@@ -11,14 +11,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROTOS = ["helloworld.proto", "routeguide.proto", "compute.proto", "SimpleCal.proto", "contact.proto"]
 RPCSH = os.environ.get("RPCSH_BIN", str(ROOT / "target" / "debug" / "rpcsh"))
 DB = ROOT / "data" / "route_guide_db.json"
+INTEROP = pathlib.Path(__file__).resolve().parent / "protos"
 
 
 def _compile_stubs(out: pathlib.Path) -> None:
+    import grpc_tools
     from grpc_tools import protoc
 
-    args = ["protoc", f"-I{ROOT / 'proto'}", f"--python_out={out}", f"--grpc_python_out={out}"]
-    if protoc.main(args + PROTOS) != 0:
-        raise RuntimeError("grpc_tools.protoc failed on proto/")
+    well_known = pathlib.Path(grpc_tools.__file__).parent / "_proto"
+    for folder, files in ((ROOT / "proto", PROTOS), (INTEROP, ["interop.proto", "hidden.proto"])):
+        args = ["protoc", f"-I{folder}", f"-I{well_known}", f"--python_out={out}", f"--grpc_python_out={out}"]
+        if protoc.main(args + files) != 0:
+            raise RuntimeError(f"grpc_tools.protoc failed on {folder}")
 
 
 @pytest.fixture(scope="session", autouse=True)
