@@ -495,7 +495,8 @@ pub async fn health(
         .check(request)
         .await
         .map_err(|status| {
-            let mut rendered = format::render_status(&status, &crate::source::base_pool());
+            let mut rendered =
+                format::render_status(&status, &prost_reflect::DescriptorPool::new());
             if status.code() == tonic::Code::Unimplemented {
                 rendered.push_str("  hint: the server does not implement grpc.health.v1.Health\n");
             }

@@ -183,6 +183,7 @@ pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
     if status.details().is_empty() {
         return text;
     }
+    let pool = crate::source::with_status_types(pool);
     let Some(desc) = pool.get_message_by_name("google.rpc.Status") else {
         return text;
     };

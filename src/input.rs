@@ -277,7 +277,7 @@ mod tests {
     use super::*;
 
     fn point() -> MessageDescriptor {
-        crate::source::base_pool_with_demo()
+        crate::source::demo_pool()
             .get_message_by_name("Point")
             .unwrap()
     }
@@ -347,7 +347,7 @@ mod tests {
             err.to_string().contains("field latitude (int32 in Point)"),
             "{err}"
         );
-        let rect = crate::source::base_pool_with_demo()
+        let rect = crate::source::demo_pool()
             .get_message_by_name("Rectangle")
             .unwrap();
         let err = parse_messages(

@@ -19,3 +19,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 pub mod testing {
     include!(concat!(env!("OUT_DIR"), "/rpcsh.testing.v1.rs"));
 }
+
+/// The well-known types' files (`google/protobuf/{any,duration,...}.proto`), encoded as a
+/// `FileDescriptorSet`: what the client adds when a schema imports them without providing them.
+pub const WELL_KNOWN_TYPES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/well_known.bin"));

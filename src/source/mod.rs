@@ -24,19 +24,65 @@ pub struct Schema {
     services: Option<Vec<String>>,
 }
 
-/// A pool holding the well-known types and google.rpc (status details), which every source
-/// may refer to without shipping them.
-pub fn base_pool() -> DescriptorPool {
-    let mut pool = DescriptorPool::global();
-    pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .expect("tonic-types ships valid descriptors");
+/// The encoded file of a well-known type (`google/protobuf/*.proto`): every source may refer to
+/// them without shipping them. Added only when needed: building them all up front costs more
+/// memory than the rest of a one-shot call's schema.
+fn well_known_file(name: &str) -> Option<Vec<u8>> {
+    if !name.starts_with("google/protobuf/") {
+        return None;
+    }
+    let set = prost_types::FileDescriptorSet::decode(crate::pb::WELL_KNOWN_TYPES).ok()?;
+    set.file
+        .into_iter()
+        .find(|f| f.name() == name)
+        .map(|f| f.encode_to_vec())
+}
+
+/// The well-known files `files` import but do not contain, as an encoded FileDescriptorSet.
+fn missing_well_known(
+    files: &[prost_types::FileDescriptorProto],
+    pool: &DescriptorPool,
+) -> Vec<u8> {
+    let mut set = Vec::new();
+    let mut added = HashSet::new();
+    for dep in files.iter().flat_map(|f| &f.dependency) {
+        if pool.get_file_by_name(dep).is_none()
+            && !files.iter().any(|f| f.name() == dep)
+            && added.insert(dep.clone())
+        {
+            if let Some(bytes) = well_known_file(dep) {
+                prost::encoding::bytes::encode(1, &bytes, &mut set);
+            }
+        }
+    }
+    set
+}
+
+/// `pool` plus google.rpc's status and error details, to decode `grpc-status-details-bin`.
+pub fn with_status_types(pool: &DescriptorPool) -> DescriptorPool {
+    let mut pool = pool.clone();
+    if pool.get_message_by_name("google.rpc.Status").is_none() {
+        let set = prost_types::FileDescriptorSet::decode(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .unwrap_or_default();
+        let _ = pool.decode_file_descriptor_set(missing_well_known(&set.file, &pool).as_slice());
+        let _ = pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
+    }
     pool
+}
+
+/// A pool from an encoded FileDescriptorSet, with the well-known files it imports but lacks.
+fn pool_from_set(bytes: &[u8]) -> anyhow::Result<DescriptorPool> {
+    let set = prost_types::FileDescriptorSet::decode(bytes)?;
+    let mut pool = DescriptorPool::new();
+    pool.decode_file_descriptor_set(missing_well_known(&set.file, &pool).as_slice())?;
+    pool.decode_file_descriptor_set(bytes)?;
+    Ok(pool)
 }
 
 impl Schema {
     pub fn from_reflection(reflection: Reflection) -> Self {
         Schema {
-            pool: base_pool(),
+            pool: DescriptorPool::new(),
             reflection: Some(reflection),
             services: None,
         }
@@ -63,8 +109,7 @@ impl Schema {
                 .open_file(f)
                 .map_err(|e| protox_error(&e, f, &includes))?;
         }
-        let mut pool = base_pool();
-        pool.decode_file_descriptor_set(compiler.encode_file_descriptor_set().as_slice())
+        let pool = pool_from_set(&compiler.encode_file_descriptor_set())
             .context("the compiled protos do not fit together")?;
         Ok(Schema {
             pool,
@@ -77,8 +122,7 @@ impl Schema {
     pub fn from_protoset(path: &PathBuf) -> anyhow::Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read protoset {}", path.display()))?;
-        let mut pool = base_pool();
-        pool.decode_file_descriptor_set(bytes.as_slice())
+        let pool = pool_from_set(&bytes)
             .with_context(|| format!("invalid protoset {}", path.display()))?;
         Ok(Schema {
             pool,
@@ -131,6 +175,19 @@ impl Schema {
         {
             return Ok(());
         }
+        if symbol.starts_with("google.protobuf.") {
+            let wkt = DescriptorPool::decode(crate::pb::WELL_KNOWN_TYPES)
+                .expect("valid well-known types");
+            let file = wkt
+                .get_message_by_name(symbol)
+                .map(|m| m.parent_file())
+                .or_else(|| wkt.get_enum_by_name(symbol).map(|e| e.parent_file()));
+            if let Some(file) = file {
+                return self
+                    .add_files(vec![file.file_descriptor_proto().encode_to_vec()])
+                    .await;
+            }
+        }
         let Some(reflection) = &mut self.reflection else {
             bail!("symbol {symbol:?} is not defined in the given protos");
         };
@@ -160,6 +217,10 @@ impl Schema {
             raw.push(bytes);
             for dep in &file.dependency {
                 if self.pool.get_file_by_name(dep).is_some() || names.contains(dep) {
+                    continue;
+                }
+                if let Some(bytes) = well_known_file(dep) {
+                    pending.push(bytes);
                     continue;
                 }
                 let reflection = self
@@ -368,10 +429,7 @@ fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-/// The base pool plus rpcsh's own demo protos: for tests and for tools that know the demo API.
-pub fn base_pool_with_demo() -> DescriptorPool {
-    let mut pool = base_pool();
-    pool.decode_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
-        .expect("the demo descriptors are valid");
-    pool
+/// rpcsh's own demo protos, for tests and tools that know the demo API.
+pub fn demo_pool() -> DescriptorPool {
+    pool_from_set(crate::pb::FILE_DESCRIPTOR_SET).expect("the demo descriptors are valid")
 }
