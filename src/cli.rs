@@ -366,11 +366,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let names: Vec<_> = DemoService::ALL.iter().map(|s| s.full_name()).collect();
         println!("demo services: {}", names.join(", "));
         println!("with server reflection (v1, v1alpha) and grpc.health.v1.Health. Try, from another terminal:");
-        println!("  grpcurl -plaintext {addr} list");
-        println!("  grpcurl -plaintext -d '{{\"name\": \"you\"}}' {addr} Greeter/SayHello");
-        println!(
-            "  grpcurl -plaintext -d '{{\"latitude\": 409146138, \"longitude\": -746188906}}' {addr} RouteGuide/GetFeature"
-        );
+        println!("  export RPCSH_ADDR={addr}");
+        println!("  rpcsh list");
+        println!("  rpcsh call Greeter/SayHello '{{\"name\": \"you\"}}'");
+        println!("  rpcsh call RouteGuide/GetFeature '{{\"latitude\": 409146138, \"longitude\": -746188906}}'");
+        println!("  rpcsh call RouteGuide/RouteChat -     # one JSON note per line, Ctrl-D to finish");
         println!("Ctrl-C stops the servers.");
     })
     .await
