@@ -260,6 +260,9 @@ pub async fn call(
     match result {
         Ok(()) => Ok(()),
         Err(CallError::Handler(e)) => Err(e),
+        Err(CallError::Status(status)) if crate::error::transport_cause(&status).is_some() => Err(
+            crate::error::status_error(status, "the call failed", printer.received == 0),
+        ),
         Err(CallError::Status(status)) => {
             let status = client_deadline(status);
             let rendered = format::render_status(&status, session.schema.pool());

@@ -115,3 +115,25 @@ pub fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::Error
     }
     None
 }
+
+/// When tonic reports a broken connection as a status (`Unknown: transport error`), the root
+/// cause of it: such a status is not the server's answer.
+pub fn transport_cause(status: &tonic::Status) -> Option<String> {
+    let source = std::error::Error::source(status)?;
+    Some(root_cause(source))
+}
+
+/// A status as an error of rpcsh's own: the root cause when the connection broke, the code and
+/// message otherwise. `first_exchange`: nothing came back yet, so a server expecting TLS is the
+/// likely reason and worth a hint.
+pub fn status_error(status: tonic::Status, doing: &str, first_exchange: bool) -> anyhow::Error {
+    match transport_cause(&status) {
+        Some(cause) if first_exchange => Hint::new(
+            format!("{doing}: the connection failed: {cause}"),
+            "a server that expects TLS closes plaintext connections like this: try --tls",
+        )
+        .into(),
+        Some(cause) => anyhow::anyhow!("{doing}: the connection failed: {cause}"),
+        None => anyhow::anyhow!("{doing}: {:?}: {}", status.code(), status.message()),
+    }
+}

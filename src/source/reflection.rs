@@ -49,7 +49,10 @@ impl Reflection {
     /// Sends one request and returns its answer; an error answer becomes an error.
     pub async fn ask(&mut self, request: MessageRequest) -> anyhow::Result<MessageResponse> {
         let response = match self.version {
-            Some(path) => self.exchange(path, request).await?,
+            Some(path) => self
+                .exchange(path, request)
+                .await
+                .map_err(|s| crate::error::status_error(s, "reflection failed", true))?,
             None => match self.exchange(V1, request.clone()).await {
                 Err(status) if status.code() == Code::Unimplemented => {
                     self.stream = None;
@@ -62,13 +65,15 @@ impl Reflection {
                         }
                         other => {
                             self.version = Some(V1ALPHA);
-                            other?
+                            other.map_err(|s| {
+                                crate::error::status_error(s, "reflection failed", true)
+                            })?
                         }
                     }
                 }
                 other => {
                     self.version = Some(V1);
-                    other?
+                    other.map_err(|s| crate::error::status_error(s, "reflection failed", true))?
                 }
             },
         };

@@ -761,3 +761,68 @@ fn tls_and_mutual_tls() {
             || String::from_utf8_lossy(&without.stderr).contains("ERROR: code")
     );
 }
+
+#[test]
+fn plaintext_against_a_tls_server_hints_tls() {
+    let pki = Pki::new();
+    let server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &pki.path("server.pem"),
+        "--tls-key",
+        &pki.path("server.key"),
+    ]);
+    for extra in [
+        &[][..],
+        &[
+            "--proto",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/proto/helloworld.proto"),
+        ][..],
+    ] {
+        Command::new(RPCSH)
+            .args(["call", "--addr", &server.addr, "Greeter/SayHello"])
+            .args(extra)
+            .assert()
+            .code(1)
+            .stderr(
+                predicate::str::starts_with("rpcsh: error:").and(
+                    predicate::str::contains("hint: a server that expects TLS")
+                        .and(predicate::str::contains("try --tls")),
+                ),
+            );
+    }
+}
+
+#[test]
+fn server_killed_mid_stream_is_a_clear_error() {
+    let mut server = quiet();
+    let mut call = std::process::Command::new(RPCSH)
+        .args([
+            "call",
+            "--addr",
+            &server.addr,
+            "Testing/Generate",
+            r#"{"count": 100000, "interval": "0.005s"}"#,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(call.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.contains("payload") || line.starts_with('{'), "{line}");
+    server.child.kill().unwrap();
+    let output = call.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("rpcsh: error: the call failed: the connection failed"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hint:"),
+        "messages arrived: not a TLS mix-up: {stderr}"
+    );
+}

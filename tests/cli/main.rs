@@ -15,7 +15,7 @@ const RPCSH: &str = env!("CARGO_BIN_EXE_rpcsh");
 
 /// A running `rpcsh` server process; killed on drop.
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub addr: String,
     stderr: Arc<Mutex<String>>,
 }
