@@ -26,6 +26,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the interactive shell on a server: rpcsh connect localhost:50051
+    #[command(
+        after_help = "In the shell, `help` lists the commands. With stdin not a terminal, commands are read\nline by line (no prompt), and the exit status is 1 if any failed.\n\nExamples:\n  rpcsh connect localhost:50051\n  rpcsh connect unix:/tmp/rpcsh.sock\n  rpcsh connect localhost:50051 < session.txt"
+    )]
+    Connect {
+        /// The server's address (or --addr, or RPCSH_ADDR).
+        #[arg(value_name = "ADDR")]
+        address: Option<String>,
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// Keep no history file.
+        #[arg(long)]
+        no_history: bool,
+    },
     /// Call a method: rpcsh call RouteGuide/GetFeature '{"latitude": 409146138, "longitude": -746188906}'
     #[command(after_help = CALL_EXAMPLES)]
     Call(CallArgs),
@@ -82,7 +96,7 @@ pub enum Command {
         after_help = "Examples:\n  rpcsh serve\n  rpcsh serve greeter routeguide --listen 127.0.0.1:0\n  rpcsh serve --listen unix:/tmp/rpcsh.sock"
     )]
     Serve(ServeArgs),
-    /// Start every demo service on a free loopback port and show how to call it.
+    /// Start every demo service in-process on a free loopback port and open the shell on it.
     Demo(DemoArgs),
 }
 
@@ -125,6 +139,9 @@ pub struct DemoArgs {
     /// Address to listen on; a free loopback port by default.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// Keep no shell history file.
+    #[arg(long)]
+    pub no_history: bool,
     #[command(flatten)]
     pub demo: DemoServiceArgs,
 }
@@ -290,10 +307,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .build()
     }
     .context("cannot start the tokio runtime")?;
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
+        let done = |r: anyhow::Result<()>| r.map(|()| 0u8);
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => done(serve(args).await),
             Command::Demo(args) => demo(args).await,
+            Command::Connect {
+                address,
+                mut conn,
+                no_history,
+            } => {
+                if let Some(a) = address {
+                    conn.addr = a;
+                }
+                crate::repl::run(
+                    conn.connection(verbose),
+                    crate::repl::ReplOptions { no_history },
+                )
+                .await
+            }
             Command::Call(args) => {
                 let parse = ParseOptions {
                     allow_unknown_fields: args.allow_unknown_fields,
@@ -304,35 +336,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     proto_names: args.proto_names,
                 };
                 let data = Data::parse(args.data.as_deref());
-                commands::call(
-                    &args.conn.connection(verbose),
-                    &args.method,
-                    data,
-                    parse,
-                    output,
-                    args.timeout,
-                )
-                .await
+                let conn = args.conn.connection(verbose);
+                done(commands::call(&conn, &args.method, data, parse, output, args.timeout).await)
             }
             Command::List { service, conn } => {
-                commands::list(&conn.connection(verbose), service.as_deref()).await
+                done(commands::list(&conn.connection(verbose), service.as_deref()).await)
             }
             Command::Describe {
                 symbol,
                 format,
                 conn,
-            } => commands::describe(&conn.connection(verbose), &symbol, format == "json").await,
+            } => {
+                done(commands::describe(&conn.connection(verbose), &symbol, format == "json").await)
+            }
             Command::Template { symbol, conn } => {
-                commands::template(&conn.connection(verbose), &symbol).await
+                done(commands::template(&conn.connection(verbose), &symbol).await)
             }
             Command::Health {
                 service,
                 timeout,
                 conn,
-            } => commands::health(&conn.connection(verbose), service.as_deref(), timeout).await,
+            } => {
+                done(commands::health(&conn.connection(verbose), service.as_deref(), timeout).await)
+            }
         }
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(code))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -350,64 +379,84 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key,
         client_ca,
     });
-    host(
+    let config = args.demo.config(services)?;
+    let (addr, server) = start(
         &args.listen,
-        args.demo.config(services)?,
+        config,
         tls,
         args.demo.grace,
-        |_| {},
+        shutdown_signal(),
     )
-    .await
+    .await?;
+    println!("listening on {addr}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server.await.context("server task failed")?
 }
 
-async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
+    use std::io::IsTerminal;
     let config = args.demo.config(DemoService::ALL.to_vec())?;
-    host(&args.listen, config, None, args.demo.grace, |addr| {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop = async move {
+        let _ = stop_rx.await;
+    };
+    let (addr, server) = start(&args.listen, config, None, args.demo.grace, stop).await?;
+    println!("listening on {addr}");
+    if std::io::stdin().is_terminal() {
         let names: Vec<_> = DemoService::ALL.iter().map(|s| s.full_name()).collect();
         println!("demo services: {}", names.join(", "));
-        println!("with server reflection (v1, v1alpha) and grpc.health.v1.Health. Try, from another terminal:");
-        println!("  export RPCSH_ADDR={addr}");
-        println!("  rpcsh list");
-        println!("  rpcsh call Greeter/SayHello '{{\"name\": \"you\"}}'");
-        println!("  rpcsh call RouteGuide/GetFeature '{{\"latitude\": 409146138, \"longitude\": -746188906}}'");
-        println!("  rpcsh call RouteGuide/RouteChat -     # one JSON note per line, Ctrl-D to finish");
-        println!("Ctrl-C stops the servers.");
-    })
-    .await
+        println!("`help` lists the commands; from another terminal: rpcsh connect {addr}");
+    }
+    let conn = Connection {
+        addr,
+        ..Connection::default()
+    };
+    let code = crate::repl::run(
+        conn,
+        crate::repl::ReplOptions {
+            no_history: args.no_history,
+        },
+    )
+    .await;
+    let _ = stop_tx.send(());
+    server.await.context("server task failed")??;
+    code
 }
 
-/// Binds, prints `listening on ADDR` (the one line scripts wait for), then serves until Ctrl-C or
-/// SIGTERM. `ready` prints anything more the command wants to say once the address is known.
-async fn host(
+/// Binds and serves the demo services in the background until `stop` completes; returns the
+/// real address and the server's task. TLS problems are reported here, before anyone is told
+/// the address.
+async fn start(
     listen: &str,
     config: DemoConfig,
     tls: Option<TlsFiles>,
     grace: Duration,
-    ready: impl FnOnce(&str),
-) -> anyhow::Result<()> {
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let routes = crate::demo::routes(config, shutdown_rx).await?;
     let bound = Bound::bind(listen).await?;
     let addr = bound.address();
     let signal = async move {
-        shutdown_signal().await;
+        stop.await;
         let _ = shutdown_tx.send(true);
     };
-    let options = ServeOptions { tls, grace };
-    // TLS problems surface from `serve` before anything is printed: check them first so that
-    // `listening on` is never printed for a server that then fails to start.
-    let served = server::serve(bound, routes, options, signal);
-    let mut served = std::pin::pin!(served);
+    let mut served = Box::pin(server::serve(
+        bound,
+        routes,
+        ServeOptions { tls, grace },
+        signal,
+    ));
     tokio::select! {
         biased;
-        result = &mut served => return result,
+        result = &mut served => {
+            result?;
+            anyhow::bail!("the server stopped as soon as it started");
+        }
         () = tokio::task::yield_now() => {}
     }
-    println!("listening on {addr}");
-    ready(&addr);
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    served.await
+    Ok((addr, tokio::spawn(served)))
 }
 
 async fn shutdown_signal() {

@@ -260,11 +260,15 @@ pub async fn call(
     match result {
         Ok(()) => Ok(()),
         Err(CallError::Handler(e)) => Err(e),
-        Err(CallError::Status(status)) if crate::error::transport_cause(&status).is_some() => Err(
-            crate::error::status_error(status, "the call failed", printer.received == 0),
-        ),
         Err(CallError::Status(status)) => {
             let status = client_deadline(status);
+            if crate::error::transport_cause(&status).is_some() {
+                return Err(crate::error::status_error(
+                    status,
+                    "the call failed",
+                    printer.received == 0,
+                ));
+            }
             let rendered = format::render_status(&status, session.schema.pool());
             Err(CallFailed {
                 code: status.code(),
@@ -300,8 +304,9 @@ impl<W: Write> invoke::Handler for ResolvingPrinter<'_, W> {
     }
 }
 
-/// tonic reports a deadline it enforced itself as `Cancelled`; to the user it is a deadline.
-fn client_deadline(status: tonic::Status) -> tonic::Status {
+/// tonic reports a deadline it enforced itself as `Cancelled` (with the timer's error as its
+/// source); to the user it is a deadline, and not a broken connection.
+pub fn client_deadline(status: tonic::Status) -> tonic::Status {
     if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
         tonic::Status::deadline_exceeded("the call did not finish within --timeout")
     } else {

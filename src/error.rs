@@ -52,15 +52,29 @@ impl std::error::Error for CallFailed {}
 
 /// Prints `err` to stderr and returns the exit code it maps to.
 pub fn report(err: &anyhow::Error) -> ExitCode {
+    eprint!("{}", render(err));
+    ExitCode::from(exit_code(err))
+}
+
+/// The text of an error as the user sees it: `rpcsh: error: ...` and a hint line, or a failed
+/// call's status. Ends with a newline.
+pub fn render(err: &anyhow::Error) -> String {
     if let Some(failed) = err.downcast_ref::<CallFailed>() {
-        eprint!("{}", failed.rendered);
-        return ExitCode::from(EXIT_STATUS_BASE + failed.code as u8);
+        return failed.rendered.clone();
     }
-    eprintln!("rpcsh: error: {}", chain(err));
+    let mut text = format!("rpcsh: error: {}\n", chain(err));
     if let Some(hint) = hint(err) {
-        eprintln!("  hint: {hint}");
+        text.push_str(&format!("  hint: {hint}\n"));
     }
-    ExitCode::from(EXIT_ERROR)
+    text
+}
+
+/// The exit code `err` maps to.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<CallFailed>() {
+        Some(failed) => EXIT_STATUS_BASE + failed.code as u8,
+        None => EXIT_ERROR,
+    }
 }
 
 /// The cause chain on one line, without repeating a cause already contained in its parent.

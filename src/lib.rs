@@ -12,6 +12,7 @@ pub mod format;
 pub mod input;
 pub mod invoke;
 pub mod pb;
+pub mod repl;
 pub mod server;
 pub mod source;
 pub mod transport;

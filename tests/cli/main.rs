@@ -2,6 +2,7 @@
 //! 127.0.0.1:0. `serve` checks the servers through tonic clients; `client` runs `rpcsh call`,
 //! `list`, `describe`, `template` and `health` against them.
 mod client;
+mod repl;
 mod serve;
 
 use rpcsh::pb;

@@ -755,25 +755,6 @@ fn bad_tls_files_and_busy_ports_are_clear_errors() {
         .contains("Usage: rpcsh"));
 }
 
-#[tokio::test]
-async fn demo_serves_everything_and_says_how_to_call_it() {
-    let mut demo = Server::start_command("demo", &[]);
-    assert!(demo.addr.starts_with("127.0.0.1:"), "{}", demo.addr);
-    let mut cal = pb::cal_client::CalClient::new(demo.channel().await);
-    assert_eq!(
-        cal.multiply(pb::MultiplyRequest {
-            number1: 6,
-            number2: 7
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .number,
-        42
-    );
-    assert!(demo.terminate().success());
-}
-
 /// The examples are built by `cargo test`; they live beside the test binary's folder.
 fn example(name: &str) -> std::path::PathBuf {
     let deps = std::env::current_exe().unwrap();

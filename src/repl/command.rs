@@ -1,0 +1,292 @@
+//! The REPL's command language: one table of commands (the help text and completion come from
+//! it) and the parser from a line to a `Command`. Parsing only; running is `repl::shell`'s.
+use std::time::Duration;
+
+/// A command of the table: its name, aliases, arguments and what it does.
+pub struct Spec {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub args: &'static str,
+    pub help: &'static str,
+}
+
+pub const COMMANDS: &[Spec] = &[
+    Spec { name: "list", aliases: &["ls"], args: "[SERVICE]", help: "list the services, or one service's methods" },
+    Spec { name: "describe", aliases: &["desc"], args: "SYMBOL", help: "show a service, method, message or enum" },
+    Spec { name: "template", aliases: &[], args: "MESSAGE|METHOD", help: "a JSON skeleton of a message with every field" },
+    Spec { name: "use", aliases: &[], args: "[SERVICE]", help: "make bare method names refer to SERVICE (no argument: forget it)" },
+    Spec { name: "call", aliases: &[], args: "METHOD [JSON|@FILE]", help: "call a method; `METHOD JSON` alone does the same. Streams open a >> prompt: one JSON message per line, an empty line or .end to finish, .cancel or Ctrl-C to cancel" },
+    Spec { name: "watch", aliases: &[], args: "METHOD [JSON]", help: "run a server stream in the background; its messages print tagged [N]" },
+    Spec { name: "jobs", aliases: &[], args: "", help: "list the background watches" },
+    Spec { name: "stop", aliases: &[], args: "N", help: "cancel watch N" },
+    Spec { name: "header", aliases: &[], args: "set NAME VALUE | unset NAME", help: "add or remove a header sent with every call" },
+    Spec { name: "headers", aliases: &[], args: "", help: "show the headers sent with every call" },
+    Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off", help: "change a setting" },
+    Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server (same transport flags)" },
+    Spec { name: "history", aliases: &[], args: "", help: "show the commands typed so far" },
+    Spec { name: "help", aliases: &["?"], args: "[COMMAND]", help: "this table, or one command's help" },
+    Spec { name: "exit", aliases: &["quit"], args: "", help: "leave the shell (Ctrl-D too)" },
+];
+
+/// A parsed line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Empty,
+    List(Option<String>),
+    Describe(String),
+    Template(String),
+    Use(Option<String>),
+    Call {
+        method: String,
+        data: Option<String>,
+    },
+    Watch {
+        method: String,
+        data: Option<String>,
+    },
+    Jobs,
+    Stop(usize),
+    HeaderSet(String, String),
+    HeaderUnset(String),
+    Headers,
+    SetTimeout(Option<Duration>),
+    SetFormat(crate::format::Format),
+    SetEmitDefaults(bool),
+    Connect(String),
+    History,
+    Help(Option<String>),
+    Exit,
+}
+
+/// The table entry for a name or alias.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    COMMANDS
+        .iter()
+        .find(|s| s.name == name || s.aliases.contains(&name))
+}
+
+/// The help table, or one command's help.
+pub fn help(topic: Option<&str>) -> Result<String, String> {
+    let line = |s: &Spec| {
+        let names = std::iter::once(s.name)
+            .chain(s.aliases.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("  {:<14} {:<28} {}\n", names, s.args, s.help)
+    };
+    match topic {
+        None => Ok(COMMANDS.iter().map(line).collect::<String>()
+            + "  METHOD JSON    (shorthand for call METHOD JSON)\n"),
+        Some(t) => spec(t).map(line).ok_or_else(|| unknown(t)),
+    }
+}
+
+fn unknown(word: &str) -> String {
+    let best = COMMANDS
+        .iter()
+        .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+        .map(|n| (strsim::jaro_winkler(word, n), n))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, name)) => {
+            format!("unknown command {word:?}: did you mean {name}? (help lists the commands)")
+        }
+        None => format!("unknown command {word:?} (help lists the commands)"),
+    }
+}
+
+/// Splits `line` into its first word and the rest, trimmed.
+fn split(line: &str) -> (&str, &str) {
+    let line = line.trim();
+    match line.find(char::is_whitespace) {
+        Some(i) => (&line[..i], line[i..].trim()),
+        None => (line, ""),
+    }
+}
+
+fn opt(rest: &str) -> Option<String> {
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+/// Parses one (possibly multi-line) input. A first word that is no command but looks like a
+/// method (`Svc/Method`, `Svc.Method`, or a bare name after `use`) is a call.
+pub fn parse(line: &str) -> Result<Command, String> {
+    let (word, rest) = split(line);
+    if word.is_empty() || word.starts_with('#') {
+        return Ok(Command::Empty);
+    }
+    let need = |what: &str| -> Result<String, String> {
+        opt(rest).ok_or_else(|| format!("{word} needs {what} (help {word})"))
+    };
+    let Some(spec) = spec(word) else {
+        if word.starts_with('{') || word.starts_with('@') {
+            return Err(format!(
+                "{word:?} is no command: name the method first, as in RouteGuide/GetFeature {{}}"
+            ));
+        }
+        if word.contains('/')
+            || word.contains('.')
+            || word.chars().next().is_some_and(char::is_uppercase)
+        {
+            return Ok(Command::Call {
+                method: word.to_string(),
+                data: opt(rest),
+            });
+        }
+        return Err(unknown(word));
+    };
+    Ok(match spec.name {
+        "list" => Command::List(opt(rest)),
+        "describe" => Command::Describe(need("a symbol")?),
+        "template" => Command::Template(need("a message or method")?),
+        "use" => Command::Use(opt(rest)),
+        "call" | "watch" => {
+            let (method, data) = split(rest);
+            if method.is_empty() {
+                return Err(format!("{word} needs a method (help {word})"));
+            }
+            let (method, data) = (method.to_string(), opt(data));
+            if spec.name == "call" {
+                Command::Call { method, data }
+            } else {
+                Command::Watch { method, data }
+            }
+        }
+        "jobs" => Command::Jobs,
+        "stop" => Command::Stop(
+            rest.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| "stop needs a watch number, as jobs shows them".to_string())?,
+        ),
+        "header" => {
+            let (action, rest) = split(rest);
+            let (name, value) = split(rest);
+            match (action, name.is_empty()) {
+                ("set", false) if !value.is_empty() => {
+                    Command::HeaderSet(name.to_ascii_lowercase(), value.to_string())
+                }
+                ("unset", false) => Command::HeaderUnset(name.to_ascii_lowercase()),
+                _ => return Err("usage: header set NAME VALUE | header unset NAME".into()),
+            }
+        }
+        "headers" => Command::Headers,
+        "set" => {
+            let (key, value) = split(rest);
+            match key {
+                "timeout" if matches!(value, "off" | "none" | "0") => Command::SetTimeout(None),
+                "timeout" => Command::SetTimeout(Some(crate::cli::parse_duration(value).map_err(|e| format!("set timeout: {e}"))?)),
+                "format" => Command::SetFormat(match value {
+                    "json" => crate::format::Format::Json,
+                    "jsonl" => crate::format::Format::Jsonl,
+                    "text" => crate::format::Format::Text,
+                    _ => return Err("set format takes json, jsonl or text".into()),
+                }),
+                "emit-defaults" => Command::SetEmitDefaults(match value {
+                    "on" | "true" | "yes" => true,
+                    "off" | "false" | "no" => false,
+                    _ => return Err("set emit-defaults takes on or off".into()),
+                }),
+                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off".into()),
+            }
+        }
+        "connect" => Command::Connect(need("an address")?),
+        "history" => Command::History,
+        "help" => Command::Help(opt(rest)),
+        "exit" => Command::Exit,
+        other => unreachable!("{other} is in the table but not parsed"),
+    })
+}
+
+/// Whether a multi-line input is complete: every brace and bracket outside strings closed.
+pub fn is_complete(input: &str) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0i32, false, false);
+    for c in input.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth <= 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_and_shorthand() {
+        assert_eq!(parse("ls").unwrap(), Command::List(None));
+        assert_eq!(
+            parse("  list  RouteGuide ").unwrap(),
+            Command::List(Some("RouteGuide".into()))
+        );
+        assert_eq!(
+            parse("call RouteGuide/GetFeature {\"latitude\": 1}").unwrap(),
+            Command::Call {
+                method: "RouteGuide/GetFeature".into(),
+                data: Some("{\"latitude\": 1}".into())
+            }
+        );
+        assert_eq!(
+            parse("GetFeature {}").unwrap(),
+            Command::Call {
+                method: "GetFeature".into(),
+                data: Some("{}".into())
+            }
+        );
+        assert_eq!(
+            parse("Greeter.SayHello").unwrap(),
+            Command::Call {
+                method: "Greeter.SayHello".into(),
+                data: None
+            }
+        );
+        assert_eq!(
+            parse("header set Authorization Bearer x y").unwrap(),
+            Command::HeaderSet("authorization".into(), "Bearer x y".into())
+        );
+        assert_eq!(
+            parse("set timeout 5s").unwrap(),
+            Command::SetTimeout(Some(Duration::from_secs(5)))
+        );
+        assert_eq!(parse("stop 2").unwrap(), Command::Stop(2));
+        assert_eq!(parse("# comment").unwrap(), Command::Empty);
+        assert_eq!(parse("quit").unwrap(), Command::Exit);
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        assert!(parse("lst").unwrap_err().contains("did you mean list?"));
+        assert!(parse("describe")
+            .unwrap_err()
+            .contains("describe needs a symbol"));
+        assert!(parse("set format yaml")
+            .unwrap_err()
+            .contains("json, jsonl or text"));
+        assert!(parse("stop x").unwrap_err().contains("watch number"));
+        assert!(parse("{}").unwrap_err().contains("name the method first"));
+        assert!(help(Some("nope")).is_err());
+        assert!(help(None).unwrap().contains("describe, desc"));
+    }
+
+    #[test]
+    fn multi_line_json_is_complete_when_balanced() {
+        assert!(is_complete("call X {\"a\": 1}"));
+        assert!(!is_complete("call X {\"a\": {"));
+        assert!(!is_complete("X [1, 2,"));
+        assert!(is_complete("X {\"s\": \"}{\"}"));
+    }
+}

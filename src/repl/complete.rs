@@ -1,0 +1,372 @@
+//! The line editor's helper: Tab completion (commands, services, methods, the field names and
+//! enum values of the request being typed, file paths after `@`), multi-line JSON (the line is
+//! not done while braces are open) and the prompt's colour. It reads what the shell knows
+//! through a shared `Known`, updated by the shell as it learns the schema.
+use super::command::{self, COMMANDS};
+use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
+use rustyline::completion::{Completer, FilenameCompleter, Pair};
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{Context, Helper};
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+
+/// What the shell knows of the server, for completion.
+#[derive(Default, Clone)]
+pub struct Known {
+    pub services: Vec<String>,
+    pub pool: DescriptorPool,
+    /// The service of `use`, whose methods complete bare.
+    pub current: Option<String>,
+}
+
+impl Known {
+    fn methods(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.services {
+            let Some(service) = self.pool.get_service_by_name(s) else {
+                continue;
+            };
+            for m in service.methods() {
+                out.push(format!("{}/{}", service.name(), m.name()));
+                if service.full_name() != service.name() {
+                    out.push(format!("{}/{}", service.full_name(), m.name()));
+                }
+                if self.current.as_deref() == Some(service.full_name()) {
+                    out.push(m.name().to_string());
+                }
+            }
+        }
+        out
+    }
+
+    /// The request message of a method as typed (`Svc/M`, `Svc.M`, or bare after `use`).
+    fn input_of(&self, method: &str) -> Option<MessageDescriptor> {
+        let method = method.trim_start_matches('/');
+        let (svc, name) = method
+            .rsplit_once('/')
+            .or_else(|| method.rsplit_once('.'))
+            .or_else(|| Some((self.current.as_deref()?, method)))?;
+        let service = self
+            .pool
+            .services()
+            .find(|s| s.full_name() == svc || s.name() == svc)?;
+        let m = service.methods().find(|m| m.name() == name)?;
+        Some(m.input())
+    }
+}
+
+pub struct ShellHelper {
+    pub known: Arc<Mutex<Known>>,
+    pub color: bool,
+    files: FilenameCompleter,
+    /// In a stream's sub-prompt: the message type each line is.
+    pub stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
+}
+
+impl ShellHelper {
+    pub fn new(
+        known: Arc<Mutex<Known>>,
+        color: bool,
+        stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
+    ) -> Self {
+        ShellHelper {
+            known,
+            color,
+            files: FilenameCompleter::new(),
+            stream_input,
+        }
+    }
+}
+
+fn pairs(prefix: &str, candidates: impl IntoIterator<Item = String>, suffix: &str) -> Vec<Pair> {
+    let mut out: Vec<Pair> = candidates
+        .into_iter()
+        .filter(|c| c.starts_with(prefix))
+        .map(|c| Pair {
+            display: c.clone(),
+            replacement: format!("{c}{suffix}"),
+        })
+        .collect();
+    out.sort_by(|a, b| a.display.cmp(&b.display));
+    out.dedup_by(|a, b| a.display == b.display);
+    out
+}
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let before = &line[..pos];
+        let word_start = before
+            .rfind(|c: char| c.is_whitespace())
+            .map_or(0, |i| i + 1);
+        let word = &before[word_start..];
+        if let Some(path) = word.strip_prefix('@') {
+            // Complete the path as if the @ were not there.
+            let (start, found) = self.files.complete(path, path.len(), ctx)?;
+            return Ok((word_start + 1 + start, found));
+        }
+        let stream_input = self.stream_input.lock().unwrap().clone();
+        if let Some(message) = stream_input {
+            return Ok(json_completion(before, &message).unwrap_or((pos, Vec::new())));
+        }
+        let known = self.known.lock().unwrap().clone();
+        let words: Vec<&str> = before.split_whitespace().collect();
+        let at_first =
+            words.is_empty() || (words.len() == 1 && !before.ends_with(char::is_whitespace));
+        if at_first {
+            let names = COMMANDS
+                .iter()
+                .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+                .map(str::to_string);
+            return Ok((word_start, pairs(word, names.chain(known.methods()), " ")));
+        }
+        let first = words[0];
+        let second_word =
+            words.len() == 1 || (words.len() == 2 && !before.ends_with(char::is_whitespace));
+        match command::spec(first).map(|s| s.name) {
+            Some("use") | Some("list") if second_word => {
+                Ok((word_start, pairs(word, known.services.clone(), "")))
+            }
+            Some("describe") | Some("template") if second_word => {
+                let types = known.pool.all_messages().map(|m| m.full_name().to_string());
+                Ok((
+                    word_start,
+                    pairs(
+                        word,
+                        known
+                            .services
+                            .clone()
+                            .into_iter()
+                            .chain(known.methods())
+                            .chain(types),
+                        "",
+                    ),
+                ))
+            }
+            Some("call") | Some("watch") if second_word => {
+                Ok((word_start, pairs(word, known.methods(), " ")))
+            }
+            Some("call") | Some("watch") => {
+                let Some(input) = words.get(1).and_then(|m| known.input_of(m)) else {
+                    return Ok((pos, Vec::new()));
+                };
+                let json_start = before.find(words[1]).map_or(0, |i| i + words[1].len());
+                Ok(json_completion(&before[json_start..], &input)
+                    .map(|(s, p)| (s + json_start, p))
+                    .unwrap_or((pos, Vec::new())))
+            }
+            Some(_) => Ok((pos, Vec::new())),
+            None => {
+                let Some(input) = known.input_of(first) else {
+                    return Ok((pos, Vec::new()));
+                };
+                let json_start = before.find(first).map_or(0, |i| i + first.len());
+                Ok(json_completion(&before[json_start..], &input)
+                    .map(|(s, p)| (s + json_start, p))
+                    .unwrap_or((pos, Vec::new())))
+            }
+        }
+    }
+}
+
+/// Completion inside the JSON of a request: field names where a key goes, enum value names
+/// where an enum field's value goes. `json` ends at the cursor; the offset returned is within it.
+fn json_completion(json: &str, root: &MessageDescriptor) -> Option<(usize, Vec<Pair>)> {
+    // Walk the text: a stack of the messages whose objects are open, the last key seen, and
+    // whether the cursor is inside a string (and where it started).
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut in_string, mut escaped, mut string_start) = (false, false, 0);
+    let (mut last_string, mut key): (Option<String>, Option<String>) = (None, None);
+    let mut expecting_key = false;
+    let mut current = String::new();
+    for (i, c) in json.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    in_string = false;
+                    last_string = Some(std::mem::take(&mut current));
+                }
+                (false, c) => current.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                string_start = i + 1;
+                current.clear();
+            }
+            ':' => {
+                key = last_string.take();
+                expecting_key = false;
+            }
+            '{' => {
+                let next = match (stack.last(), &key) {
+                    (None, _) => Frame::Message(root.clone()),
+                    (Some(Frame::Message(m)), Some(k)) => field_frame(m, k),
+                    (Some(Frame::Map(Some(value))), Some(_)) => Frame::Message(value.clone()),
+                    _ => Frame::Other,
+                };
+                stack.push(next);
+                key = None;
+                expecting_key = true;
+            }
+            '}' => {
+                stack.pop();
+            }
+            ',' => {
+                expecting_key = matches!(stack.last(), Some(Frame::Message(_)));
+                key = None;
+            }
+            _ => {}
+        }
+    }
+    let Some(Frame::Message(message)) = stack.last().cloned() else {
+        return None;
+    };
+    if in_string && expecting_key {
+        let names = message.fields().map(|f| f.json_name().to_string());
+        return Some((string_start, pairs(&current, names, "\": ")));
+    }
+    if !in_string && expecting_key && json.trim_end().ends_with(['{', ',']) {
+        let names = message.fields().map(|f| format!("\"{}\"", f.json_name()));
+        return Some((json.len(), pairs("", names, ": ")));
+    }
+    let field = message
+        .fields()
+        .find(|f| Some(f.json_name()) == key.as_deref() || Some(f.name()) == key.as_deref())?;
+    let Kind::Enum(e) = field.kind() else {
+        return None;
+    };
+    let values = e.values().map(|v| v.name().to_string());
+    if in_string {
+        Some((string_start, pairs(&current, values, "\"")))
+    } else {
+        Some((
+            json.len(),
+            pairs("", values.map(|v| format!("\"{v}")), "\""),
+        ))
+    }
+}
+
+/// An open JSON object: a message's, a map field's (keys are map keys; values are of the
+/// given message type, if any), or one completion knows nothing of.
+#[derive(Clone)]
+enum Frame {
+    Message(MessageDescriptor),
+    Map(Option<MessageDescriptor>),
+    Other,
+}
+
+fn field_frame(m: &MessageDescriptor, key: &str) -> Frame {
+    let Some(field) = m.fields().find(|f| f.json_name() == key || f.name() == key) else {
+        return Frame::Other;
+    };
+    match field.kind() {
+        Kind::Message(inner) if inner.is_map_entry() => {
+            Frame::Map(inner.map_entry_value_field().kind().as_message().cloned())
+        }
+        Kind::Message(inner) => Frame::Message(inner),
+        _ => Frame::Other,
+    }
+}
+
+impl Hinter for ShellHelper {
+    type Hint = String;
+}
+
+impl Highlighter for ShellHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        default: bool,
+    ) -> Cow<'b, str> {
+        let _ = default;
+        if !self.color {
+            return Cow::Borrowed(prompt);
+        }
+        // Address in cyan, service in bold; the prompt's own `> ` plain.
+        match prompt.split_once(' ') {
+            Some((addr, rest)) => Cow::Owned(format!("\x1b[36m{addr}\x1b[0m \x1b[1m{rest}\x1b[0m")),
+            None => Cow::Owned(format!("\x1b[1m{prompt}\x1b[0m")),
+        }
+    }
+}
+
+impl Validator for ShellHelper {
+    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
+        Ok(if command::is_complete(ctx.input()) {
+            ValidationResult::Valid(None)
+        } else {
+            ValidationResult::Incomplete
+        })
+    }
+}
+
+impl Helper for ShellHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rect() -> MessageDescriptor {
+        crate::source::demo_pool()
+            .get_message_by_name("Rectangle")
+            .unwrap()
+    }
+
+    fn names(found: Option<(usize, Vec<Pair>)>) -> Vec<String> {
+        found
+            .map(|(_, p)| p.into_iter().map(|p| p.replacement).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn field_names_of_the_message_the_cursor_is_in() {
+        assert_eq!(names(json_completion(" {\"l", &rect())), ["lo\": "]);
+        assert_eq!(
+            names(json_completion(" {\"lo\": {\"la", &rect())),
+            ["latitude\": "]
+        );
+        assert_eq!(
+            names(json_completion(" {\"lo\": {}, \"h", &rect())),
+            ["hi\": "]
+        );
+        assert_eq!(
+            names(json_completion(" {\"lo\": {\"latitude\": 1}, ", &rect())),
+            ["\"hi\": ", "\"lo\": "]
+        );
+        let (start, _) = json_completion(" {\"lo\": {\"la", &rect()).unwrap();
+        assert_eq!(start, " {\"lo\": {\"".len());
+    }
+
+    #[test]
+    fn enum_values() {
+        let set = protox::compile(["interop.proto"], ["tests/py/protos"]).unwrap();
+        let mut pool = DescriptorPool::new();
+        pool.add_file_descriptor_set(set).unwrap();
+        let everything = pool.get_message_by_name("interop.v1.Everything").unwrap();
+        assert_eq!(
+            names(json_completion(" {\"color\": \"G", &everything)),
+            ["GREEN\""]
+        );
+        assert_eq!(
+            names(json_completion(" {\"color\": ", &everything)),
+            ["\"COLOR_UNSPECIFIED\"", "\"GREEN\"", "\"RED\""]
+        );
+        assert_eq!(
+            names(json_completion(" {\"inners\": {\"3\": {\"te", &everything)),
+            ["text\": "]
+        );
+    }
+}

@@ -1,0 +1,838 @@
+//! The interactive shell, `rpcsh connect` and `rpcsh demo`: another front end on the client
+//! pipeline (source, input, invoke, format), not a second implementation. The line editor runs on
+//! a thread of its own (rustyline's `readline` blocks) and hands lines over a channel; responses
+//! that arrive while the person types (streams, watches) are printed above the prompt through
+//! rustyline's external printer. With stdin not a terminal it reads commands line by line, with
+//! no prompt and no colours: the base of scripted sessions.
+pub mod command;
+pub mod complete;
+
+use crate::commands::{parse_headers, Connection, Session};
+use crate::error::render;
+use crate::format::{self, is_secret, Format, Printer, Style};
+use crate::input::{self, ParseOptions};
+use crate::invoke::{self, CallError, CallOptions, Handler};
+use command::Command;
+use complete::{Known, ShellHelper};
+use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How the shell is run.
+#[derive(Debug, Clone, Default)]
+pub struct ReplOptions {
+    /// Keep no history file.
+    pub no_history: bool,
+}
+
+/// Where the shell's output goes: the terminal above the prompt, or plain stdout/stderr.
+#[derive(Clone)]
+enum Output {
+    Plain,
+    Screen(Arc<Mutex<Box<dyn rustyline::ExternalPrinter + Send>>>),
+}
+
+impl Output {
+    fn out(&self, text: &str) {
+        match self {
+            Output::Plain => {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+            }
+            Output::Screen(printer) => {
+                let _ = printer.lock().unwrap().print(text.to_string());
+            }
+        }
+    }
+
+    fn err(&self, text: &str) {
+        match self {
+            Output::Plain => eprint!("{text}"),
+            Output::Screen(_) => self.out(text),
+        }
+    }
+}
+
+/// A `Write` that hands whole flushes to an `Output`, each line tagged with `prefix`.
+struct OutWriter {
+    out: Output,
+    prefix: String,
+    buf: Vec<u8>,
+}
+
+impl Write for OutWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf.clear();
+        let text = if self.prefix.is_empty() {
+            text
+        } else {
+            text.lines()
+                .map(|l| format!("{}{l}\n", self.prefix))
+                .collect()
+        };
+        self.out.out(&text);
+        Ok(())
+    }
+}
+
+/// Counts messages as they go to the printer, for `jobs`.
+struct Counting {
+    printer: Printer<OutWriter>,
+    count: Arc<AtomicUsize>,
+}
+
+impl Handler for Counting {
+    async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.printer.on_message(message).await
+    }
+
+    fn on_idle(&mut self) -> anyhow::Result<()> {
+        self.printer.on_idle()
+    }
+}
+
+/// A background server stream.
+struct Watch {
+    id: usize,
+    method: String,
+    count: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// A client-streaming or bidi call whose messages the person is typing.
+struct OpenStream {
+    name: String,
+    input: MessageDescriptor,
+    tx: Option<mpsc::Sender<DynamicMessage>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What the editor thread sends.
+enum Input {
+    Line(String),
+    Interrupt,
+    Eof,
+}
+
+struct Shell {
+    conn: Connection,
+    session: Option<Session>,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    style: Style,
+    parse: ParseOptions,
+    current: Option<String>,
+    watches: Vec<Watch>,
+    next_watch: usize,
+    stream: Option<OpenStream>,
+    out: Output,
+    known: Arc<Mutex<Known>>,
+    stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
+    history: Vec<String>,
+    failures: usize,
+}
+
+/// Runs the shell until `exit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or 1
+/// when piped input had a command fail.
+pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let color = interactive && std::env::var_os("NO_COLOR").is_none();
+    let known = Arc::new(Mutex::new(Known::default()));
+    let stream_input = Arc::new(Mutex::new(None));
+    let (lines_tx, mut lines) = mpsc::unbounded_channel::<Input>();
+    let (prompt_tx, prompt_rx) = std::sync::mpsc::channel::<Option<String>>();
+    let out = if interactive {
+        let helper = ShellHelper::new(known.clone(), color, stream_input.clone());
+        let history = (!options.no_history).then(history_path).flatten();
+        Output::Screen(spawn_editor(helper, history, prompt_rx, lines_tx)?)
+    } else {
+        spawn_reader(lines_tx);
+        Output::Plain
+    };
+    let style = Style {
+        format: if interactive {
+            Format::Json
+        } else {
+            Format::Jsonl
+        },
+        emit_defaults: false,
+        proto_names: false,
+    };
+    let mut shell = Shell {
+        conn,
+        session: None,
+        headers: Vec::new(),
+        timeout: None,
+        style,
+        parse: ParseOptions::default(),
+        current: None,
+        watches: Vec::new(),
+        next_watch: 1,
+        stream: None,
+        out,
+        known,
+        stream_input,
+        history: Vec::new(),
+        failures: 0,
+    };
+    if let Err(e) = shell.ensure_session().await {
+        shell.fail(&e);
+    }
+    loop {
+        if interactive && prompt_tx.send(Some(shell.prompt(color))).is_err() {
+            break;
+        }
+        let Some(input) = lines.recv().await else {
+            break;
+        };
+        let keep_going = match input {
+            Input::Line(line) => shell.handle(&line).await,
+            Input::Interrupt => {
+                shell.cancel_stream();
+                true
+            }
+            Input::Eof if shell.stream.is_some() => {
+                shell.finish_stream().await;
+                true
+            }
+            Input::Eof => false,
+        };
+        if !keep_going {
+            break;
+        }
+    }
+    if shell.stream.is_some() {
+        shell.finish_stream().await;
+    }
+    if !interactive {
+        // A script's watches have had their chance: the input is over.
+        for w in &shell.watches {
+            w.task.abort();
+        }
+    }
+    let _ = prompt_tx.send(None);
+    Ok(if !interactive && shell.failures > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// `$XDG_STATE_HOME/rpcsh/history`, or `~/.local/state/rpcsh/history`.
+pub fn history_path() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(state.join("rpcsh").join("history"))
+}
+
+/// The history file, created mode 0600 (it may hold what people typed against production).
+fn open_history(path: &PathBuf) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// What goes into the history for `line`: secret header values redacted.
+fn for_history(line: &str) -> String {
+    match command::parse(line) {
+        Ok(Command::HeaderSet(name, _)) if is_secret(&name) => {
+            format!("header set {name} <redacted>")
+        }
+        _ => line.to_string(),
+    }
+}
+
+/// Starts the editor thread; returns its external printer once the editor exists.
+fn spawn_editor(
+    helper: ShellHelper,
+    history: Option<PathBuf>,
+    prompts: std::sync::mpsc::Receiver<Option<String>>,
+    lines: mpsc::UnboundedSender<Input>,
+) -> anyhow::Result<Arc<Mutex<Box<dyn rustyline::ExternalPrinter + Send>>>> {
+    let (printer_tx, printer_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let config = rustyline::Config::builder().auto_add_history(false).build();
+        let mut editor =
+            match rustyline::Editor::<ShellHelper, rustyline::history::DefaultHistory>::with_config(
+                config,
+            ) {
+                Ok(e) => e,
+                Err(e) => {
+                    return drop(
+                        printer_tx.send(Err(anyhow::anyhow!("cannot start the line editor: {e}"))),
+                    )
+                }
+            };
+        editor.set_helper(Some(helper));
+        let history = history.filter(|p| open_history(p).is_ok());
+        if let Some(path) = &history {
+            let _ = editor.load_history(path);
+        }
+        match editor.create_external_printer() {
+            Ok(p) => {
+                let boxed: Box<dyn rustyline::ExternalPrinter + Send> = Box::new(p);
+                let _ = printer_tx.send(Ok(Arc::new(Mutex::new(boxed))));
+            }
+            Err(e) => {
+                return drop(
+                    printer_tx.send(Err(anyhow::anyhow!("cannot start the line editor: {e}"))),
+                )
+            }
+        }
+        while let Ok(Some(prompt)) = prompts.recv() {
+            let input = match editor.readline(&prompt) {
+                Ok(line) => {
+                    if !line.trim().is_empty() {
+                        let _ = editor.add_history_entry(for_history(&line));
+                        if let Some(path) = &history {
+                            let _ = editor.append_history(path);
+                        }
+                    }
+                    Input::Line(line)
+                }
+                Err(rustyline::error::ReadlineError::Interrupted) => Input::Interrupt,
+                Err(_) => Input::Eof,
+            };
+            if lines.send(input).is_err() {
+                break;
+            }
+        }
+    });
+    printer_rx
+        .recv()
+        .map_err(|_| anyhow::anyhow!("the line editor did not start"))?
+}
+
+/// Reads piped commands: one per line, JSON spanning lines kept together.
+fn spawn_reader(lines: mpsc::UnboundedSender<Input>) {
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut pending = String::new();
+        for line in std::io::BufRead::lines(stdin.lock()) {
+            let Ok(line) = line else { break };
+            if !pending.is_empty() {
+                pending.push('\n');
+            }
+            pending.push_str(&line);
+            if command::is_complete(&pending)
+                && lines
+                    .send(Input::Line(std::mem::take(&mut pending)))
+                    .is_err()
+            {
+                return;
+            }
+        }
+        if !pending.is_empty() {
+            let _ = lines.send(Input::Line(pending));
+        }
+        let _ = lines.send(Input::Eof);
+    });
+}
+
+impl Shell {
+    fn prompt(&self, color: bool) -> String {
+        let _ = color; // colour is applied by the editor's highlighter
+        if let Some(s) = &self.stream {
+            return format!("{} >> ", s.name);
+        }
+        let service = self
+            .current
+            .as_deref()
+            .map(|c| c.rsplit('.').next().unwrap_or(c));
+        match service {
+            Some(s) => format!("{} {s}> ", self.conn.addr),
+            None => format!("{}> ", self.conn.addr),
+        }
+    }
+
+    fn fail(&mut self, err: &anyhow::Error) {
+        self.failures += 1;
+        self.out.err(&render(err));
+    }
+
+    fn metadata(&self) -> anyhow::Result<tonic::metadata::MetadataMap> {
+        let mut all = self.conn.headers.clone();
+        all.extend(self.headers.iter().map(|(k, v)| format!("{k}: {v}")));
+        parse_headers(&all)
+    }
+
+    /// Connects (again) if needed and tells completion what the server has.
+    async fn ensure_session(&mut self) -> anyhow::Result<&mut Session> {
+        if self.session.is_none() {
+            let mut session = self.conn.open(true).await?;
+            let services = session.schema.services().await.unwrap_or_default();
+            for s in &services {
+                let _ = session.schema.load_symbol(s).await;
+            }
+            *self.known.lock().unwrap() = Known {
+                services,
+                pool: session.schema.pool().clone(),
+                current: self.current.clone(),
+            };
+            self.session = Some(session);
+        }
+        Ok(self.session.as_mut().expect("just opened"))
+    }
+
+    /// One line of input; false when the shell should end.
+    async fn handle(&mut self, line: &str) -> bool {
+        self.history.push(for_history(line));
+        if self.stream.is_some() {
+            self.stream_line(line).await;
+            return true;
+        }
+        let command = match command::parse(line) {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail(&anyhow::anyhow!(e));
+                return true;
+            }
+        };
+        if command == Command::Exit {
+            return false;
+        }
+        if let Err(e) = self.execute(command).await {
+            self.fail(&e);
+        }
+        true
+    }
+
+    async fn execute(&mut self, command: Command) -> anyhow::Result<()> {
+        match command {
+            Command::Empty | Command::Exit => {}
+            Command::Help(topic) => self
+                .out
+                .out(&command::help(topic.as_deref()).map_err(anyhow::Error::msg)?),
+            Command::History => {
+                let text: String = self
+                    .history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| format!("{:>4}  {l}\n", i + 1))
+                    .collect();
+                self.out.out(&text);
+            }
+            Command::List(service) => {
+                let session = self.ensure_session().await?;
+                let text: String = match service {
+                    None => session
+                        .schema
+                        .services()
+                        .await?
+                        .into_iter()
+                        .map(|s| s + "\n")
+                        .collect(),
+                    Some(name) => {
+                        let s = session.schema.resolve_service(&name).await?;
+                        s.methods()
+                            .map(|m| format!("{}\n", format::describe_method(&m)))
+                            .collect()
+                    }
+                };
+                self.out.out(&text);
+            }
+            Command::Describe(symbol) => {
+                let session = self.ensure_session().await?;
+                let text = match crate::commands::find_symbol(&mut session.schema, &symbol).await? {
+                    crate::commands::Symbol::Service(s) => format::describe_service(&s),
+                    crate::commands::Symbol::Method(m) => {
+                        format!("{}\n", format::describe_method(&m))
+                    }
+                    crate::commands::Symbol::Message(m) => format::describe_message(&m),
+                    crate::commands::Symbol::Enum(e) => format::describe_enum(&e),
+                };
+                self.out.out(&text);
+            }
+            Command::Template(symbol) => {
+                let symbol = self.qualify(&symbol);
+                let session = self.ensure_session().await?;
+                let message =
+                    match crate::commands::find_symbol(&mut session.schema, &symbol).await? {
+                        crate::commands::Symbol::Message(m) => m,
+                        crate::commands::Symbol::Method(m) => m.input(),
+                        _ => anyhow::bail!("{symbol} is not a message or method"),
+                    };
+                self.out.out(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&format::template(&message))?
+                ));
+            }
+            Command::Use(None) => self.set_current(None),
+            Command::Use(Some(name)) => {
+                let session = self.ensure_session().await?;
+                let service = session.schema.resolve_service(&name).await?;
+                self.set_current(Some(service.full_name().to_string()));
+            }
+            Command::Call { method, data } => self.call(&method, data).await?,
+            Command::Watch { method, data } => self.watch(&method, data).await?,
+            Command::Jobs => {
+                let text: String = self
+                    .watches
+                    .iter()
+                    .map(|w| {
+                        let state = if w.task.is_finished() {
+                            "ended"
+                        } else {
+                            "running"
+                        };
+                        format!(
+                            "[{}] {}  {} messages  {state}\n",
+                            w.id,
+                            w.method,
+                            w.count.load(Ordering::Relaxed)
+                        )
+                    })
+                    .collect();
+                self.out.out(if text.is_empty() {
+                    "no watches\n"
+                } else {
+                    &text
+                });
+            }
+            Command::Stop(id) => {
+                let Some(i) = self.watches.iter().position(|w| w.id == id) else {
+                    anyhow::bail!("no watch [{id}] (jobs lists them)");
+                };
+                let w = self.watches.remove(i);
+                w.task.abort();
+                self.out.out(&format!(
+                    "[{id}] stopped after {} messages\n",
+                    w.count.load(Ordering::Relaxed)
+                ));
+            }
+            Command::HeaderSet(name, value) => {
+                parse_headers(&[format!("{name}: {value}")])?;
+                self.headers.retain(|(k, _)| *k != name);
+                self.headers.push((name, value));
+            }
+            Command::HeaderUnset(name) => self.headers.retain(|(k, _)| *k != name),
+            Command::Headers => {
+                let text: String = self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}\n", if is_secret(k) { "<redacted>" } else { v }))
+                    .collect();
+                self.out.out(if text.is_empty() {
+                    "no headers\n"
+                } else {
+                    &text
+                });
+            }
+            Command::SetTimeout(t) => self.timeout = t,
+            Command::SetFormat(f) => self.style.format = f,
+            Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
+            Command::Connect(addr) => {
+                self.conn.addr = addr;
+                self.session = None;
+                self.set_current(None);
+                self.ensure_session().await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_current(&mut self, service: Option<String>) {
+        self.known.lock().unwrap().current = service.clone();
+        self.current = service;
+    }
+
+    /// A bare method name means one of the `use`d service's.
+    fn qualify(&self, method: &str) -> String {
+        match &self.current {
+            Some(service) if !method.contains('/') && !method.contains('.') => {
+                format!("{service}/{method}")
+            }
+            _ => method.to_string(),
+        }
+    }
+
+    fn printer(&self, prefix: String) -> Printer<OutWriter> {
+        Printer {
+            out: OutWriter {
+                out: self.out.clone(),
+                prefix,
+                buf: Vec::new(),
+            },
+            style: self.style,
+            received: 0,
+            first_message: None,
+            verbose: None,
+        }
+    }
+
+    async fn resolve(
+        &mut self,
+        method: &str,
+    ) -> anyhow::Result<(MethodDescriptor, tonic::transport::Channel)> {
+        let method = self.qualify(method);
+        let session = self.ensure_session().await?;
+        let resolved = session.schema.resolve_method(&method).await?;
+        let channel = session
+            .channel
+            .clone()
+            .expect("a session for calls has a channel");
+        Ok((resolved, channel))
+    }
+
+    fn options(&self) -> anyhow::Result<CallOptions> {
+        Ok(CallOptions {
+            metadata: self.metadata()?,
+            timeout: self.timeout,
+            max_message_size: self.conn.max_message_size,
+        })
+    }
+
+    /// The messages of `data` (inline JSON or @file), for `input`.
+    fn messages(
+        &self,
+        data: Option<String>,
+        input: &MessageDescriptor,
+    ) -> anyhow::Result<Vec<DynamicMessage>> {
+        let data = input::Data::parse(data.as_deref());
+        if data == input::Data::Stdin {
+            anyhow::bail!("stdin is the shell's own input: give the JSON inline or as @FILE");
+        }
+        input::parse_messages(&data.read_text()?, input, self.parse)
+    }
+
+    async fn call(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
+        let (method, channel) = self.resolve(method).await?;
+        let options = self.options()?;
+        if method.is_client_streaming() {
+            return self.open_stream(method, channel, options, data);
+        }
+        let mut messages = self.messages(data, &method.input())?;
+        match messages.len() {
+            0 => messages.push(DynamicMessage::new(method.input())),
+            1 => {}
+            n => anyhow::bail!("{} takes one request message, got {n}", method.full_name()),
+        }
+        let mut printer = self.printer(String::new());
+        let call = invoke::invoke(
+            channel,
+            &method,
+            futures_util::stream::iter(messages),
+            &options,
+            &mut printer,
+        );
+        // Ctrl-C ends the call, not the shell: dropping the call resets its stream.
+        let result = tokio::select! {
+            r = call => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let _ = printer.out.flush();
+        match result {
+            None => self.out.err("cancelled\n"),
+            Some(Ok(())) => {}
+            Some(Err(e)) => self.call_failed(e)?,
+        }
+        Ok(())
+    }
+
+    fn call_failed(&mut self, e: CallError) -> anyhow::Result<()> {
+        match e {
+            CallError::Handler(e) => Err(e),
+            CallError::Status(status) => {
+                let status = crate::commands::client_deadline(status);
+                if crate::error::transport_cause(&status).is_some() {
+                    self.session = None; // reconnect on the next command
+                }
+                Err(status_failure(status, self.session.as_ref()))
+            }
+        }
+    }
+
+    /// Starts a client-streaming or bidi call; the following lines are its messages.
+    fn open_stream(
+        &mut self,
+        method: MethodDescriptor,
+        channel: tonic::transport::Channel,
+        options: CallOptions,
+        data: Option<String>,
+    ) -> anyhow::Result<()> {
+        let first = self.messages(data, &method.input())?;
+        let (tx, rx) = mpsc::channel::<DynamicMessage>(64);
+        for m in first {
+            tx.try_send(m)
+                .map_err(|_| anyhow::anyhow!("too many messages at once"))?;
+        }
+        let mut printer = self.printer(String::new());
+        let out = self.out.clone();
+        let task_method = method.clone();
+        let task = tokio::spawn(async move {
+            let requests = tokio_stream::wrappers::ReceiverStream::new(rx);
+            let result =
+                invoke::invoke(channel, &task_method, requests, &options, &mut printer).await;
+            let _ = printer.out.flush();
+            if let Err(e) = result {
+                let err = match e {
+                    CallError::Handler(e) => e,
+                    CallError::Status(status) => status_failure(status, None),
+                };
+                out.err(&render(&err));
+            }
+        });
+        *self.stream_input.lock().unwrap() = Some(method.input());
+        self.stream = Some(OpenStream {
+            name: method.name().to_string(),
+            input: method.input(),
+            tx: Some(tx),
+            task,
+        });
+        Ok(())
+    }
+
+    /// A line typed at a stream's `>>` prompt.
+    async fn stream_line(&mut self, line: &str) {
+        let trimmed = line.trim();
+        match trimmed {
+            "" | ".end" | "end" => return self.finish_stream().await,
+            ".cancel" => return self.cancel_stream(),
+            _ => {}
+        }
+        let stream = self.stream.as_ref().expect("in a stream");
+        if stream.task.is_finished() {
+            self.end_stream_mode();
+            return self.fail(&anyhow::anyhow!(
+                "the call has already ended; back at the main prompt"
+            ));
+        }
+        let input = stream.input.clone();
+        match input::parse_messages(line, &input, self.parse) {
+            Ok(messages) => {
+                let tx = self
+                    .stream
+                    .as_ref()
+                    .and_then(|s| s.tx.clone())
+                    .expect("open until finished");
+                for m in messages {
+                    if tx.send(m).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Err(e) => self.fail(&e.context("not sent")),
+        }
+    }
+
+    /// Half-closes the stream being typed and waits for the rest of its responses.
+    async fn finish_stream(&mut self) {
+        let Some(mut stream) = self.stream.take() else {
+            return;
+        };
+        stream.tx.take();
+        self.end_stream_mode();
+        tokio::select! {
+            _ = &mut stream.task => {}
+            _ = tokio::signal::ctrl_c() => {
+                stream.task.abort();
+                self.out.err("cancelled\n");
+            }
+        }
+    }
+
+    fn cancel_stream(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            stream.task.abort();
+            self.out.err("cancelled\n");
+        }
+        self.end_stream_mode();
+    }
+
+    fn end_stream_mode(&mut self) {
+        self.stream = None;
+        *self.stream_input.lock().unwrap() = None;
+    }
+
+    /// `watch METHOD [JSON]`: a server stream in the background, its messages tagged `[N]`.
+    async fn watch(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
+        let (method, channel) = self.resolve(method).await?;
+        if method.is_client_streaming() {
+            anyhow::bail!(
+                "watch takes a method that streams responses only; {} takes a stream too",
+                method.name()
+            );
+        }
+        let mut messages = self.messages(data, &method.input())?;
+        if messages.is_empty() {
+            messages.push(DynamicMessage::new(method.input()));
+        }
+        let options = self.options()?;
+        let id = self.next_watch;
+        self.next_watch += 1;
+        let count = Arc::new(AtomicUsize::new(0));
+        let mut handler = Counting {
+            printer: self.printer(format!("[{id}] ")),
+            count: count.clone(),
+        };
+        let out = self.out.clone();
+        let name = format!("{}/{}", method.parent_service().name(), method.name());
+        let task_name = name.clone();
+        let task = tokio::spawn(async move {
+            let result = invoke::invoke(
+                channel,
+                &method,
+                futures_util::stream::iter(messages),
+                &options,
+                &mut handler,
+            )
+            .await;
+            let _ = handler.printer.out.flush();
+            let n = handler.count.load(Ordering::Relaxed);
+            match result {
+                Ok(()) => out.out(&format!("[{id}] {task_name} ended after {n} messages\n")),
+                Err(CallError::Status(status)) => {
+                    out.err(&format!("[{id}] {}", render(&status_failure(status, None))))
+                }
+                Err(CallError::Handler(e)) => out.err(&format!("[{id}] {}", render(&e))),
+            }
+        });
+        self.out.out(&format!("[{id}] watching {name}\n"));
+        self.watches.push(Watch {
+            id,
+            method: name,
+            count,
+            task,
+        });
+        Ok(())
+    }
+}
+
+/// A failed status as the one-shot command shows it.
+fn status_failure(status: tonic::Status, session: Option<&Session>) -> anyhow::Error {
+    let status = crate::commands::client_deadline(status);
+    if crate::error::transport_cause(&status).is_some() {
+        return crate::error::status_error(status, "the call failed", false);
+    }
+    let pool = session.map(|s| s.schema.pool().clone()).unwrap_or_default();
+    let rendered = format::render_status(&status, &pool);
+    crate::error::CallFailed {
+        code: status.code(),
+        rendered,
+    }
+    .into()
+}
