@@ -89,13 +89,20 @@ impl Write for OutWriter {
     }
 }
 
-/// Counts messages as they go to the printer, for `jobs`.
+/// Counts messages as they go to the printer, for `jobs`, and says when the call has started.
 struct Counting {
     printer: Printer<OutWriter>,
     count: Arc<AtomicUsize>,
+    started: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Handler for Counting {
+    fn on_headers(&mut self, _: &tonic::metadata::MetadataMap) {
+        if let Some(started) = self.started.take() {
+            let _ = started.send(());
+        }
+    }
+
     async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.printer.on_message(message).await
@@ -220,10 +227,7 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         shell.finish_stream().await;
     }
     if !interactive {
-        // A script's watches have had their chance: the input is over.
-        for w in &shell.watches {
-            w.task.abort();
-        }
+        shell.settle_watches().await;
     }
     let _ = prompt_tx.send(None);
     Ok(if !interactive && shell.failures > 0 {
@@ -768,6 +772,29 @@ impl Shell {
         *self.stream_input.lock().unwrap() = None;
     }
 
+    /// At the end of piped input: lets the watches print what is already on its way (until none
+    /// has received anything for a quarter of a second, five seconds at most), then stops them.
+    async fn settle_watches(&mut self) {
+        let total = |w: &[Watch]| {
+            w.iter()
+                .map(|w| w.count.load(Ordering::Relaxed))
+                .sum::<usize>()
+        };
+        for _ in 0..20 {
+            if self.watches.iter().all(|w| w.task.is_finished()) {
+                break;
+            }
+            let before = total(&self.watches);
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if total(&self.watches) == before {
+                break;
+            }
+        }
+        for w in &self.watches {
+            w.task.abort();
+        }
+    }
+
     /// `watch METHOD [JSON]`: a server stream in the background, its messages tagged `[N]`.
     async fn watch(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
         let (method, channel) = self.resolve(method).await?;
@@ -785,9 +812,11 @@ impl Shell {
         let id = self.next_watch;
         self.next_watch += 1;
         let count = Arc::new(AtomicUsize::new(0));
+        let (started_tx, started) = tokio::sync::oneshot::channel();
         let mut handler = Counting {
             printer: self.printer(format!("[{id}] ")),
             count: count.clone(),
+            started: Some(started_tx),
         };
         let out = self.out.clone();
         let name = format!("{}/{}", method.parent_service().name(), method.name());
@@ -811,6 +840,9 @@ impl Shell {
                 Err(CallError::Handler(e)) => out.err(&format!("[{id}] {}", render(&e))),
             }
         });
+        // Wait for the server to accept the call (its response headers): what the next command
+        // makes the server push must find this watch subscribed.
+        let _ = started.await;
         self.out.out(&format!("[{id}] watching {name}\n"));
         self.watches.push(Watch {
             id,

@@ -291,3 +291,24 @@ fn demo_opens_the_shell_on_its_own_servers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn piped_watch_sees_what_the_next_command_pushes() {
+    let server = quiet();
+    let out = piped(
+        &server,
+        "watch Contact/getTask {}\nContact/sendStatus {\"msg\": \"push 脚本\"}\n\n",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "[1] watching Contact/getTask", "{stdout}");
+    assert!(
+        lines.contains(&"[1] {\"task\":\"脚本\"}"),
+        "the watch was subscribed before the push: {stdout}"
+    );
+    assert!(
+        lines.contains(&"{\"ret\":\"服务端接收到消息:push 脚本\"}"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
