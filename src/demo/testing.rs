@@ -61,10 +61,12 @@ impl testing_server::Testing for Testing {
         let req = request.into_inner();
         let payload = bytes::Bytes::from(vec![b'x'; req.size as usize]);
         let interval = duration(req.interval);
+        // An interval, not a sleep per message: the rate holds even when each tick runs late.
+        let mut ticks = (!interval.is_zero()).then(|| tokio::time::interval(interval));
         let stream = async_stream::stream! {
             for seq in 0..req.count {
-                if seq > 0 && !interval.is_zero() {
-                    tokio::time::sleep(interval).await;
+                if let Some(ticks) = ticks.as_mut() {
+                    ticks.tick().await;
                 }
                 yield Ok(Blob { seq, payload: payload.to_vec() });
             }

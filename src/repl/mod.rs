@@ -692,12 +692,21 @@ impl Shell {
             let result =
                 invoke::invoke(channel, &task_method, requests, &options, &mut printer).await;
             let _ = printer.out.flush();
-            if let Err(e) = result {
-                let err = match e {
-                    CallError::Handler(e) => e,
-                    CallError::Status(status) => status_failure(status, None),
-                };
-                out.err(&render(&err));
+            match result {
+                // On a terminal, say how the call ended; a script has the responses.
+                Ok(()) if matches!(out, Output::Screen(_)) => out.out(&format!(
+                    "{} ended: OK, {} response(s)\n",
+                    task_method.name(),
+                    printer.received
+                )),
+                Ok(()) => {}
+                Err(e) => {
+                    let err = match e {
+                        CallError::Handler(e) => e,
+                        CallError::Status(status) => status_failure(status, None),
+                    };
+                    out.err(&render(&err));
+                }
             }
         });
         *self.stream_input.lock().unwrap() = Some(method.input());
@@ -813,8 +822,12 @@ impl Shell {
         self.next_watch += 1;
         let count = Arc::new(AtomicUsize::new(0));
         let (started_tx, started) = tokio::sync::oneshot::channel();
+        let mut printer = self.printer(format!("[{id}] "));
+        if printer.style.format == Format::Json {
+            printer.style.format = Format::Jsonl; // one line per background message
+        }
         let mut handler = Counting {
-            printer: self.printer(format!("[{id}] ")),
+            printer,
             count: count.clone(),
             started: Some(started_tx),
         };
