@@ -180,51 +180,113 @@ fn type_label(f: &prost_reflect::FieldDescriptor) -> String {
     format!("{repeated}{base} in {}", f.parent_message().full_name())
 }
 
-/// The message whose object is open at the end of `text` (one JSON value from its start),
-/// following the keys of the objects still open.
-fn enclosing_message(text: &str, desc: &MessageDescriptor) -> Option<MessageDescriptor> {
-    let mut stack: Vec<Option<String>> = Vec::new();
-    let (mut in_string, mut escaped, mut current, mut last_string) =
-        (false, false, String::new(), None::<String>);
-    let mut pending_key: Option<String> = None;
-    for c in text.chars() {
-        if in_string {
+/// Where the end of a partial JSON text stands — what both an error's "which message" and
+/// completion need to know.
+#[derive(Debug, Default)]
+pub struct JsonCursor {
+    /// Objects (`{`) and arrays (`[`) still open, outermost first, each with the key it is the
+    /// value of.
+    pub open: Vec<(char, Option<String>)>,
+    /// Inside a string: where its text starts (byte offset) and the text so far.
+    pub string: Option<(usize, String)>,
+    /// The key whose value comes next (after `"key":`).
+    pub key: Option<String>,
+    /// Whether a key comes next (after `{`, or `,` in an object).
+    pub expecting_key: bool,
+}
+
+pub fn json_cursor(text: &str) -> JsonCursor {
+    let mut cursor = JsonCursor::default();
+    let (mut escaped, mut last_string) = (false, None::<String>);
+    for (i, c) in text.char_indices() {
+        if let Some((_, current)) = &mut cursor.string {
             match (escaped, c) {
                 (true, _) => escaped = false,
                 (false, '\\') => escaped = true,
-                (false, '"') => {
-                    in_string = false;
-                    last_string = Some(std::mem::take(&mut current));
-                }
+                (false, '"') => last_string = cursor.string.take().map(|(_, s)| s),
                 (false, c) => current.push(c),
             }
             continue;
         }
         match c {
-            '"' => in_string = true,
-            ':' => pending_key = last_string.take(),
-            '{' => stack.push(pending_key.take()),
-            '}' => {
-                stack.pop();
+            '"' => cursor.string = Some((i + 1, String::new())),
+            ':' => {
+                cursor.key = last_string.take();
+                cursor.expecting_key = false;
             }
-            ',' => pending_key = None,
+            '{' | '[' => {
+                cursor.open.push((c, cursor.key.take()));
+                cursor.expecting_key = c == '{';
+            }
+            '}' | ']' => {
+                cursor.open.pop();
+                cursor.expecting_key = false;
+            }
+            ',' => {
+                cursor.key = None;
+                cursor.expecting_key = matches!(cursor.open.last(), Some(('{', _)));
+            }
             _ => {}
         }
     }
-    let mut message = desc.clone();
-    for key in stack.iter().skip(1) {
-        let field = message
-            .fields()
-            .find(|f| Some(f.json_name()) == key.as_deref() || Some(f.name()) == key.as_deref())?;
-        message = match field.kind() {
-            prost_reflect::Kind::Message(m) if m.is_map_entry() => {
-                m.map_entry_value_field().kind().as_message()?.clone()
+    cursor
+}
+
+/// What the innermost open object of a request is: a message (its keys are fields), a map field
+/// (its keys are map keys; its values of the message given, if any), or something else.
+#[derive(Debug, Clone)]
+pub enum Open {
+    Message(MessageDescriptor),
+    Map(Option<MessageDescriptor>),
+    Other,
+}
+
+impl Open {
+    /// The value of `key` in this object.
+    fn value(&self, key: &str) -> Open {
+        match self {
+            Open::Message(m) => {
+                let Some(field) = m.fields().find(|f| f.json_name() == key || f.name() == key)
+                else {
+                    return Open::Other;
+                };
+                match field.kind() {
+                    prost_reflect::Kind::Message(inner) if inner.is_map_entry() => {
+                        Open::Map(inner.map_entry_value_field().kind().as_message().cloned())
+                    }
+                    prost_reflect::Kind::Message(inner) => Open::Message(inner),
+                    _ => Open::Other,
+                }
             }
-            prost_reflect::Kind::Message(m) => m,
-            _ => return None,
-        };
+            Open::Map(Some(value)) => Open::Message(value.clone()),
+            _ => Open::Other,
+        }
     }
-    Some(message)
+}
+
+/// The innermost open object at `cursor`, in a request of type `root`.
+pub fn open_object(cursor: &JsonCursor, root: &MessageDescriptor) -> Open {
+    let mut frames = cursor.open.iter();
+    match frames.next() {
+        Some(('{', _)) => {}
+        _ => return Open::Other,
+    }
+    let mut current = Open::Message(root.clone());
+    for (_, key) in frames {
+        // An object inside an array is an element: it has the array's type already.
+        if let Some(key) = key {
+            current = current.value(key);
+        }
+    }
+    current
+}
+
+/// The message whose object is open at the end of `text` (one JSON value from its start).
+fn enclosing_message(text: &str, desc: &MessageDescriptor) -> Option<MessageDescriptor> {
+    match open_object(&json_cursor(text), desc) {
+        Open::Message(m) => Some(m),
+        _ => None,
+    }
 }
 
 /// For an unknown field, the fields the message does have.

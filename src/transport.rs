@@ -187,9 +187,9 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
                 .connect_with_connector(tower::service_fn(move |_| {
                     let (tls, name, address) = (tls.clone(), name.clone(), address.clone());
                     async move {
-                        let tcp = tokio::net::TcpStream::connect(address).await?;
-                        tcp.set_nodelay(true)?;
-                        Ok::<_, std::io::Error>(TokioIo::new(tls.connect(name, tcp).await?))
+                        Ok::<_, std::io::Error>(TokioIo::new(
+                            tls.connect(name, tcp(&address).await?).await?,
+                        ))
                     }
                 }))
                 .await;
@@ -200,11 +200,7 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             return endpoint
                 .connect_with_connector(tower::service_fn(move |_| {
                     let address = address.clone();
-                    async move {
-                        let tcp = tokio::net::TcpStream::connect(address).await?;
-                        tcp.set_nodelay(true)?;
-                        Ok::<_, std::io::Error>(TokioIo::new(tcp))
-                    }
+                    async move { Ok::<_, std::io::Error>(TokioIo::new(tcp(&address).await?)) }
                 }))
                 .await;
         }
@@ -301,6 +297,13 @@ mod insecure {
         let name = ServerName::try_from(host.to_string())?;
         Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
     }
+}
+
+/// A TCP connection for our own connectors, without Nagle's delay (as tonic's own).
+async fn tcp(address: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 fn tls_config(target: &Target, options: &TransportOptions) -> anyhow::Result<ClientTlsConfig> {

@@ -3,6 +3,7 @@
 //! not done while braces are open) and the prompt's colour. It reads what the shell knows
 //! through a shared `Known`, updated by the shell as it learns the schema.
 use super::command::{self, COMMANDS};
+use crate::input::{self, Open};
 use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;
@@ -180,104 +181,35 @@ impl Completer for ShellHelper {
 /// Completion inside the JSON of a request: field names where a key goes, enum value names
 /// where an enum field's value goes. `json` ends at the cursor; the offset returned is within it.
 fn json_completion(json: &str, root: &MessageDescriptor) -> Option<(usize, Vec<Pair>)> {
-    // Walk the text: a stack of the messages whose objects are open, the last key seen, and
-    // whether the cursor is inside a string (and where it started).
-    let mut stack: Vec<Frame> = Vec::new();
-    let (mut in_string, mut escaped, mut string_start) = (false, false, 0);
-    let (mut last_string, mut key): (Option<String>, Option<String>) = (None, None);
-    let mut expecting_key = false;
-    let mut current = String::new();
-    for (i, c) in json.char_indices() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => {
-                    in_string = false;
-                    last_string = Some(std::mem::take(&mut current));
-                }
-                (false, c) => current.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                string_start = i + 1;
-                current.clear();
-            }
-            ':' => {
-                key = last_string.take();
-                expecting_key = false;
-            }
-            '{' => {
-                let next = match (stack.last(), &key) {
-                    (None, _) => Frame::Message(root.clone()),
-                    (Some(Frame::Message(m)), Some(k)) => field_frame(m, k),
-                    (Some(Frame::Map(Some(value))), Some(_)) => Frame::Message(value.clone()),
-                    _ => Frame::Other,
-                };
-                stack.push(next);
-                key = None;
-                expecting_key = true;
-            }
-            '}' => {
-                stack.pop();
-            }
-            ',' => {
-                expecting_key = matches!(stack.last(), Some(Frame::Message(_)));
-                key = None;
-            }
-            _ => {}
-        }
-    }
-    let Some(Frame::Message(message)) = stack.last().cloned() else {
+    let cursor = input::json_cursor(json);
+    let Open::Message(message) = input::open_object(&cursor, root) else {
         return None;
     };
-    if in_string && expecting_key {
-        let names = message.fields().map(|f| f.json_name().to_string());
-        return Some((string_start, pairs(&current, names, "\": ")));
+    match (&cursor.string, cursor.expecting_key) {
+        (Some((start, typed)), true) => {
+            let names = message.fields().map(|f| f.json_name().to_string());
+            return Some((*start, pairs(typed, names, "\": ")));
+        }
+        (None, true) if json.trim_end().ends_with(['{', ',']) => {
+            let names = message.fields().map(|f| format!("\"{}\"", f.json_name()));
+            return Some((json.len(), pairs("", names, ": ")));
+        }
+        _ => {}
     }
-    if !in_string && expecting_key && json.trim_end().ends_with(['{', ',']) {
-        let names = message.fields().map(|f| format!("\"{}\"", f.json_name()));
-        return Some((json.len(), pairs("", names, ": ")));
-    }
+    let key = cursor.key.as_deref()?;
     let field = message
         .fields()
-        .find(|f| Some(f.json_name()) == key.as_deref() || Some(f.name()) == key.as_deref())?;
+        .find(|f| f.json_name() == key || f.name() == key)?;
     let Kind::Enum(e) = field.kind() else {
         return None;
     };
     let values = e.values().map(|v| v.name().to_string());
-    if in_string {
-        Some((string_start, pairs(&current, values, "\"")))
-    } else {
-        Some((
+    match &cursor.string {
+        Some((start, typed)) => Some((*start, pairs(typed, values, "\""))),
+        None => Some((
             json.len(),
             pairs("", values.map(|v| format!("\"{v}")), "\""),
-        ))
-    }
-}
-
-/// An open JSON object: a message's, a map field's (keys are map keys; values are of the
-/// given message type, if any), or one completion knows nothing of.
-#[derive(Clone)]
-enum Frame {
-    Message(MessageDescriptor),
-    Map(Option<MessageDescriptor>),
-    Other,
-}
-
-fn field_frame(m: &MessageDescriptor, key: &str) -> Frame {
-    let Some(field) = m.fields().find(|f| f.json_name() == key || f.name() == key) else {
-        return Frame::Other;
-    };
-    match field.kind() {
-        Kind::Message(inner) if inner.is_map_entry() => {
-            Frame::Map(inner.map_entry_value_field().kind().as_message().cloned())
-        }
-        Kind::Message(inner) => Frame::Message(inner),
-        _ => Frame::Other,
+        )),
     }
 }
 
@@ -367,6 +299,10 @@ mod tests {
         assert_eq!(
             names(json_completion(" {\"inners\": {\"3\": {\"te", &everything)),
             ["text\": "]
+        );
+        assert_eq!(
+            names(json_completion(" {\"innerList\": [{}, {\"nu", &everything)),
+            ["numbers\": "]
         );
     }
 }

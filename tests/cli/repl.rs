@@ -312,3 +312,45 @@ fn piped_watch_sees_what_the_next_command_pushes() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn piped_settings_switching_servers_and_lookups() {
+    let server = quiet();
+    let other = Server::start(&["cal", "--listen", "127.0.0.1:0"]);
+    let script = format!(
+        "template Rectangle\ndescribe Compute\nset timeout 100ms\nTesting/Echo {{\"delay\": \"2s\"}}\nset timeout off\n\
+         use Cal\nAdd {{\"number1\": 1, \"number2\": 1}}\nconnect {}\nlist\nCal/Multiply {{\"number1\": 3, \"number2\": 3}}\n",
+        other.addr
+    );
+    let out = piped(&server, &script);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expected_template = "{\n  \"lo\": {\n    \"latitude\": 0,\n    \"longitude\": 0\n  },\n  \"hi\": {\n    \"latitude\": 0,\n    \"longitude\": 0\n  }\n}\n";
+    assert!(stdout.starts_with(expected_template), "{stdout}");
+    assert!(stdout.contains("service compute.Compute {\n  rpc SayHello(.compute.HelloRequest) returns (.compute.HelloReply);\n}\n"), "{stdout}");
+    assert!(
+        stderr.contains("ERROR: code = DeadlineExceeded"),
+        "set timeout reached the call: {stderr}"
+    );
+    assert!(
+        stdout.contains("{\"number\":2}\n"),
+        "use Cal made Add a Cal method: {stdout}"
+    );
+    // After connect, list shows the other server's services: Cal and the infrastructure only.
+    let after: Vec<&str> = stdout
+        .split("{\"number\":2}\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .collect();
+    assert!(
+        after.contains(&"Cal") && !after.contains(&"RouteGuide"),
+        "{stdout}"
+    );
+    assert_eq!(after.last(), Some(&"{\"number\":9}"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the deadline failed one command"
+    );
+}
