@@ -252,6 +252,12 @@ fn the_shell_survives_the_server_going_away() {
     sh.expect(format!("{addr}> ")).unwrap();
     sh.send_line("help").unwrap();
     sh.expect("describe, desc").unwrap();
+    sh.expect(format!("{addr}> ")).unwrap();
+    // The server comes back on the same address: the next command reconnects.
+    let _back = Server::start(&["--listen", &addr]);
+    sh.send_line(r#"Greeter/SayHello {"name": "again"}"#)
+        .unwrap();
+    sh.expect("hello again").unwrap();
 }
 
 #[test]
