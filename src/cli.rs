@@ -40,6 +40,23 @@ pub enum Command {
         #[arg(long)]
         no_history: bool,
     },
+    /// Run scripts of shell commands with expectations: rpcsh run smoke.rpcsh --addr localhost:50051
+    #[command(
+        after_help = "A script is what you would type in the shell, plus:\n  expect JSON | expect exact JSON | expect [JSON, ...] | expect count N\n  expect error CODE [\"text\"] | expect within 2s JSON (a watch's messages)\n  let NAME = $.path ... ${NAME}, ${env:VAR} | sleep 500ms\nStream calls take one JSON message per line, then `end`. The whole script is checked before\nanything is sent.\n\nExit status: 0 all passed, 1 a failure, 2 a syntax error, 3 cannot connect.\n\nExamples:\n  rpcsh run examples/scripts/route_guide.rpcsh --addr localhost:50051\n  rpcsh run a.rpcsh b.rpcsh --keep-going --junit report.xml\n  echo 'Greeter/SayHello {}' | rpcsh run -"
+    )]
+    Run {
+        /// Script files; - reads one from stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// Go on after a failed expectation instead of stopping at the first.
+        #[arg(long)]
+        keep_going: bool,
+        /// Write a JUnit XML report (one testcase per expect).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
     /// Call a method: rpcsh call RouteGuide/GetFeature '{"latitude": 409146138, "longitude": -746188906}'
     #[command(after_help = CALL_EXAMPLES)]
     Call(CallArgs),
@@ -325,6 +342,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     crate::repl::ReplOptions { no_history },
                 )
                 .await
+            }
+            Command::Run {
+                files,
+                conn,
+                keep_going,
+                junit,
+            } => {
+                let mut scripts = Vec::new();
+                for f in files {
+                    let text = if f == "-" {
+                        std::io::read_to_string(std::io::stdin())
+                            .context("cannot read the script from stdin")?
+                    } else {
+                        std::fs::read_to_string(&f)
+                            .with_context(|| format!("cannot read script {f}"))?
+                    };
+                    scripts.push((f, text));
+                }
+                let addr_given = std::env::args()
+                    .any(|a| a == "--addr" || a == "-a" || a.starts_with("--addr="))
+                    || std::env::var_os("RPCSH_ADDR").is_some();
+                let options = crate::script::RunOptions {
+                    keep_going,
+                    junit,
+                    addr_given,
+                };
+                crate::script::run(scripts, conn.connection(verbose), options).await
             }
             Command::Call(args) => {
                 let parse = ParseOptions {

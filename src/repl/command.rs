@@ -23,6 +23,9 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "headers", aliases: &[], args: "", help: "show the headers sent with every call" },
     Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off", help: "change a setting" },
     Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server (same transport flags)" },
+    Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, or a watch's messages" },
+    Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
+    Spec { name: "sleep", aliases: &[], args: "DURATION", help: "wait, e.g. sleep 500ms" },
     Spec { name: "history", aliases: &[], args: "", help: "show the commands typed so far" },
     Spec { name: "help", aliases: &["?"], args: "[COMMAND]", help: "this table, or one command's help" },
     Spec { name: "exit", aliases: &["quit"], args: "", help: "leave the shell (Ctrl-D too)" },
@@ -53,9 +56,29 @@ pub enum Command {
     SetFormat(crate::format::Format),
     SetEmitDefaults(bool),
     Connect(String),
+    Expect(Expectation),
+    Let(String, String),
+    Sleep(Duration),
     History,
     Help(Option<String>),
     Exit,
+}
+
+/// What `expect` checks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// The last response contains these fields with these values (objects match partially).
+    Partial(serde_json::Value),
+    /// The last response is exactly this.
+    Exact(serde_json::Value),
+    /// The last call's responses, in order, each matching partially.
+    Stream(Vec<serde_json::Value>),
+    Count(usize),
+    /// The last call failed with this status (canonical name, e.g. OUT_OF_RANGE), its message
+    /// containing the text if one is given.
+    Error(tonic::Code, Option<String>),
+    /// A watch's message matching partially arrives within the time.
+    Within(Duration, serde_json::Value),
 }
 
 /// The table entry for a name or alias.
@@ -192,11 +215,77 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
         }
         "connect" => Command::Connect(need("an address")?),
+        "expect" => Command::Expect(parse_expectation(rest)?),
+        "let" => {
+            let (name, path) = rest.split_once('=').ok_or("usage: let NAME = $.PATH")?;
+            let (name, path) = (name.trim(), path.trim());
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "let: {name:?} is no variable name (letters, digits, _)"
+                ));
+            }
+            if !path.starts_with('$') {
+                return Err(format!(
+                    "let: the path {path:?} starts with $ ($.field, $[0].field)"
+                ));
+            }
+            Command::Let(name.to_string(), path.to_string())
+        }
+        "sleep" => {
+            Command::Sleep(crate::cli::parse_duration(rest).map_err(|e| format!("sleep: {e}"))?)
+        }
         "history" => Command::History,
         "help" => Command::Help(opt(rest)),
         "exit" => Command::Exit,
         other => unreachable!("{other} is in the table but not parsed"),
     })
+}
+
+fn json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("expect: invalid JSON: {e}"))
+}
+
+fn parse_expectation(rest: &str) -> Result<Expectation, String> {
+    let (word, after) = split(rest);
+    Ok(match word {
+        "" => return Err("expect needs what to expect (help expect)".into()),
+        "exact" => Expectation::Exact(json(after)?),
+        "count" => Expectation::Count(
+            after
+                .parse()
+                .map_err(|_| format!("expect count: {after:?} is no number"))?,
+        ),
+        "error" => {
+            let (code, text) = split(after);
+            let code = status_code(code).ok_or_else(|| {
+                format!("expect error: {code:?} is no gRPC status (e.g. NOT_FOUND)")
+            })?;
+            let text = match text {
+                "" => None,
+                t => Some(serde_json::from_str::<String>(t).map_err(|_| {
+                    "expect error: the message text goes in double quotes".to_string()
+                })?),
+            };
+            Expectation::Error(code, text)
+        }
+        "within" => {
+            let (d, value) = split(after);
+            let d = crate::cli::parse_duration(d).map_err(|e| format!("expect within: {e}"))?;
+            Expectation::Within(d, json(value)?)
+        }
+        _ => match json(rest)? {
+            serde_json::Value::Array(items) => Expectation::Stream(items),
+            other => Expectation::Partial(other),
+        },
+    })
+}
+
+/// A status code by its canonical name (`NOT_FOUND`) or tonic's (`NotFound`).
+pub fn status_code(name: &str) -> Option<tonic::Code> {
+    let wanted = name.replace('_', "").to_ascii_lowercase();
+    (0..=16)
+        .map(tonic::Code::from_i32)
+        .find(|c| format!("{c:?}").to_ascii_lowercase() == wanted)
 }
 
 /// Whether a multi-line input is complete: every brace and bracket outside strings closed.
@@ -265,6 +354,40 @@ mod tests {
         assert_eq!(parse("stop 2").unwrap(), Command::Stop(2));
         assert_eq!(parse("# comment").unwrap(), Command::Empty);
         assert_eq!(parse("quit").unwrap(), Command::Exit);
+        assert_eq!(
+            parse("expect {\"a\": 1}").unwrap(),
+            Command::Expect(Expectation::Partial(serde_json::json!({"a": 1})))
+        );
+        assert_eq!(
+            parse("expect count 3").unwrap(),
+            Command::Expect(Expectation::Count(3))
+        );
+        assert_eq!(
+            parse("expect error OUT_OF_RANGE \"does not fit\"").unwrap(),
+            Command::Expect(Expectation::Error(
+                tonic::Code::OutOfRange,
+                Some("does not fit".into())
+            ))
+        );
+        assert_eq!(
+            parse("expect [{}, {\"a\": 2}]").unwrap(),
+            Command::Expect(Expectation::Stream(vec![
+                serde_json::json!({}),
+                serde_json::json!({"a": 2})
+            ]))
+        );
+        assert_eq!(
+            parse("let lat = $.location.latitude").unwrap(),
+            Command::Let("lat".into(), "$.location.latitude".into())
+        );
+        assert_eq!(
+            parse("sleep 500ms").unwrap(),
+            Command::Sleep(Duration::from_millis(500))
+        );
+        assert!(parse("expect error NOPE")
+            .unwrap_err()
+            .contains("no gRPC status"));
+        assert!(parse("expect {").unwrap_err().contains("invalid JSON"));
     }
 
     #[test]

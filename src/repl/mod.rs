@@ -9,12 +9,14 @@ pub mod complete;
 
 use crate::commands::{parse_headers, Connection, Session};
 use crate::error::render;
+use crate::expect::{self, Outcome};
 use crate::format::{self, is_secret, Format, Printer, Style};
 use crate::input::{self, ParseOptions};
 use crate::invoke::{self, CallError, CallOptions, Handler};
-use command::Command;
+use command::{Command, Expectation};
 use complete::{Known, ShellHelper};
 use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,11 +91,27 @@ impl Write for OutWriter {
     }
 }
 
-/// Counts messages as they go to the printer, for `jobs`, and says when the call has started.
+/// Counts and keeps messages (as JSON, for `expect`) as they go to the printer, and says when
+/// the call has started.
 struct Counting {
     printer: Printer<OutWriter>,
     count: Arc<AtomicUsize>,
     started: Option<tokio::sync::oneshot::Sender<()>>,
+    kept: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+/// Messages kept per call for `expect`: the newest ones when a stream is longer.
+const KEPT_MESSAGES: usize = 100_000;
+
+impl Counting {
+    fn new(printer: Printer<OutWriter>) -> Self {
+        Counting {
+            printer,
+            count: Arc::default(),
+            started: None,
+            kept: Arc::default(),
+        }
+    }
 }
 
 impl Handler for Counting {
@@ -105,6 +123,13 @@ impl Handler for Counting {
 
     async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
         self.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(json) = serde_json::to_value(&message) {
+            let mut kept = self.kept.lock().unwrap();
+            if kept.len() == KEPT_MESSAGES {
+                kept.remove(0);
+            }
+            kept.push(json);
+        }
         self.printer.on_message(message).await
     }
 
@@ -118,6 +143,7 @@ struct Watch {
     id: usize,
     method: String,
     count: Arc<AtomicUsize>,
+    kept: Arc<Mutex<Vec<serde_json::Value>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -127,6 +153,8 @@ struct OpenStream {
     input: MessageDescriptor,
     tx: Option<mpsc::Sender<DynamicMessage>>,
     task: tokio::task::JoinHandle<()>,
+    /// How the call failed, kept for a script to report when it finishes the stream.
+    failure: Arc<Mutex<Option<anyhow::Error>>>,
 }
 
 /// What the editor thread sends.
@@ -136,7 +164,7 @@ enum Input {
     Eof,
 }
 
-struct Shell {
+pub(crate) struct Shell {
     conn: Connection,
     session: Option<Session>,
     headers: Vec<(String, String)>,
@@ -152,6 +180,9 @@ struct Shell {
     stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
     history: Vec<String>,
     failures: usize,
+    /// What the last call produced, for `expect` and `let`.
+    last: Arc<Mutex<Outcome>>,
+    vars: HashMap<String, serde_json::Value>,
 }
 
 /// Runs the shell until `exit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or 1
@@ -180,23 +211,7 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         emit_defaults: false,
         proto_names: false,
     };
-    let mut shell = Shell {
-        conn,
-        session: None,
-        headers: Vec::new(),
-        timeout: None,
-        style,
-        parse: ParseOptions::default(),
-        current: None,
-        watches: Vec::new(),
-        next_watch: 1,
-        stream: None,
-        out,
-        known,
-        stream_input,
-        history: Vec::new(),
-        failures: 0,
-    };
+    let mut shell = Shell::new(conn, out, style, known, stream_input);
     if let Err(e) = shell.ensure_session().await {
         shell.fail(&e);
     }
@@ -214,7 +229,9 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
                 true
             }
             Input::Eof if shell.stream.is_some() => {
-                shell.finish_stream().await;
+                if let Err(e) = shell.finish_stream().await {
+                    shell.fail(&e);
+                }
                 true
             }
             Input::Eof => false,
@@ -223,8 +240,8 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
             break;
         }
     }
-    if shell.stream.is_some() {
-        shell.finish_stream().await;
+    if let Err(e) = shell.finish_stream().await {
+        shell.fail(&e);
     }
     if !interactive {
         shell.settle_watches().await;
@@ -358,6 +375,60 @@ fn spawn_reader(lines: mpsc::UnboundedSender<Input>) {
 }
 
 impl Shell {
+    fn new(
+        conn: Connection,
+        out: Output,
+        style: Style,
+        known: Arc<Mutex<Known>>,
+        stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
+    ) -> Shell {
+        Shell {
+            conn,
+            session: None,
+            headers: Vec::new(),
+            timeout: None,
+            style,
+            parse: ParseOptions::default(),
+            current: None,
+            watches: Vec::new(),
+            next_watch: 1,
+            stream: None,
+            out,
+            known,
+            stream_input,
+            history: Vec::new(),
+            failures: 0,
+            last: Arc::default(),
+            vars: HashMap::new(),
+        }
+    }
+
+    /// A shell for scripts: plain output, one JSON line per message.
+    pub(crate) fn plain(conn: Connection) -> Shell {
+        let style = Style {
+            format: Format::Jsonl,
+            emit_defaults: false,
+            proto_names: false,
+        };
+        Shell::new(conn, Output::Plain, style, Arc::default(), Arc::default())
+    }
+
+    /// The connection is made (and the schema listed) before the first line.
+    pub(crate) async fn connect(&mut self) -> anyhow::Result<()> {
+        self.ensure_session().await.map(|_| ())
+    }
+
+    pub(crate) fn in_stream(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// The end of a script: a stream still open is finished, watches drain.
+    pub(crate) async fn finish(&mut self) -> anyhow::Result<()> {
+        let result = self.finish_stream().await;
+        self.settle_watches().await;
+        result
+    }
+
     fn prompt(&self, color: bool) -> String {
         let _ = color; // colour is applied by the editor's highlighter
         if let Some(s) = &self.stream {
@@ -405,24 +476,30 @@ impl Shell {
     /// One line of input; false when the shell should end.
     async fn handle(&mut self, line: &str) -> bool {
         self.history.push(for_history(line));
-        if self.stream.is_some() {
-            self.stream_line(line).await;
-            return true;
-        }
-        let command = match command::parse(line) {
-            Ok(c) => c,
+        match self.run_line(line).await {
+            Ok(keep_going) => keep_going,
             Err(e) => {
-                self.fail(&anyhow::anyhow!(e));
-                return true;
+                self.fail(&e);
+                true
             }
-        };
+        }
+    }
+
+    /// Runs one input: variables substituted, then a stream's message or a command. Ok(false)
+    /// for `exit`. Errors are returned, not printed: the shell prints them, a script attributes
+    /// them to its line.
+    pub(crate) async fn run_line(&mut self, line: &str) -> anyhow::Result<bool> {
+        let line = expect::substitute(line, &self.vars).map_err(anyhow::Error::msg)?;
+        if self.stream.is_some() {
+            self.stream_line(&line).await?;
+            return Ok(true);
+        }
+        let command = command::parse(&line).map_err(anyhow::Error::msg)?;
         if command == Command::Exit {
-            return false;
+            return Ok(false);
         }
-        if let Err(e) = self.execute(command).await {
-            self.fail(&e);
-        }
-        true
+        self.execute(command).await?;
+        Ok(true)
     }
 
     async fn execute(&mut self, command: Command) -> anyhow::Result<()> {
@@ -549,6 +626,52 @@ impl Shell {
             Command::SetTimeout(t) => self.timeout = t,
             Command::SetFormat(f) => self.style.format = f,
             Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
+            Command::Expect(Expectation::Within(limit, expected)) => {
+                let deadline = tokio::time::Instant::now() + limit;
+                loop {
+                    let seen = self.watches.iter().any(|w| {
+                        w.kept
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .any(|m| expect::contains(m, &expected))
+                    });
+                    if seen {
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        let recent: Vec<_> = self
+                            .watches
+                            .iter()
+                            .flat_map(|w| {
+                                w.kept
+                                    .lock()
+                                    .unwrap()
+                                    .iter()
+                                    .rev()
+                                    .take(3)
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                            })
+                            .collect();
+                        anyhow::bail!(ExpectFailed(format!(
+                            "no watch message matched within {limit:?}\n{}",
+                            expect::diff(&expected, &serde_json::Value::Array(recent))
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            Command::Expect(expectation) => {
+                let outcome = self.last.lock().unwrap().clone();
+                expect::check(&expectation, &outcome).map_err(ExpectFailed)?;
+            }
+            Command::Let(name, path) => {
+                let outcome = self.last.lock().unwrap().clone();
+                let value = expect::lookup(&outcome, &path).map_err(anyhow::Error::msg)?;
+                self.vars.insert(name, value);
+            }
+            Command::Sleep(d) => tokio::time::sleep(d).await,
             Command::Connect(addr) => {
                 self.conn.addr = addr;
                 self.session = None;
@@ -635,20 +758,29 @@ impl Shell {
             1 => {}
             n => anyhow::bail!("{} takes one request message, got {n}", method.full_name()),
         }
-        let mut printer = self.printer(String::new());
+        let mut handler = Counting::new(self.printer(String::new()));
+        *self.last.lock().unwrap() = Outcome {
+            called: true,
+            ..Outcome::default()
+        };
         let call = invoke::invoke(
             channel,
             &method,
             futures_util::stream::iter(messages),
             &options,
-            &mut printer,
+            &mut handler,
         );
         // Ctrl-C ends the call, not the shell: dropping the call resets its stream.
         let result = tokio::select! {
             r = call => Some(r),
             _ = tokio::signal::ctrl_c() => None,
         };
-        let _ = printer.out.flush();
+        let _ = handler.printer.out.flush();
+        record(
+            &self.last,
+            &handler,
+            result.as_ref().and_then(|r| r.as_ref().err()),
+        );
         match result {
             None => self.out.err("cancelled\n"),
             Some(Ok(())) => {}
@@ -684,20 +816,29 @@ impl Shell {
             tx.try_send(m)
                 .map_err(|_| anyhow::anyhow!("too many messages at once"))?;
         }
-        let mut printer = self.printer(String::new());
+        let mut handler = Counting::new(self.printer(String::new()));
         let out = self.out.clone();
         let task_method = method.clone();
+        let last = self.last.clone();
+        *last.lock().unwrap() = Outcome {
+            called: true,
+            ..Outcome::default()
+        };
+        let failure: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
+        let failed = failure.clone();
         let task = tokio::spawn(async move {
             let requests = tokio_stream::wrappers::ReceiverStream::new(rx);
             let result =
-                invoke::invoke(channel, &task_method, requests, &options, &mut printer).await;
-            let _ = printer.out.flush();
+                invoke::invoke(channel, &task_method, requests, &options, &mut handler).await;
+            let _ = handler.printer.out.flush();
+            record(&last, &handler, result.as_ref().err());
+            let screen = matches!(out, Output::Screen(_));
             match result {
                 // On a terminal, say how the call ended; a script has the responses.
-                Ok(()) if matches!(out, Output::Screen(_)) => out.out(&format!(
+                Ok(()) if screen => out.out(&format!(
                     "{} ended: OK, {} response(s)\n",
                     task_method.name(),
-                    printer.received
+                    handler.printer.received
                 )),
                 Ok(()) => {}
                 Err(e) => {
@@ -705,7 +846,12 @@ impl Shell {
                         CallError::Handler(e) => e,
                         CallError::Status(status) => status_failure(status, None),
                     };
-                    out.err(&render(&err));
+                    // On a terminal now; in a script when the stream is finished, as a command's error.
+                    if screen {
+                        out.err(&render(&err));
+                    } else {
+                        *failed.lock().unwrap() = Some(err);
+                    }
                 }
             }
         });
@@ -715,47 +861,45 @@ impl Shell {
             input: method.input(),
             tx: Some(tx),
             task,
+            failure,
         });
         Ok(())
     }
 
     /// A line typed at a stream's `>>` prompt.
-    async fn stream_line(&mut self, line: &str) {
-        let trimmed = line.trim();
-        match trimmed {
+    async fn stream_line(&mut self, line: &str) -> anyhow::Result<()> {
+        match line.trim() {
             "" | ".end" | "end" => return self.finish_stream().await,
-            ".cancel" => return self.cancel_stream(),
+            ".cancel" => {
+                self.cancel_stream();
+                return Ok(());
+            }
             _ => {}
         }
         let stream = self.stream.as_ref().expect("in a stream");
         if stream.task.is_finished() {
-            self.end_stream_mode();
-            return self.fail(&anyhow::anyhow!(
-                "the call has already ended; back at the main prompt"
-            ));
+            self.finish_stream().await?;
+            anyhow::bail!("the call has already ended; back at the main prompt");
         }
-        let input = stream.input.clone();
-        match input::parse_messages(line, &input, self.parse) {
-            Ok(messages) => {
-                let tx = self
-                    .stream
-                    .as_ref()
-                    .and_then(|s| s.tx.clone())
-                    .expect("open until finished");
-                for m in messages {
-                    if tx.send(m).await.is_err() {
-                        break;
-                    }
-                }
+        let (input, tx) = (
+            stream.input.clone(),
+            stream.tx.clone().expect("open until finished"),
+        );
+        let messages =
+            input::parse_messages(line, &input, self.parse).map_err(|e| e.context("not sent"))?;
+        for m in messages {
+            if tx.send(m).await.is_err() {
+                break;
             }
-            Err(e) => self.fail(&e.context("not sent")),
         }
+        Ok(())
     }
 
-    /// Half-closes the stream being typed and waits for the rest of its responses.
-    async fn finish_stream(&mut self) {
+    /// Half-closes the stream being typed and waits for the rest of its responses; in a script,
+    /// returns how the call failed.
+    async fn finish_stream(&mut self) -> anyhow::Result<()> {
         let Some(mut stream) = self.stream.take() else {
-            return;
+            return Ok(());
         };
         stream.tx.take();
         self.end_stream_mode();
@@ -765,6 +909,11 @@ impl Shell {
                 stream.task.abort();
                 self.out.err("cancelled\n");
             }
+        }
+        let failure = stream.failure.lock().unwrap().take();
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
@@ -826,10 +975,12 @@ impl Shell {
         if printer.style.format == Format::Json {
             printer.style.format = Format::Jsonl; // one line per background message
         }
+        let kept: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
         let mut handler = Counting {
             printer,
             count: count.clone(),
             started: Some(started_tx),
+            kept: kept.clone(),
         };
         let out = self.out.clone();
         let name = format!("{}/{}", method.parent_service().name(), method.name());
@@ -861,11 +1012,42 @@ impl Shell {
             id,
             method: name,
             count,
+            kept,
             task,
         });
         Ok(())
     }
 }
+
+/// Keeps what a call produced as the shell's last outcome.
+fn record(last: &Mutex<Outcome>, handler: &Counting, error: Option<&CallError>) {
+    let mut last = last.lock().unwrap();
+    last.called = true;
+    last.messages = std::mem::take(&mut *handler.kept.lock().unwrap());
+    last.error = match error {
+        Some(CallError::Status(status)) => {
+            let status = crate::commands::client_deadline(tonic::Status::new(
+                status.code(),
+                status.message(),
+            ));
+            Some((status.code(), status.message().to_string()))
+        }
+        Some(CallError::Handler(e)) => Some((tonic::Code::Unknown, e.to_string())),
+        None => None,
+    };
+}
+
+/// An `expect` that did not hold: what was expected and what came, as a diff.
+#[derive(Debug)]
+pub struct ExpectFailed(pub String);
+
+impl std::fmt::Display for ExpectFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "expectation failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ExpectFailed {}
 
 /// A failed status as the one-shot command shows it.
 fn status_failure(status: tonic::Status, session: Option<&Session>) -> anyhow::Error {

@@ -3,6 +3,7 @@
 //! `list`, `describe`, `template` and `health` against them.
 mod client;
 mod repl;
+mod script;
 mod serve;
 
 use rpcsh::pb;

@@ -1,0 +1,305 @@
+//! What a script's checks mean: partial matching of responses, `expect` against the outcome of
+//! the last call, `$.path` lookups for `let`, and `${NAME}` / `${env:VAR}` substitution. Pure
+//! functions over JSON; running them is the shell's job.
+use crate::repl::command::Expectation;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What the last call produced: its responses (as proto3 JSON) and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub messages: Vec<Value>,
+    /// None while the call runs or when it ended OK.
+    pub error: Option<(tonic::Code, String)>,
+    pub called: bool,
+}
+
+/// `actual` has every field of `expected` with the same value (objects partially, recursively;
+/// arrays element by element, same length; numbers by value, so 1 matches 1.0).
+pub fn contains(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, v)| a.get(k).is_some_and(|av| contains(av, v))),
+        (Value::Array(a), Value::Array(e)) => {
+            a.len() == e.len() && a.iter().zip(e).all(|(a, e)| contains(a, e))
+        }
+        (Value::Number(a), Value::Number(e)) => a.as_f64() == e.as_f64(),
+        (a, e) => a == e,
+    }
+}
+
+/// Why `expectation` does not hold for `outcome`, with the expected and actual JSON as a diff.
+pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String> {
+    if !outcome.called {
+        return Err("no call to check: expect follows a call".into());
+    }
+    if let (Some((code, message)), false) = (
+        &outcome.error,
+        matches!(expectation, Expectation::Error(..)),
+    ) {
+        return Err(format!("the call failed: {code:?}: {message}"));
+    }
+    let last = || outcome.messages.last().cloned().unwrap_or(Value::Null);
+    match expectation {
+        Expectation::Partial(expected) => {
+            let actual = last();
+            if contains(&actual, expected) {
+                Ok(())
+            } else {
+                Err(diff(expected, &actual))
+            }
+        }
+        Expectation::Exact(expected) => {
+            let actual = last();
+            if contains(&actual, expected) && contains(expected, &actual) {
+                Ok(())
+            } else {
+                Err(diff(expected, &actual))
+            }
+        }
+        Expectation::Stream(expected) => {
+            let (e, a) = (
+                Value::Array(expected.clone()),
+                Value::Array(outcome.messages.clone()),
+            );
+            if contains(&a, &e) {
+                Ok(())
+            } else {
+                Err(diff(&e, &a))
+            }
+        }
+        Expectation::Count(n) if outcome.messages.len() == *n => Ok(()),
+        Expectation::Count(n) => Err(format!(
+            "expected {n} message(s), got {}",
+            outcome.messages.len()
+        )),
+        Expectation::Error(code, text) => match &outcome.error {
+            None => Err(format!(
+                "expected error {}, but the call succeeded",
+                canonical(*code)
+            )),
+            Some((got, _)) if got != code => Err(format!(
+                "expected error {}, got {}",
+                canonical(*code),
+                canonical(*got)
+            )),
+            Some((_, message)) => match text {
+                Some(t) if !message.contains(t.as_str()) => Err(format!(
+                    "the error message {message:?} does not contain {t:?}"
+                )),
+                _ => Ok(()),
+            },
+        },
+        Expectation::Within(..) => Err("expect within checks watches, not the last call".into()),
+    }
+}
+
+/// `NOT_FOUND` for `Code::NotFound`.
+pub fn canonical(code: tonic::Code) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// Expected and actual, pretty-printed, as a unified diff.
+pub fn diff(expected: &Value, actual: &Value) -> String {
+    let e = serde_json::to_string_pretty(expected).unwrap_or_default() + "\n";
+    let a = serde_json::to_string_pretty(actual).unwrap_or_default() + "\n";
+    let text = similar::TextDiff::from_lines(&e, &a);
+    format!(
+        "{}",
+        text.unified_diff()
+            .context_radius(3)
+            .header("expected", "actual")
+    )
+}
+
+/// The value at `path` (`$`, `$.a.b`, `$[2].name`, `$.list[0]`) of the last call: `$[i]` indexes
+/// its messages, `$.x` reads the last message.
+pub fn lookup(outcome: &Outcome, path: &str) -> Result<Value, String> {
+    let rest = path
+        .strip_prefix('$')
+        .ok_or_else(|| format!("{path:?} does not start with $"))?;
+    let (mut current, mut rest) = match rest.strip_prefix('[') {
+        Some(after) => {
+            let (index, after) = after
+                .split_once(']')
+                .ok_or_else(|| format!("unclosed [ in {path:?}"))?;
+            let i: usize = index
+                .parse()
+                .map_err(|_| format!("{index:?} is no index in {path:?}"))?;
+            let message = outcome.messages.get(i).ok_or_else(|| {
+                format!(
+                    "{path}: the call returned {} message(s)",
+                    outcome.messages.len()
+                )
+            })?;
+            (message.clone(), after)
+        }
+        None => (
+            outcome
+                .messages
+                .last()
+                .cloned()
+                .ok_or_else(|| format!("{path}: the last call returned no message"))?,
+            rest,
+        ),
+    };
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            let key = &after[..end];
+            current = current
+                .get(key)
+                .cloned()
+                .ok_or_else(|| format!("{path}: no field {key:?}"))?;
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let (index, after) = after
+                .split_once(']')
+                .ok_or_else(|| format!("unclosed [ in {path:?}"))?;
+            let i: usize = index
+                .parse()
+                .map_err(|_| format!("{index:?} is no index in {path:?}"))?;
+            current = current
+                .get(i)
+                .cloned()
+                .ok_or_else(|| format!("{path}: no element {i}"))?;
+            rest = after;
+        } else {
+            return Err(format!("cannot read {rest:?} in {path:?}"));
+        }
+    }
+    Ok(current)
+}
+
+/// Replaces `${NAME}` with a variable (strings as they are, other values as JSON) and
+/// `${env:VAR}` with the environment's value.
+pub fn substitute(line: &str, vars: &HashMap<String, Value>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| "unclosed ${".to_string())?;
+        let name = &after[..end];
+        let value = match name.strip_prefix("env:") {
+            Some(var) => {
+                std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?
+            }
+            None => match vars.get(name) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => {
+                    return Err(format!(
+                        "undefined variable ${{{name}}} (let {name} = $.path defines it)"
+                    ))
+                }
+            },
+        };
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn outcome(messages: Vec<Value>) -> Outcome {
+        Outcome {
+            messages,
+            error: None,
+            called: true,
+        }
+    }
+
+    #[test]
+    fn partial_and_exact() {
+        let got = outcome(vec![
+            json!({"name": "x", "location": {"latitude": 1, "longitude": 2}}),
+        ]);
+        assert!(check(
+            &Expectation::Partial(json!({"location": {"latitude": 1}})),
+            &got
+        )
+        .is_ok());
+        let err = check(
+            &Expectation::Partial(json!({"location": {"latitude": 9}})),
+            &got,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("--- expected")
+                && err.contains("-    \"latitude\": 9")
+                && err.contains("+    \"latitude\": 1"),
+            "{err}"
+        );
+        assert!(check(&Expectation::Exact(json!({"name": "x"})), &got).is_err());
+        assert!(contains(&json!(1.0), &json!(1)));
+    }
+
+    #[test]
+    fn streams_counts_and_errors() {
+        let got = outcome(vec![json!({"seq": "1"}), json!({"seq": "2"})]);
+        assert!(check(
+            &Expectation::Stream(vec![json!({}), json!({"seq": "2"})]),
+            &got
+        )
+        .is_ok());
+        assert!(check(&Expectation::Stream(vec![json!({})]), &got).is_err());
+        assert!(check(&Expectation::Count(2), &got).is_ok());
+        let failed = Outcome {
+            messages: vec![],
+            error: Some((tonic::Code::OutOfRange, "2 + 2 does not fit".into())),
+            called: true,
+        };
+        assert!(check(
+            &Expectation::Error(tonic::Code::OutOfRange, Some("not fit".into())),
+            &failed
+        )
+        .is_ok());
+        assert!(
+            check(&Expectation::Error(tonic::Code::NotFound, None), &failed)
+                .unwrap_err()
+                .contains("got OUT_OF_RANGE")
+        );
+        assert!(check(&Expectation::Count(0), &failed)
+            .unwrap_err()
+            .contains("the call failed"));
+        assert_eq!(
+            canonical(tonic::Code::DeadlineExceeded),
+            "DEADLINE_EXCEEDED"
+        );
+    }
+
+    #[test]
+    fn paths_and_variables() {
+        let got = outcome(vec![
+            json!({"a": [{"b": 1}]}),
+            json!({"name": "last", "n": 5}),
+        ]);
+        assert_eq!(lookup(&got, "$.name").unwrap(), json!("last"));
+        assert_eq!(lookup(&got, "$[0].a[0].b").unwrap(), json!(1));
+        assert!(lookup(&got, "$.nope").unwrap_err().contains("no field"));
+        let vars = HashMap::from([("n".to_string(), json!(5)), ("s".to_string(), json!("x"))]);
+        assert_eq!(
+            substitute("{\"a\": ${n}, \"b\": \"${s}\"}", &vars).unwrap(),
+            "{\"a\": 5, \"b\": \"x\"}"
+        );
+        assert!(substitute("${nope}", &vars)
+            .unwrap_err()
+            .contains("undefined variable ${nope}"));
+        std::env::set_var("RPCSH_TEST_VAR", "v");
+        assert_eq!(substitute("${env:RPCSH_TEST_VAR}", &vars).unwrap(), "v");
+    }
+}

@@ -1,0 +1,365 @@
+//! Scripted sessions, `rpcsh run FILE...`: the shell's language plus `expect`, `let` and
+//! `sleep`, checked whole before anything is sent, then run statement by statement with each
+//! failure attributed to its file and line, a `N passed, M failed` summary and an optional JUnit
+//! report. Running a statement is the shell's (`repl::Shell::run_line`); this module owns the
+//! splitting, the checks and the verdict.
+use crate::commands::Connection;
+use crate::error::{render, CallFailed};
+use crate::repl::command::{self, Command, Expectation};
+use crate::repl::{ExpectFailed, Shell};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// Exit code when a script has a syntax error (nothing was sent).
+pub const EXIT_SYNTAX: u8 = 2;
+/// Exit code when the server cannot be reached at all.
+pub const EXIT_CONNECT: u8 = 3;
+
+/// How `rpcsh run` goes.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Go on after a failure instead of stopping at the first.
+    pub keep_going: bool,
+    pub junit: Option<PathBuf>,
+    /// `--addr` was given: it wins over a script's leading `connect`.
+    pub addr_given: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Command(Command),
+    /// A JSON message of the stream call above it.
+    Message,
+    /// `end`, or the blank line after a stream's messages.
+    End,
+}
+
+/// One statement: possibly several lines (JSON spanning lines), with where it starts.
+#[derive(Debug, Clone)]
+struct Statement {
+    file: String,
+    line: usize,
+    text: String,
+    kind: Kind,
+}
+
+/// Splits and checks a script: every command parses, JSON messages follow a call, every
+/// `${NAME}` is defined by an earlier `let`.
+fn split(file: &str, text: &str, defined: &mut HashSet<String>) -> Result<Vec<Statement>, String> {
+    let mut statements = Vec::new();
+    let (mut pending, mut start, mut after_call) = (String::new(), 0, false);
+    for (i, raw) in text.lines().enumerate() {
+        let number = i + 1;
+        if pending.is_empty() {
+            let t = raw.trim();
+            if t.is_empty() {
+                if after_call {
+                    statements.push(Statement {
+                        file: file.into(),
+                        line: number,
+                        text: "end".into(),
+                        kind: Kind::End,
+                    });
+                    after_call = false;
+                }
+                continue;
+            }
+            if t.starts_with('#') {
+                continue;
+            }
+            start = number;
+        } else {
+            pending.push('\n');
+        }
+        pending.push_str(raw);
+        if !command::is_complete(&pending) {
+            continue;
+        }
+        let text = std::mem::take(&mut pending);
+        let t = text.trim();
+        let at = |what: String| format!("{file}:{start}: {what}");
+        check_variables(t, defined).map_err(at)?;
+        let kind = if t == "end" || t == ".end" {
+            after_call = false;
+            Kind::End
+        } else if t.starts_with('{') || t.starts_with('[') || t.starts_with('"') {
+            if !after_call {
+                return Err(at("a JSON message with no stream call above it (name the method first: METHOD JSON)".into()));
+            }
+            Kind::Message
+        } else {
+            // Values of variables are known only when the script runs: check the shape with a stand-in.
+            let stand_in = stand_in_variables(t);
+            let cmd = command::parse(&stand_in).map_err(at)?;
+            if let Command::Let(name, _) = &cmd {
+                defined.insert(name.clone());
+            }
+            after_call = matches!(cmd, Command::Call { .. });
+            Kind::Command(cmd)
+        };
+        statements.push(Statement {
+            file: file.into(),
+            line: start,
+            text,
+            kind,
+        });
+    }
+    if !pending.is_empty() {
+        return Err(format!(
+            "{file}:{start}: unclosed {{ or [: the JSON starting here never ends"
+        ));
+    }
+    Ok(statements)
+}
+
+fn check_variables(text: &str, defined: &HashSet<String>) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        let end = after.find('}').ok_or("unclosed ${")?;
+        let name = &after[..end];
+        if !name.starts_with("env:") && !defined.contains(name) {
+            return Err(format!(
+                "undefined variable ${{{name}}}: no `let {name} = ...` above"
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    Ok(())
+}
+
+fn stand_in_variables(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find('}').unwrap_or(after.len().saturating_sub(1));
+        out.push('0');
+        rest = &after[(end + 1).min(after.len())..];
+    }
+    out + rest
+}
+
+/// One `expect`'s result, for the report.
+struct Case {
+    name: String,
+    failure: Option<String>,
+}
+
+/// Runs the scripts `(name, text)` in order in one session. Returns the exit code: 0 when
+/// everything passed, 1 on a failure, `EXIT_SYNTAX`, `EXIT_CONNECT`.
+pub async fn run(
+    scripts: Vec<(String, String)>,
+    mut conn: Connection,
+    options: RunOptions,
+) -> anyhow::Result<u8> {
+    let mut statements = Vec::new();
+    let mut defined = HashSet::new();
+    for (name, text) in &scripts {
+        match split(name, text, &mut defined) {
+            Ok(s) => statements.extend(s),
+            Err(e) => {
+                eprintln!("rpcsh: error: {e}");
+                eprintln!("  hint: nothing was sent: the whole script is checked first");
+                return Ok(EXIT_SYNTAX);
+            }
+        }
+    }
+    // A leading `connect ADDR` names the server, unless --addr did.
+    if let Some(Statement {
+        kind: Kind::Command(Command::Connect(addr)),
+        ..
+    }) = statements.first()
+    {
+        if !options.addr_given {
+            conn.addr = addr.clone();
+        }
+        statements.remove(0);
+    }
+    let mut shell = Shell::plain(conn);
+    if let Err(e) = shell.connect().await {
+        eprint!("{}", render(&e));
+        return Ok(EXIT_CONNECT);
+    }
+    let (mut passed, mut failed, mut cases) = (0usize, 0usize, Vec::new());
+    for (i, st) in statements.iter().enumerate() {
+        let next_expects_error = matches!(
+            statements.get(i + 1),
+            Some(Statement {
+                kind: Kind::Command(Command::Expect(Expectation::Error(..))),
+                ..
+            })
+        );
+        let result = match st.kind {
+            // A blank line or `end` outside a stream means nothing.
+            Kind::End if !shell.in_stream() => Ok(true),
+            _ => shell.run_line(&st.text).await,
+        };
+        let is_expect = matches!(st.kind, Kind::Command(Command::Expect(_)));
+        let name = format!(
+            "{}:{} {}",
+            st.file,
+            st.line,
+            st.text.lines().next().unwrap_or_default()
+        );
+        let failure = match result {
+            Ok(false) => break, // exit
+            Ok(true) => None,
+            // The next line checks this error: it is what the script wants.
+            Err(e) if next_expects_error && e.downcast_ref::<CallFailed>().is_some() => None,
+            Err(e) => Some(e),
+        };
+        match failure {
+            None if is_expect => {
+                passed += 1;
+                cases.push(Case {
+                    name,
+                    failure: None,
+                });
+            }
+            None => {}
+            Some(e) => {
+                failed += 1;
+                let text = match e.downcast_ref::<ExpectFailed>() {
+                    Some(f) => format!(
+                        "{}:{}: expectation failed: {}\n",
+                        st.file,
+                        st.line,
+                        f.0.trim_end()
+                    ),
+                    None => format!("{}:{}: {}", st.file, st.line, render(&e)),
+                };
+                eprint!(
+                    "{}",
+                    if text.ends_with('\n') {
+                        text.clone()
+                    } else {
+                        text.clone() + "\n"
+                    }
+                );
+                cases.push(Case {
+                    name,
+                    failure: Some(text),
+                });
+                if !options.keep_going {
+                    break;
+                }
+            }
+        }
+    }
+    if let Err(e) = shell.finish().await {
+        failed += 1;
+        eprint!("{}", render(&e));
+    }
+    println!("{passed} passed, {failed} failed");
+    if let Some(path) = &options.junit {
+        std::fs::write(path, junit(&cases, &scripts)).map_err(|e| {
+            anyhow::anyhow!("cannot write the JUnit report {}: {e}", path.display())
+        })?;
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// A JUnit XML report: one testcase per `expect` (and per failing command).
+fn junit(cases: &[Case], scripts: &[(String, String)]) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failures = cases.iter().filter(|c| c.failure.is_some()).count();
+    let suite = scripts
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+        escape(&suite),
+        cases.len()
+    );
+    for case in cases {
+        xml.push_str(&format!(
+            "  <testcase classname=\"rpcsh\" name=\"{}\"",
+            escape(&case.name)
+        ));
+        match &case.failure {
+            None => xml.push_str("/>\n"),
+            Some(f) => xml.push_str(&format!(
+                ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>\n",
+                escape(f.lines().next().unwrap_or("")),
+                escape(f)
+            )),
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_and_syntax_errors_with_lines() {
+        let script = "# greet\nconnect localhost:1\nGreeter/SayHello {\"name\": \"a\"}\nexpect {\"message\": \"hello a\"}\n\nRouteGuide/RecordRoute\n{\"latitude\": 1}\n{\n  \"latitude\": 2\n}\nend\nlet n = $.pointCount\nCal/Add {\"number1\": ${n}}\n";
+        let st = split("s", script, &mut HashSet::new()).unwrap();
+        let kinds: Vec<_> = st
+            .iter()
+            .map(|s| (s.line, matches!(s.kind, Kind::Message)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (2, false),
+                (3, false),
+                (4, false),
+                (6, false),
+                (7, true),
+                (8, true),
+                (11, false),
+                (12, false),
+                (13, false)
+            ]
+        );
+        assert!(split("s", "lst\n", &mut HashSet::new())
+            .unwrap_err()
+            .starts_with("s:1: unknown command \"lst\""));
+        assert!(
+            split("s", "Greeter/SayHello\nexpect {\n", &mut HashSet::new())
+                .unwrap_err()
+                .starts_with("s:2: unclosed")
+        );
+        assert!(
+            split("s", "Cal/Add {\"number1\": ${x}}\n", &mut HashSet::new())
+                .unwrap_err()
+                .contains("s:1: undefined variable ${x}")
+        );
+        assert!(split("s", "{\"a\": 1}\n", &mut HashSet::new())
+            .unwrap_err()
+            .contains("no stream call above"));
+        assert!(split("s", "expect error NOPE\n", &mut HashSet::new())
+            .unwrap_err()
+            .starts_with("s:1: expect error"));
+    }
+
+    #[test]
+    fn junit_escapes() {
+        let cases = vec![
+            Case {
+                name: "a<b".into(),
+                failure: None,
+            },
+            Case {
+                name: "c".into(),
+                failure: Some("x & \"y\"".into()),
+            },
+        ];
+        let xml = junit(&cases, &[("s".into(), String::new())]);
+        assert!(xml.contains("tests=\"2\" failures=\"1\""));
+        assert!(xml.contains("name=\"a&lt;b\"/>"));
+        assert!(xml.contains("<failure message=\"x &amp; &quot;y&quot;\">"));
+    }
+}
