@@ -57,6 +57,43 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Load-test a method: rpcsh bench Greeter/SayHello '{"name": "x"}' -n 10000 -c 50
+    #[command(
+        after_help = "DATA may vary per request with {{n}} (the request number) and {{worker}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{n}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json"
+    )]
+    Bench {
+        method: String,
+        data: Option<String>,
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// Requests to make (200 by default, unless -z is given).
+        #[arg(short = 'n', long = "total", value_name = "N")]
+        total: Option<u64>,
+        /// Concurrent workers.
+        #[arg(short = 'c', long, default_value = "50", value_name = "C")]
+        concurrency: usize,
+        /// HTTP/2 connections to spread the workers over.
+        #[arg(long, default_value = "1", value_name = "K")]
+        connections: usize,
+        /// Run for this long instead of a count.
+        #[arg(short = 'z', long, value_name = "DURATION", value_parser = parse_duration)]
+        duration: Option<Duration>,
+        /// A constant rate (open loop): latency counts from each request's scheduled time.
+        #[arg(long, value_name = "R")]
+        rps: Option<f64>,
+        /// Requests made first and left out of the report.
+        #[arg(long, default_value = "0", value_name = "N")]
+        warmup: u64,
+        /// Messages per call for client-streaming and bidi methods when DATA is one message.
+        #[arg(long, default_value = "10", value_name = "M")]
+        stream_messages: usize,
+        /// Deadline of each call.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// Write the report as json or csv instead of text.
+        #[arg(long, value_enum)]
+        output: Option<crate::bench::ReportFormat>,
+    },
     /// Call a method: rpcsh call RouteGuide/GetFeature '{"latitude": 409146138, "longitude": -746188906}'
     #[command(after_help = CALL_EXAMPLES)]
     Call(CallArgs),
@@ -314,7 +351,10 @@ impl DemoServiceArgs {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(cli.verbose);
     let verbose = cli.verbose;
-    let serving = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    let serving = matches!(
+        cli.command,
+        Command::Serve(_) | Command::Demo(_) | Command::Bench { .. }
+    );
     // One-shot client commands start faster and smaller on one thread.
     let runtime = if serving {
         tokio::runtime::Runtime::new()
@@ -369,6 +409,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     addr_given,
                 };
                 crate::script::run(scripts, conn.connection(verbose), options).await
+            }
+            Command::Bench {
+                method,
+                data,
+                conn,
+                total,
+                concurrency,
+                connections,
+                duration,
+                rps,
+                warmup,
+                stream_messages,
+                timeout,
+                output,
+            } => {
+                let options = crate::bench::BenchOptions {
+                    total,
+                    concurrency,
+                    connections,
+                    duration,
+                    rps,
+                    warmup,
+                    stream_messages,
+                    timeout,
+                    output,
+                };
+                done(crate::bench::run(&conn.connection(verbose), &method, data, options).await)
             }
             Command::Call(args) => {
                 let parse = ParseOptions {

@@ -3,6 +3,7 @@
 //! learns the schema, `input` turns JSON into messages, `invoke` makes the call and `format`
 //! prints what it reports — put together by `commands`. The demo servers are `demo` (services),
 //! `pb` (generated code) and `server` (hosting); `cli` is the command line.
+pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod commands;

@@ -1,0 +1,471 @@
+//! `rpcsh bench METHOD [DATA]`: load on one method with the same names, JSON and connection
+//! flags as `call`. Owns the load shapes (count, duration, constant rate without coordinated
+//! omission, workers over connections), the per-worker histograms merged at the end (memory does
+//! not grow with -n) and the report. Requests are encoded once unless DATA varies per request;
+//! responses are counted, not decoded, so the client is not what is measured.
+use crate::commands::Connection;
+use crate::input::{self, ParseOptions};
+use crate::transport::{self, Target};
+use anyhow::Context;
+use bytes::{Buf, BufMut, Bytes};
+use hdrhistogram::Histogram;
+use prost::Message;
+use prost_reflect::MethodDescriptor;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::{client::Grpc, transport::Channel, Status};
+
+/// How the load is shaped.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub total: Option<u64>,
+    pub concurrency: usize,
+    pub connections: usize,
+    pub duration: Option<Duration>,
+    pub rps: Option<f64>,
+    pub warmup: u64,
+    pub stream_messages: usize,
+    pub timeout: Option<Duration>,
+    pub output: Option<ReportFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Csv,
+}
+
+/// Sends pre-encoded messages and counts responses without decoding them.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+struct RawEncoder;
+struct CountingDecoder;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = ();
+    type Encoder = RawEncoder;
+    type Decoder = CountingDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> CountingDecoder {
+        CountingDecoder
+    }
+}
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for CountingDecoder {
+    type Item = ();
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
+        src.advance(src.remaining());
+        Ok(Some(()))
+    }
+}
+
+/// The request messages of one call: fixed and encoded once, or rendered per request from a
+/// template with `{{n}}` (the request number) and `{{worker}}`.
+#[derive(Clone)]
+enum Requests {
+    Fixed(Vec<Bytes>),
+    Template(String),
+}
+
+impl Requests {
+    fn render(
+        &self,
+        method: &MethodDescriptor,
+        n: u64,
+        worker: usize,
+        per_call: usize,
+    ) -> anyhow::Result<Vec<Bytes>> {
+        match self {
+            Requests::Fixed(m) => Ok(m.clone()),
+            Requests::Template(t) => {
+                let text = t
+                    .replace("{{n}}", &n.to_string())
+                    .replace("{{worker}}", &worker.to_string());
+                encode(method, &text, per_call)
+            }
+        }
+    }
+}
+
+/// The messages of DATA: a JSON array or sequence is the stream; one message is repeated
+/// `per_call` times for streaming methods.
+fn encode(method: &MethodDescriptor, text: &str, per_call: usize) -> anyhow::Result<Vec<Bytes>> {
+    let trimmed = text.trim();
+    let messages = if trimmed.starts_with('[') && method.is_client_streaming() {
+        let items: Vec<serde_json::Value> =
+            serde_json::from_str(trimmed).context("invalid JSON array of messages")?;
+        let joined: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+        input::parse_messages(&joined.join("\n"), &method.input(), ParseOptions::default())?
+    } else {
+        input::parse_messages(text, &method.input(), ParseOptions::default())?
+    };
+    let mut encoded: Vec<Bytes> = messages
+        .iter()
+        .map(|m| Bytes::from(m.encode_to_vec()))
+        .collect();
+    if encoded.is_empty() {
+        encoded.push(Bytes::new());
+    }
+    if method.is_client_streaming() && encoded.len() == 1 {
+        encoded = std::iter::repeat_n(encoded[0].clone(), per_call.max(1)).collect();
+    } else if !method.is_client_streaming() {
+        encoded.truncate(1);
+    }
+    Ok(encoded)
+}
+
+/// What one worker saw.
+struct Tally {
+    latency: Histogram<u64>,
+    statuses: BTreeMap<String, u64>,
+    errors: Vec<String>,
+    messages: u64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            statuses: BTreeMap::new(),
+            errors: Vec::new(),
+            messages: 0,
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        let _ = self.latency.add(&other.latency);
+        for (k, v) in other.statuses {
+            *self.statuses.entry(k).or_default() += v;
+        }
+        for e in other.errors {
+            if self.errors.len() < 10 && !self.errors.contains(&e) {
+                self.errors.push(e);
+            }
+        }
+        self.messages += other.messages;
+    }
+}
+
+/// One call: returns the responses it counted.
+async fn call_once(
+    grpc: &mut Grpc<Channel>,
+    method: &MethodDescriptor,
+    path: &str,
+    requests: Vec<Bytes>,
+    timeout: Option<Duration>,
+) -> Result<u64, Status> {
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(crate::error::root_cause(&e)))?;
+    let path =
+        http::uri::PathAndQuery::try_from(path).map_err(|e| Status::internal(e.to_string()))?;
+    if !method.is_client_streaming() && !method.is_server_streaming() {
+        let mut unary = tonic::Request::new(requests.into_iter().next().unwrap_or_default());
+        if let Some(t) = timeout {
+            unary.set_timeout(t);
+        }
+        grpc.unary(unary, path, RawCodec).await?;
+        return Ok(1);
+    }
+    let mut request = tonic::Request::new(tokio_stream::iter(requests));
+    if let Some(t) = timeout {
+        request.set_timeout(t);
+    }
+    let mut stream = grpc.streaming(request, path, RawCodec).await?.into_inner();
+    let mut count = 0;
+    while stream.message().await?.is_some() {
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Runs the load and prints the report.
+pub async fn run(
+    conn: &Connection,
+    method: &str,
+    data: Option<String>,
+    options: BenchOptions,
+) -> anyhow::Result<()> {
+    let mut session = conn.open(true).await?;
+    let method = session.schema.resolve_method(method).await?;
+    let data = input::Data::parse(data.as_deref());
+    let text = data.read_text()?;
+    let requests = if text.contains("{{n}}") || text.contains("{{worker}}") {
+        // Check the shape once, with a stand-in.
+        encode(
+            &method,
+            &text.replace("{{n}}", "0").replace("{{worker}}", "0"),
+            options.stream_messages,
+        )?;
+        Requests::Template(text)
+    } else {
+        Requests::Fixed(encode(&method, &text, options.stream_messages)?)
+    };
+    let target = Target::parse(&conn.addr, &conn.transport)?;
+    let mut channels = vec![session.channel.clone().expect("connected")];
+    for _ in 1..options.connections.max(1) {
+        channels.push(transport::connect(&target, &conn.transport).await?);
+    }
+    let total = options.total.unwrap_or(if options.duration.is_some() {
+        u64::MAX
+    } else {
+        200
+    });
+    let next = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let path = crate::invoke::path(&method);
+    let start = Instant::now();
+    let end = options.duration.map(|d| start + d);
+    let mut workers = Vec::new();
+    for worker in 0..options.concurrency.max(1) {
+        let mut grpc = Grpc::new(channels[worker % channels.len()].clone());
+        if let Some(limit) = conn.max_message_size {
+            grpc = grpc
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit);
+        }
+        let (next, stop, method, path, requests, options) = (
+            next.clone(),
+            stop.clone(),
+            method.clone(),
+            path.clone(),
+            requests.clone(),
+            options.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut tally = Tally::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total.saturating_add(options.warmup)
+                    || stop.load(Ordering::Relaxed)
+                    || end.is_some_and(|e| Instant::now() >= e)
+                {
+                    break;
+                }
+                // With a rate, request i is due at start + i/rate, and its latency counts from
+                // then: a slow server shows as latency, not as fewer requests.
+                let due = match options.rps {
+                    Some(rate) => {
+                        let due = start + Duration::from_secs_f64(i as f64 / rate);
+                        tokio::time::sleep_until(due).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
+                let outcome = match requests.render(&method, i, worker, options.stream_messages) {
+                    Ok(messages) => {
+                        call_once(&mut grpc, &method, &path, messages, options.timeout).await
+                    }
+                    Err(e) => Err(Status::invalid_argument(e.to_string())),
+                };
+                if i < options.warmup {
+                    continue;
+                }
+                let elapsed = due.elapsed();
+                tally
+                    .latency
+                    .saturating_record((elapsed.as_micros() as u64).max(1));
+                let status = match outcome {
+                    Ok(n) => {
+                        tally.messages += n;
+                        "OK".to_string()
+                    }
+                    Err(s) => {
+                        let s = crate::commands::client_deadline(s);
+                        let text = format!("{:?}: {}", s.code(), s.message());
+                        if tally.errors.len() < 10 && !tally.errors.contains(&text) {
+                            tally.errors.push(text);
+                        }
+                        format!("{:?}", s.code())
+                    }
+                };
+                *tally.statuses.entry(status).or_default() += 1;
+            }
+            tally
+        }));
+    }
+    let all = futures_util::future::join_all(workers);
+    tokio::pin!(all);
+    let results = tokio::select! {
+        r = &mut all => r,
+        _ = tokio::signal::ctrl_c() => {
+            stop.store(true, Ordering::Relaxed);
+            eprintln!("rpcsh: bench stopped: reporting what was measured so far");
+            all.await
+        }
+    };
+    let wall = start.elapsed();
+    let mut tally = Tally::new();
+    for r in results {
+        tally.merge(r.context("a bench worker failed")?);
+    }
+    let report = Report::new(&method, &tally, wall);
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    match options.output {
+        None => write!(out, "{}", report.text(&tally))?,
+        Some(ReportFormat::Json) => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report.json(&tally))?
+        )?,
+        Some(ReportFormat::Csv) => write!(out, "{}", report.csv())?,
+    }
+    Ok(())
+}
+
+const PERCENTILES: [f64; 8] = [10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
+
+struct Report {
+    method: String,
+    count: u64,
+    wall: Duration,
+    rps: f64,
+    average_ms: f64,
+    fastest_ms: f64,
+    slowest_ms: f64,
+    percentiles: Vec<(f64, f64)>,
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl Report {
+    fn new(method: &MethodDescriptor, tally: &Tally, wall: Duration) -> Report {
+        let h = &tally.latency;
+        let count = h.len();
+        Report {
+            method: crate::invoke::path(method),
+            count,
+            wall,
+            rps: count as f64 / wall.as_secs_f64().max(f64::EPSILON),
+            average_ms: h.mean() / 1000.0,
+            fastest_ms: if count == 0 { 0.0 } else { ms(h.min()) },
+            slowest_ms: ms(h.max()),
+            percentiles: PERCENTILES
+                .iter()
+                .map(|p| (*p, ms(h.value_at_quantile(p / 100.0))))
+                .collect(),
+        }
+    }
+
+    fn text(&self, tally: &Tally) -> String {
+        let mut t = format!(
+            "Summary:\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  Requests/sec: {:.1}\n",
+            self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, self.rps
+        );
+        if tally.messages != self.count {
+            t.push_str(&format!("  Messages:     {} responses\n", tally.messages));
+        }
+        t.push_str("\nResponse time histogram:\n");
+        t.push_str(&histogram(&tally.latency));
+        t.push_str("\nLatency distribution:\n");
+        for (p, v) in &self.percentiles {
+            t.push_str(&format!("  {p:>5} % in {v:.2} ms\n"));
+        }
+        t.push_str("\nStatus code distribution:\n");
+        for (status, n) in &tally.statuses {
+            t.push_str(&format!("  [{status}]  {n} responses\n"));
+        }
+        if !tally.errors.is_empty() {
+            t.push_str("\nError distribution (first distinct errors):\n");
+            for e in &tally.errors {
+                t.push_str(&format!("  {e}\n"));
+            }
+        }
+        t
+    }
+
+    fn json(&self, tally: &Tally) -> serde_json::Value {
+        serde_json::json!({
+            "method": self.method,
+            "count": self.count,
+            "total_s": self.wall.as_secs_f64(),
+            "rps": self.rps,
+            "average_ms": self.average_ms,
+            "fastest_ms": self.fastest_ms,
+            "slowest_ms": self.slowest_ms,
+            "percentiles_ms": self.percentiles.iter().map(|(p, v)| (format!("p{p}"), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+            "statuses": tally.statuses,
+            "errors": tally.errors,
+            "responses": tally.messages,
+        })
+    }
+
+    fn csv(&self) -> String {
+        let mut t = String::from("metric,value\n");
+        t.push_str(&format!("count,{}\ntotal_s,{:.6}\nrps,{:.3}\naverage_ms,{:.3}\nfastest_ms,{:.3}\nslowest_ms,{:.3}\n", self.count, self.wall.as_secs_f64(), self.rps, self.average_ms, self.fastest_ms, self.slowest_ms));
+        for (p, v) in &self.percentiles {
+            t.push_str(&format!("p{p},{v:.3}\n"));
+        }
+        t
+    }
+}
+
+/// Ten bars from fastest to slowest.
+fn histogram(h: &Histogram<u64>) -> String {
+    if h.is_empty() {
+        return "  (no requests)\n".into();
+    }
+    let (lo, hi) = (h.min(), h.max().max(h.min() + 1));
+    let step = ((hi - lo) / 10).max(1);
+    let mut buckets = Vec::new();
+    let mut from = lo;
+    while from <= hi && buckets.len() < 11 {
+        let to = from + step;
+        buckets.push((to, h.count_between(from, to.saturating_sub(1))));
+        from = to;
+    }
+    let most = buckets.iter().map(|b| b.1).max().unwrap_or(1).max(1);
+    buckets
+        .iter()
+        .map(|(to, n)| {
+            format!(
+                "  {:>9.3} ms [{n:>7}] |{}\n",
+                ms(*to),
+                "■".repeat((n * 40 / most) as usize)
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bars_and_percentiles() {
+        let mut t = Tally::new();
+        for us in [100u64, 200, 300, 400, 10_000] {
+            t.latency.record(us).unwrap();
+        }
+        let bars = histogram(&t.latency);
+        assert_eq!(bars.lines().count(), 11, "{bars}");
+        assert!(bars.lines().next().unwrap().contains("[      4]"), "{bars}");
+        let mut other = Tally::new();
+        other.latency.record(50).unwrap();
+        other.statuses.insert("OK".into(), 1);
+        t.merge(other);
+        assert_eq!(t.latency.len(), 6);
+        assert_eq!(t.statuses["OK"], 1);
+    }
+}
