@@ -71,6 +71,7 @@ impl Encoder for RawEncoder {
 impl Decoder for CountingDecoder {
     type Item = ();
     type Error = Status;
+
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
         src.advance(src.remaining());
         Ok(Some(()))
@@ -168,28 +169,29 @@ impl Tally {
 async fn call_once(
     grpc: &mut Grpc<Channel>,
     method: &MethodDescriptor,
-    path: &str,
-    requests: Vec<Bytes>,
+    path: &http::uri::PathAndQuery,
+    requests: &[Bytes],
     timeout: Option<Duration>,
 ) -> Result<u64, Status> {
     grpc.ready()
         .await
         .map_err(|e| Status::unavailable(crate::error::root_cause(&e)))?;
-    let path =
-        http::uri::PathAndQuery::try_from(path).map_err(|e| Status::internal(e.to_string()))?;
     if !method.is_client_streaming() && !method.is_server_streaming() {
-        let mut unary = tonic::Request::new(requests.into_iter().next().unwrap_or_default());
+        let mut unary = tonic::Request::new(requests.first().cloned().unwrap_or_default());
         if let Some(t) = timeout {
             unary.set_timeout(t);
         }
-        grpc.unary(unary, path, RawCodec).await?;
+        grpc.unary(unary, path.clone(), RawCodec).await?;
         return Ok(1);
     }
-    let mut request = tonic::Request::new(tokio_stream::iter(requests));
+    let mut request = tonic::Request::new(tokio_stream::iter(requests.to_vec()));
     if let Some(t) = timeout {
         request.set_timeout(t);
     }
-    let mut stream = grpc.streaming(request, path, RawCodec).await?.into_inner();
+    let mut stream = grpc
+        .streaming(request, path.clone(), RawCodec)
+        .await?
+        .into_inner();
     let mut count = 0;
     while stream.message().await?.is_some() {
         count += 1;
@@ -231,7 +233,8 @@ pub async fn run(
     });
     let next = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let path = crate::invoke::path(&method);
+    let path = http::uri::PathAndQuery::try_from(crate::invoke::path(&method))
+        .context("invalid method path")?;
     let start = Instant::now();
     let end = options.duration.map(|d| start + d);
     let mut workers = Vec::new();
@@ -270,11 +273,19 @@ pub async fn run(
                     }
                     None => Instant::now(),
                 };
-                let outcome = match requests.render(&method, i, worker, options.stream_messages) {
-                    Ok(messages) => {
+                let outcome = match &requests {
+                    Requests::Fixed(messages) => {
                         call_once(&mut grpc, &method, &path, messages, options.timeout).await
                     }
-                    Err(e) => Err(Status::invalid_argument(e.to_string())),
+                    template => {
+                        match template.render(&method, i, worker, options.stream_messages) {
+                            Ok(messages) => {
+                                call_once(&mut grpc, &method, &path, &messages, options.timeout)
+                                    .await
+                            }
+                            Err(e) => Err(Status::invalid_argument(e.to_string())),
+                        }
+                    }
                 };
                 if i < options.warmup {
                     continue;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# rpcsh bench as a load tool, against the same release `rpcsh serve`:
+# 1. unary requests/s of `rpcsh bench` vs h2load posting the same pre-encoded gRPC frame, at the
+#    same concurrency (50 requests in flight over 10 connections), and the ratio;
+# 2. scaling: requests/s and p99 of `rpcsh bench` at c = 1, 10, 100, 1000.
+#   bench/load.sh [REQUESTS]
+# Needs h2load (Debian: apt-get install nghttp2-client).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}
+command -v h2load >/dev/null || { echo "bench: h2load not found (apt-get install nghttp2-client)" >&2; exit 1; }
+cargo build --release -q
+tmp=$(mktemp -d)
+target/release/rpcsh serve --listen 127.0.0.1:0 > "$tmp/out" &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do addr=$(sed -n 's/^listening on //p' "$tmp/out"); [ -n "$addr" ] && break; sleep 0.1; done
+
+# HelloRequest{name: "world"} in a gRPC frame, the same request rpcsh bench sends.
+printf '\x00\x00\x00\x00\x07\x0a\x05world' > "$tmp/frame"
+rps() { python3 -c 'import json, sys; r = json.load(sys.stdin); print("%.0f %.2f %d" % (r["rps"], r["percentiles_ms"]["p99"], r["statuses"].get("OK", 0)))'; }
+
+echo "== unary Greeter/SayHello, $n requests, 50 in flight over 10 connections"
+read -r ours _ ok < <(target/release/rpcsh bench --addr "$addr" Greeter/SayHello '{"name": "world"}' \
+  -n "$n" -c 50 --connections 10 --warmup 2000 --output json | rps)
+[ "$ok" = "$n" ] || { echo "bench: only $ok of $n calls succeeded" >&2; exit 1; }
+theirs=$(h2load -n "$n" -c 10 -m 5 -t 1 -H 'content-type: application/grpc' -H 'te: trailers' \
+  -d "$tmp/frame" "http://$addr/Greeter/SayHello" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p')
+python3 -c "import sys; o, t = map(float, sys.argv[1:]); print(f'rpcsh bench {o:.0f} req/s, h2load {t:.0f} req/s: {o / t:.2f}x')" "$ours" "$theirs"
+
+echo "== scaling: rpcsh bench Greeter/SayHello, $n requests"
+echo "| concurrency | connections | requests/s | p99 (ms) |"
+echo "|---|---|---|---|"
+for c in 1 10 100 1000; do
+  k=$(( c < 10 ? c : 10 ))
+  read -r r p99 ok < <(target/release/rpcsh bench --addr "$addr" Greeter/SayHello '{"name": "world"}' \
+    -n "$n" -c "$c" --connections "$k" --warmup 1000 --output json | rps)
+  echo "| $c | $k | $r | $p99 |"
+done
