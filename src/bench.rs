@@ -237,6 +237,8 @@ pub async fn run(
         .context("invalid method path")?;
     let start = Instant::now();
     let end = options.duration.map(|d| start + d);
+    let done = Arc::new(AtomicU64::new(0));
+    let progress = progress_bar(options.total, options.duration, done.clone());
     let mut workers = Vec::new();
     for worker in 0..options.concurrency.max(1) {
         let mut grpc = Grpc::new(channels[worker % channels.len()].clone());
@@ -245,13 +247,14 @@ pub async fn run(
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit);
         }
-        let (next, stop, method, path, requests, options) = (
+        let (next, stop, method, path, requests, options, done) = (
             next.clone(),
             stop.clone(),
             method.clone(),
             path.clone(),
             requests.clone(),
             options.clone(),
+            done.clone(),
         );
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::new();
@@ -290,6 +293,7 @@ pub async fn run(
                 if i < options.warmup {
                     continue;
                 }
+                done.fetch_add(1, Ordering::Relaxed);
                 let elapsed = due.elapsed();
                 tally
                     .latency
@@ -324,6 +328,10 @@ pub async fn run(
         }
     };
     let wall = start.elapsed();
+    if let Some(p) = progress {
+        p.abort();
+        eprint!("\r\x1b[2K");
+    }
     let mut tally = Tally::new();
     for r in results {
         tally.merge(r.context("a bench worker failed")?);
@@ -341,6 +349,40 @@ pub async fn run(
         Some(ReportFormat::Csv) => write!(out, "{}", report.csv())?,
     }
     Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal: requests done of -n, or time of -z.
+fn progress_bar(
+    total: Option<u64>,
+    duration: Option<Duration>,
+    done: Arc<AtomicU64>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match (duration, total) {
+        (Some(d), _) => indicatif::ProgressBar::new(d.as_millis() as u64),
+        (None, t) => indicatif::ProgressBar::new(t.unwrap_or(200)),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    Some(tokio::spawn(async move {
+        loop {
+            let n = done.load(Ordering::Relaxed);
+            match duration {
+                Some(_) => {
+                    bar.set_position(start.elapsed().as_millis() as u64);
+                    bar.set_message(format!("{n} requests"));
+                }
+                None => bar.set_position(n),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }))
 }
 
 const PERCENTILES: [f64; 8] = [10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
