@@ -19,17 +19,35 @@ use tokio::time::Instant;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{client::Grpc, transport::Channel, Status};
 
-/// How the load is shaped.
-#[derive(Debug, Clone)]
+/// How the load is shaped (the flags of `rpcsh bench`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
+    /// Requests to make (200 by default, unless -z is given).
+    #[arg(short = 'n', long = "total", value_name = "N")]
     pub total: Option<u64>,
+    /// Concurrent workers.
+    #[arg(short = 'c', long, default_value = "50", value_name = "C")]
     pub concurrency: usize,
+    /// HTTP/2 connections to spread the workers over.
+    #[arg(long, default_value = "1", value_name = "K")]
     pub connections: usize,
+    /// Run for this long instead of a count.
+    #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
     pub duration: Option<Duration>,
+    /// A constant rate (open loop): latency counts from each request's scheduled time.
+    #[arg(long, value_name = "R")]
     pub rps: Option<f64>,
+    /// Requests made first and left out of the report.
+    #[arg(long, default_value = "0", value_name = "N")]
     pub warmup: u64,
+    /// Messages per call for client-streaming and bidi methods when DATA is one message.
+    #[arg(long, default_value = "10", value_name = "M")]
     pub stream_messages: usize,
+    /// Deadline of each call.
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
     pub timeout: Option<Duration>,
+    /// Write the report as json or csv instead of text.
+    #[arg(long, value_enum)]
     pub output: Option<ReportFormat>,
 }
 

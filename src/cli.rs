@@ -66,33 +66,8 @@ pub enum Command {
         data: Option<String>,
         #[command(flatten)]
         conn: ConnArgs,
-        /// Requests to make (200 by default, unless -z is given).
-        #[arg(short = 'n', long = "total", value_name = "N")]
-        total: Option<u64>,
-        /// Concurrent workers.
-        #[arg(short = 'c', long, default_value = "50", value_name = "C")]
-        concurrency: usize,
-        /// HTTP/2 connections to spread the workers over.
-        #[arg(long, default_value = "1", value_name = "K")]
-        connections: usize,
-        /// Run for this long instead of a count.
-        #[arg(short = 'z', long, value_name = "DURATION", value_parser = parse_duration)]
-        duration: Option<Duration>,
-        /// A constant rate (open loop): latency counts from each request's scheduled time.
-        #[arg(long, value_name = "R")]
-        rps: Option<f64>,
-        /// Requests made first and left out of the report.
-        #[arg(long, default_value = "0", value_name = "N")]
-        warmup: u64,
-        /// Messages per call for client-streaming and bidi methods when DATA is one message.
-        #[arg(long, default_value = "10", value_name = "M")]
-        stream_messages: usize,
-        /// Deadline of each call.
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        /// Write the report as json or csv instead of text.
-        #[arg(long, value_enum)]
-        output: Option<crate::bench::ReportFormat>,
+        #[command(flatten)]
+        options: crate::bench::BenchOptions,
     },
     /// Call a method: rpcsh call RouteGuide/GetFeature '{"latitude": 409146138, "longitude": -746188906}'
     #[command(after_help = CALL_EXAMPLES)]
@@ -414,29 +389,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 method,
                 data,
                 conn,
-                total,
-                concurrency,
-                connections,
-                duration,
-                rps,
-                warmup,
-                stream_messages,
-                timeout,
-                output,
-            } => {
-                let options = crate::bench::BenchOptions {
-                    total,
-                    concurrency,
-                    connections,
-                    duration,
-                    rps,
-                    warmup,
-                    stream_messages,
-                    timeout,
-                    output,
-                };
-                done(crate::bench::run(&conn.connection(verbose), &method, data, options).await)
-            }
+                options,
+            } => done(crate::bench::run(&conn.connection(verbose), &method, data, options).await),
             Command::Call(args) => {
                 let parse = ParseOptions {
                     allow_unknown_fields: args.allow_unknown_fields,

@@ -123,33 +123,36 @@ pub fn diff(expected: &Value, actual: &Value) -> String {
 /// The value at `path` (`$`, `$.a.b`, `$[2].name`, `$.list[0]`) of the last call: `$[i]` indexes
 /// its messages, `$.x` reads the last message.
 pub fn lookup(outcome: &Outcome, path: &str) -> Result<Value, String> {
+    // `[i]` at the start of `text`: the index and what follows.
+    let index = |text: &str| -> Result<(usize, String), String> {
+        let (i, after) = text
+            .split_once(']')
+            .ok_or_else(|| format!("unclosed [ in {path:?}"))?;
+        let i = i
+            .parse()
+            .map_err(|_| format!("{i:?} is no index in {path:?}"))?;
+        Ok((i, after.to_string()))
+    };
     let rest = path
         .strip_prefix('$')
         .ok_or_else(|| format!("{path:?} does not start with $"))?;
     let (mut current, mut rest) = match rest.strip_prefix('[') {
         Some(after) => {
-            let (index, after) = after
-                .split_once(']')
-                .ok_or_else(|| format!("unclosed [ in {path:?}"))?;
-            let i: usize = index
-                .parse()
-                .map_err(|_| format!("{index:?} is no index in {path:?}"))?;
-            let message = outcome.messages.get(i).ok_or_else(|| {
-                format!(
-                    "{path}: the call returned {} message(s)",
-                    outcome.messages.len()
-                )
-            })?;
+            let (i, after) = index(after)?;
+            let count = outcome.messages.len();
+            let message = outcome
+                .messages
+                .get(i)
+                .ok_or_else(|| format!("{path}: the call returned {count} message(s)"))?;
             (message.clone(), after)
         }
-        None => (
-            outcome
-                .messages
-                .last()
-                .cloned()
-                .ok_or_else(|| format!("{path}: the last call returned no message"))?,
-            rest,
-        ),
+        None => {
+            let last = outcome.messages.last().cloned();
+            (
+                last.ok_or_else(|| format!("{path}: the last call returned no message"))?,
+                rest.to_string(),
+            )
+        }
     };
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('.') {
@@ -159,14 +162,9 @@ pub fn lookup(outcome: &Outcome, path: &str) -> Result<Value, String> {
                 .get(key)
                 .cloned()
                 .ok_or_else(|| format!("{path}: no field {key:?}"))?;
-            rest = &after[end..];
+            rest = after[end..].to_string();
         } else if let Some(after) = rest.strip_prefix('[') {
-            let (index, after) = after
-                .split_once(']')
-                .ok_or_else(|| format!("unclosed [ in {path:?}"))?;
-            let i: usize = index
-                .parse()
-                .map_err(|_| format!("{index:?} is no index in {path:?}"))?;
+            let (i, after) = index(after)?;
             current = current
                 .get(i)
                 .cloned()
