@@ -97,7 +97,7 @@ impl Decoder for CountingDecoder {
 }
 
 /// The request messages of one call: fixed and encoded once, or rendered per request from a
-/// template with `{{n}}` (the request number) and `{{worker}}`.
+/// template with `{{n}}` or `{{request}}` (the request number) and `{{worker}}`.
 #[derive(Clone)]
 enum Requests {
     Fixed(Vec<Bytes>),
@@ -114,14 +114,24 @@ impl Requests {
     ) -> anyhow::Result<Vec<Bytes>> {
         match self {
             Requests::Fixed(m) => Ok(m.clone()),
-            Requests::Template(t) => {
-                let text = t
-                    .replace("{{n}}", &n.to_string())
-                    .replace("{{worker}}", &worker.to_string());
-                encode(method, &text, per_call)
-            }
+            Requests::Template(t) => encode(method, &fill(t, n, worker), per_call),
         }
     }
+}
+
+/// The placeholders DATA may hold: the request number (`{{n}}`, or `{{request}}`: clap's help
+/// cannot show `{n}`) and the worker.
+const PLACEHOLDERS: [&str; 3] = ["{{n}}", "{{request}}", "{{worker}}"];
+
+fn is_template(text: &str) -> bool {
+    PLACEHOLDERS.iter().any(|p| text.contains(p))
+}
+
+fn fill(text: &str, n: u64, worker: usize) -> String {
+    let n = n.to_string();
+    text.replace(PLACEHOLDERS[0], &n)
+        .replace(PLACEHOLDERS[1], &n)
+        .replace(PLACEHOLDERS[2], &worker.to_string())
 }
 
 /// The messages of DATA: a JSON array or sequence is the stream; one message is repeated
@@ -228,13 +238,9 @@ pub async fn run(
     let method = session.schema.resolve_method(method).await?;
     let data = input::Data::parse(data.as_deref());
     let text = data.read_text()?;
-    let requests = if text.contains("{{n}}") || text.contains("{{worker}}") {
+    let requests = if is_template(&text) {
         // Check the shape once, with a stand-in.
-        encode(
-            &method,
-            &text.replace("{{n}}", "0").replace("{{worker}}", "0"),
-            options.stream_messages,
-        )?;
+        encode(&method, &fill(&text, 0, 0), options.stream_messages)?;
         Requests::Template(text)
     } else {
         Requests::Fixed(encode(&method, &text, options.stream_messages)?)

@@ -59,12 +59,12 @@ pub enum Command {
     },
     /// Load-test a method: rpcsh bench Greeter/SayHello '{"name": "x"}' -n 10000 -c 50
     #[command(
-        after_help = "DATA may vary per request with {{n}} (the request number) and {{worker}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{n}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json"
+        after_help = "DATA may vary per request with {{request}} (the request number; also written with n) and {{worker}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{request}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json"
     )]
     Bench {
         /// The method, as `call` takes it.
         method: String,
-        /// Request JSON (inline or @FILE); {{n}} and {{worker}} vary it per request.
+        /// Request JSON (inline or @FILE); {{request}} (the request number) and {{worker}} vary it per request.
         data: Option<String>,
         #[command(flatten)]
         conn: ConnArgs,
