@@ -90,12 +90,13 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
 
 /// The help table, or one command's help.
 pub fn help(topic: Option<&str>) -> Result<String, String> {
+    // Two lines a command: the usage, then what it does (long usages wrap badly in columns).
     let line = |s: &Spec| {
         let names = std::iter::once(s.name)
             .chain(s.aliases.iter().copied())
             .collect::<Vec<_>>()
             .join(", ");
-        format!("  {:<14} {:<28} {}\n", names, s.args, s.help)
+        format!("  {names} {}\n      {}\n", s.args, s.help)
     };
     match topic {
         None => Ok(COMMANDS.iter().map(line).collect::<String>()

@@ -23,6 +23,18 @@ pub struct Known {
 }
 
 impl Known {
+    /// Services by full name, and by short name where that differs (`Compute` for
+    /// `compute.Compute`): the shell accepts both.
+    fn service_names(&self) -> Vec<String> {
+        let mut out = self.services.clone();
+        for s in &self.services {
+            if let Some((_, short)) = s.rsplit_once('.') {
+                out.push(short.to_string());
+            }
+        }
+        out
+    }
+
     fn methods(&self) -> Vec<String> {
         let mut out = Vec::new();
         for s in &self.services {
@@ -134,7 +146,7 @@ impl Completer for ShellHelper {
             words.len() == 1 || (words.len() == 2 && !before.ends_with(char::is_whitespace));
         match command::spec(first).map(|s| s.name) {
             Some("use") | Some("list") if second_word => {
-                Ok((word_start, pairs(word, known.services.clone(), "")))
+                Ok((word_start, pairs(word, known.service_names(), "")))
             }
             Some("describe") | Some("template") if second_word => {
                 let types = known.pool.all_messages().map(|m| m.full_name().to_string());
