@@ -314,8 +314,9 @@ pub fn client_deadline(status: tonic::Status) -> tonic::Status {
     }
 }
 
-/// The request messages from inline, file or stdin data, checked against the method's shape.
-fn request_messages(
+/// The request messages from inline, file or stdin data, checked against the method's shape:
+/// one for unary and server-streaming methods (an empty one when there is no data).
+pub fn request_messages(
     method: &MethodDescriptor,
     data: &Data,
     parse: ParseOptions,
@@ -384,28 +385,7 @@ pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Re
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    let text = match &found {
-        Symbol::Service(s) => format!(
-            "{} is a service:\n{}",
-            s.full_name(),
-            format::describe_service(s)
-        ),
-        Symbol::Method(m) => format!(
-            "{} is a method:\n{}\n",
-            m.full_name(),
-            format::describe_method(m)
-        ),
-        Symbol::Message(m) => format!(
-            "{} is a message:\n{}",
-            m.full_name(),
-            format::describe_message(m)
-        ),
-        Symbol::Enum(e) => format!(
-            "{} is an enum:\n{}",
-            e.full_name(),
-            format::describe_enum(e)
-        ),
-    };
+    let text = found.describe();
     out.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -415,6 +395,57 @@ pub enum Symbol {
     Method(MethodDescriptor),
     Message(prost_reflect::MessageDescriptor),
     Enum(prost_reflect::EnumDescriptor),
+}
+
+impl Symbol {
+    /// What `describe` shows: what the symbol is, then its proto-like text.
+    pub fn describe(&self) -> String {
+        match self {
+            Symbol::Service(s) => format!(
+                "{} is a service:\n{}",
+                s.full_name(),
+                format::describe_service(s)
+            ),
+            Symbol::Method(m) => format!(
+                "{} is a method:\n{}\n",
+                m.full_name(),
+                format::describe_method(m)
+            ),
+            Symbol::Message(m) => format!(
+                "{} is a message:\n{}",
+                m.full_name(),
+                format::describe_message(m)
+            ),
+            Symbol::Enum(e) => format!(
+                "{} is an enum:\n{}",
+                e.full_name(),
+                format::describe_enum(e)
+            ),
+        }
+    }
+
+    /// The message a `template` is made for: the message itself, or a method's request.
+    pub fn request_message(self) -> anyhow::Result<prost_reflect::MessageDescriptor> {
+        match self {
+            Symbol::Message(m) => Ok(m),
+            Symbol::Method(m) => Ok(m.input()),
+            Symbol::Service(s) => {
+                let first = s
+                    .methods()
+                    .next()
+                    .map(|m| m.name().to_string())
+                    .unwrap_or_default();
+                bail!(Hint::new(
+                    format!("{} is a service", s.full_name()),
+                    format!("name one of its methods, as in {}/{first}", s.name()),
+                ))
+            }
+            Symbol::Enum(e) => bail!(
+                "{} is an enum; templates are made for messages and methods",
+                e.full_name()
+            ),
+        }
+    }
 }
 
 /// Looks a symbol up: fully-qualified names first, then the names people type for services and
@@ -457,25 +488,9 @@ pub async fn find_symbol(schema: &mut Schema, symbol: &str) -> anyhow::Result<Sy
 /// `rpcsh template MESSAGE|METHOD`: a JSON skeleton of the message (a method's request).
 pub async fn template(conn: &Connection, symbol: &str) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
-    let message = match find_symbol(&mut session.schema, symbol).await? {
-        Symbol::Message(m) => m,
-        Symbol::Method(m) => m.input(),
-        Symbol::Service(s) => bail!(Hint::new(
-            format!("{} is a service", s.full_name()),
-            format!(
-                "name one of its methods, as in {}/{}",
-                s.name(),
-                s.methods()
-                    .next()
-                    .map(|m| m.name().to_string())
-                    .unwrap_or_default()
-            ),
-        )),
-        Symbol::Enum(e) => bail!(
-            "{} is an enum; templates are made for messages and methods",
-            e.full_name()
-        ),
-    };
+    let message = find_symbol(&mut session.schema, symbol)
+        .await?
+        .request_message()?;
     let json = serde_json::to_string_pretty(&format::template(&message))?;
     println!("{json}");
     Ok(())

@@ -538,25 +538,15 @@ impl Shell {
             }
             Command::Describe(symbol) => {
                 let session = self.ensure_session().await?;
-                let text = match crate::commands::find_symbol(&mut session.schema, &symbol).await? {
-                    crate::commands::Symbol::Service(s) => format::describe_service(&s),
-                    crate::commands::Symbol::Method(m) => {
-                        format!("{}\n", format::describe_method(&m))
-                    }
-                    crate::commands::Symbol::Message(m) => format::describe_message(&m),
-                    crate::commands::Symbol::Enum(e) => format::describe_enum(&e),
-                };
-                self.out.out(&text);
+                let found = crate::commands::find_symbol(&mut session.schema, &symbol).await?;
+                self.out.out(&found.describe());
             }
             Command::Template(symbol) => {
                 let symbol = self.qualify(&symbol);
                 let session = self.ensure_session().await?;
-                let message =
-                    match crate::commands::find_symbol(&mut session.schema, &symbol).await? {
-                        crate::commands::Symbol::Message(m) => m,
-                        crate::commands::Symbol::Method(m) => m.input(),
-                        _ => anyhow::bail!("{symbol} is not a message or method"),
-                    };
+                let message = crate::commands::find_symbol(&mut session.schema, &symbol)
+                    .await?
+                    .request_message()?;
                 self.out.out(&format!(
                     "{}\n",
                     serde_json::to_string_pretty(&format::template(&message))?
@@ -733,17 +723,18 @@ impl Shell {
         })
     }
 
-    /// The messages of `data` (inline JSON or @file), for `input`.
+    /// The request messages of `data` (inline JSON or @file) for `method`, shaped as the
+    /// one-shot `call` shapes them.
     fn messages(
         &self,
         data: Option<String>,
-        input: &MessageDescriptor,
+        method: &MethodDescriptor,
     ) -> anyhow::Result<Vec<DynamicMessage>> {
         let data = input::Data::parse(data.as_deref());
         if data == input::Data::Stdin {
             anyhow::bail!("stdin is the shell's own input: give the JSON inline or as @FILE");
         }
-        input::parse_messages(&data.read_text()?, input, self.parse)
+        crate::commands::request_messages(method, &data, self.parse)
     }
 
     async fn call(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
@@ -752,12 +743,7 @@ impl Shell {
         if method.is_client_streaming() {
             return self.open_stream(method, channel, options, data);
         }
-        let mut messages = self.messages(data, &method.input())?;
-        match messages.len() {
-            0 => messages.push(DynamicMessage::new(method.input())),
-            1 => {}
-            n => anyhow::bail!("{} takes one request message, got {n}", method.full_name()),
-        }
+        let messages = self.messages(data, &method)?;
         let mut handler = Counting::new(self.printer(String::new()));
         *self.last.lock().unwrap() = Outcome {
             called: true,
@@ -810,7 +796,7 @@ impl Shell {
         options: CallOptions,
         data: Option<String>,
     ) -> anyhow::Result<()> {
-        let first = self.messages(data, &method.input())?;
+        let first = self.messages(data, &method)?;
         let (tx, rx) = mpsc::channel::<DynamicMessage>(64);
         for m in first {
             tx.try_send(m)
@@ -962,10 +948,7 @@ impl Shell {
                 method.name()
             );
         }
-        let mut messages = self.messages(data, &method.input())?;
-        if messages.is_empty() {
-            messages.push(DynamicMessage::new(method.input()));
-        }
+        let messages = self.messages(data, &method)?;
         let options = self.options()?;
         let id = self.next_watch;
         self.next_watch += 1;

@@ -165,22 +165,17 @@ fn history_is_kept_private_and_secrets_redacted() {
     assert!(!history.contains("s3cret"), "{history}");
 }
 
-fn piped(server: &Server, script: &str) -> std::process::Output {
-    let mut child = Command::new(RPCSH)
-        .args(["connect", &server.addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
+/// `rpcsh ARGS` with `script` piped to its stdin.
+fn piped_args(args: &[&str], script: &str) -> std::process::Output {
+    assert_cmd::Command::new(RPCSH)
+        .args(args)
+        .write_stdin(script)
+        .output()
         .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+}
+
+fn piped(server: &Server, script: &str) -> std::process::Output {
+    piped_args(&["connect", &server.addr], script)
 }
 
 #[test]
@@ -262,23 +257,10 @@ fn the_shell_survives_the_server_going_away() {
 
 #[test]
 fn demo_opens_the_shell_on_its_own_servers() {
-    let out = {
-        let mut child = Command::new(RPCSH)
-            .args(["demo", "--no-history"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"Cal/Multiply {\"number1\": 6, \"number2\": 7}\nlist Compute\n")
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let out = piped_args(
+        &["demo", "--no-history"],
+        "Cal/Multiply {\"number1\": 6, \"number2\": 7}\nlist Compute\n",
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let mut lines = stdout.lines();
     assert!(
