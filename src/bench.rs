@@ -21,6 +21,7 @@ use tonic::{client::Grpc, transport::Channel, Status};
 
 /// How the load is shaped (the flags of `rpcsh bench`).
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Load")]
 pub struct BenchOptions {
     /// Requests to make (200 by default, unless -z is given).
     #[arg(short = 'n', long = "total", value_name = "N")]
@@ -245,6 +246,7 @@ pub async fn run(
     } else {
         Requests::Fixed(encode(&method, &text, options.stream_messages)?)
     };
+    let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
     let mut channels = vec![session.channel.clone().expect("connected")];
     for _ in 1..options.connections.max(1) {
@@ -364,7 +366,7 @@ pub async fn run(
     let mut out = std::io::stdout().lock();
     use std::io::Write;
     match options.output {
-        None => write!(out, "{}", report.text(&tally))?,
+        None => write!(out, "{}", report.text(&tally, crate::style::stdout()))?,
         Some(ReportFormat::Json) => writeln!(
             out,
             "{}",
@@ -445,26 +447,31 @@ impl Report {
         }
     }
 
-    fn text(&self, tally: &Tally) -> String {
+    fn text(&self, tally: &Tally, color: bool) -> String {
+        use crate::style::{paint, ERROR, HEADING, OK};
+        let heading = |h: &str| paint(color, HEADING, h);
         let mut t = format!(
-            "Summary:\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  Requests/sec: {:.1}\n",
-            self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, self.rps
+            "{}\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  Requests/sec: {:.1}\n",
+            heading("Summary:"), self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, self.rps
         );
         if tally.messages != self.count {
             t.push_str(&format!("  Messages:     {} responses\n", tally.messages));
         }
-        t.push_str("\nResponse time histogram:\n");
+        t.push_str(&format!("\n{}\n", heading("Response time histogram:")));
         t.push_str(&histogram(&tally.latency));
-        t.push_str("\nLatency distribution:\n");
+        t.push_str(&format!("\n{}\n", heading("Latency distribution:")));
         for (p, v) in &self.percentiles {
             t.push_str(&format!("  {p:>5} % in {v:.2} ms\n"));
         }
-        t.push_str("\nStatus code distribution:\n");
+        t.push_str(&format!("\n{}\n", heading("Status code distribution:")));
         for (status, n) in &tally.statuses {
-            t.push_str(&format!("  [{status}]  {n} responses\n"));
+            let style = if status == "OK" { OK } else { ERROR };
+            let status = paint(color, style, format!("[{status}]"));
+            t.push_str(&format!("  {status}  {n} responses\n"));
         }
         if !tally.errors.is_empty() {
-            t.push_str("\nError distribution (first distinct errors):\n");
+            let title = heading("Error distribution (first distinct errors):");
+            t.push_str(&format!("\n{title}\n"));
             for e in &tally.errors {
                 t.push_str(&format!("  {e}\n"));
             }

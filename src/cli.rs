@@ -1,9 +1,11 @@
 //! Command-line definitions (clap) and the dispatch from a parsed command to the code that runs it.
 use crate::commands::{self, Connection, OutputOptions};
+use crate::config::{Config, DEFAULT_ADDRESS};
 use crate::demo::{route_guide::FeatureDb, DemoConfig, DemoService};
 use crate::format::Verbose;
 use crate::input::{Data, ParseOptions};
 use crate::server::{self, Bound, ServeOptions, TlsFiles};
+use crate::style::ColorChoice;
 use crate::transport::TransportOptions;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +22,9 @@ pub struct Cli {
     /// Say more: headers, trailers and timings of a call; each call a server handles.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// When to use colours: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -34,11 +39,11 @@ pub enum Command {
         /// The server's address (or --addr, or RPCSH_ADDR).
         #[arg(value_name = "ADDR")]
         address: Option<String>,
-        #[command(flatten)]
-        conn: ConnArgs,
         /// Keep no history file.
         #[arg(long)]
         no_history: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
     },
     /// Run scripts of shell commands with expectations: rpcsh run smoke.rpcsh --addr localhost:50051
     #[command(
@@ -48,14 +53,14 @@ pub enum Command {
         /// Script files; - reads one from stdin.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
-        #[command(flatten)]
-        conn: ConnArgs,
         /// Go on after a failed expectation instead of stopping at the first.
         #[arg(long)]
         keep_going: bool,
         /// Write a JUnit XML report (one testcase per expect).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        #[command(flatten)]
+        conn: ConnArgs,
     },
     /// Load-test a method: rpcsh bench Greeter/SayHello '{"name": "x"}' -n 10000 -c 50
     #[command(
@@ -67,9 +72,9 @@ pub enum Command {
         /// Request JSON (inline or @FILE); {{request}} (the request number) and {{worker}} vary it per request.
         data: Option<String>,
         #[command(flatten)]
-        conn: ConnArgs,
-        #[command(flatten)]
         options: crate::bench::BenchOptions,
+        #[command(flatten)]
+        conn: ConnArgs,
     },
     /// Call a method: rpcsh call RouteGuide/GetFeature '{"latitude": 409146138, "longitude": -746188906}'
     #[command(after_help = CALL_EXAMPLES)]
@@ -128,7 +133,46 @@ pub enum Command {
     )]
     Serve(ServeArgs),
     /// Start every demo service in-process on a free loopback port and open the shell on it.
+    #[command(
+        after_help = "Examples:\n  rpcsh demo\n  rpcsh demo --task-interval 2s\n  rpcsh demo < session.txt"
+    )]
     Demo(DemoArgs),
+    /// Print a shell completion script: rpcsh completions bash > ~/.local/share/bash-completion/completions/rpcsh
+    #[command(
+        after_help = "Install:\n  bash:       rpcsh completions bash > ~/.local/share/bash-completion/completions/rpcsh\n  zsh:        rpcsh completions zsh > ~/.zfunc/_rpcsh   (with fpath+=~/.zfunc before compinit)\n  fish:       rpcsh completions fish > ~/.config/fish/completions/rpcsh.fish\n  powershell: rpcsh completions powershell >> $PROFILE\n\nExamples:\n  rpcsh completions zsh\n  source <(rpcsh completions bash)"
+    )]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): rpcsh man | man -l -
+    #[command(
+        after_help = "Examples:\n  rpcsh man | man -l -\n  rpcsh man call | man -l -\n  rpcsh man > ~/.local/share/man/man1/rpcsh.1"
+    )]
+    Man {
+        /// A subcommand whose page to print; rpcsh's own page when omitted.
+        command: Option<String>,
+    },
+    /// Show the config file's path or the settings in effect.
+    #[command(
+        after_help = "The file is $RPCSH_CONFIG, else $XDG_CONFIG_HOME/rpcsh/config.toml, else\n~/.config/rpcsh/config.toml. Flags beat environment variables, which beat the file.\n\nExample config.toml:\n  address = \"localhost:50051\"    # default server (an address or an alias below)\n  format = \"json\"                 # json, jsonl or text\n  timeout = \"10s\"                 # default call deadline\n  color = \"auto\"                  # auto, always or never\n\n  [servers.prod]                  # rpcsh connect prod, rpcsh call -a prod ...\n  address = \"grpc.example.com:443\"\n  headers = { authorization = \"Bearer ...\" }\n  cacert = \"ca.pem\"               # relative to the config file\n  timeout = \"2s\"\n  # also: reflect-headers, plaintext, tls, insecure, cert, key, authority,\n  #       user-agent, protos, import-paths, protoset, max-msg-size\n\nExamples:\n  rpcsh config show\n  rpcsh config show -a prod\n  rpcsh config path"
+    )]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the settings in effect for a server (secrets redacted), then the file's sections.
+    Show {
+        #[command(flatten)]
+        conn: Box<ConnArgs>,
+    },
+    /// Print where the config file is looked for.
+    Path,
 }
 
 #[derive(Debug, Args)]
@@ -189,16 +233,12 @@ Exit status: 0 OK, 64 + gRPC status code when the call fails (NOT_FOUND: 69),
 
 /// Where the server is and how to reach it and learn its schema.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
 pub struct ConnArgs {
-    /// Server address: HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:PATH.
-    #[arg(
-        long,
-        short = 'a',
-        value_name = "ADDR",
-        env = "RPCSH_ADDR",
-        default_value = "localhost:50051"
-    )]
-    pub addr: String,
+    /// Server: HOST:PORT, http(s)://HOST:PORT, unix:PATH or a config file alias [default: the
+    /// config file's `address`, else localhost:50051]
+    #[arg(long, short = 'a', value_name = "ADDR", env = "RPCSH_ADDR")]
+    pub addr: Option<String>,
     /// Plaintext HTTP/2 even to a non-loopback host.
     #[arg(long, conflicts_with = "tls")]
     pub plaintext: bool,
@@ -236,13 +276,23 @@ pub struct ConnArgs {
     #[arg(long, value_name = "BYTES")]
     pub max_msg_size: Option<usize>,
     /// Take the schema from this .proto file instead of reflection (repeatable).
-    #[arg(long = "proto", value_name = "FILE")]
+    #[arg(help_heading = "Schema", long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
     /// Import path for --proto (repeatable); the files' folders by default.
-    #[arg(short = 'I', long = "import-path", value_name = "DIR")]
+    #[arg(
+        help_heading = "Schema",
+        short = 'I',
+        long = "import-path",
+        value_name = "DIR"
+    )]
     pub import_paths: Vec<PathBuf>,
     /// Take the schema from a FileDescriptorSet file instead of reflection.
-    #[arg(long, value_name = "FILE", conflicts_with = "protos")]
+    #[arg(
+        help_heading = "Schema",
+        long,
+        value_name = "FILE",
+        conflicts_with = "protos"
+    )]
     pub protoset: Option<PathBuf>,
     /// Show secret header values (authorization, cookie, *-token, *-key) in -v output.
     #[arg(long)]
@@ -255,8 +305,6 @@ pub struct CallArgs {
     pub method: String,
     /// Request JSON: inline, @FILE, or - for stdin. Streams take a sequence of JSON objects.
     pub data: Option<String>,
-    #[command(flatten)]
-    pub conn: ConnArgs,
     /// Output format of responses: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<crate::format::Format>,
@@ -272,12 +320,17 @@ pub struct CallArgs {
     /// Deadline of the call, sent to the server as grpc-timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
 }
 
 impl ConnArgs {
-    pub fn connection(&self, verbose: bool) -> Connection {
+    /// The connection these flags ask for; the config file fills in the rest when it is opened.
+    pub fn connection(&self, verbose: bool, config: &Arc<Config>) -> Connection {
+        let addr = self.addr.clone().or_else(|| config.address.clone());
         Connection {
-            addr: self.addr.clone(),
+            addr: addr.unwrap_or_else(|| DEFAULT_ADDRESS.to_string()),
+            config: config.clone(),
             transport: TransportOptions {
                 plaintext: self.plaintext,
                 tls: self.tls,
@@ -326,6 +379,19 @@ impl DemoServiceArgs {
 
 /// Runs a parsed command line; errors are reported by the caller.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The servers and generators never read the file, so a broken one cannot stop them.
+    let config = match cli.command {
+        Command::Serve(_)
+        | Command::Demo(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Config {
+            action: ConfigAction::Path,
+        } => Config::default(),
+        _ => Config::load()?,
+    };
+    crate::style::init(cli.color.or(config.color).unwrap_or_default());
+    let config = Arc::new(config);
     init_logging(cli.verbose);
     let verbose = cli.verbose;
     let serving = matches!(
@@ -351,11 +417,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 mut conn,
                 no_history,
             } => {
-                if let Some(a) = address {
-                    conn.addr = a;
-                }
+                conn.addr = address.or(conn.addr);
                 crate::repl::run(
-                    conn.connection(verbose),
+                    conn.connection(verbose, &config),
                     crate::repl::ReplOptions { no_history },
                 )
                 .await
@@ -377,58 +441,113 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     };
                     scripts.push((f, text));
                 }
-                let addr_given = std::env::args()
-                    .any(|a| a == "--addr" || a == "-a" || a.starts_with("--addr="))
-                    || std::env::var_os("RPCSH_ADDR").is_some();
                 let options = crate::script::RunOptions {
                     keep_going,
                     junit,
-                    addr_given,
+                    addr_given: conn.addr.is_some(),
                 };
-                crate::script::run(scripts, conn.connection(verbose), options).await
+                crate::script::run(scripts, conn.connection(verbose, &config), options).await
             }
             Command::Bench {
                 method,
                 data,
                 conn,
                 options,
-            } => done(crate::bench::run(&conn.connection(verbose), &method, data, options).await),
+            } => done(
+                crate::bench::run(&conn.connection(verbose, &config), &method, data, options).await,
+            ),
             Command::Call(args) => {
                 let parse = ParseOptions {
                     allow_unknown_fields: args.allow_unknown_fields,
                 };
                 let output = OutputOptions {
-                    format: args.format,
+                    format: args.format.or(config.format),
                     emit_defaults: args.emit_defaults,
                     proto_names: args.proto_names,
                 };
                 let data = Data::parse(args.data.as_deref());
-                let conn = args.conn.connection(verbose);
-                done(commands::call(&conn, &args.method, data, parse, output, args.timeout).await)
+                let conn = args.conn.connection(verbose, &config);
+                let timeout = args.timeout.or_else(|| config.timeout_for(&conn.addr));
+                done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
             }
             Command::List { service, conn } => {
-                done(commands::list(&conn.connection(verbose), service.as_deref()).await)
+                done(commands::list(&conn.connection(verbose, &config), service.as_deref()).await)
             }
             Command::Describe {
                 symbol,
                 format,
                 conn,
-            } => {
-                done(commands::describe(&conn.connection(verbose), &symbol, format == "json").await)
-            }
+            } => done(
+                commands::describe(
+                    &conn.connection(verbose, &config),
+                    &symbol,
+                    format == "json",
+                )
+                .await,
+            ),
             Command::Template { symbol, conn } => {
-                done(commands::template(&conn.connection(verbose), &symbol).await)
+                done(commands::template(&conn.connection(verbose, &config), &symbol).await)
             }
+            Command::Completions { shell } => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "rpcsh", &mut std::io::stdout());
+                Ok(0)
+            }
+            Command::Man { command } => done(man(command.as_deref())),
+            Command::Config { action } => done(match action {
+                ConfigAction::Show { conn } => {
+                    print!("{}", config.effective(&conn.connection(verbose, &config)));
+                    Ok(())
+                }
+                ConfigAction::Path => {
+                    let path = Config::default_path()
+                        .context("no config path: neither XDG_CONFIG_HOME nor HOME is set")?;
+                    println!("{}", path.display());
+                    Ok(())
+                }
+            }),
             Command::Health {
                 service,
                 timeout,
                 conn,
             } => {
-                done(commands::health(&conn.connection(verbose), service.as_deref(), timeout).await)
+                let conn = conn.connection(verbose, &config);
+                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                done(commands::health(&conn, service.as_deref(), timeout).await)
             }
         }
     })?;
     Ok(ExitCode::from(code))
+}
+
+/// Writes the man page of rpcsh, or of one subcommand, in roff to stdout.
+fn man(command: Option<&str>) -> anyhow::Result<()> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let page = match command {
+        None => cmd,
+        Some(name) => {
+            let sub = cmd
+                .find_subcommand(name)
+                .or_else(|| {
+                    cmd.get_subcommands()
+                        .find(|c| c.get_all_aliases().any(|a| a == name))
+                })
+                .ok_or_else(|| {
+                    let names: Vec<_> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                    crate::error::Hint::new(
+                        format!("no command named {name:?}"),
+                        format!("commands: {}", names.join(", ")),
+                    )
+                })?;
+            let full = format!("rpcsh-{}", sub.get_name());
+            sub.clone().name(full)
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out)?;
+    use std::io::Write;
+    std::io::stdout().write_all(&out)?;
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -35,6 +35,8 @@ pub struct Connection {
     pub protoset: Option<PathBuf>,
     pub max_message_size: Option<usize>,
     pub verbose: Option<Verbose>,
+    /// The config file, whose server sections `resolved` applies.
+    pub config: std::sync::Arc<crate::config::Config>,
 }
 
 /// A session: the channel (when one was needed) and the schema source.
@@ -49,6 +51,10 @@ impl Connection {
     /// Reads local schema files first (a bad proto is reported before any connection), then
     /// connects when a call needs it or the schema comes from reflection.
     pub async fn open(&self, for_call: bool) -> anyhow::Result<Session> {
+        self.resolved().open_resolved(for_call).await
+    }
+
+    async fn open_resolved(&self, for_call: bool) -> anyhow::Result<Session> {
         let started = Instant::now();
         let target = Target::parse(&self.addr, &self.transport)?;
         let metadata = parse_headers(&self.headers)?;
@@ -136,10 +142,13 @@ pub fn parse_headers(headers: &[String]) -> anyhow::Result<MetadataMap> {
 }
 
 /// Output settings of `call`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct OutputOptions {
+    /// `None`: pretty JSON on a terminal, JSON lines otherwise.
     pub format: Option<Format>,
+    /// Print fields that hold their default value.
     pub emit_defaults: bool,
+    /// Proto field names instead of JSON names.
     pub proto_names: bool,
 }
 
@@ -155,6 +164,7 @@ impl OutputOptions {
             format,
             emit_defaults: self.emit_defaults,
             proto_names: self.proto_names,
+            color: crate::style::stdout(),
         }
     }
 }
@@ -505,6 +515,7 @@ pub async fn health(
     use tonic_health::pb::{
         health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
     };
+    let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
     let channel = transport::connect(&target, &conn.transport).await?;
     let mut request = tonic::Request::new(HealthCheckRequest {

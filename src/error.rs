@@ -62,9 +62,11 @@ pub fn render(err: &anyhow::Error) -> String {
     if let Some(failed) = err.downcast_ref::<CallFailed>() {
         return failed.rendered.clone();
     }
-    let mut text = format!("rpcsh: error: {}\n", chain(err));
+    use crate::style::{paint, stderr, ERROR, HINT};
+    let color = stderr();
+    let mut text = format!("{} {}\n", paint(color, ERROR, "rpcsh: error:"), chain(err));
     if let Some(hint) = hint(err) {
-        text.push_str(&format!("  hint: {hint}\n"));
+        text.push_str(&format!("  {} {hint}\n", paint(color, HINT, "hint:")));
     }
     text
 }

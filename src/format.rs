@@ -13,7 +13,10 @@ use std::time::Instant;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
 /// How response messages are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// proto3 JSON, indented.
     Json,
@@ -29,6 +32,8 @@ pub struct Style {
     pub format: Format,
     pub emit_defaults: bool,
     pub proto_names: bool,
+    /// Colour JSON (keys, strings, numbers) for a terminal.
+    pub color: bool,
 }
 
 impl Style {
@@ -47,6 +52,14 @@ pub fn write_message(
 ) -> anyhow::Result<()> {
     let options = style.serialize_options();
     match style.format {
+        Format::Json if style.color => {
+            let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+            let formatter = colored_json::ColoredFormatter::new(pretty);
+            let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
+            message
+                .serialize_with_options(&mut ser, &options)
+                .map_err(print_error)?;
+        }
         Format::Json => {
             let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
             let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
@@ -176,7 +189,8 @@ pub fn is_secret(name: &str) -> bool {
 /// `ERROR: code = ..., message = ...` and the decoded `google.rpc.Status` details, one per line.
 pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
     let mut text = format!(
-        "ERROR: code = {:?}, message = {}\n",
+        "{}: code = {:?}, message = {}\n",
+        crate::style::paint(crate::style::stderr(), crate::style::ERROR, "ERROR"),
         status.code(),
         status.message()
     );

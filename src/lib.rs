@@ -3,10 +3,44 @@
 //! learns the schema, `input` turns JSON into messages, `invoke` makes the call and `format`
 //! prints what it reports — put together by `commands`. The demo servers are `demo` (services),
 //! `pb` (generated code) and `server` (hosting); `cli` is the command line.
+//!
+//! A dynamic call, as `rpcsh call` makes it (the schema comes from the server's reflection):
+//!
+//! ```no_run
+//! use rpcsh::commands::{self, Connection, OutputOptions};
+//! use rpcsh::input::{Data, ParseOptions};
+//!
+//! # async fn example() -> anyhow::Result<()> {
+//! let conn = Connection { addr: "localhost:50051".into(), ..Connection::default() };
+//! let data = Data::parse(Some(r#"{"name": "you"}"#));
+//! commands::call(&conn, "Greeter/SayHello", data, ParseOptions::default(),
+//!     OutputOptions::default(), None).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The generated code of the demo protos, and a demo service hosted in-process:
+//!
+//! ```no_run
+//! use rpcsh::pb::{greeter_client::GreeterClient, greeter_server::GreeterServer, HelloRequest};
+//!
+//! # async fn example() -> anyhow::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! tokio::spawn(
+//!     tonic::transport::Server::builder()
+//!         .add_service(GreeterServer::new(rpcsh::demo::greeter::Greeter))
+//!         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+//! );
+//! let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
+//! let reply = client.say_hello(HelloRequest { name: "you".into() }).await?;
+//! assert_eq!(reply.into_inner().message, "hello you");
+//! # Ok(()) }
+//! ```
 pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod commands;
+pub mod config;
 pub mod demo;
 pub mod error;
 pub mod expect;
@@ -18,4 +52,5 @@ pub mod repl;
 pub mod script;
 pub mod server;
 pub mod source;
+pub mod style;
 pub mod transport;

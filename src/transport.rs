@@ -207,7 +207,14 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
         endpoint.connect().await
     };
     if target.tls && options.insecure {
-        eprintln!("rpcsh: warning: --insecure: the server's certificate is not verified");
+        eprintln!(
+            "{} --insecure: the server's certificate is not verified",
+            crate::style::paint(
+                crate::style::stderr(),
+                crate::style::WARNING,
+                "rpcsh: warning:"
+            )
+        );
     }
     let shown = if target.unix {
         format!("unix:{}", target.address)

@@ -3,6 +3,7 @@
 use crate::pb::{cal_server, AddRequest, MultiplyRequest, ResultReply};
 use tonic::{Request, Response, Status};
 
+/// The `Cal` service.
 #[derive(Debug, Default)]
 pub struct Cal;
 

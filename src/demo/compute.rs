@@ -3,6 +3,7 @@
 use crate::pb::compute::{compute_server, HelloReply, HelloRequest};
 use tonic::{Request, Response, Status};
 
+/// The `compute.Compute` service.
 #[derive(Debug, Default)]
 pub struct Compute;
 

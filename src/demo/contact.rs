@@ -17,6 +17,7 @@ pub const TASK_BACKLOG: usize = 1024;
 /// Tasks the generator produces each interval, as the seed's server.
 pub const TASK_BATCH: usize = 10;
 
+/// The `Contact` service: one generator and one broadcast ring shared by all subscribers.
 #[derive(Debug, Clone)]
 pub struct Contact {
     tasks: broadcast::Sender<String>,

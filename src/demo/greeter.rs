@@ -2,6 +2,7 @@
 use crate::pb::{greeter_server, HelloReply, HelloRequest};
 use tonic::{Request, Response, Status};
 
+/// The `Greeter` service.
 #[derive(Debug, Default)]
 pub struct Greeter;
 

@@ -2,6 +2,7 @@
 //! and how they are assembled
 //! into one set of routes with reflection (v1 and v1alpha) and health. Hosting them on a socket
 //! is `crate::server`'s job.
+#![warn(missing_docs)]
 pub mod cal;
 pub mod compute;
 pub mod contact;
@@ -20,16 +21,22 @@ use tonic_health::ServingStatus;
 /// One of the seed's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoService {
+    /// `Greeter` (helloworld.proto): SayHello.
     Greeter,
+    /// `RouteGuide` (routeguide.proto): all four call styles over a feature database.
     RouteGuide,
+    /// `compute.Compute` (compute.proto): the code points of a text.
     Compute,
+    /// `Cal` (SimpleCal.proto): Add and Multiply.
     Cal,
+    /// `Contact` (contact.proto): tasks pushed to subscribers, results reported back.
     Contact,
     /// rpcsh's own `rpcsh.testing.v1.Testing`, not from the seed.
     Testing,
 }
 
 impl DemoService {
+    /// Every demo service, in the order `serve` lists them.
     pub const ALL: [DemoService; 6] = [
         DemoService::Greeter,
         DemoService::RouteGuide,
@@ -79,7 +86,9 @@ impl DemoService {
 /// What the demo services are built from.
 #[derive(Debug)]
 pub struct DemoConfig {
+    /// The services to host.
     pub services: Vec<DemoService>,
+    /// RouteGuide's features.
     pub db: Arc<route_guide::FeatureDb>,
     /// How often Contact's generator produces a batch of tasks; zero disables it.
     pub task_interval: Duration,

@@ -58,6 +58,7 @@ impl FeatureDb {
         })
     }
 
+    /// Reads a database file in the seed's JSON format.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let json = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read feature database {}", path.display()))?;
@@ -70,10 +71,12 @@ impl FeatureDb {
         &self.features
     }
 
+    /// How many features there are.
     pub fn len(&self) -> usize {
         self.features.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.features.is_empty()
     }
@@ -112,12 +115,14 @@ fn in_rectangle(rect: &Rectangle, p: &Point) -> bool {
     (left..=right).contains(&p.longitude) && (bottom..=top).contains(&p.latitude)
 }
 
+/// The `RouteGuide` service over a feature database.
 #[derive(Debug, Clone)]
 pub struct RouteGuide {
     db: Arc<FeatureDb>,
 }
 
 impl RouteGuide {
+    /// A service answering from `db`.
     pub fn new(db: Arc<FeatureDb>) -> Self {
         RouteGuide { db }
     }

@@ -10,6 +10,7 @@ use tonic::metadata::KeyAndValueRef;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tonic_types::{ErrorDetails, StatusExt};
 
+/// The `rpcsh.testing.v1.Testing` service.
 #[derive(Debug, Default)]
 pub struct Testing;
 

@@ -22,7 +22,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "header", aliases: &[], args: "set NAME VALUE | unset NAME", help: "add or remove a header sent with every call" },
     Spec { name: "headers", aliases: &[], args: "", help: "show the headers sent with every call" },
     Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off", help: "change a setting" },
-    Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server (same transport flags)" },
+    Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server or config alias (same flags)" },
     Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, or a watch's messages" },
     Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
     Spec { name: "sleep", aliases: &[], args: "DURATION", help: "wait, e.g. sleep 500ms" },

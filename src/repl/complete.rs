@@ -239,11 +239,16 @@ impl Highlighter for ShellHelper {
         if !self.color {
             return Cow::Borrowed(prompt);
         }
-        // Address in cyan, service in bold; the prompt's own `> ` plain.
-        match prompt.split_once(' ') {
-            Some((addr, rest)) => Cow::Owned(format!("\x1b[36m{addr}\x1b[0m \x1b[1m{rest}\x1b[0m")),
-            None => Cow::Owned(format!("\x1b[1m{prompt}\x1b[0m")),
-        }
+        use crate::style::{paint, ADDRESS, HEADING};
+        // The address, then the service in use.
+        Cow::Owned(match prompt.split_once(' ') {
+            Some((addr, rest)) => format!(
+                "{} {}",
+                paint(true, ADDRESS, addr),
+                paint(true, HEADING, rest)
+            ),
+            None => paint(true, ADDRESS, prompt),
+        })
     }
 }
 

@@ -189,7 +189,7 @@ pub(crate) struct Shell {
 /// when piped input had a command fail.
 pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let color = interactive && std::env::var_os("NO_COLOR").is_none();
+    let color = interactive && crate::style::stdout();
     let known = Arc::new(Mutex::new(Known::default()));
     let stream_input = Arc::new(Mutex::new(None));
     let (lines_tx, mut lines) = mpsc::unbounded_channel::<Input>();
@@ -210,6 +210,7 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         },
         emit_defaults: false,
         proto_names: false,
+        color,
     };
     let mut shell = Shell::new(conn, out, style, known, stream_input);
     if let Err(e) = shell.ensure_session().await {
@@ -383,10 +384,10 @@ impl Shell {
         stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
     ) -> Shell {
         Shell {
+            timeout: conn.config.timeout_for(&conn.addr),
             conn,
             session: None,
             headers: Vec::new(),
-            timeout: None,
             style,
             parse: ParseOptions::default(),
             current: None,
@@ -409,6 +410,7 @@ impl Shell {
             format: Format::Jsonl,
             emit_defaults: false,
             proto_names: false,
+            color: false,
         };
         Shell::new(conn, Output::Plain, style, Arc::default(), Arc::default())
     }

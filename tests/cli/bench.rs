@@ -3,7 +3,7 @@ use super::*;
 use assert_cmd::Command;
 
 fn bench(server: &Server, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(RPCSH)
+    let out = Command::from_std(binary())
         .args(["bench", "--addr", &server.addr, "--output", "json"])
         .args(args)
         .output()
@@ -124,7 +124,7 @@ fn a_constant_rate_sends_only_what_is_due() {
     let count = report["count"].as_u64().unwrap();
     // Requests are due every 10 ms: at most 30 fall inside 300 ms (plus one per worker racing the end).
     assert!((1..=34).contains(&count), "{report}");
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args([
             "bench",
             "--addr",

@@ -6,7 +6,7 @@ use predicates::prelude::*;
 use serde_json::{json, Value};
 
 fn rpcsh(server: &Server) -> Command {
-    let mut cmd = Command::new(RPCSH);
+    let mut cmd = Command::from_std(binary());
     cmd.env("RPCSH_ADDR", &server.addr).env_remove("NO_COLOR");
     cmd
 }
@@ -152,7 +152,7 @@ fn bidi_from_stdin_sends_each_message_as_soon_as_it_is_read() {
     let server = quiet();
     // Write one note, wait for the answer it causes, then write the next: only possible if
     // rpcsh sends each message as it reads it and prints each response as it arrives.
-    let mut child = std::process::Command::new(RPCSH)
+    let mut child = binary()
         .args(["call", "--addr", &server.addr, "RouteGuide/RouteChat", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -347,12 +347,12 @@ fn server_down_is_a_clear_error() {
         .local_addr()
         .unwrap()
         .to_string();
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args(["call", "--addr", &free, "Greeter/SayHello"])
         .assert()
         .code(1)
         .stderr(format!("rpcsh: error: cannot connect to {free}: Connection refused (os error 111)\n  hint: is the server running, and is the port right?\n"));
-    Command::new(RPCSH).args(["call"]).assert().code(2);
+    Command::from_std(binary()).args(["call"]).assert().code(2);
 }
 
 #[test]
@@ -631,7 +631,7 @@ fn tls_and_mutual_tls() {
     ]);
     let port = server.addr.rsplit(':').next().unwrap().to_string();
     let localhost = format!("localhost:{port}");
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args([
             "call",
             "--addr",
@@ -645,7 +645,7 @@ fn tls_and_mutual_tls() {
         .success()
         .stdout("{\"message\":\"hello tls\"}\n");
     // --tls on a loopback address; the certificate names localhost, not 127.0.0.1.
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args([
             "call",
             "--addr",
@@ -660,12 +660,12 @@ fn tls_and_mutual_tls() {
         .assert()
         .success();
     // Plaintext against TLS, and TLS without the CA: clear errors.
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args(["call", "--addr", &localhost, "Greeter/SayHello"])
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with("rpcsh: error:"));
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args([
             "call",
             "--addr",
@@ -681,7 +681,7 @@ fn tls_and_mutual_tls() {
         );
 
     // --insecure: TLS without verifying the server, and a warning that says so.
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args([
             "call",
             "--addr",
@@ -710,7 +710,7 @@ fn tls_and_mutual_tls() {
         "https://localhost:{}",
         mtls.addr.rsplit(':').next().unwrap()
     );
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args([
             "call",
             "--addr",
@@ -726,7 +726,7 @@ fn tls_and_mutual_tls() {
         .assert()
         .success()
         .stdout("{\"message\":\"hello mtls\"}\n");
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args([
             "call",
             "--addr",
@@ -740,7 +740,7 @@ fn tls_and_mutual_tls() {
         ])
         .assert()
         .success();
-    let without = Command::new(RPCSH)
+    let without = Command::from_std(binary())
         .args([
             "call",
             "--addr",
@@ -780,7 +780,7 @@ fn plaintext_against_a_tls_server_hints_tls() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/proto/helloworld.proto"),
         ][..],
     ] {
-        Command::new(RPCSH)
+        Command::from_std(binary())
             .args(["call", "--addr", &server.addr, "Greeter/SayHello"])
             .args(extra)
             .assert()
@@ -797,7 +797,7 @@ fn plaintext_against_a_tls_server_hints_tls() {
 #[test]
 fn server_killed_mid_stream_is_a_clear_error() {
     let mut server = quiet();
-    let mut call = std::process::Command::new(RPCSH)
+    let mut call = binary()
         .args([
             "call",
             "--addr",

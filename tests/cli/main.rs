@@ -3,6 +3,7 @@
 //! `list`, `describe`, `template` and `health` against them.
 mod bench;
 mod client;
+mod fit;
 mod repl;
 mod script;
 mod serve;
@@ -15,6 +16,13 @@ use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
 const RPCSH: &str = env!("CARGO_BIN_EXE_rpcsh");
+
+/// The binary, kept from the developer's own config file so that tests see the defaults.
+pub fn binary() -> Command {
+    let mut cmd = Command::new(RPCSH);
+    cmd.env("RPCSH_CONFIG", "/nonexistent/rpcsh-tests/config.toml");
+    cmd
+}
 
 /// A running `rpcsh` server process; killed on drop.
 pub struct Server {
@@ -29,7 +37,7 @@ impl Server {
     }
 
     fn start_command(command: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(RPCSH)
+        let mut child = binary()
             .arg(command)
             .args(args)
             .stdout(Stdio::piped())

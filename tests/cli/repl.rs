@@ -9,7 +9,7 @@ fn shell(
     extra: &[&str],
     state: Option<&std::path::Path>,
 ) -> expectrl::session::OsSession {
-    let mut cmd = Command::new(RPCSH);
+    let mut cmd = binary();
     cmd.args(["connect", &server.addr])
         .args(extra)
         .env("NO_COLOR", "1")
@@ -167,7 +167,7 @@ fn history_is_kept_private_and_secrets_redacted() {
 
 /// `rpcsh ARGS` with `script` piped to its stdin.
 fn piped_args(args: &[&str], script: &str) -> std::process::Output {
-    assert_cmd::Command::new(RPCSH)
+    assert_cmd::Command::from_std(binary())
         .args(args)
         .write_stdin(script)
         .output()

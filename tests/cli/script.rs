@@ -5,7 +5,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn run(server: &Server) -> Command {
-    let mut cmd = Command::new(RPCSH);
+    let mut cmd = Command::from_std(binary());
     cmd.args(["run", "--addr", &server.addr]);
     cmd
 }
@@ -134,7 +134,7 @@ fn cannot_connect_is_its_own_exit_code() {
         .local_addr()
         .unwrap()
         .to_string();
-    Command::new(RPCSH)
+    Command::from_std(binary())
         .args(["run", "--addr", &free, "-"])
         .write_stdin("Greeter/SayHello {}\n")
         .assert()

@@ -271,7 +271,7 @@ async fn db_flag_loads_another_database_and_rejects_a_bad_one() {
     );
 
     std::fs::write(&db, "[{\"location\": {}, \"name\": \"x\"}").unwrap();
-    let out = Command::new(RPCSH)
+    let out = binary()
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(&db)
         .output()
@@ -699,7 +699,7 @@ fn bad_tls_files_and_busy_ports_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();
-    let out = Command::new(RPCSH)
+    let out = binary()
         .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
         .arg(&junk)
         .arg("--tls-key")
@@ -716,7 +716,7 @@ fn bad_tls_files_and_busy_ports_are_clear_errors() {
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = Command::new(RPCSH)
+    let out = binary()
         .args(["serve", "--listen", &addr])
         .output()
         .unwrap();
@@ -731,10 +731,7 @@ fn bad_tls_files_and_busy_ports_are_clear_errors() {
         "{stderr}"
     );
 
-    let out = Command::new(RPCSH)
-        .args(["serve", "nosuch"])
-        .output()
-        .unwrap();
+    let out = binary().args(["serve", "nosuch"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -742,13 +739,13 @@ fn bad_tls_files_and_busy_ports_are_clear_errors() {
         "{stderr}"
     );
 
-    let out = Command::new(RPCSH)
+    let out = binary()
         .args(["serve", "--task-interval", "soon"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 
-    let out = Command::new(RPCSH).output().unwrap();
+    let out = binary().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8(out.stderr)
         .unwrap()

@@ -1,0 +1,445 @@
+//! The config file, `$XDG_CONFIG_HOME/rpcsh/config.toml` (or `$RPCSH_CONFIG`): defaults of the
+//! client commands and per-server sections, found by alias or by address. Flags beat the
+//! environment, the environment beats the file, the file beats the built-in defaults. The whole
+//! file is parsed before anything runs: a mistake stops the program with its line and column.
+#![warn(missing_docs)]
+use crate::commands::Connection;
+use crate::error::Hint;
+use crate::format::Format;
+use crate::style::ColorChoice;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The address used when neither a flag, `RPCSH_ADDR` nor the file names one.
+pub const DEFAULT_ADDRESS: &str = "localhost:50051";
+
+/// The parsed config file; empty when there is none.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Where it was read from (not a key of the file).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+    /// Default server address or alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Default output format of `call`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// Default call deadline.
+    #[serde(default, with = "duration", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Colours: auto, always or never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<ColorChoice>,
+    /// Per-server settings, keyed by alias or by address.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub servers: BTreeMap<String, Server>,
+}
+
+/// A `[servers.NAME]` section: what `rpcsh connect NAME` (or `--addr NAME`) uses.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Server {
+    /// The real address; the section's name when omitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Headers sent with every call and reflection request.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Headers sent with reflection requests only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reflect_headers: BTreeMap<String, String>,
+    /// As `--plaintext`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub plaintext: bool,
+    /// As `--tls`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tls: bool,
+    /// As `--insecure`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insecure: bool,
+    /// As `--cacert`; relative to the file's folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cacert: Option<PathBuf>,
+    /// As `--cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// As `--key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// As `--authority`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// As `--user-agent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// As `--proto`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protos: Vec<PathBuf>,
+    /// As `--import-path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_paths: Vec<PathBuf>,
+    /// As `--protoset`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protoset: Option<PathBuf>,
+    /// As `--max-msg-size`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_msg_size: Option<usize>,
+    /// Default call deadline for this server.
+    #[serde(default, with = "duration", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// Durations are written as in the flags: "500ms", "10s", "1m30s".
+mod duration {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::cli::parse_duration(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl Config {
+    /// Where the file is looked for: `$RPCSH_CONFIG`, else `$XDG_CONFIG_HOME/rpcsh/config.toml`,
+    /// else `~/.config/rpcsh/config.toml`.
+    pub fn default_path() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os("RPCSH_CONFIG") {
+            return Some(PathBuf::from(p));
+        }
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(base.join("rpcsh").join("config.toml"))
+    }
+
+    /// Reads the file at the default path; no file is an empty config.
+    pub fn load() -> anyhow::Result<Config> {
+        match Self::default_path() {
+            Some(path) if path.exists() => Self::read(&path),
+            _ => Ok(Config::default()),
+        }
+    }
+
+    /// Reads and checks one file. Relative paths in it are taken from the file's folder.
+    pub fn read(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        let mut config = Self::parse(&text).map_err(|e| {
+            Hint::new(
+                format!("config file {}: {e}", path.display()),
+                "fix the file, or point RPCSH_CONFIG at another",
+            )
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for server in config.servers.values_mut() {
+            server.anchor(dir);
+        }
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses config text; the error says `line L, column C` and what is wrong there.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let (line, col) = line_col(text, span.start);
+                    format!("line {line}, column {col}: ")
+                })
+                .unwrap_or_default();
+            format!("{at}{}", e.message().trim_end())
+        })
+    }
+
+    /// The section an address or alias selects, and the real address: an alias's section gives
+    /// its `address` (or its name); a section named by the address itself, or whose `address`
+    /// it is, applies too.
+    pub fn server<'a>(&'a self, addr: &'a str) -> (&'a str, Option<&'a Server>) {
+        if let Some(s) = self.servers.get(addr) {
+            return (s.address.as_deref().unwrap_or(addr), Some(s));
+        }
+        let by_address = self
+            .servers
+            .values()
+            .find(|s| s.address.as_deref() == Some(addr));
+        (addr, by_address)
+    }
+
+    /// The default deadline of calls to `addr`: its section's, else the file's.
+    pub fn timeout_for(&self, addr: &str) -> Option<Duration> {
+        self.server(addr).1.and_then(|s| s.timeout).or(self.timeout)
+    }
+
+    /// The file's settings as TOML, with secret header values redacted.
+    pub fn show(&self) -> String {
+        let mut shown = self.clone();
+        shown.servers.values_mut().for_each(Server::redact);
+        toml::to_string_pretty(&shown).unwrap_or_default()
+    }
+
+    /// What `rpcsh config show` prints: where the file is, the settings in effect for `conn`'s
+    /// server (flags, environment and file merged; secrets redacted), then the file itself.
+    pub fn effective(&self, conn: &Connection) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        struct Effective<'a> {
+            address: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            format: Option<Format>,
+            #[serde(with = "duration", skip_serializing_if = "Option::is_none")]
+            timeout: Option<Duration>,
+            color: ColorChoice,
+            #[serde(flatten)]
+            server: Server,
+        }
+        let resolved = conn.resolved();
+        let mut server = Server::of(&resolved);
+        server.redact();
+        let effective = Effective {
+            address: &resolved.addr,
+            format: self.format,
+            timeout: self.timeout_for(&conn.addr),
+            color: crate::style::choice(),
+            server,
+        };
+        let file = match &self.path {
+            Some(p) => p.display().to_string(),
+            None => match Self::default_path() {
+                Some(p) => format!("{} (not found)", p.display()),
+                None => "none (neither XDG_CONFIG_HOME nor HOME is set)".into(),
+            },
+        };
+        let mut text = format!("# config file: {file}\n# in effect for {}:\n", conn.addr);
+        text.push_str(&toml::to_string_pretty(&effective).unwrap_or_default());
+        let own = self.show();
+        if !own.is_empty() {
+            text.push_str("\n# the file:\n");
+            text.push_str(&own);
+        }
+        text
+    }
+}
+
+impl Server {
+    /// A connection's settings in the file's terms.
+    fn of(conn: &Connection) -> Server {
+        let map = |headers: &[String]| {
+            headers
+                .iter()
+                .filter_map(|h| h.split_once(':'))
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                .collect()
+        };
+        let t = &conn.transport;
+        Server {
+            address: None,
+            headers: map(&conn.headers),
+            reflect_headers: map(&conn.reflect_headers),
+            plaintext: t.plaintext,
+            tls: t.tls,
+            insecure: t.insecure,
+            cacert: t.cacert.clone(),
+            cert: t.cert.clone(),
+            key: t.key.clone(),
+            authority: t.authority.clone(),
+            user_agent: t.user_agent.clone(),
+            protos: conn.protos.clone(),
+            import_paths: conn.import_paths.clone(),
+            protoset: conn.protoset.clone(),
+            max_msg_size: conn.max_message_size,
+            timeout: None,
+        }
+    }
+
+    fn redact(&mut self) {
+        for headers in [&mut self.headers, &mut self.reflect_headers] {
+            for (name, value) in headers.iter_mut() {
+                if crate::format::is_secret(name) {
+                    *value = "<redacted>".into();
+                }
+            }
+        }
+    }
+
+    fn anchor(&mut self, dir: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        self.cacert
+            .iter_mut()
+            .chain(&mut self.cert)
+            .chain(&mut self.key)
+            .for_each(fix);
+        self.protoset.iter_mut().for_each(fix);
+        self.protos
+            .iter_mut()
+            .chain(&mut self.import_paths)
+            .for_each(fix);
+    }
+
+    /// Fills what the flags left unset in `conn` (whose address is already the real one).
+    fn fill(&self, conn: &mut Connection) {
+        let t = &mut conn.transport;
+        if !t.plaintext && !t.tls {
+            t.plaintext = self.plaintext;
+            t.tls = self.tls;
+        }
+        t.insecure |= self.insecure;
+        for (mine, theirs) in [
+            (&mut t.cacert, &self.cacert),
+            (&mut t.cert, &self.cert),
+            (&mut t.key, &self.key),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        if t.authority.is_none() {
+            t.authority.clone_from(&self.authority);
+        }
+        if t.user_agent.is_none() {
+            t.user_agent.clone_from(&self.user_agent);
+        }
+        for (mine, theirs) in [
+            (&mut conn.headers, &self.headers),
+            (&mut conn.reflect_headers, &self.reflect_headers),
+        ] {
+            // A header given with -H replaces the file's of the same name.
+            let given: Vec<String> = mine
+                .iter()
+                .filter_map(|h| h.split_once(':'))
+                .map(|(n, _)| n.trim().to_ascii_lowercase())
+                .collect();
+            let from_file = theirs
+                .iter()
+                .filter(|(n, _)| !given.contains(&n.to_ascii_lowercase()))
+                .map(|(n, v)| format!("{n}: {v}"));
+            *mine = from_file.chain(mine.drain(..)).collect();
+        }
+        if conn.protos.is_empty() && conn.protoset.is_none() {
+            conn.protos.clone_from(&self.protos);
+            conn.protoset.clone_from(&self.protoset);
+        }
+        if conn.import_paths.is_empty() {
+            conn.import_paths.clone_from(&self.import_paths);
+        }
+        if conn.max_message_size.is_none() {
+            conn.max_message_size = self.max_msg_size;
+        }
+    }
+}
+
+impl Connection {
+    /// This connection with its address resolved through the config file and the matching
+    /// section's settings filled in where no flag set them.
+    pub fn resolved(&self) -> Connection {
+        let mut conn = self.clone();
+        let (addr, server) = self.config.server(&self.addr);
+        conn.addr = addr.to_string();
+        if let Some(server) = server {
+            server.fill(&mut conn);
+        }
+        conn
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+address = "prod"
+format = "jsonl"
+timeout = "5s"
+
+[servers.prod]
+address = "grpc.example.com:443"
+headers = { authorization = "Bearer s3cret", x-team = "core" }
+cacert = "ca.pem"
+timeout = "2s"
+
+[servers."localhost:50051"]
+plaintext = true
+protos = ["/abs/api.proto"]
+"#;
+
+    #[test]
+    fn alias_and_address_sections() {
+        let c = Config::parse(SAMPLE).unwrap();
+        let (addr, s) = c.server("prod");
+        assert_eq!(addr, "grpc.example.com:443");
+        assert_eq!(s.unwrap().cacert.as_deref(), Some(Path::new("ca.pem")));
+        // The alias's address selects the same section.
+        assert_eq!(c.server("grpc.example.com:443").1, s);
+        assert!(c.server("localhost:50051").1.unwrap().plaintext);
+        assert!(c.server("elsewhere:1").1.is_none());
+        assert_eq!(c.timeout_for("prod"), Some(Duration::from_secs(2)));
+        assert_eq!(c.timeout_for("elsewhere:1"), Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn flags_beat_the_section() {
+        let config = std::sync::Arc::new(Config::parse(SAMPLE).unwrap());
+        let conn = Connection {
+            addr: "prod".into(),
+            headers: vec!["Authorization: Bearer flag".into()],
+            config,
+            ..Connection::default()
+        };
+        let r = conn.resolved();
+        assert_eq!(r.addr, "grpc.example.com:443");
+        assert_eq!(r.headers, ["x-team: core", "Authorization: Bearer flag"]);
+        assert_eq!(r.transport.cacert.as_deref(), Some(Path::new("ca.pem")));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = Config::parse("address = \"a\"\n\n[servers.x]\nplaintxt = true\n").unwrap_err();
+        assert!(
+            e.starts_with("line 4, column 1: unknown field `plaintxt`"),
+            "{e}"
+        );
+        let e = Config::parse("timeout = \"soon\"").unwrap_err();
+        assert!(e.starts_with("line 1, column 11:"), "{e}");
+        let e = Config::parse("address = ").unwrap_err();
+        assert!(e.starts_with("line 1, column"), "{e}");
+    }
+
+    #[test]
+    fn show_redacts_secrets() {
+        let shown = Config::parse(SAMPLE).unwrap().show();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("core"),
+            "{shown}"
+        );
+    }
+}
