@@ -45,6 +45,8 @@ pub struct Session {
     pub schema: Schema,
     pub metadata: MetadataMap,
     pub connected: Duration,
+    /// Whether the channel is TLS.
+    pub tls: bool,
 }
 
 impl Connection {
@@ -76,6 +78,7 @@ impl Connection {
                     schema,
                     metadata,
                     connected: Duration::ZERO,
+                    tls: target.tls,
                 })
             }
             other => other,
@@ -92,15 +95,19 @@ impl Connection {
         let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
         let schema = match local {
             Some(schema) => schema,
-            None => {
-                Schema::from_reflection(Reflection::new(channel.clone(), reflect_metadata, limit))
-            }
+            None => Schema::from_reflection(Reflection::new(
+                channel.clone(),
+                reflect_metadata,
+                limit,
+                target.tls,
+            )),
         };
         Ok(Session {
             channel: Some(channel),
             schema,
             metadata,
             connected,
+            tls: target.tls,
         })
     }
 }
@@ -241,7 +248,7 @@ pub async fn call(
             Ok(bad) = bad_rx => Err(CallError::Handler(bad.context("the call was cancelled"))),
         }
     } else {
-        let messages = request_messages(&method, &data, parse)?;
+        let messages = request_messages(&method, &data, parse, conn.max_message_size)?;
         let requests = futures_util::stream::iter(messages);
         invoke::invoke(
             channel.clone(),
@@ -277,6 +284,7 @@ pub async fn call(
                     status,
                     "the call failed",
                     printer.received == 0,
+                    session.tls,
                 ));
             }
             let rendered = format::render_status(&status, session.schema.pool());
@@ -330,20 +338,41 @@ pub fn request_messages(
     method: &MethodDescriptor,
     data: &Data,
     parse: ParseOptions,
+    limit: Option<usize>,
 ) -> anyhow::Result<Vec<DynamicMessage>> {
+    use prost::Message;
     let text = data.read_text()?;
     let mut messages = input::parse_messages(&text, &method.input(), parse)?;
     if !method.is_client_streaming() {
         match messages.len() {
-            0 if *data == Data::None || text.trim().is_empty() => {
-                messages.push(DynamicMessage::new(method.input()))
-            }
+            // An empty pipe or file is more likely a mistake upstream than a wish for defaults.
+            0 if matches!(data, Data::Stdin | Data::File(_)) => bail!(Hint::new(
+                format!("no request message in {}", data.describe()),
+                "give one JSON object; '{}' sends a message with every field at its default",
+            )),
+            0 => messages.push(DynamicMessage::new(method.input())),
             1 => {}
             n => bail!(Hint::new(
                 format!("{} takes one request message, got {n}", method.full_name()),
                 "only client-streaming and bidi methods take a sequence of messages",
             )),
         }
+    }
+    // Checked here so that nothing is sent: the server would only fail the call after the upload.
+    let limit = limit.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
+    if let Some((i, big)) = messages
+        .iter()
+        .map(|m| m.encoded_len())
+        .enumerate()
+        .find(|(_, len)| *len > limit)
+    {
+        bail!(Hint::new(
+            format!(
+                "request message {} is {big} bytes, over the {limit}-byte limit",
+                i + 1
+            ),
+            "--max-msg-size raises the limit (the server has its own)",
+        ));
     }
     Ok(messages)
 }

@@ -162,7 +162,7 @@ impl Config {
             let at = e
                 .span()
                 .map(|span| {
-                    let (line, col) = line_col(text, span.start);
+                    let (line, col) = crate::input::line_col(text, span.start);
                     format!("line {line}, column {col}: ")
                 })
                 .unwrap_or_default();
@@ -362,13 +362,6 @@ impl Connection {
         }
         conn
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 #[cfg(test)]

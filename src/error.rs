@@ -50,8 +50,15 @@ impl fmt::Display for CallFailed {
 
 impl std::error::Error for CallFailed {}
 
-/// Prints `err` to stderr and returns the exit code it maps to.
+/// What a process killed by SIGPIPE exits with: `rpcsh call ... | head` ends as `yes | head` does.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// Prints `err` to stderr and returns the exit code it maps to. A closed stdout (the reader of
+/// a pipe went away) is not worth a message.
 pub fn report(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::from(EXIT_BROKEN_PIPE);
+    }
     eprint!("{}", render(err));
     ExitCode::from(exit_code(err))
 }
@@ -69,6 +76,13 @@ pub fn render(err: &anyhow::Error) -> String {
         text.push_str(&format!("  {} {hint}\n", paint(color, HINT, "hint:")));
     }
     text
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The exit code `err` maps to.
@@ -140,10 +154,24 @@ pub fn transport_cause(status: &tonic::Status) -> Option<String> {
 }
 
 /// A status as an error of rpcsh's own: the root cause when the connection broke, the code and
-/// message otherwise. `first_exchange`: nothing came back yet, so a server expecting TLS is the
-/// likely reason and worth a hint.
-pub fn status_error(status: tonic::Status, doing: &str, first_exchange: bool) -> anyhow::Error {
+/// message otherwise. `first_exchange`: nothing came back yet, so the likely reason is worth a
+/// hint: a server expecting TLS (plaintext), or a client certificate (TLS).
+pub fn status_error(
+    status: tonic::Status,
+    doing: &str,
+    first_exchange: bool,
+    tls: bool,
+) -> anyhow::Error {
+    const CLIENT_CERT: &str = "a server that wants a client certificate closes the connection like this: pass it with --cert and --key";
     match transport_cause(&status) {
+        // rustls names the TLS alert when it arrives in time.
+        Some(cause) if cause.contains("CertificateRequired") || (tls && first_exchange) => {
+            Hint::new(
+                format!("{doing}: the connection failed: {cause}"),
+                CLIENT_CERT,
+            )
+            .into()
+        }
         Some(cause) if first_exchange => Hint::new(
             format!("{doing}: the connection failed: {cause}"),
             "a server that expects TLS closes plaintext connections like this: try --tls",

@@ -82,7 +82,8 @@ pub fn write_message(
 
 fn print_error(e: serde_json::Error) -> anyhow::Error {
     if e.is_io() {
-        return anyhow::Error::new(e).context("cannot write the output");
+        let io = std::io::Error::from(e);
+        return anyhow::Error::new(io).context("cannot write the output");
     }
     crate::error::Hint::new(
         format!("cannot print the response as JSON: {e}"),

@@ -2,7 +2,7 @@
 //! of the method's input type. Errors say where (line:column) and what; stdin is read message
 //! by message so a stream can be fed by hand or by a pipe.
 use crate::error::Hint;
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 use serde::de::IgnoredAny;
 use std::io::Read;
@@ -27,6 +27,16 @@ impl Data {
             Some("-") | Some("@-") => Data::Stdin,
             Some(a) if a.starts_with('@') => Data::File(PathBuf::from(&a[1..])),
             Some(a) => Data::Inline(a.to_string()),
+        }
+    }
+
+    /// Where the data comes from, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Data::None => "no data".into(),
+            Data::Inline(_) => "the request text".into(),
+            Data::File(path) => format!("request file {}", path.display()),
+            Data::Stdin => "stdin".into(),
         }
     }
 
@@ -82,6 +92,7 @@ pub fn parse_messages(
         let value_start = start + skipped;
         let end = values.byte_offset();
         let slice = &text[value_start..end];
+        check_big_integers(text, value_start, end, desc)?;
         let mut de = serde_json::Deserializer::from_str(slice);
         let message =
             DynamicMessage::deserialize_with_options(desc.clone(), &mut de, &options.deserialize())
@@ -90,6 +101,75 @@ pub fn parse_messages(
         start = end;
     }
     Ok(messages)
+}
+
+/// Integer literals beyond 64 bits reach prost-reflect as floats, and 2^64 (or 2^63) as a float
+/// passes its range check and saturates: a wrong value sent without a word. Such a literal for an
+/// integer field is refused here instead, with its position.
+fn check_big_integers(
+    text: &str,
+    start: usize,
+    end: usize,
+    desc: &MessageDescriptor,
+) -> anyhow::Result<()> {
+    let bytes = text.as_bytes();
+    let (mut i, mut in_string) = (start, false);
+    while i < end {
+        let c = bytes[i];
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if c == b'-' || c.is_ascii_digit() {
+            let from = i;
+            while i < end && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                i += 1;
+            }
+            let token = &text[from..i];
+            let integral = !token.contains(['.', 'e', 'E']);
+            let fits = token.parse::<u64>().is_ok() || token.parse::<i64>().is_ok();
+            if integral && !fits {
+                let field = last_key(&text[start..from]).and_then(|key| find_field(desc, key));
+                if let Some(f) = field.filter(|f| is_integer(f.kind())) {
+                    let (line, col) = line_col(text, from);
+                    bail!(
+                        "invalid request JSON at line {line}, column {col}: field {} ({}): {token} is out of range",
+                        f.name(),
+                        type_label(&f)
+                    );
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn is_integer(kind: prost_reflect::Kind) -> bool {
+    use prost_reflect::Kind::*;
+    matches!(
+        kind,
+        Int32 | Int64 | Uint32 | Uint64 | Sint32 | Sint64 | Fixed32 | Fixed64 | Sfixed32 | Sfixed64
+    )
+}
+
+/// The 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 /// An error at `offset` + the error's own position, as `line L, column C: what`.
@@ -102,7 +182,10 @@ fn json_error(
     let before = &text[..offset];
     let base_line = before.matches('\n').count() + 1;
     let base_col = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
-    let (line, col) = if e.line() <= 1 {
+    // An error about the value as a whole has no position of its own: it is where the value starts.
+    let (line, col) = if e.line() == 0 || (e.line() == 1 && e.column() == 0) {
+        (base_line, base_col + 1)
+    } else if e.line() == 1 {
         (base_line, base_col + e.column())
     } else {
         (base_line + e.line() - 1, e.column())
@@ -116,7 +199,7 @@ fn json_error(
     let unknown = what.starts_with("unknown field") || what.starts_with("unrecognized field");
     let field = match e.classify() {
         serde_json::error::Category::Data if !unknown => {
-            last_key(&text[..error_at.min(text.len())])
+            last_key(&text[offset..error_at.clamp(offset, text.len())])
                 .and_then(|key| find_field(desc, key))
                 .map(|f| format!("field {} ({}): ", f.name(), type_label(&f)))
         }
@@ -129,7 +212,14 @@ fn json_error(
     let enclosing = unknown
         .then(|| enclosing_message(&text[offset..error_at], desc))
         .flatten();
-    match enclosing.and_then(|m| unknown_field_hint(what, &m)) {
+    let array = what.starts_with("invalid type: sequence").then(|| {
+        "a message is a JSON object; a stream takes its messages one after another, not in an array"
+            .to_string()
+    });
+    match enclosing
+        .and_then(|m| unknown_field_hint(what, &m))
+        .or(array)
+    {
         Some(hint) => Hint::new(message, hint).into(),
         None => anyhow!(message),
     }

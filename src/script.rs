@@ -43,6 +43,12 @@ struct Statement {
     kind: Kind,
 }
 
+/// Checks a whole script as `rpcsh run` does before sending anything; returns how many
+/// statements it holds, or the first error with its `file:line`.
+pub fn check(file: &str, text: &str) -> Result<usize, String> {
+    split(file, text, &mut HashSet::new()).map(|s| s.len())
+}
+
 /// Splits and checks a script: every command parses, JSON messages follow a call, every
 /// `${NAME}` is defined by an earlier `let`.
 fn split(file: &str, text: &str, defined: &mut HashSet<String>) -> Result<Vec<Statement>, String> {

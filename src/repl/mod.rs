@@ -665,10 +665,15 @@ impl Shell {
             }
             Command::Sleep(d) => tokio::time::sleep(d).await,
             Command::Connect(addr) => {
-                self.conn.addr = addr;
-                self.session = None;
+                // A server that cannot be reached leaves the shell on the one it had.
+                let previous = std::mem::replace(&mut self.conn.addr, addr);
+                let session = self.session.take();
+                if let Err(e) = self.ensure_session().await {
+                    self.conn.addr = previous;
+                    self.session = session;
+                    return Err(e);
+                }
                 self.set_current(None);
-                self.ensure_session().await?;
             }
         }
         Ok(())
@@ -736,7 +741,7 @@ impl Shell {
         if data == input::Data::Stdin {
             anyhow::bail!("stdin is the shell's own input: give the JSON inline or as @FILE");
         }
-        crate::commands::request_messages(method, &data, self.parse)
+        crate::commands::request_messages(method, &data, self.parse, self.conn.max_message_size)
     }
 
     async fn call(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
@@ -1038,7 +1043,7 @@ impl std::error::Error for ExpectFailed {}
 fn status_failure(status: tonic::Status, session: Option<&Session>) -> anyhow::Error {
     let status = crate::commands::client_deadline(status);
     if crate::error::transport_cause(&status).is_some() {
-        return crate::error::status_error(status, "the call failed", false);
+        return crate::error::status_error(status, "the call failed", false, false);
     }
     let pool = session.map(|s| s.schema.pool().clone()).unwrap_or_default();
     let rendered = format::render_status(&status, &pool);

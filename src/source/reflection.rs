@@ -26,14 +26,17 @@ pub struct Reflection {
         mpsc::Sender<ServerReflectionRequest>,
         Streaming<ServerReflectionResponse>,
     )>,
+    tls: bool,
 }
 
 impl Reflection {
-    pub fn new(channel: Channel, headers: MetadataMap, max_message_size: usize) -> Self {
+    /// `tls`: whether the channel is TLS (a failed first exchange then says nothing of --tls).
+    pub fn new(channel: Channel, headers: MetadataMap, max_message_size: usize, tls: bool) -> Self {
         let grpc = Grpc::new(channel)
             .max_decoding_message_size(max_message_size)
             .max_encoding_message_size(max_message_size);
         Reflection {
+            tls,
             grpc,
             headers,
             version: None,
@@ -52,7 +55,7 @@ impl Reflection {
             Some(path) => self
                 .exchange(path, request)
                 .await
-                .map_err(|s| crate::error::status_error(s, "reflection failed", true))?,
+                .map_err(|s| crate::error::status_error(s, "reflection failed", true, self.tls))?,
             None => match self.exchange(V1, request.clone()).await {
                 Err(status) if status.code() == Code::Unimplemented => {
                     self.stream = None;
@@ -66,14 +69,16 @@ impl Reflection {
                         other => {
                             self.version = Some(V1ALPHA);
                             other.map_err(|s| {
-                                crate::error::status_error(s, "reflection failed", true)
+                                crate::error::status_error(s, "reflection failed", true, self.tls)
                             })?
                         }
                     }
                 }
                 other => {
                     self.version = Some(V1);
-                    other.map_err(|s| crate::error::status_error(s, "reflection failed", true))?
+                    other.map_err(|s| {
+                        crate::error::status_error(s, "reflection failed", true, self.tls)
+                    })?
                 }
             },
         };

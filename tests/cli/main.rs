@@ -1,6 +1,7 @@
 //! Integration tests of the `rpcsh` binary, one test binary: each test starts `rpcsh serve` on
 //! 127.0.0.1:0. `serve` checks the servers through tonic clients; `client` runs `rpcsh call`,
 //! `list`, `describe`, `template` and `health` against them.
+mod bad_input;
 mod bench;
 mod client;
 mod fit;
