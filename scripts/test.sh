@@ -13,3 +13,6 @@ cargo test
 
 echo "== interop tests (tests/py)"
 RPCSH_BIN="$PWD/target/debug/rpcsh" "$venv/bin/python" -m pytest -q tests/py
+
+echo "== soak and leak checks, small (bench/soak.sh runs the full 10,000 calls / 1,000 streams)"
+python3 bench/soak.py target/debug/rpcsh 300 150

@@ -186,6 +186,15 @@ pub struct DemoServiceArgs {
     /// How long in-flight calls may run on after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub grace: Duration,
+    /// Largest message a service accepts or sends, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::demo::DEFAULT_MAX_MESSAGE_SIZE)]
+    pub max_msg_size: usize,
+    /// Streams one connection may have open at once [default: 200].
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_streams: Option<u32>,
+    /// Longest a call may take to answer (CANCELLED past it); none by default.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub call_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +214,9 @@ pub struct ServeArgs {
     /// Require client certificates signed by this PEM CA (mutual TLS).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Print the server's resident memory, open files and live tasks to stderr this often.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stats: Option<Duration>,
     #[command(flatten)]
     pub demo: DemoServiceArgs,
 }
@@ -364,10 +376,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl DemoServiceArgs {
+    fn serve_options(&self, tls: Option<TlsFiles>) -> ServeOptions {
+        ServeOptions {
+            tls,
+            grace: self.grace,
+            max_concurrent_streams: self.max_concurrent_streams,
+            call_timeout: self.call_timeout,
+        }
+    }
+
     fn config(&self, services: Vec<DemoService>) -> anyhow::Result<DemoConfig> {
         let mut config = DemoConfig {
             services,
             task_interval: self.task_interval,
+            max_message_size: self.max_msg_size,
             ..DemoConfig::default()
         };
         if let Some(path) = &self.db {
@@ -566,15 +588,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         client_ca,
     });
     let config = args.demo.config(services)?;
-    let (addr, server) = start(
-        &args.listen,
-        config,
-        tls,
-        args.demo.grace,
-        shutdown_signal(),
-    )
-    .await?;
+    let options = args.demo.serve_options(tls);
+    let (addr, server) = start(&args.listen, config, options, shutdown_signal()).await?;
     println!("listening on {addr}");
+    if let Some(every) = args.stats.filter(|d| !d.is_zero()) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                eprintln!("stats: {}", crate::stats::Stats::now());
+            }
+        });
+    }
     use std::io::Write;
     let _ = std::io::stdout().flush();
     server.await.context("server task failed")?
@@ -587,7 +612,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let stop = async move {
         let _ = stop_rx.await;
     };
-    let (addr, server) = start(&args.listen, config, None, args.demo.grace, stop).await?;
+    let options = args.demo.serve_options(None);
+    let (addr, server) = start(&args.listen, config, options, stop).await?;
     println!("listening on {addr}");
     if std::io::stdin().is_terminal() {
         let names: Vec<_> = DemoService::ALL.iter().map(|s| s.full_name()).collect();
@@ -616,8 +642,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
 async fn start(
     listen: &str,
     config: DemoConfig,
-    tls: Option<TlsFiles>,
-    grace: Duration,
+    options: ServeOptions,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(String, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -628,12 +653,7 @@ async fn start(
         stop.await;
         let _ = shutdown_tx.send(true);
     };
-    let mut served = Box::pin(server::serve(
-        bound,
-        routes,
-        ServeOptions { tls, grace },
-        signal,
-    ));
+    let mut served = Box::pin(server::serve(bound, routes, options, signal));
     tokio::select! {
         biased;
         result = &mut served => {

@@ -52,5 +52,6 @@ pub mod repl;
 pub mod script;
 pub mod server;
 pub mod source;
+pub mod stats;
 pub mod style;
 pub mod transport;

@@ -92,12 +92,18 @@ pub struct DemoConfig {
     pub db: Arc<route_guide::FeatureDb>,
     /// How often Contact's generator produces a batch of tasks; zero disables it.
     pub task_interval: Duration,
+    /// Largest message a service accepts or sends, in bytes.
+    pub max_message_size: usize,
 }
+
+/// tonic's own default: 4 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
 impl Default for DemoConfig {
     fn default() -> Self {
         DemoConfig {
             services: DemoService::ALL.to_vec(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             db: Arc::new(
                 route_guide::FeatureDb::from_json(route_guide::DEFAULT_DB)
                     .expect("the embedded database is valid"),
@@ -116,34 +122,45 @@ pub async fn routes(config: DemoConfig, shutdown: watch::Receiver<bool>) -> anyh
     let (health, health_service) = tonic_health::server::health_reporter();
     builder.add_service(health_service);
 
+    let limit = config.max_message_size;
+    // The same limits on every generated server type.
+    macro_rules! limited {
+        ($server:expr) => {
+            $server
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit)
+        };
+    }
     let mut names: Vec<&str> = Vec::new();
     for service in &config.services {
         if names.contains(&service.full_name()) {
             continue;
         }
         match service {
-            DemoService::Greeter => {
-                builder.add_service(pb::greeter_server::GreeterServer::new(greeter::Greeter))
-            }
+            DemoService::Greeter => builder.add_service(limited!(
+                pb::greeter_server::GreeterServer::new(greeter::Greeter)
+            )),
             DemoService::RouteGuide => {
-                builder.add_service(pb::route_guide_server::RouteGuideServer::new(
+                builder.add_service(limited!(pb::route_guide_server::RouteGuideServer::new(
                     route_guide::RouteGuide::new(config.db.clone()),
-                ))
+                )))
             }
-            DemoService::Compute => builder.add_service(
-                pb::compute::compute_server::ComputeServer::new(compute::Compute),
-            ),
-            DemoService::Cal => builder.add_service(pb::cal_server::CalServer::new(cal::Cal)),
+            DemoService::Compute => builder.add_service(limited!(
+                pb::compute::compute_server::ComputeServer::new(compute::Compute)
+            )),
+            DemoService::Cal => {
+                builder.add_service(limited!(pb::cal_server::CalServer::new(cal::Cal)))
+            }
             DemoService::Contact => {
                 let contact = contact::Contact::new(shutdown.clone());
                 if !config.task_interval.is_zero() {
                     contact.spawn_generator(config.task_interval);
                 }
-                builder.add_service(pb::contact_server::ContactServer::new(contact))
+                builder.add_service(limited!(pb::contact_server::ContactServer::new(contact)))
             }
-            DemoService::Testing => builder.add_service(
-                pb::testing::testing_server::TestingServer::new(testing::Testing),
-            ),
+            DemoService::Testing => builder.add_service(limited!(
+                pb::testing::testing_server::TestingServer::new(testing::Testing)
+            )),
         };
         names.push(service.full_name());
         health

@@ -27,6 +27,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
     Spec { name: "sleep", aliases: &[], args: "DURATION", help: "wait, e.g. sleep 500ms" },
     Spec { name: "history", aliases: &[], args: "", help: "show the commands typed so far" },
+    Spec { name: "stats", aliases: &[], args: "", help: "the shell's own resident memory, open files and live tasks" },
     Spec { name: "help", aliases: &["?"], args: "[COMMAND]", help: "this table, or one command's help" },
     Spec { name: "exit", aliases: &["quit"], args: "", help: "leave the shell (Ctrl-D too)" },
 ];
@@ -48,6 +49,7 @@ pub enum Command {
         data: Option<String>,
     },
     Jobs,
+    Stats,
     Stop(usize),
     HeaderSet(String, String),
     HeaderUnset(String),
@@ -236,6 +238,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Command::Sleep(crate::cli::parse_duration(rest).map_err(|e| format!("sleep: {e}"))?)
         }
         "history" => Command::History,
+        "stats" => Command::Stats,
         "help" => Command::Help(opt(rest)),
         "exit" => Command::Exit,
         other => unreachable!("{other} is in the table but not parsed"),

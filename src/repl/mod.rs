@@ -164,6 +164,9 @@ enum Input {
     Eof,
 }
 
+/// Lines the `history` command shows: the last thousand, as rustyline keeps.
+const HISTORY_KEPT: usize = 1000;
+
 pub(crate) struct Shell {
     conn: Connection,
     session: Option<Session>,
@@ -477,6 +480,10 @@ impl Shell {
 
     /// One line of input; false when the shell should end.
     async fn handle(&mut self, line: &str) -> bool {
+        // Bounded, or a long piped session would grow by every line it ran.
+        if self.history.len() == HISTORY_KEPT {
+            self.history.remove(0);
+        }
         self.history.push(for_history(line));
         match self.run_line(line).await {
             Ok(keep_going) => keep_going,
@@ -510,6 +517,7 @@ impl Shell {
             Command::Help(topic) => self
                 .out
                 .out(&command::help(topic.as_deref()).map_err(anyhow::Error::msg)?),
+            Command::Stats => self.out.out(&format!("{}\n", crate::stats::Stats::now())),
             Command::History => {
                 let text: String = self
                     .history

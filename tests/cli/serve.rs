@@ -823,3 +823,117 @@ async fn examples_print_what_the_seed_clients_print() {
     );
     server.wait_for_log("客户端接收到任务:任务:客户端").await;
 }
+
+#[tokio::test]
+async fn server_limits_message_size_streams_and_call_time() {
+    use pb::testing::{testing_client::TestingClient, EchoRequest, GenerateRequest};
+    let server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--task-interval",
+        "0",
+        "--max-msg-size",
+        "1000",
+        "--max-concurrent-streams",
+        "2",
+        "--call-timeout",
+        "1s",
+    ]);
+    let channel = server.channel().await;
+    let mut testing = TestingClient::new(channel.clone());
+    let echo = |payload: usize, delay: Option<u64>| EchoRequest {
+        payload: vec![7; payload],
+        delay: delay.map(|ms| prost_types::Duration {
+            seconds: 0,
+            nanos: (ms * 1_000_000) as i32,
+        }),
+        ..Default::default()
+    };
+    // Over the message limit: refused; under it: answered.
+    let big = testing.echo(echo(2000, None)).await.unwrap_err();
+    assert_eq!(big.code(), tonic::Code::OutOfRange, "{big:?}");
+    assert_eq!(
+        testing
+            .echo(echo(500, None))
+            .await
+            .unwrap()
+            .into_inner()
+            .payload
+            .len(),
+        500
+    );
+    // Past the call timeout: cancelled by the server.
+    let slow = testing.echo(echo(0, Some(900))).await;
+    assert!(slow.is_ok(), "under the timeout: {slow:?}");
+    let mut slower = echo(0, None);
+    slower.delay = Some(prost_types::Duration {
+        seconds: 3,
+        nanos: 0,
+    });
+    let late = testing.echo(slower).await.unwrap_err();
+    assert_eq!(late.code(), tonic::Code::Cancelled, "{late:?}");
+    // Two streams open on this connection: a third call waits for a slot.
+    let endless = || GenerateRequest {
+        count: 1_000_000,
+        size: 0,
+        interval: Some(prost_types::Duration {
+            seconds: 0,
+            nanos: 100_000_000,
+        }),
+    };
+    let mut a = testing.generate(endless()).await.unwrap().into_inner();
+    let mut b = testing.generate(endless()).await.unwrap().into_inner();
+    assert!(a.message().await.unwrap().is_some() && b.message().await.unwrap().is_some());
+    let mut third = tonic::Request::new(echo(1, None));
+    third.set_timeout(Duration::from_millis(500));
+    let waited = testing.echo(third).await.unwrap_err();
+    // tonic's client reports its own expiry as CANCELLED ("Timeout expired").
+    assert!(
+        matches!(
+            waited.code(),
+            tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+        ),
+        "{waited:?}"
+    );
+    drop((a, b));
+    let mut freed = TestingClient::new(channel);
+    assert_eq!(
+        freed
+            .echo(echo(3, None))
+            .await
+            .unwrap()
+            .into_inner()
+            .payload
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn garbage_and_http1_get_an_error_and_the_server_goes_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = quiet();
+    for bytes in [
+        &b"\x00\xff garbage that is not an HTTP/2 preface \x13\x37"[..],
+        &b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"[..],
+        &b"POST /Greeter/SayHello HTTP/1.1\r\nContent-Type: application/grpc\r\nContent-Length: 5\r\n\r\n\x00\x00\x00\x00\x00"[..],
+    ] {
+        let mut socket = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+        socket.write_all(bytes).await.unwrap();
+        let mut answer = Vec::new();
+        // The server answers (a GOAWAY or an HTTP/1.1 error) and closes; never hangs.
+        tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .ok();
+    }
+    let mut greeter = pb::greeter_client::GreeterClient::new(server.channel().await);
+    let reply = greeter
+        .say_hello(pb::HelloRequest {
+            name: "still".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().message, "hello still");
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
