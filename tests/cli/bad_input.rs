@@ -4,7 +4,8 @@
 //! same line is piped to `rpcsh connect` and the next command must still work.
 //!
 //! One test per row. Rows that need a server of their own (TLS, no reflection, a broken
-//! reflection answer, a server that dies) or a terminal (Ctrl-C) follow the table.
+//! reflection answer) or a terminal (Ctrl-C) follow the table; a server that dies mid-stream is
+//! `client::server_killed_mid_stream_is_a_clear_error`.
 use super::client::Pki;
 use super::*;
 use assert_cmd::Command;
@@ -514,36 +515,6 @@ fn reflection_with_a_missing_dependency() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_one_error(&stderr, &["missing.proto"]);
-}
-
-#[test]
-fn server_closing_mid_stream() {
-    let mut server = quiet();
-    let mut call = binary()
-        .args([
-            "call",
-            "--addr",
-            &server.addr,
-            "Testing/Generate",
-            r#"{"count": 1000000, "interval": "0.01s"}"#,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(call.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    assert!(first.starts_with('{'), "{first}");
-    server.child.kill().unwrap();
-    let out = call.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_one_error(
-        &stderr,
-        &["rpcsh: error: the call failed: the connection failed"],
-    );
 }
 
 #[test]
