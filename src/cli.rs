@@ -414,12 +414,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     crate::style::init(cli.color.or(config.color).unwrap_or_default());
     let config = Arc::new(config);
-    init_logging(cli.verbose);
     let verbose = cli.verbose;
     let serving = matches!(
         cli.command,
         Command::Serve(_) | Command::Demo(_) | Command::Bench { .. }
     );
+    // Only the servers log through tracing; a one-shot client skips the subscriber (and the
+    // pages of code it would touch) unless RPCSH_LOG asks for the libraries' logs.
+    if serving || std::env::var_os("RPCSH_LOG").is_some() {
+        init_logging(verbose);
+    }
     // One-shot client commands start faster and smaller on one thread.
     let runtime = if serving {
         tokio::runtime::Runtime::new()

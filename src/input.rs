@@ -435,6 +435,29 @@ mod tests {
     }
 
     #[test]
+    fn integers_beyond_64_bits_are_refused_not_saturated() {
+        let generate = crate::source::demo_pool()
+            .get_message_by_name("rpcsh.testing.v1.GenerateRequest")
+            .unwrap();
+        let parse = |text: &str| {
+            parse_messages(text, &generate, ParseOptions::default()).map_err(|e| e.to_string())
+        };
+        // 2^64 reached prost-reflect as a float equal to u64::MAX as f64, and saturated.
+        let e = parse(r#"{"size": 1, "count": 18446744073709551616}"#).unwrap_err();
+        assert!(e.contains("column 22: field count (uint64"), "{e}");
+        let e = parse("{\"count\":\n  -9223372036854775809}").unwrap_err();
+        assert!(e.contains("line 2, column 3"), "{e}");
+        // Inside strings, and within range, numbers are left alone.
+        assert!(parse(r#"{"count": "18446744073709551615"}"#).is_ok());
+        assert!(parse(r#"{"count": 18446744073709551615}"#).is_ok());
+        let echo = crate::source::demo_pool()
+            .get_message_by_name("rpcsh.testing.v1.EchoRequest")
+            .unwrap();
+        let text = r#"{"message": "99999999999999999999999 is just text"}"#;
+        assert!(parse_messages(text, &echo, ParseOptions::default()).is_ok());
+    }
+
+    #[test]
     fn data_argument_forms() {
         assert_eq!(Data::parse(None), Data::None);
         assert_eq!(Data::parse(Some("-")), Data::Stdin);
