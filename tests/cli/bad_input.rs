@@ -330,85 +330,59 @@ fn usage_errors_exit_2_with_clap_message() {
     );
 }
 
-#[test]
-fn tls_mistakes() {
-    let pki = Pki::new();
-    let other = Pki::new();
-    let tls = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &pki.path("server.pem"),
-        "--tls-key",
-        &pki.path("server.key"),
-    ]);
-    let mtls = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &pki.path("server.pem"),
-        "--tls-key",
-        &pki.path("server.key"),
-        "--tls-client-ca",
-        &pki.path("ca.pem"),
-    ]);
-    let plain = quiet();
-    let localhost = |s: &Server| format!("localhost:{}", s.addr.rsplit(':').next().unwrap());
-    let ca = pki.path("ca.pem");
-    let cases: Vec<(Vec<String>, &[&str])> = vec![
-        // Plaintext against TLS.
-        (
-            vec!["--addr".into(), tls.addr.clone()],
-            &[
-                "rpcsh: error:",
-                "hint: a server that expects TLS",
-                "try --tls",
-            ],
-        ),
-        // TLS against plaintext.
-        (
-            vec!["--addr".into(), plain.addr.clone(), "--tls".into()],
-            &["cannot connect", "TLS"],
-        ),
-        // A CA that did not sign the server's certificate.
-        (
-            vec![
-                "--addr".into(),
-                format!("https://{}", localhost(&tls)),
-                "--cacert".into(),
-                other.path("ca.pem"),
-            ],
-            &["cannot connect", "hint: pass the server's CA with --cacert"],
-        ),
-        // The certificate names localhost, not 127.0.0.1.
-        (
-            vec![
-                "--addr".into(),
-                tls.addr.clone(),
-                "--tls".into(),
-                "--cacert".into(),
-                ca.clone(),
-            ],
-            &["cannot connect", "not valid for"],
-        ),
-        // mTLS without a client certificate.
-        (
-            vec![
-                "--addr".into(),
-                format!("https://{}", localhost(&mtls)),
-                "--cacert".into(),
-                ca.clone(),
-            ],
-            &[
-                "the connection failed",
-                "hint: a server that wants a client certificate closes the connection like this: pass it with --cert and --key",
-            ],
-        ),
-    ];
-    for (flags, says) in cases {
+/// A CA with a TLS server, an mTLS server and a plaintext one, and a second, unrelated CA.
+struct TlsWorld {
+    pki: Pki,
+    other: Pki,
+    tls: Server,
+    mtls: Server,
+    plain: Server,
+}
+
+impl TlsWorld {
+    fn new() -> TlsWorld {
+        let pki = Pki::new();
+        let (cert, key, ca) = (
+            pki.path("server.pem"),
+            pki.path("server.key"),
+            pki.path("ca.pem"),
+        );
+        let tls = Server::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ]);
+        let mtls = Server::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--tls-client-ca",
+            &ca,
+        ]);
+        TlsWorld {
+            pki,
+            other: Pki::new(),
+            tls,
+            mtls,
+            plain: quiet(),
+        }
+    }
+
+    /// The server's `localhost:PORT`, the name its certificate is for.
+    fn localhost(server: &Server) -> String {
+        format!("localhost:{}", server.addr.rsplit(':').next().unwrap())
+    }
+
+    fn check(&self, flags: &[String], says: &[&str]) {
         let out = Command::from_std(binary())
             .arg("call")
-            .args(&flags)
+            .args(flags)
             .args(["Greeter/SayHello", "{}"])
             .timeout(Duration::from_secs(60))
             .output()
@@ -418,6 +392,70 @@ fn tls_mistakes() {
         assert_one_error(&stderr, says);
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn plaintext_against_tls() {
+    let w = TlsWorld::new();
+    let says = [
+        "rpcsh: error:",
+        "hint: a server that expects TLS",
+        "try --tls",
+    ];
+    w.check(&["--addr".into(), w.tls.addr.clone()], &says);
+}
+
+#[test]
+fn tls_against_plaintext() {
+    let w = TlsWorld::new();
+    w.check(
+        &["--addr".into(), w.plain.addr.clone(), "--tls".into()],
+        &["cannot connect", "TLS"],
+    );
+}
+
+#[test]
+fn wrong_ca() {
+    let w = TlsWorld::new();
+    let flags = [
+        "--addr".into(),
+        format!("https://{}", TlsWorld::localhost(&w.tls)),
+        "--cacert".into(),
+        w.other.path("ca.pem"),
+    ];
+    w.check(
+        &flags,
+        &["cannot connect", "hint: pass the server's CA with --cacert"],
+    );
+}
+
+#[test]
+fn wrong_host_name() {
+    let w = TlsWorld::new();
+    // The certificate names localhost, not 127.0.0.1.
+    let flags = [
+        w.tls.addr.clone(),
+        "--tls".into(),
+        "--cacert".into(),
+        w.pki.path("ca.pem"),
+    ];
+    w.check(
+        &[vec!["--addr".into()], flags.to_vec()].concat(),
+        &["cannot connect", "not valid for"],
+    );
+}
+
+#[test]
+fn missing_client_certificate() {
+    let w = TlsWorld::new();
+    let flags = [
+        "--addr".into(),
+        format!("https://{}", TlsWorld::localhost(&w.mtls)),
+        "--cacert".into(),
+        w.pki.path("ca.pem"),
+    ];
+    let hint = "hint: a server that wants a client certificate closes the connection like this: pass it with --cert and --key";
+    w.check(&flags, &["the connection failed", hint]);
 }
 
 /// A server of the test's own, on a runtime of its own; dropped with the test.
@@ -517,8 +555,9 @@ fn reflection_with_a_missing_dependency() {
     assert_one_error(&stderr, &["missing.proto"]);
 }
 
-#[test]
-fn ctrl_c_during_each_call_style_keeps_the_shell() {
+/// Ctrl-C while `line` runs in the shell on a pty (after `started` shows, when given): the call
+/// is cancelled, the prompt comes back and the next call works.
+fn ctrl_c_during(line: &str, started: Option<&str>) {
     use expectrl::{ControlCode, Expect};
     let server = quiet();
     let mut cmd = binary();
@@ -529,28 +568,41 @@ fn ctrl_c_during_each_call_style_keeps_the_shell() {
     sh.set_expect_timeout(Some(Duration::from_secs(20)));
     let prompt = format!("{}> ", server.addr);
     sh.expect(&prompt).unwrap();
-    for (line, started) in [
-        (r#"Testing/Echo {"delay": "60s"}"#, None),
-        (
-            r#"Testing/Generate {"count": 100000, "interval": "0.05s"}"#,
-            Some("\"seq\""),
-        ),
-        ("RouteGuide/RecordRoute", Some("RecordRoute >> ")),
-        ("RouteGuide/RouteChat", Some("RouteChat >> ")),
-    ] {
-        sh.send_line(line).unwrap();
-        match started {
-            Some(text) => {
-                sh.expect(text).unwrap();
-            }
-            None => std::thread::sleep(Duration::from_millis(300)),
+    sh.send_line(line).unwrap();
+    match started {
+        Some(text) => {
+            sh.expect(text).unwrap();
         }
-        sh.send(ControlCode::EndOfText).unwrap();
-        sh.expect("cancelled").unwrap();
-        sh.expect(&prompt).unwrap();
-        sh.send_line(r#"Greeter/SayHello {"name": "after"}"#)
-            .unwrap();
-        sh.expect("hello after").unwrap();
-        sh.expect(&prompt).unwrap();
+        None => std::thread::sleep(Duration::from_millis(300)),
     }
+    sh.send(ControlCode::EndOfText).unwrap();
+    sh.expect("cancelled").unwrap();
+    sh.expect(&prompt).unwrap();
+    sh.send_line(r#"Greeter/SayHello {"name": "after"}"#)
+        .unwrap();
+    sh.expect("hello after").unwrap();
+    sh.expect(&prompt).unwrap();
+}
+
+#[test]
+fn ctrl_c_during_a_unary_call() {
+    ctrl_c_during(r#"Testing/Echo {"delay": "60s"}"#, None);
+}
+
+#[test]
+fn ctrl_c_during_a_server_stream() {
+    ctrl_c_during(
+        r#"Testing/Generate {"count": 100000, "interval": "0.05s"}"#,
+        Some("\"seq\""),
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_client_stream() {
+    ctrl_c_during("RouteGuide/RecordRoute", Some("RecordRoute >> "));
+}
+
+#[test]
+fn ctrl_c_during_a_bidi_stream() {
+    ctrl_c_during("RouteGuide/RouteChat", Some("RouteChat >> "));
 }
