@@ -52,12 +52,16 @@ fn order_symbols() {
     println!("cargo:rerun-if-env-changed=RPCSH_NO_SYMBOL_ORDER");
     let release = env::var("PROFILE").as_deref() == Ok("release");
     let target = env::var("TARGET").as_deref() == Ok("x86_64-unknown-linux-gnu");
-    if !release || !target || env::var_os("RPCSH_NO_SYMBOL_ORDER").is_some() || !rust_lld_default() {
+    if !release || !target || env::var_os("RPCSH_NO_SYMBOL_ORDER").is_some() || !rust_lld_default()
+    {
         return;
     }
     let list = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("link/symbol-order.txt");
     if list.exists() {
-        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", list.display());
+        println!(
+            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+            list.display()
+        );
         println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
 }
@@ -65,7 +69,9 @@ fn order_symbols() {
 /// Whether rustc links with its own lld here: x86_64 Linux from Rust 1.90 on, unless a linker
 /// of the user's is configured.
 fn rust_lld_default() -> bool {
-    if env::var_os("RUSTC_LINKER").is_some() || env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some() {
+    if env::var_os("RUSTC_LINKER").is_some()
+        || env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some()
+    {
         return false;
     }
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
@@ -73,6 +79,9 @@ fn rust_lld_default() -> bool {
         return false;
     };
     let version = String::from_utf8_lossy(&out.stdout);
-    let minor = version.split(['.', ' ']).nth(2).and_then(|m| m.parse::<u32>().ok());
+    let minor = version
+        .split(['.', ' '])
+        .nth(2)
+        .and_then(|m| m.parse::<u32>().ok());
     minor.is_some_and(|m| m >= 90)
 }
