@@ -195,37 +195,181 @@ impl Tally {
 }
 
 /// One call: returns the responses it counted.
-async fn call_once(
-    grpc: &mut Grpc<Channel>,
-    method: &MethodDescriptor,
-    path: &http::uri::PathAndQuery,
-    requests: &[Bytes],
-    timeout: Option<Duration>,
-) -> Result<u64, Status> {
-    grpc.ready()
-        .await
-        .map_err(|e| Status::unavailable(crate::error::root_cause(&e)))?;
-    if !method.is_client_streaming() && !method.is_server_streaming() {
-        let mut unary = tonic::Request::new(requests.first().cloned().unwrap_or_default());
-        if let Some(t) = timeout {
-            unary.set_timeout(t);
+/// How a worker reaches the server: a raw HTTP/2 connection for plaintext TCP (no tower buffer,
+/// no reconnect logic between the workers and h2: they cost a task hop per request), else a
+/// tonic channel (TLS, unix sockets).
+#[derive(Clone)]
+enum Link {
+    Direct(hyper::client::conn::http2::SendRequest<tonic::body::Body>),
+    Channel(Channel),
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower::Service<http::Request<tonic::body::Body>> for Link {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        match self {
+            Link::Direct(s) => s.poll_ready(cx).map_err(Into::into),
+            Link::Channel(c) => tower::Service::poll_ready(c, cx).map_err(Into::into),
         }
-        grpc.unary(unary, path.clone(), RawCodec).await?;
-        return Ok(1);
     }
-    let mut request = tonic::Request::new(tokio_stream::iter(requests.to_vec()));
-    if let Some(t) = timeout {
-        request.set_timeout(t);
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        match self {
+            Link::Direct(s) => {
+                let response = s.send_request(request);
+                Box::pin(async move { Ok(response.await?.map(tonic::body::Body::new)) })
+            }
+            Link::Channel(c) => {
+                let response = tower::Service::call(c, request);
+                Box::pin(async move { Ok(response.await?) })
+            }
+        }
     }
-    let mut stream = grpc
-        .streaming(request, path.clone(), RawCodec)
-        .await?
-        .into_inner();
-    let mut count = 0;
-    while stream.message().await?.is_some() {
-        count += 1;
+}
+
+impl Link {
+    /// One more connection to `target`.
+    async fn open(target: &Target, conn: &Connection) -> anyhow::Result<Link> {
+        if target.tls || target.unix {
+            return Ok(Link::Channel(
+                transport::connect(target, &conn.transport).await?,
+            ));
+        }
+        let tcp = tokio::net::TcpStream::connect(&target.address)
+            .await
+            .with_context(|| format!("cannot connect to {}", target.address))?;
+        tcp.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await
+        .context("HTTP/2 handshake failed")?;
+        tokio::spawn(connection);
+        Ok(Link::Direct(sender))
     }
-    Ok(count)
+}
+
+/// One worker's way of making a call: tonic for streams and TLS, and for unary calls over a
+/// direct connection a pre-framed request sent whole, as h2load does — no encoder, and no body
+/// task in hyper (it spawns one for a streamed body, copying the future each time).
+struct Caller {
+    grpc: Grpc<Link>,
+    link: Link,
+    uri: http::Uri,
+    path: http::uri::PathAndQuery,
+    headers: http::HeaderMap,
+    metadata: tonic::metadata::MetadataMap,
+    unary: bool,
+    timeout: Option<Duration>,
+    /// The framed request when it is the same every time.
+    fixed: Option<Bytes>,
+}
+
+/// A message in its gRPC frame: uncompressed flag, length, bytes.
+fn grpc_frame(message: &[u8]) -> Bytes {
+    let mut frame = bytes::BytesMut::with_capacity(5 + message.len());
+    frame.put_u8(0);
+    frame.put_u32(message.len() as u32);
+    frame.extend_from_slice(message);
+    frame.freeze()
+}
+
+impl Caller {
+    async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
+        if let (true, Link::Direct(sender)) = (self.unary, &mut self.link) {
+            let frame = match &self.fixed {
+                Some(frame) => frame.clone(),
+                None => grpc_frame(requests.first().map_or(&[][..], |m| &m[..])),
+            };
+            let call = unary_raw(sender, &self.uri, &self.headers, frame);
+            return match self.timeout {
+                Some(t) => tokio::time::timeout(t, call).await.unwrap_or_else(|_| {
+                    Err(Status::deadline_exceeded(
+                        "the call did not finish within --timeout",
+                    ))
+                }),
+                None => call.await,
+            };
+        }
+        let grpc = &mut self.grpc;
+        grpc.ready()
+            .await
+            .map_err(|e| Status::unavailable(crate::error::root_cause(&*e)))?;
+        if self.unary {
+            let mut unary = tonic::Request::new(requests.first().cloned().unwrap_or_default());
+            *unary.metadata_mut() = self.metadata.clone();
+            if let Some(t) = self.timeout {
+                unary.set_timeout(t);
+            }
+            grpc.unary(unary, self.path.clone(), RawCodec).await?;
+            return Ok(1);
+        }
+        let mut request = tonic::Request::new(tokio_stream::iter(requests.to_vec()));
+        *request.metadata_mut() = self.metadata.clone();
+        if let Some(t) = self.timeout {
+            request.set_timeout(t);
+        }
+        let mut stream = grpc
+            .streaming(request, self.path.clone(), RawCodec)
+            .await?
+            .into_inner();
+        let mut count = 0;
+        while stream.message().await?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+/// A unary call on a raw HTTP/2 connection; the status comes from the headers (trailers-only)
+/// or the trailers.
+async fn unary_raw(
+    sender: &mut hyper::client::conn::http2::SendRequest<tonic::body::Body>,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+    frame: Bytes,
+) -> Result<u64, Status> {
+    use http_body_util::BodyExt;
+    let unavailable = |e: hyper::Error| Status::unavailable(crate::error::root_cause(&e));
+    let body = tonic::body::Body::new(http_body_util::Full::new(frame));
+    let mut request = http::Request::new(body);
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = uri.clone();
+    *request.headers_mut() = headers.clone();
+    futures_util::future::poll_fn(|cx| sender.poll_ready(cx))
+        .await
+        .map_err(unavailable)?;
+    let response = sender.send_request(request).await.map_err(unavailable)?;
+    if response.status() != http::StatusCode::OK {
+        return Err(Status::unknown(format!(
+            "HTTP status {}",
+            response.status()
+        )));
+    }
+    let mut status = Status::from_header_map(response.headers());
+    // The reply's data is not kept: only its end and trailers matter here.
+    let mut body = response.into_body();
+    while let Some(frame) = body.frame().await {
+        if let Ok(trailers) = frame.map_err(unavailable)?.into_trailers() {
+            status = status.or_else(|| Status::from_header_map(&trailers));
+        }
+    }
+    match status {
+        Some(s) if s.code() == tonic::Code::Ok => Ok(1),
+        Some(s) => Err(s),
+        None => Err(Status::internal("the response ended without a grpc-status")),
+    }
 }
 
 /// Runs the load and prints the report.
@@ -248,9 +392,26 @@ pub async fn run(
     };
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
-    let mut channels = vec![session.channel.clone().expect("connected")];
-    for _ in 1..options.connections.max(1) {
-        channels.push(transport::connect(&target, &conn.transport).await?);
+    let mut channels = Vec::new();
+    for _ in 0..options.connections.max(1) {
+        channels.push(Link::open(&target, conn).await?);
+    }
+    let origin: http::Uri = format!("http://{}", target.address)
+        .parse()
+        .context("invalid address")?;
+    let uri: http::Uri = format!("http://{}{}", target.address, crate::invoke::path(&method))
+        .parse()
+        .context("invalid method path")?;
+    // What tonic would send: the call's metadata (-H) and the gRPC headers.
+    let mut headers = session.metadata.clone().into_headers();
+    headers.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert("te", http::HeaderValue::from_static("trailers"));
+    if let Some(t) = options.timeout {
+        let value = format!("{}m", t.as_millis().max(1));
+        headers.insert("grpc-timeout", value.parse().context("invalid --timeout")?);
     }
     let total = options.total.unwrap_or(if options.duration.is_some() {
         u64::MAX
@@ -267,17 +428,31 @@ pub async fn run(
     let progress = progress_bar(options.total, options.duration, done.clone());
     let mut workers = Vec::new();
     for worker in 0..options.concurrency.max(1) {
-        let mut grpc = Grpc::new(channels[worker % channels.len()].clone());
+        let link = channels[worker % channels.len()].clone();
+        let mut grpc = Grpc::with_origin(link.clone(), origin.clone());
         if let Some(limit) = conn.max_message_size {
             grpc = grpc
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit);
         }
-        let (next, stop, method, path, requests, options, done) = (
+        let mut caller = Caller {
+            grpc,
+            link,
+            uri: uri.clone(),
+            path: path.clone(),
+            headers: headers.clone(),
+            metadata: session.metadata.clone(),
+            unary: !method.is_client_streaming() && !method.is_server_streaming(),
+            timeout: options.timeout,
+            fixed: match &requests {
+                Requests::Fixed(m) => m.first().map(|m| grpc_frame(m)),
+                Requests::Template(_) => None,
+            },
+        };
+        let (next, stop, method, requests, options, done) = (
             next.clone(),
             stop.clone(),
             method.clone(),
-            path.clone(),
             requests.clone(),
             options.clone(),
             done.clone(),
@@ -303,15 +478,10 @@ pub async fn run(
                     None => Instant::now(),
                 };
                 let outcome = match &requests {
-                    Requests::Fixed(messages) => {
-                        call_once(&mut grpc, &method, &path, messages, options.timeout).await
-                    }
+                    Requests::Fixed(messages) => caller.call(messages).await,
                     template => {
                         match template.render(&method, i, worker, options.stream_messages) {
-                            Ok(messages) => {
-                                call_once(&mut grpc, &method, &path, &messages, options.timeout)
-                                    .await
-                            }
+                            Ok(messages) => caller.call(&messages).await,
                             Err(e) => Err(Status::invalid_argument(e.to_string())),
                         }
                     }
@@ -324,10 +494,16 @@ pub async fn run(
                 tally
                     .latency
                     .saturating_record((elapsed.as_micros() as u64).max(1));
-                let status = match outcome {
+                // No allocation for the common case: an OK status is counted in place.
+                match outcome {
                     Ok(n) => {
                         tally.messages += n;
-                        "OK".to_string()
+                        match tally.statuses.get_mut("OK") {
+                            Some(count) => *count += 1,
+                            None => {
+                                tally.statuses.insert("OK".into(), 1);
+                            }
+                        }
                     }
                     Err(s) => {
                         let s = crate::commands::client_deadline(s);
@@ -335,10 +511,9 @@ pub async fn run(
                         if tally.errors.len() < 10 && !tally.errors.contains(&text) {
                             tally.errors.push(text);
                         }
-                        format!("{:?}", s.code())
+                        *tally.statuses.entry(format!("{:?}", s.code())).or_default() += 1;
                     }
-                };
-                *tally.statuses.entry(status).or_default() += 1;
+                }
             }
             tally
         }));

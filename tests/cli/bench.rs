@@ -73,6 +73,30 @@ fn errors_are_counted_not_fatal() {
 }
 
 #[test]
+fn deadlines_are_counted_as_deadline_exceeded() {
+    let server = quiet();
+    // The server answers after 2 s; --timeout reaches it as grpc-timeout and bounds the client.
+    let report = bench(
+        &server,
+        &[
+            "Testing/Echo",
+            r#"{"delay": "2s"}"#,
+            "-n",
+            "4",
+            "-c",
+            "2",
+            "--timeout",
+            "200ms",
+        ],
+    );
+    assert_eq!(report["statuses"]["DeadlineExceeded"], 4, "{report}");
+    assert!(
+        report["percentiles_ms"]["p99"].as_f64().unwrap() < 1900.0,
+        "{report}"
+    );
+}
+
+#[test]
 fn streams_count_their_messages() {
     let server = quiet();
     let report = bench(
