@@ -374,9 +374,15 @@ impl TlsWorld {
         }
     }
 
-    /// The server's `localhost:PORT`, the name its certificate is for.
-    fn localhost(server: &Server) -> String {
-        format!("localhost:{}", server.addr.rsplit(':').next().unwrap())
+    /// Flags for `https://localhost:PORT` (the name the certificate is for) trusting `ca`.
+    fn https(server: &Server, ca: String) -> Vec<String> {
+        let port = server.addr.rsplit(':').next().unwrap();
+        vec![
+            "--addr".into(),
+            format!("https://localhost:{port}"),
+            "--cacert".into(),
+            ca,
+        ]
     }
 
     fn check(&self, flags: &[String], says: &[&str]) {
@@ -417,12 +423,7 @@ fn tls_against_plaintext() {
 #[test]
 fn wrong_ca() {
     let w = TlsWorld::new();
-    let flags = [
-        "--addr".into(),
-        format!("https://{}", TlsWorld::localhost(&w.tls)),
-        "--cacert".into(),
-        w.other.path("ca.pem"),
-    ];
+    let flags = TlsWorld::https(&w.tls, w.other.path("ca.pem"));
     w.check(
         &flags,
         &["cannot connect", "hint: pass the server's CA with --cacert"],
@@ -434,26 +435,19 @@ fn wrong_host_name() {
     let w = TlsWorld::new();
     // The certificate names localhost, not 127.0.0.1.
     let flags = [
+        "--addr".into(),
         w.tls.addr.clone(),
         "--tls".into(),
         "--cacert".into(),
         w.pki.path("ca.pem"),
     ];
-    w.check(
-        &[vec!["--addr".into()], flags.to_vec()].concat(),
-        &["cannot connect", "not valid for"],
-    );
+    w.check(&flags, &["cannot connect", "not valid for"]);
 }
 
 #[test]
 fn missing_client_certificate() {
     let w = TlsWorld::new();
-    let flags = [
-        "--addr".into(),
-        format!("https://{}", TlsWorld::localhost(&w.mtls)),
-        "--cacert".into(),
-        w.pki.path("ca.pem"),
-    ];
+    let flags = TlsWorld::https(&w.mtls, w.pki.path("ca.pem"));
     let hint = "hint: a server that wants a client certificate closes the connection like this: pass it with --cert and --key";
     w.check(&flags, &["the connection failed", hint]);
 }
