@@ -396,10 +396,19 @@ pub async fn run(
     for _ in 0..options.connections.max(1) {
         channels.push(Link::open(&target, conn).await?);
     }
-    let origin: http::Uri = format!("http://{}", target.address)
+    // The :authority the connection uses (a unix socket's is localhost, as tonic sends it).
+    let authority = conn
+        .transport
+        .authority
+        .clone()
+        .unwrap_or_else(|| match target.unix {
+            true => "localhost".to_string(),
+            false => target.address.clone(),
+        });
+    let origin: http::Uri = format!("http://{authority}")
         .parse()
-        .context("invalid address")?;
-    let uri: http::Uri = format!("http://{}{}", target.address, crate::invoke::path(&method))
+        .with_context(|| format!("invalid authority {authority:?}"))?;
+    let uri: http::Uri = format!("http://{authority}{}", crate::invoke::path(&method))
         .parse()
         .context("invalid method path")?;
     // What tonic would send: the call's metadata (-H) and the gRPC headers.

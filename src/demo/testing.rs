@@ -1,6 +1,7 @@
 //! `rpcsh.testing.v1.Testing` (testing.proto): a service that does what each request asks —
 //! echo after a delay (and request headers named x-* as response headers), fail with a chosen
-//! status, stream N blobs — for tests and benchmarks.
+//! status (from the request, or an `x-echo-code` header), stream N blobs — for tests and
+//! benchmarks.
 use crate::pb::testing::{
     testing_server, Blob, CollectSummary, EchoReply, EchoRequest, GenerateRequest,
 };
@@ -38,7 +39,16 @@ impl testing_server::Testing for Testing {
                 _ => {}
             }
         }
-        let req = request.into_inner();
+        // The code may come from a header too, so that a client's headers can be seen to arrive
+        // where responses are only counted (rpcsh bench).
+        let header_code = request
+            .metadata()
+            .get("x-echo-code")
+            .and_then(|v| v.to_str().ok()?.parse::<i32>().ok());
+        let mut req = request.into_inner();
+        if let Some(code) = header_code.filter(|_| req.code == 0) {
+            req.code = code;
+        }
         tokio::time::sleep(duration(req.delay)).await;
         if req.code != 0 {
             let code = Code::from_i32(req.code);

@@ -97,6 +97,44 @@ fn deadlines_are_counted_as_deadline_exceeded() {
 }
 
 #[test]
+fn headers_reach_the_server() {
+    let server = quiet();
+    // Testing/Echo fails with the code an x-echo-code header names: NOT_FOUND for every call.
+    let report = bench(
+        &server,
+        &[
+            "Testing/Echo",
+            "{}",
+            "-n",
+            "6",
+            "-c",
+            "2",
+            "-H",
+            "x-echo-code: 5",
+        ],
+    );
+    assert_eq!(report["statuses"]["NotFound"], 6, "{report}");
+    // A unix socket goes through tonic rather than the raw HTTP/2 path: the same there.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = format!("unix:{}", dir.path().join("s.sock").display());
+    let unix = Server::start(&["--listen", &socket, "--task-interval", "0"]);
+    let report = bench(
+        &unix,
+        &[
+            "Testing/Echo",
+            "{}",
+            "-n",
+            "3",
+            "-c",
+            "1",
+            "-H",
+            "x-echo-code: 5",
+        ],
+    );
+    assert_eq!(report["statuses"]["NotFound"], 3, "{report}");
+}
+
+#[test]
 fn streams_count_their_messages() {
     let server = quiet();
     let report = bench(
@@ -162,4 +200,43 @@ fn a_constant_rate_sends_only_what_is_due() {
         .assert()
         .success()
         .stdout(predicates::str::starts_with("metric,value\ncount,20\n"));
+}
+
+#[test]
+fn tls_servers_are_benched_through_tonic() {
+    let pki = super::client::Pki::new();
+    let (cert, key) = (pki.path("server.pem"), pki.path("server.key"));
+    let server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+    ]);
+    let port = server.addr.rsplit(':').next().unwrap();
+    let out = Command::from_std(binary())
+        .args(["bench", "--addr", &format!("https://localhost:{port}")])
+        .args([
+            "--cacert",
+            &pki.path("ca.pem"),
+            "--output",
+            "json",
+            "--connections",
+            "2",
+        ])
+        .args([
+            "Greeter/SayHello",
+            r#"{"name": "tls"}"#,
+            "-n",
+            "20",
+            "-c",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["statuses"]["OK"], 20, "{report}");
 }
