@@ -113,47 +113,70 @@ fn check_big_integers(
     desc: &MessageDescriptor,
 ) -> anyhow::Result<()> {
     let bytes = text.as_bytes();
-    let (mut i, mut in_string) = (start, false);
+    let (mut i, mut string_start) = (start, None);
+    // The key a value follows, and the keys that opened the objects and lists around it: a map
+    // value or a list element belongs to the field whose key opened its container.
+    let (mut last_string, mut key, mut containers) = (None, None, Vec::new());
     while i < end {
         let c = bytes[i];
-        if in_string {
+        if let Some(from) = string_start {
             match c {
                 b'\\' => i += 1,
-                b'"' => in_string = false,
+                b'"' => {
+                    last_string = Some(&text[from + 1..i]);
+                    string_start = None;
+                }
                 _ => {}
             }
             i += 1;
             continue;
         }
-        if c == b'"' {
-            in_string = true;
-            i += 1;
-            continue;
-        }
-        if c == b'-' || c.is_ascii_digit() {
-            let from = i;
-            while i < end && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
-                i += 1;
+        match c {
+            b'"' => string_start = Some(i),
+            b':' => key = last_string.take(),
+            b'{' | b'[' => containers.push(key.take()),
+            b'}' | b']' => {
+                containers.pop();
             }
-            let token = &text[from..i];
-            let integral = !token.contains(['.', 'e', 'E']);
-            let fits = token.parse::<u64>().is_ok() || token.parse::<i64>().is_ok();
-            if integral && !fits {
-                let field = last_key(&text[start..from]).and_then(|key| find_field(desc, key));
-                if let Some(f) = field.filter(|f| is_integer(f.kind())) {
-                    let (line, col) = line_col(text, from);
-                    bail!(
-                        "invalid request JSON at line {line}, column {col}: field {} ({}): {token} is out of range",
-                        f.name(),
-                        type_label(&f)
-                    );
+            b',' => key = None,
+            b'-' | b'0'..=b'9' => {
+                let from = i;
+                while i < end && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
                 }
+                let token = &text[from..i];
+                let integral = !token.contains(['.', 'e', 'E']);
+                let fits = token.parse::<u64>().is_ok() || token.parse::<i64>().is_ok();
+                if integral && !fits {
+                    let owner = containers.last().copied().flatten();
+                    let field = key
+                        .and_then(|k| find_field(desc, k))
+                        .or_else(|| owner.and_then(|k| find_field(desc, k)));
+                    if let Some(f) = field.filter(|f| is_integer(value_kind(f))) {
+                        let (line, col) = line_col(text, from);
+                        bail!(
+                            "invalid request JSON at line {line}, column {col}: field {} ({}): {token} is out of range",
+                            f.name(),
+                            type_label(&f)
+                        );
+                    }
+                }
+                continue;
             }
-            continue;
+            _ => {}
         }
         i += 1;
     }
     Ok(())
+}
+
+/// The kind of a field's values: a map's value type, a list's element type.
+fn value_kind(f: &prost_reflect::FieldDescriptor) -> prost_reflect::Kind {
+    match f.kind() {
+        prost_reflect::Kind::Message(entry) if f.is_map() => entry.map_entry_value_field().kind(),
+        kind => kind,
+    }
 }
 
 fn is_integer(kind: prost_reflect::Kind) -> bool {
@@ -261,13 +284,23 @@ fn find_field(desc: &MessageDescriptor, key: &str) -> Option<prost_reflect::Fiel
 }
 
 fn type_label(f: &prost_reflect::FieldDescriptor) -> String {
+    fn name(kind: prost_reflect::Kind) -> String {
+        match kind {
+            prost_reflect::Kind::Message(m) => m.full_name().to_string(),
+            prost_reflect::Kind::Enum(e) => format!("enum {}", e.full_name()),
+            k => format!("{k:?}").to_ascii_lowercase(),
+        }
+    }
     let base = match f.kind() {
-        prost_reflect::Kind::Message(m) => m.full_name().to_string(),
-        prost_reflect::Kind::Enum(e) => format!("enum {}", e.full_name()),
-        k => format!("{k:?}").to_ascii_lowercase(),
+        prost_reflect::Kind::Message(entry) if f.is_map() => format!(
+            "map<{}, {}>",
+            name(entry.map_entry_key_field().kind()),
+            name(entry.map_entry_value_field().kind())
+        ),
+        kind if f.is_list() => format!("repeated {}", name(kind)),
+        kind => name(kind),
     };
-    let repeated = if f.is_list() { "repeated " } else { "" };
-    format!("{repeated}{base} in {}", f.parent_message().full_name())
+    format!("{base} in {}", f.parent_message().full_name())
 }
 
 /// Where the end of a partial JSON text stands — what both an error's "which message" and
@@ -455,6 +488,21 @@ mod tests {
             .unwrap();
         let text = r#"{"message": "99999999999999999999999 is just text"}"#;
         assert!(parse_messages(text, &echo, ParseOptions::default()).is_ok());
+        // In lists and map values too; a double field takes such a literal as it is.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/protos/interop.proto");
+        let schema = crate::source::Schema::from_protos(&[dir.into()], &[]).unwrap();
+        let everything = schema
+            .pool()
+            .get_message_by_name("interop.v1.Everything")
+            .unwrap();
+        let parse = |text: &str| {
+            parse_messages(text, &everything, ParseOptions::default()).map_err(|e| e.to_string())
+        };
+        let e = parse(r#"{"counts": {"a": 1, "b": -9223372036854775809}}"#).unwrap_err();
+        assert!(e.contains("field counts (map<string, int64> in"), "{e}");
+        let e = parse(r#"{"inners": {"1": {"numbers": [1, -9223372036854775809]}}}"#).unwrap_err();
+        assert!(e.contains("field numbers (repeated int32"), "{e}");
+        assert!(parse(r#"{"dbl": 18446744073709551616, "text": "x"}"#).is_ok());
     }
 
     #[test]
