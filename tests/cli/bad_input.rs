@@ -342,29 +342,8 @@ struct TlsWorld {
 impl TlsWorld {
     fn new() -> TlsWorld {
         let pki = Pki::new();
-        let (cert, key, ca) = (
-            pki.path("server.pem"),
-            pki.path("server.key"),
-            pki.path("ca.pem"),
-        );
-        let tls = Server::start(&[
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            &cert,
-            "--tls-key",
-            &key,
-        ]);
-        let mtls = Server::start(&[
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            &cert,
-            "--tls-key",
-            &key,
-            "--tls-client-ca",
-            &ca,
-        ]);
+        let tls = pki.server(&[]);
+        let mtls = pki.server(&["--tls-client-ca", &pki.path("ca.pem")]);
         TlsWorld {
             pki,
             other: Pki::new(),

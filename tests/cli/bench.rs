@@ -205,15 +205,7 @@ fn a_constant_rate_sends_only_what_is_due() {
 #[test]
 fn tls_servers_are_benched_through_tonic() {
     let pki = super::client::Pki::new();
-    let (cert, key) = (pki.path("server.pem"), pki.path("server.key"));
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &cert,
-        "--tls-key",
-        &key,
-    ]);
+    let server = pki.server(&[]);
     let port = server.addr.rsplit(':').next().unwrap();
     let out = Command::from_std(binary())
         .args(["bench", "--addr", &format!("https://localhost:{port}")])

@@ -616,19 +616,26 @@ impl Pki {
     pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
+
+    /// `rpcsh serve` with TLS on a free loopback port, with this CA's server certificate.
+    pub(crate) fn server(&self, extra: &[&str]) -> Server {
+        let (cert, key) = (self.path("server.pem"), self.path("server.key"));
+        let tls = [
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ];
+        Server::start(&[&tls[..], extra].concat())
+    }
 }
 
 #[test]
 fn tls_and_mutual_tls() {
     let pki = Pki::new();
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &pki.path("server.pem"),
-        "--tls-key",
-        &pki.path("server.key"),
-    ]);
+    let server = pki.server(&[]);
     let port = server.addr.rsplit(':').next().unwrap().to_string();
     let localhost = format!("localhost:{port}");
     Command::from_std(binary())
@@ -696,16 +703,7 @@ fn tls_and_mutual_tls() {
         .stdout("{\"message\":\"hello k\"}\n")
         .stderr("rpcsh: warning: --insecure: the server's certificate is not verified\n");
 
-    let mtls = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &pki.path("server.pem"),
-        "--tls-key",
-        &pki.path("server.key"),
-        "--tls-client-ca",
-        &pki.path("ca.pem"),
-    ]);
+    let mtls = pki.server(&["--tls-client-ca", &pki.path("ca.pem")]);
     let addr = format!(
         "https://localhost:{}",
         mtls.addr.rsplit(':').next().unwrap()
@@ -765,14 +763,7 @@ fn tls_and_mutual_tls() {
 #[test]
 fn plaintext_against_a_tls_server_hints_tls() {
     let pki = Pki::new();
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &pki.path("server.pem"),
-        "--tls-key",
-        &pki.path("server.key"),
-    ]);
+    let server = pki.server(&[]);
     for extra in [
         &[][..],
         &[
