@@ -220,6 +220,24 @@ table! {
         says: &["Greeter has no method \"SayGoodbye\"", "hint: Greeter has: SayHello, SayHelloAgain"],
         shell: Some("Greeter/SayGoodbye {}"),
     }
+    method_typo: {
+        args: &["call", "RouteGuide/GetFeatur", "{}"],
+        says: &["RouteGuide has no method \"GetFeatur\"", "hint: did you mean RouteGuide/GetFeature?"],
+        shell: Some("RouteGuide/GetFeatur {}"),
+    }
+    service_typo: {
+        args: &["call", "RoutGuide/GetFeature", "{}"],
+        says: &["unknown service \"RoutGuide\"", "hint: did you mean RouteGuide?"],
+    }
+    method_without_service: {
+        args: &["call", "SayHello", "{}"],
+        says: &["invalid method \"SayHello\"", "SERVICE/METHOD"],
+    }
+    unclosed_json: {
+        args: &["call", "RouteGuide/GetFeature", r#"{"latitude": 1"#],
+        says: &["invalid request JSON at line 1, column 14"],
+        unsent: "GetFeature",
+    }
     ambiguous_short_name: {
         args: &["call", "--proto", "{dir}/a.proto", "--proto", "{dir}/b.proto", "Svc/M", "{}"],
         says: &["service name \"Svc\" is ambiguous", "hint: name one of: a.Svc, b.Svc"],
@@ -395,7 +413,7 @@ fn tls_against_plaintext() {
     let w = TlsWorld::new();
     w.check(
         &["--addr".into(), w.plain.addr.clone(), "--tls".into()],
-        &["cannot connect", "TLS"],
+        &["cannot connect", "TLS", "try --plaintext"],
     );
 }
 
