@@ -3,7 +3,7 @@
 //! omission, workers over connections), the per-worker histograms merged at the end (memory does
 //! not grow with -n) and the report. Requests are encoded once unless DATA varies per request;
 //! responses are counted, not decoded, so the client is not what is measured.
-use crate::commands::Connection;
+use crate::connection::Connection;
 use crate::input::{self, ParseOptions};
 use crate::transport::{self, Target};
 use anyhow::Context;
@@ -33,7 +33,7 @@ pub struct BenchOptions {
     #[arg(long, default_value = "1", value_name = "K")]
     pub connections: usize,
     /// Run for this long instead of a count.
-    #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::util::parse_duration)]
     pub duration: Option<Duration>,
     /// A constant rate (open loop): latency counts from each request's scheduled time.
     #[arg(long, value_name = "R")]
@@ -45,7 +45,7 @@ pub struct BenchOptions {
     #[arg(long, default_value = "10", value_name = "M")]
     pub stream_messages: usize,
     /// Deadline of each call.
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::util::parse_duration)]
     pub timeout: Option<Duration>,
     /// Write the report as json or csv instead of text.
     #[arg(long, value_enum)]
@@ -515,7 +515,7 @@ pub async fn run(
                         }
                     }
                     Err(s) => {
-                        let s = crate::commands::client_deadline(s);
+                        let s = crate::error::client_deadline(s);
                         let text = format!("{:?}: {}", s.code(), s.message());
                         if tally.errors.len() < 10 && !tally.errors.contains(&text) {
                             tally.errors.push(text);

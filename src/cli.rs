@@ -1,12 +1,14 @@
 //! Command-line definitions (clap) and the dispatch from a parsed command to the code that runs it.
-use crate::commands::{self, Connection, OutputOptions};
+use crate::commands::{self, OutputOptions};
 use crate::config::{Config, DEFAULT_ADDRESS};
+use crate::connection::Connection;
 use crate::demo::{route_guide::FeatureDb, DemoConfig, DemoService};
 use crate::format::Verbose;
 use crate::input::{Data, ParseOptions};
 use crate::server::{self, Bound, ServeOptions, TlsFiles};
 use crate::style::ColorChoice;
 use crate::transport::TransportOptions;
+use crate::util::parse_duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
@@ -187,7 +189,7 @@ pub struct DemoServiceArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub grace: Duration,
     /// Largest message a service accepts or sends, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::demo::DEFAULT_MAX_MESSAGE_SIZE)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::util::DEFAULT_MAX_MESSAGE_SIZE)]
     pub max_msg_size: usize,
     /// Streams one connection may have open at once [default: 200].
     #[arg(long, value_name = "N")]
@@ -367,14 +369,6 @@ impl ConnArgs {
     }
 }
 
-/// Accepts `0` and humantime durations such as `500ms`, `10s`, `1m30s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    if text.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (examples: 500ms, 10s, 1m)"))
-}
-
 impl DemoServiceArgs {
     fn serve_options(&self, tls: Option<TlsFiles>) -> ServeOptions {
         ServeOptions {
@@ -522,7 +516,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Man { command } => done(man(command.as_deref())),
             Command::Config { action } => done(match action {
                 ConfigAction::Show { conn } => {
-                    print!("{}", config.effective(&conn.connection(verbose, &config)));
+                    print!("{}", conn.connection(verbose, &config).effective_config());
                     Ok(())
                 }
                 ConfigAction::Path => {

@@ -3,7 +3,6 @@
 //! environment, the environment beats the file, the file beats the built-in defaults. The whole
 //! file is parsed before anything runs: a mistake stops the program with its line and column.
 #![warn(missing_docs)]
-use crate::commands::Connection;
 use crate::error::Hint;
 use crate::format::Format;
 use crate::style::ColorChoice;
@@ -103,7 +102,7 @@ mod duration {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let text = String::deserialize(d)?;
-        crate::cli::parse_duration(&text)
+        crate::util::parse_duration(&text)
             .map(Some)
             .map_err(serde::de::Error::custom)
     }
@@ -196,9 +195,10 @@ impl Config {
         toml::to_string_pretty(&shown).unwrap_or_default()
     }
 
-    /// What `rpcsh config show` prints: where the file is, the settings in effect for `conn`'s
-    /// server (flags, environment and file merged; secrets redacted), then the file itself.
-    pub fn effective(&self, conn: &Connection) -> String {
+    /// What `rpcsh config show` prints: where the file is, the settings in effect for the server
+    /// `asked` for (flags, environment and file merged into `server`, its real address
+    /// `address`; secrets redacted), then the file itself.
+    pub fn effective(&self, asked: &str, address: &str, mut server: Server) -> String {
         #[derive(Serialize)]
         #[serde(rename_all = "kebab-case")]
         struct Effective<'a> {
@@ -211,13 +211,11 @@ impl Config {
             #[serde(flatten)]
             server: Server,
         }
-        let resolved = conn.resolved();
-        let mut server = Server::of(&resolved);
         server.redact();
         let effective = Effective {
-            address: &resolved.addr,
+            address,
             format: self.format,
-            timeout: self.timeout_for(&conn.addr),
+            timeout: self.timeout_for(asked),
             color: crate::style::choice(),
             server,
         };
@@ -228,7 +226,7 @@ impl Config {
                 None => "none (neither XDG_CONFIG_HOME nor HOME is set)".into(),
             },
         };
-        let mut text = format!("# config file: {file}\n# in effect for {}:\n", conn.addr);
+        let mut text = format!("# config file: {file}\n# in effect for {asked}:\n");
         text.push_str(&toml::to_string_pretty(&effective).unwrap_or_default());
         let own = self.show();
         if !own.is_empty() {
@@ -240,37 +238,8 @@ impl Config {
 }
 
 impl Server {
-    /// A connection's settings in the file's terms.
-    fn of(conn: &Connection) -> Server {
-        let map = |headers: &[String]| {
-            headers
-                .iter()
-                .filter_map(|h| h.split_once(':'))
-                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-                .collect()
-        };
-        let t = &conn.transport;
-        Server {
-            address: None,
-            headers: map(&conn.headers),
-            reflect_headers: map(&conn.reflect_headers),
-            plaintext: t.plaintext,
-            tls: t.tls,
-            insecure: t.insecure,
-            cacert: t.cacert.clone(),
-            cert: t.cert.clone(),
-            key: t.key.clone(),
-            authority: t.authority.clone(),
-            user_agent: t.user_agent.clone(),
-            protos: conn.protos.clone(),
-            import_paths: conn.import_paths.clone(),
-            protoset: conn.protoset.clone(),
-            max_msg_size: conn.max_message_size,
-            timeout: None,
-        }
-    }
-
-    fn redact(&mut self) {
+    /// Hides the values of secret headers.
+    pub fn redact(&mut self) {
         for headers in [&mut self.headers, &mut self.reflect_headers] {
             for (name, value) in headers.iter_mut() {
                 if crate::format::is_secret(name) {
@@ -296,71 +265,6 @@ impl Server {
             .iter_mut()
             .chain(&mut self.import_paths)
             .for_each(fix);
-    }
-
-    /// Fills what the flags left unset in `conn` (whose address is already the real one).
-    fn fill(&self, conn: &mut Connection) {
-        let t = &mut conn.transport;
-        if !t.plaintext && !t.tls {
-            t.plaintext = self.plaintext;
-            t.tls = self.tls;
-        }
-        t.insecure |= self.insecure;
-        for (mine, theirs) in [
-            (&mut t.cacert, &self.cacert),
-            (&mut t.cert, &self.cert),
-            (&mut t.key, &self.key),
-        ] {
-            if mine.is_none() {
-                mine.clone_from(theirs);
-            }
-        }
-        if t.authority.is_none() {
-            t.authority.clone_from(&self.authority);
-        }
-        if t.user_agent.is_none() {
-            t.user_agent.clone_from(&self.user_agent);
-        }
-        for (mine, theirs) in [
-            (&mut conn.headers, &self.headers),
-            (&mut conn.reflect_headers, &self.reflect_headers),
-        ] {
-            // A header given with -H replaces the file's of the same name.
-            let given: Vec<String> = mine
-                .iter()
-                .filter_map(|h| h.split_once(':'))
-                .map(|(n, _)| n.trim().to_ascii_lowercase())
-                .collect();
-            let from_file = theirs
-                .iter()
-                .filter(|(n, _)| !given.contains(&n.to_ascii_lowercase()))
-                .map(|(n, v)| format!("{n}: {v}"));
-            *mine = from_file.chain(mine.drain(..)).collect();
-        }
-        if conn.protos.is_empty() && conn.protoset.is_none() {
-            conn.protos.clone_from(&self.protos);
-            conn.protoset.clone_from(&self.protoset);
-        }
-        if conn.import_paths.is_empty() {
-            conn.import_paths.clone_from(&self.import_paths);
-        }
-        if conn.max_message_size.is_none() {
-            conn.max_message_size = self.max_msg_size;
-        }
-    }
-}
-
-impl Connection {
-    /// This connection with its address resolved through the config file and the matching
-    /// section's settings filled in where no flag set them.
-    pub fn resolved(&self) -> Connection {
-        let mut conn = self.clone();
-        let (addr, server) = self.config.server(&self.addr);
-        conn.addr = addr.to_string();
-        if let Some(server) = server {
-            server.fill(&mut conn);
-        }
-        conn
     }
 }
 
@@ -396,21 +300,6 @@ protos = ["/abs/api.proto"]
         assert!(c.server("elsewhere:1").1.is_none());
         assert_eq!(c.timeout_for("prod"), Some(Duration::from_secs(2)));
         assert_eq!(c.timeout_for("elsewhere:1"), Some(Duration::from_secs(5)));
-    }
-
-    #[test]
-    fn flags_beat_the_section() {
-        let config = std::sync::Arc::new(Config::parse(SAMPLE).unwrap());
-        let conn = Connection {
-            addr: "prod".into(),
-            headers: vec!["Authorization: Bearer flag".into()],
-            config,
-            ..Connection::default()
-        };
-        let r = conn.resolved();
-        assert_eq!(r.addr, "grpc.example.com:443");
-        assert_eq!(r.headers, ["x-team: core", "Authorization: Bearer flag"]);
-        assert_eq!(r.transport.cacert.as_deref(), Some(Path::new("ca.pem")));
     }
 
     #[test]

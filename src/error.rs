@@ -181,3 +181,13 @@ pub fn status_error(
         None => anyhow::anyhow!("{doing}: {:?}: {}", status.code(), status.message()),
     }
 }
+
+/// tonic reports a deadline it enforced itself as `Cancelled` (with the timer's error as its
+/// source); to the user it is a deadline, and not a broken connection.
+pub fn client_deadline(status: tonic::Status) -> tonic::Status {
+    if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
+        tonic::Status::deadline_exceeded("the call did not finish within --timeout")
+    } else {
+        status
+    }
+}

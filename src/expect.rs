@@ -1,9 +1,38 @@
 //! What a script's checks mean: partial matching of responses, `expect` against the outcome of
 //! the last call, `$.path` lookups for `let`, and `${NAME}` / `${env:VAR}` substitution. Pure
 //! functions over JSON; running them is the shell's job.
-use crate::repl::command::Expectation;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::time::Duration;
+
+/// What `expect` checks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// The last response contains these fields with these values (objects match partially).
+    Partial(Value),
+    /// The last response is exactly this.
+    Exact(Value),
+    /// The last call's responses, in order, each matching partially.
+    Stream(Vec<Value>),
+    Count(usize),
+    /// The last call failed with this status (canonical name, e.g. OUT_OF_RANGE), its message
+    /// containing the text if one is given.
+    Error(tonic::Code, Option<String>),
+    /// A watch's message matching partially arrives within the time.
+    Within(Duration, Value),
+}
+
+/// An `expect` that did not hold: what was expected and what came, as a diff.
+#[derive(Debug)]
+pub struct ExpectFailed(pub String);
+
+impl std::fmt::Display for ExpectFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "expectation failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ExpectFailed {}
 
 /// What the last call produced: its responses (as proto3 JSON) and how it ended.
 #[derive(Debug, Clone, Default)]

@@ -3,6 +3,7 @@
 //! details, the `-v` trace of headers and timings, and the proto-like text of `describe`. Writes
 //! to any `impl Write`, so tests and the REPL can capture it.
 use crate::invoke::Handler;
+use crate::source::Symbol;
 use prost::Message;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor,
@@ -240,6 +241,16 @@ fn type_name(field: &FieldDescriptor) -> String {
         Kind::Message(m) => format!(".{}", m.full_name()),
         Kind::Enum(e) => format!(".{}", e.full_name()),
         kind => format!("{kind:?}").to_ascii_lowercase(),
+    }
+}
+
+/// What `describe` shows: what the symbol is, then its proto-like text.
+pub fn describe_symbol(symbol: &Symbol) -> String {
+    match symbol {
+        Symbol::Service(s) => format!("{} is a service:\n{}", s.full_name(), describe_service(s)),
+        Symbol::Method(m) => format!("{} is a method:\n{}\n", m.full_name(), describe_method(m)),
+        Symbol::Message(m) => format!("{} is a message:\n{}", m.full_name(), describe_message(m)),
+        Symbol::Enum(e) => format!("{} is an enum:\n{}", e.full_name(), describe_enum(e)),
     }
 }
 

@@ -3,7 +3,7 @@
 //! by message so a stream can be fed by hand or by a pipe.
 use crate::error::Hint;
 use anyhow::{anyhow, bail, Context};
-use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, MethodDescriptor};
 use serde::de::IgnoredAny;
 use std::io::Read;
 use std::path::PathBuf;
@@ -455,6 +455,51 @@ pub fn stdin_messages(
         }
     });
     rx
+}
+
+/// The request messages from inline, file or stdin data, checked against the method's shape:
+/// one for unary and server-streaming methods (an empty one when there is no data).
+pub fn request_messages(
+    method: &MethodDescriptor,
+    data: &Data,
+    parse: ParseOptions,
+    limit: Option<usize>,
+) -> anyhow::Result<Vec<DynamicMessage>> {
+    use prost::Message;
+    let text = data.read_text()?;
+    let mut messages = parse_messages(&text, &method.input(), parse)?;
+    if !method.is_client_streaming() {
+        match messages.len() {
+            // An empty pipe or file is more likely a mistake upstream than a wish for defaults.
+            0 if matches!(data, Data::Stdin | Data::File(_)) => bail!(Hint::new(
+                format!("no request message in {}", data.describe()),
+                "give one JSON object; '{}' sends a message with every field at its default",
+            )),
+            0 => messages.push(DynamicMessage::new(method.input())),
+            1 => {}
+            n => bail!(Hint::new(
+                format!("{} takes one request message, got {n}", method.full_name()),
+                "only client-streaming and bidi methods take a sequence of messages",
+            )),
+        }
+    }
+    // Checked here so that nothing is sent: the server would only fail the call after the upload.
+    let limit = limit.unwrap_or(crate::util::DEFAULT_MAX_MESSAGE_SIZE);
+    if let Some((i, big)) = messages
+        .iter()
+        .map(|m| m.encoded_len())
+        .enumerate()
+        .find(|(_, len)| *len > limit)
+    {
+        bail!(Hint::new(
+            format!(
+                "request message {} is {big} bytes, over the {limit}-byte limit",
+                i + 1
+            ),
+            "--max-msg-size raises the limit (the server has its own)",
+        ));
+    }
+    Ok(messages)
 }
 
 #[cfg(test)]

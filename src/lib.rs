@@ -1,13 +1,26 @@
 //! rpcsh: a gRPC shell. The library holds everything the `rpcsh` binary does, so that examples
-//! and tests can use the same pieces. The client is a pipeline — `transport` connects, `source`
-//! learns the schema, `input` turns JSON into messages, `invoke` makes the call and `format`
-//! prints what it reports — put together by `commands`. The demo servers are `demo` (services),
-//! `pb` (generated code) and `server` (hosting); `cli` is the command line.
+//! and tests can use the same pieces. Its modules are layered; an import points down, never up
+//! or sideways into a cycle (`tests/cli/layers.rs` fails when one comes back):
+//!
+//! ```text
+//! front ends    cli (flags, dispatch: only main imports it)  commands (one-shot call, list, ...)
+//!               repl/ (the shell)  script (rpcsh run, over the shell)  bench
+//! session       connection (settings + config section -> channel and schema)  config (the file)
+//!               expect (checks the shell and scripts run)
+//! client core   transport  source/  input  invoke  format  codec  error  style  stats
+//! bottom        util (durations, sizes): everyone may use it
+//! demo          demo/  server  pb — beside the client, importing nothing of it
+//! ```
+//!
+//! The client is a pipeline — `transport` connects, `source` learns the schema, `input` turns
+//! JSON into messages, `invoke` makes the call and `format` prints what it reports — opened by
+//! `connection` and put together by `commands`, the shell and scripts.
 //!
 //! A dynamic call, as `rpcsh call` makes it (the schema comes from the server's reflection):
 //!
 //! ```no_run
-//! use rpcsh::commands::{self, Connection, OutputOptions};
+//! use rpcsh::commands::{self, OutputOptions};
+//! use rpcsh::connection::Connection;
 //! use rpcsh::input::{Data, ParseOptions};
 //!
 //! # async fn example() -> anyhow::Result<()> {
@@ -41,6 +54,7 @@ pub mod cli;
 pub mod codec;
 pub mod commands;
 pub mod config;
+pub mod connection;
 pub mod demo;
 pub mod error;
 pub mod expect;
@@ -55,3 +69,4 @@ pub mod source;
 pub mod stats;
 pub mod style;
 pub mod transport;
+pub mod util;

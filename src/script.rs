@@ -3,10 +3,11 @@
 //! failure attributed to its file and line, a `N passed, M failed` summary and an optional JUnit
 //! report. Running a statement is the shell's (`repl::Shell::run_line`); this module owns the
 //! splitting, the checks and the verdict.
-use crate::commands::Connection;
+use crate::connection::Connection;
 use crate::error::{render, CallFailed};
-use crate::repl::command::{self, Command, Expectation};
-use crate::repl::{ExpectFailed, Shell};
+use crate::expect::{ExpectFailed, Expectation};
+use crate::repl::command::{self, Command};
+use crate::repl::Shell;
 use std::collections::HashSet;
 use std::path::PathBuf;
 

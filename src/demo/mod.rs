@@ -96,14 +96,11 @@ pub struct DemoConfig {
     pub max_message_size: usize,
 }
 
-/// tonic's own default: 4 MiB.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
-
 impl Default for DemoConfig {
     fn default() -> Self {
         DemoConfig {
             services: DemoService::ALL.to_vec(),
-            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_message_size: crate::util::DEFAULT_MAX_MESSAGE_SIZE,
             db: Arc::new(
                 route_guide::FeatureDb::from_json(route_guide::DEFAULT_DB)
                     .expect("the embedded database is valid"),

@@ -1,5 +1,6 @@
 //! The REPL's command language: one table of commands (the help text and completion come from
 //! it) and the parser from a line to a `Command`. Parsing only; running is `repl::shell`'s.
+use crate::expect::Expectation;
 use std::time::Duration;
 
 /// A command of the table: its name, aliases, arguments and what it does.
@@ -64,23 +65,6 @@ pub enum Command {
     History,
     Help(Option<String>),
     Exit,
-}
-
-/// What `expect` checks.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Expectation {
-    /// The last response contains these fields with these values (objects match partially).
-    Partial(serde_json::Value),
-    /// The last response is exactly this.
-    Exact(serde_json::Value),
-    /// The last call's responses, in order, each matching partially.
-    Stream(Vec<serde_json::Value>),
-    Count(usize),
-    /// The last call failed with this status (canonical name, e.g. OUT_OF_RANGE), its message
-    /// containing the text if one is given.
-    Error(tonic::Code, Option<String>),
-    /// A watch's message matching partially arrives within the time.
-    Within(Duration, serde_json::Value),
 }
 
 /// The table entry for a name or alias.
@@ -202,7 +186,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             let (key, value) = split(rest);
             match key {
                 "timeout" if matches!(value, "off" | "none" | "0") => Command::SetTimeout(None),
-                "timeout" => Command::SetTimeout(Some(crate::cli::parse_duration(value).map_err(|e| format!("set timeout: {e}"))?)),
+                "timeout" => Command::SetTimeout(Some(crate::util::parse_duration(value).map_err(|e| format!("set timeout: {e}"))?)),
                 "format" => Command::SetFormat(match value {
                     "json" => crate::format::Format::Json,
                     "jsonl" => crate::format::Format::Jsonl,
@@ -235,7 +219,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Command::Let(name.to_string(), path.to_string())
         }
         "sleep" => {
-            Command::Sleep(crate::cli::parse_duration(rest).map_err(|e| format!("sleep: {e}"))?)
+            Command::Sleep(crate::util::parse_duration(rest).map_err(|e| format!("sleep: {e}"))?)
         }
         "history" => Command::History,
         "stats" => Command::Stats,
@@ -274,7 +258,7 @@ fn parse_expectation(rest: &str) -> Result<Expectation, String> {
         }
         "within" => {
             let (d, value) = split(after);
-            let d = crate::cli::parse_duration(d).map_err(|e| format!("expect within: {e}"))?;
+            let d = crate::util::parse_duration(d).map_err(|e| format!("expect within: {e}"))?;
             Expectation::Within(d, json(value)?)
         }
         _ => match json(rest)? {

@@ -5,6 +5,7 @@ mod bad_input;
 mod bench;
 mod client;
 mod fit;
+mod layers;
 mod repl;
 mod script;
 mod serve;

@@ -1,0 +1,271 @@
+//! The connection settings and the session they open: the address, TLS, headers and schema
+//! files of one server, merged with its config file section, and what opening them yields (a
+//! channel and a schema source). Every front end reaches servers through this; it knows nothing
+//! of the commands that use it.
+use crate::config::{Config, Server};
+use crate::error::Hint;
+use crate::format::Verbose;
+use crate::source::{reflection::Reflection, Schema};
+use crate::transport::{self, Target, TransportOptions};
+use crate::util::DEFAULT_MAX_MESSAGE_SIZE;
+use anyhow::{bail, Context};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tonic::metadata::{
+    AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, MetadataMap,
+};
+use tonic::transport::Channel;
+
+/// Everything needed to reach a server and learn its schema.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub addr: String,
+    pub transport: TransportOptions,
+    /// `-H`: sent with calls and reflection requests.
+    pub headers: Vec<String>,
+    /// `--reflect-header`: sent with reflection requests only.
+    pub reflect_headers: Vec<String>,
+    pub protos: Vec<PathBuf>,
+    pub import_paths: Vec<PathBuf>,
+    pub protoset: Option<PathBuf>,
+    pub max_message_size: Option<usize>,
+    pub verbose: Option<Verbose>,
+    /// The config file, whose server sections `resolved` applies.
+    pub config: std::sync::Arc<Config>,
+}
+
+/// A session: the channel (when one was needed) and the schema source.
+pub struct Session {
+    pub channel: Option<Channel>,
+    pub schema: Schema,
+    pub metadata: MetadataMap,
+    pub connected: Duration,
+    /// Whether the channel is TLS.
+    pub tls: bool,
+}
+
+impl Connection {
+    /// Reads local schema files first (a bad proto is reported before any connection), then
+    /// connects when a call needs it or the schema comes from reflection.
+    pub async fn open(&self, for_call: bool) -> anyhow::Result<Session> {
+        self.resolved().open_resolved(for_call).await
+    }
+
+    async fn open_resolved(&self, for_call: bool) -> anyhow::Result<Session> {
+        let started = Instant::now();
+        let target = Target::parse(&self.addr, &self.transport)?;
+        let metadata = parse_headers(&self.headers)?;
+        let mut reflect_metadata = metadata.clone();
+        for (k, v) in parse_headers(&self.reflect_headers)?.into_headers().iter() {
+            reflect_metadata.as_mut().append(k.clone(), v.clone());
+        }
+        let local = if !self.protos.is_empty() {
+            Some(Schema::from_protos(&self.protos, &self.import_paths)?)
+        } else if let Some(set) = &self.protoset {
+            Some(Schema::from_protoset(set)?)
+        } else {
+            None
+        };
+        let local = match local {
+            Some(schema) if !for_call => {
+                return Ok(Session {
+                    channel: None,
+                    schema,
+                    metadata,
+                    connected: Duration::ZERO,
+                    tls: target.tls,
+                })
+            }
+            other => other,
+        };
+        let channel = transport::connect(&target, &self.transport).await?;
+        let connected = started.elapsed();
+        if let Some(v) = &self.verbose {
+            let mode = if target.tls { "TLS" } else { "plaintext" };
+            v.line(format_args!(
+                "Connected to {} ({mode}) in {:.1?}",
+                self.addr, connected
+            ));
+        }
+        let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
+        let schema = match local {
+            Some(schema) => schema,
+            None => Schema::from_reflection(Reflection::new(
+                channel.clone(),
+                reflect_metadata,
+                limit,
+                target.tls,
+            )),
+        };
+        Ok(Session {
+            channel: Some(channel),
+            schema,
+            metadata,
+            connected,
+            tls: target.tls,
+        })
+    }
+}
+
+/// Parses `-H 'name: value'` headers; `-bin` names take base64 values.
+pub fn parse_headers(headers: &[String]) -> anyhow::Result<MetadataMap> {
+    use base64::Engine;
+    let mut map = MetadataMap::new();
+    for h in headers {
+        let Some((name, value)) = h.split_once(':') else {
+            bail!(Hint::new(
+                format!("invalid header {h:?}"),
+                "write it as 'name: value'"
+            ));
+        };
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        if name.ends_with("-bin") {
+            let key = BinaryMetadataKey::from_bytes(name.as_bytes())
+                .with_context(|| format!("invalid header name {name:?}"))?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(value))
+                .map_err(|e| {
+                    Hint::new(
+                        format!("header {name} is not base64: {e}"),
+                        "values of -bin headers are base64",
+                    )
+                })?;
+            map.append_bin(key, BinaryMetadataValue::from_bytes(&bytes));
+        } else {
+            let key = AsciiMetadataKey::from_bytes(name.as_bytes())
+                .with_context(|| format!("invalid header name {name:?}"))?;
+            let value = AsciiMetadataValue::try_from(value)
+                .with_context(|| format!("invalid value for header {name}"))?;
+            map.append(key, value);
+        }
+    }
+    Ok(map)
+}
+
+impl Connection {
+    /// This connection with its address resolved through the config file and the matching
+    /// section's settings filled in where no flag set them.
+    pub fn resolved(&self) -> Connection {
+        let mut conn = self.clone();
+        let (addr, server) = self.config.server(&self.addr);
+        conn.addr = addr.to_string();
+        if let Some(server) = server {
+            fill(&mut conn, server);
+        }
+        conn
+    }
+
+    /// What `rpcsh config show` prints for this connection (see `Config::effective`).
+    pub fn effective_config(&self) -> String {
+        let resolved = self.resolved();
+        self.config
+            .effective(&self.addr, &resolved.addr, settings(&resolved))
+    }
+}
+
+/// Fills what the flags left unset in `conn` (whose address is already the real one) from its
+/// config file section.
+fn fill(conn: &mut Connection, server: &Server) {
+    let t = &mut conn.transport;
+    if !t.plaintext && !t.tls {
+        t.plaintext = server.plaintext;
+        t.tls = server.tls;
+    }
+    t.insecure |= server.insecure;
+    for (mine, theirs) in [
+        (&mut t.cacert, &server.cacert),
+        (&mut t.cert, &server.cert),
+        (&mut t.key, &server.key),
+    ] {
+        if mine.is_none() {
+            mine.clone_from(theirs);
+        }
+    }
+    if t.authority.is_none() {
+        t.authority.clone_from(&server.authority);
+    }
+    if t.user_agent.is_none() {
+        t.user_agent.clone_from(&server.user_agent);
+    }
+    for (mine, theirs) in [
+        (&mut conn.headers, &server.headers),
+        (&mut conn.reflect_headers, &server.reflect_headers),
+    ] {
+        // A header given with -H replaces the file's of the same name.
+        let given: Vec<String> = mine
+            .iter()
+            .filter_map(|h| h.split_once(':'))
+            .map(|(n, _)| n.trim().to_ascii_lowercase())
+            .collect();
+        let from_file = theirs
+            .iter()
+            .filter(|(n, _)| !given.contains(&n.to_ascii_lowercase()))
+            .map(|(n, v)| format!("{n}: {v}"));
+        *mine = from_file.chain(mine.drain(..)).collect();
+    }
+    if conn.protos.is_empty() && conn.protoset.is_none() {
+        conn.protos.clone_from(&server.protos);
+        conn.protoset.clone_from(&server.protoset);
+    }
+    if conn.import_paths.is_empty() {
+        conn.import_paths.clone_from(&server.import_paths);
+    }
+    if conn.max_message_size.is_none() {
+        conn.max_message_size = server.max_msg_size;
+    }
+}
+
+/// A connection's settings in the file's terms.
+fn settings(conn: &Connection) -> Server {
+    let map = |headers: &[String]| {
+        headers
+            .iter()
+            .filter_map(|h| h.split_once(':'))
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+            .collect()
+    };
+    let t = &conn.transport;
+    Server {
+        address: None,
+        headers: map(&conn.headers),
+        reflect_headers: map(&conn.reflect_headers),
+        plaintext: t.plaintext,
+        tls: t.tls,
+        insecure: t.insecure,
+        cacert: t.cacert.clone(),
+        cert: t.cert.clone(),
+        key: t.key.clone(),
+        authority: t.authority.clone(),
+        user_agent: t.user_agent.clone(),
+        protos: conn.protos.clone(),
+        import_paths: conn.import_paths.clone(),
+        protoset: conn.protoset.clone(),
+        max_msg_size: conn.max_message_size,
+        timeout: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn flags_beat_the_config_section() {
+        let sample = "[servers.prod]\naddress = \"grpc.example.com:443\"\n\
+            headers = { authorization = \"Bearer s3cret\", x-team = \"core\" }\n\
+            cacert = \"ca.pem\"\n";
+        let config = std::sync::Arc::new(Config::parse(sample).unwrap());
+        let conn = Connection {
+            addr: "prod".into(),
+            headers: vec!["Authorization: Bearer flag".into()],
+            config,
+            ..Connection::default()
+        };
+        let r = conn.resolved();
+        assert_eq!(r.addr, "grpc.example.com:443");
+        assert_eq!(r.headers, ["x-team: core", "Authorization: Bearer flag"]);
+        assert_eq!(r.transport.cacert.as_deref(), Some(Path::new("ca.pem")));
+    }
+}

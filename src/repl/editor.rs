@@ -1,0 +1,135 @@
+//! Where the shell's lines come from: the line editor on a thread of its own (rustyline's
+//! `readline` blocks), with its history file, or piped stdin read command by command.
+use super::command::{self, Command};
+use super::complete::ShellHelper;
+use crate::format::is_secret;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// What the editor thread sends.
+pub(super) enum Input {
+    Line(String),
+    Interrupt,
+    Eof,
+}
+
+/// `$XDG_STATE_HOME/rpcsh/history`, or `~/.local/state/rpcsh/history`.
+pub fn history_path() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(state.join("rpcsh").join("history"))
+}
+
+/// The history file, created mode 0600 (it may hold what people typed against production).
+pub(super) fn open_history(path: &PathBuf) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// What goes into the history for `line`: secret header values redacted.
+pub(super) fn for_history(line: &str) -> String {
+    match command::parse(line) {
+        Ok(Command::HeaderSet(name, _)) if is_secret(&name) => {
+            format!("header set {name} <redacted>")
+        }
+        _ => line.to_string(),
+    }
+}
+
+/// Starts the editor thread; returns its external printer once the editor exists.
+pub(super) fn spawn_editor(
+    helper: ShellHelper,
+    history: Option<PathBuf>,
+    prompts: std::sync::mpsc::Receiver<Option<String>>,
+    lines: mpsc::UnboundedSender<Input>,
+) -> anyhow::Result<Arc<Mutex<Box<dyn rustyline::ExternalPrinter + Send>>>> {
+    let (printer_tx, printer_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let config = rustyline::Config::builder().auto_add_history(false).build();
+        let mut editor =
+            match rustyline::Editor::<ShellHelper, rustyline::history::DefaultHistory>::with_config(
+                config,
+            ) {
+                Ok(e) => e,
+                Err(e) => {
+                    return drop(
+                        printer_tx.send(Err(anyhow::anyhow!("cannot start the line editor: {e}"))),
+                    )
+                }
+            };
+        editor.set_helper(Some(helper));
+        let history = history.filter(|p| open_history(p).is_ok());
+        if let Some(path) = &history {
+            let _ = editor.load_history(path);
+        }
+        match editor.create_external_printer() {
+            Ok(p) => {
+                let boxed: Box<dyn rustyline::ExternalPrinter + Send> = Box::new(p);
+                let _ = printer_tx.send(Ok(Arc::new(Mutex::new(boxed))));
+            }
+            Err(e) => {
+                return drop(
+                    printer_tx.send(Err(anyhow::anyhow!("cannot start the line editor: {e}"))),
+                )
+            }
+        }
+        while let Ok(Some(prompt)) = prompts.recv() {
+            let input = match editor.readline(&prompt) {
+                Ok(line) => {
+                    if !line.trim().is_empty() {
+                        let _ = editor.add_history_entry(for_history(&line));
+                        if let Some(path) = &history {
+                            let _ = editor.append_history(path);
+                        }
+                    }
+                    Input::Line(line)
+                }
+                Err(rustyline::error::ReadlineError::Interrupted) => Input::Interrupt,
+                Err(_) => Input::Eof,
+            };
+            if lines.send(input).is_err() {
+                break;
+            }
+        }
+    });
+    printer_rx
+        .recv()
+        .map_err(|_| anyhow::anyhow!("the line editor did not start"))?
+}
+
+/// Reads piped commands: one per line, JSON spanning lines kept together.
+pub(super) fn spawn_reader(lines: mpsc::UnboundedSender<Input>) {
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut pending = String::new();
+        for line in std::io::BufRead::lines(stdin.lock()) {
+            let Ok(line) = line else { break };
+            if !pending.is_empty() {
+                pending.push('\n');
+            }
+            pending.push_str(&line);
+            if command::is_complete(&pending)
+                && lines
+                    .send(Input::Line(std::mem::take(&mut pending)))
+                    .is_err()
+            {
+                return;
+            }
+        }
+        if !pending.is_empty() {
+            let _ = lines.send(Input::Line(pending));
+        }
+        let _ = lines.send(Input::Eof);
+    });
+}

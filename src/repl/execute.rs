@@ -1,0 +1,214 @@
+//! What each shell command does, and one-shot calls (unary and server streaming) made from the
+//! shell. Streams typed at the sub-prompt are `stream`'s, background watches `watch`'s.
+use super::command::{self, Command};
+use super::output::{record, status_failure, Counting};
+use super::Shell;
+use crate::connection::parse_headers;
+use crate::error::client_deadline;
+use crate::expect::{self, ExpectFailed, Expectation, Outcome};
+use crate::format::{self, is_secret};
+use crate::input;
+use crate::invoke::{self, CallError, CallOptions};
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use std::io::Write;
+
+impl Shell {
+    pub(super) async fn execute(&mut self, command: Command) -> anyhow::Result<()> {
+        match command {
+            Command::Empty | Command::Exit => {}
+            Command::Help(topic) => self
+                .out
+                .out(&command::help(topic.as_deref()).map_err(anyhow::Error::msg)?),
+            Command::Stats => self.out.out(&format!("{}\n", crate::stats::Stats::now())),
+            Command::History => {
+                let text: String = self
+                    .history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| format!("{:>4}  {l}\n", i + 1))
+                    .collect();
+                self.out.out(&text);
+            }
+            Command::List(service) => {
+                let session = self.ensure_session().await?;
+                let text: String = match service {
+                    None => session
+                        .schema
+                        .services()
+                        .await?
+                        .into_iter()
+                        .map(|s| s + "\n")
+                        .collect(),
+                    Some(name) => {
+                        let s = session.schema.resolve_service(&name).await?;
+                        s.methods()
+                            .map(|m| format!("{}\n", format::describe_method(&m)))
+                            .collect()
+                    }
+                };
+                self.out.out(&text);
+            }
+            Command::Describe(symbol) => {
+                let session = self.ensure_session().await?;
+                let found = session.schema.find_symbol(&symbol).await?;
+                self.out.out(&format::describe_symbol(&found));
+            }
+            Command::Template(symbol) => {
+                let symbol = self.qualify(&symbol);
+                let session = self.ensure_session().await?;
+                let message = session
+                    .schema
+                    .find_symbol(&symbol)
+                    .await?
+                    .request_message()?;
+                self.out.out(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&format::template(&message))?
+                ));
+            }
+            Command::Use(None) => self.set_current(None),
+            Command::Use(Some(name)) => {
+                let session = self.ensure_session().await?;
+                let service = session.schema.resolve_service(&name).await?;
+                self.set_current(Some(service.full_name().to_string()));
+            }
+            Command::Call { method, data } => self.call(&method, data).await?,
+            Command::Watch { method, data } => self.watch(&method, data).await?,
+            Command::Jobs => self.out.out(&self.jobs()),
+            Command::Stop(id) => self.stop_watch(id)?,
+            Command::HeaderSet(name, value) => {
+                parse_headers(&[format!("{name}: {value}")])?;
+                self.headers.retain(|(k, _)| *k != name);
+                self.headers.push((name, value));
+            }
+            Command::HeaderUnset(name) => self.headers.retain(|(k, _)| *k != name),
+            Command::Headers => {
+                let text: String = self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}\n", if is_secret(k) { "<redacted>" } else { v }))
+                    .collect();
+                self.out.out(if text.is_empty() {
+                    "no headers\n"
+                } else {
+                    &text
+                });
+            }
+            Command::SetTimeout(t) => self.timeout = t,
+            Command::SetFormat(f) => self.style.format = f,
+            Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
+            Command::Expect(Expectation::Within(limit, expected)) => {
+                self.expect_within(limit, &expected).await?
+            }
+            Command::Expect(expectation) => {
+                let outcome = self.last.lock().unwrap().clone();
+                expect::check(&expectation, &outcome).map_err(ExpectFailed)?;
+            }
+            Command::Let(name, path) => {
+                let outcome = self.last.lock().unwrap().clone();
+                let value = expect::lookup(&outcome, &path).map_err(anyhow::Error::msg)?;
+                self.vars.insert(name, value);
+            }
+            Command::Sleep(d) => tokio::time::sleep(d).await,
+            Command::Connect(addr) => {
+                // A server that cannot be reached leaves the shell on the one it had.
+                let previous = std::mem::replace(&mut self.conn.addr, addr);
+                let session = self.session.take();
+                if let Err(e) = self.ensure_session().await {
+                    self.conn.addr = previous;
+                    self.session = session;
+                    return Err(e);
+                }
+                self.set_current(None);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn resolve(
+        &mut self,
+        method: &str,
+    ) -> anyhow::Result<(MethodDescriptor, tonic::transport::Channel)> {
+        let method = self.qualify(method);
+        let session = self.ensure_session().await?;
+        let resolved = session.schema.resolve_method(&method).await?;
+        let channel = session
+            .channel
+            .clone()
+            .expect("a session for calls has a channel");
+        Ok((resolved, channel))
+    }
+
+    pub(super) fn options(&self) -> anyhow::Result<CallOptions> {
+        Ok(CallOptions {
+            metadata: self.metadata()?,
+            timeout: self.timeout,
+            max_message_size: self.conn.max_message_size,
+        })
+    }
+
+    /// The request messages of `data` (inline JSON or @file) for `method`, shaped as the
+    /// one-shot `call` shapes them.
+    pub(super) fn messages(
+        &self,
+        data: Option<String>,
+        method: &MethodDescriptor,
+    ) -> anyhow::Result<Vec<DynamicMessage>> {
+        let data = input::Data::parse(data.as_deref());
+        if data == input::Data::Stdin {
+            anyhow::bail!("stdin is the shell's own input: give the JSON inline or as @FILE");
+        }
+        input::request_messages(method, &data, self.parse, self.conn.max_message_size)
+    }
+
+    pub(super) async fn call(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
+        let (method, channel) = self.resolve(method).await?;
+        let options = self.options()?;
+        if method.is_client_streaming() {
+            return self.open_stream(method, channel, options, data);
+        }
+        let messages = self.messages(data, &method)?;
+        let mut handler = Counting::new(self.printer(String::new()));
+        *self.last.lock().unwrap() = Outcome {
+            called: true,
+            ..Outcome::default()
+        };
+        let call = invoke::invoke(
+            channel,
+            &method,
+            futures_util::stream::iter(messages),
+            &options,
+            &mut handler,
+        );
+        // Ctrl-C ends the call, not the shell: dropping the call resets its stream.
+        let result = tokio::select! {
+            r = call => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let _ = handler.printer.out.flush();
+        record(
+            &self.last,
+            &handler,
+            result.as_ref().and_then(|r| r.as_ref().err()),
+        );
+        match result {
+            None => self.out.err("cancelled\n"),
+            Some(Ok(())) => {}
+            Some(Err(e)) => self.call_failed(e)?,
+        }
+        Ok(())
+    }
+
+    pub(super) fn call_failed(&mut self, e: CallError) -> anyhow::Result<()> {
+        match e {
+            CallError::Handler(e) => Err(e),
+            CallError::Status(status) => {
+                let status = client_deadline(status);
+                if crate::error::transport_cause(&status).is_some() {
+                    self.session = None; // reconnect on the next command
+                }
+                Err(status_failure(status, self.session.as_ref()))
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Background server streams (`watch`), their messages tagged `[N]` above the prompt: `jobs`,
+//! `stop`, `expect within`, and letting them drain at the end of piped input.
+use super::output::{status_failure, Counting};
+use super::Shell;
+use crate::error::render;
+use crate::expect::{self, ExpectFailed};
+use crate::format::Format;
+use crate::invoke::{self, CallError};
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A background server stream.
+pub(super) struct Watch {
+    pub(super) id: usize,
+    pub(super) method: String,
+    pub(super) count: Arc<AtomicUsize>,
+    pub(super) kept: Arc<Mutex<Vec<serde_json::Value>>>,
+    pub(super) task: tokio::task::JoinHandle<()>,
+}
+
+impl Shell {
+    /// At the end of piped input: lets the watches print what is already on its way (until none
+    /// has received anything for a quarter of a second, five seconds at most), then stops them.
+    pub(super) async fn settle_watches(&mut self) {
+        let total = |w: &[Watch]| {
+            w.iter()
+                .map(|w| w.count.load(Ordering::Relaxed))
+                .sum::<usize>()
+        };
+        for _ in 0..20 {
+            if self.watches.iter().all(|w| w.task.is_finished()) {
+                break;
+            }
+            let before = total(&self.watches);
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if total(&self.watches) == before {
+                break;
+            }
+        }
+        for w in &self.watches {
+            w.task.abort();
+        }
+    }
+
+    /// `watch METHOD [JSON]`: a server stream in the background, its messages tagged `[N]`.
+    pub(super) async fn watch(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
+        let (method, channel) = self.resolve(method).await?;
+        if method.is_client_streaming() {
+            anyhow::bail!(
+                "watch takes a method that streams responses only; {} takes a stream too",
+                method.name()
+            );
+        }
+        let messages = self.messages(data, &method)?;
+        let options = self.options()?;
+        let id = self.next_watch;
+        self.next_watch += 1;
+        let count = Arc::new(AtomicUsize::new(0));
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let mut printer = self.printer(format!("[{id}] "));
+        if printer.style.format == Format::Json {
+            printer.style.format = Format::Jsonl; // one line per background message
+        }
+        let kept: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let mut handler = Counting {
+            printer,
+            count: count.clone(),
+            started: Some(started_tx),
+            kept: kept.clone(),
+        };
+        let out = self.out.clone();
+        let name = format!("{}/{}", method.parent_service().name(), method.name());
+        let task_name = name.clone();
+        let task = tokio::spawn(async move {
+            let result = invoke::invoke(
+                channel,
+                &method,
+                futures_util::stream::iter(messages),
+                &options,
+                &mut handler,
+            )
+            .await;
+            let _ = handler.printer.out.flush();
+            let n = handler.count.load(Ordering::Relaxed);
+            match result {
+                Ok(()) => out.out(&format!("[{id}] {task_name} ended after {n} messages\n")),
+                Err(CallError::Status(status)) => {
+                    out.err(&format!("[{id}] {}", render(&status_failure(status, None))))
+                }
+                Err(CallError::Handler(e)) => out.err(&format!("[{id}] {}", render(&e))),
+            }
+        });
+        // Wait for the server to accept the call (its response headers): what the next command
+        // makes the server push must find this watch subscribed.
+        let _ = started.await;
+        self.out.out(&format!("[{id}] watching {name}\n"));
+        self.watches.push(Watch {
+            id,
+            method: name,
+            count,
+            kept,
+            task,
+        });
+        Ok(())
+    }
+
+    /// What `jobs` prints: each watch, its count and whether it still runs.
+    pub(super) fn jobs(&self) -> String {
+        let text: String = self
+            .watches
+            .iter()
+            .map(|w| {
+                let state = if w.task.is_finished() {
+                    "ended"
+                } else {
+                    "running"
+                };
+                format!(
+                    "[{}] {}  {} messages  {state}\n",
+                    w.id,
+                    w.method,
+                    w.count.load(Ordering::Relaxed)
+                )
+            })
+            .collect();
+        if text.is_empty() {
+            "no watches\n".into()
+        } else {
+            text
+        }
+    }
+
+    /// `stop N`.
+    pub(super) fn stop_watch(&mut self, id: usize) -> anyhow::Result<()> {
+        let Some(i) = self.watches.iter().position(|w| w.id == id) else {
+            anyhow::bail!("no watch [{id}] (jobs lists them)");
+        };
+        let w = self.watches.remove(i);
+        w.task.abort();
+        self.out.out(&format!(
+            "[{id}] stopped after {} messages\n",
+            w.count.load(Ordering::Relaxed)
+        ));
+        Ok(())
+    }
+
+    /// `expect within D {...}`: a watch's message matching partially arrives in time.
+    pub(super) async fn expect_within(
+        &self,
+        limit: Duration,
+        expected: &serde_json::Value,
+    ) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let seen = self.watches.iter().any(|w| {
+                w.kept
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|m| expect::contains(m, expected))
+            });
+            if seen {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let recent: Vec<_> = self
+                    .watches
+                    .iter()
+                    .flat_map(|w| {
+                        w.kept
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .rev()
+                            .take(3)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                anyhow::bail!(ExpectFailed(format!(
+                    "no watch message matched within {limit:?}\n{}",
+                    expect::diff(expected, &serde_json::Value::Array(recent))
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+}

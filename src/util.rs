@@ -1,0 +1,14 @@
+//! Small helpers every layer may use: durations as people write them and the message-size
+//! default. The bottom of the crate: it imports nothing of it.
+use std::time::Duration;
+
+/// The 4 MiB gRPC default message size, for calls, reflection and the demo servers alike.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+
+/// Accepts `0` and humantime durations such as `500ms`, `10s`, `1m30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (examples: 500ms, 10s, 1m)"))
+}
