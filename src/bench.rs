@@ -271,6 +271,8 @@ struct Caller {
     headers: http::HeaderMap,
     metadata: tonic::metadata::MetadataMap,
     unary: bool,
+    /// Unary calls go over raw HTTP/2 (uncompressed requests only).
+    raw: bool,
     timeout: Option<Duration>,
     /// The framed request when it is the same every time.
     fixed: Option<Bytes>,
@@ -287,7 +289,7 @@ fn grpc_frame(message: &[u8]) -> Bytes {
 
 impl Caller {
     async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
-        if let (true, Link::Direct(sender)) = (self.unary, &mut self.link) {
+        if let (true, Link::Direct(sender)) = (self.raw, &mut self.link) {
             let frame = match &self.fixed {
                 Some(frame) => frame.clone(),
                 None => grpc_frame(requests.first().map_or(&[][..], |m| &m[..])),
@@ -444,6 +446,13 @@ pub async fn run(
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit);
         }
+        for encoding in crate::invoke::ACCEPTED_ENCODINGS {
+            grpc = grpc.accept_compressed(encoding);
+        }
+        if let Some(c) = conn.compress {
+            grpc = grpc.send_compressed(c.encoding());
+        }
+        let unary = !method.is_client_streaming() && !method.is_server_streaming();
         let mut caller = Caller {
             grpc,
             link,
@@ -451,7 +460,8 @@ pub async fn run(
             path: path.clone(),
             headers: headers.clone(),
             metadata: session.metadata.clone(),
-            unary: !method.is_client_streaming() && !method.is_server_streaming(),
+            unary,
+            raw: unary && conn.compress.is_none(),
             timeout: options.timeout,
             fixed: match &requests {
                 Requests::Fixed(m) => m.first().map(|m| grpc_frame(m)),

@@ -5,6 +5,7 @@ use crate::connection::Connection;
 use crate::demo::{route_guide::FeatureDb, DemoConfig, DemoService};
 use crate::format::Verbose;
 use crate::input::{Data, ParseOptions};
+use crate::invoke::Compression;
 use crate::server::{self, Bound, ServeOptions, TlsFiles};
 use crate::style::ColorChoice;
 use crate::transport::TransportOptions;
@@ -191,6 +192,9 @@ pub struct DemoServiceArgs {
     /// Largest message a service accepts or sends, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = crate::util::DEFAULT_MAX_MESSAGE_SIZE)]
     pub max_msg_size: usize,
+    /// Compress responses: gzip, zstd or deflate (compressed requests are always accepted).
+    #[arg(long, value_name = "ENCODING", value_enum)]
+    pub compress: Option<Compression>,
     /// Streams one connection may have open at once [default: 200].
     #[arg(long, value_name = "N")]
     pub max_concurrent_streams: Option<u32>,
@@ -289,6 +293,9 @@ pub struct ConnArgs {
     /// Largest message to send or receive, in bytes, reflection included.
     #[arg(long, value_name = "BYTES")]
     pub max_msg_size: Option<usize>,
+    /// Compress request messages: gzip, zstd or deflate (responses in any of them are read).
+    #[arg(long, value_name = "ENCODING", value_enum)]
+    pub compress: Option<Compression>,
     /// Take the schema from this .proto file instead of reflection (repeatable).
     #[arg(help_heading = "Schema", long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
@@ -362,6 +369,7 @@ impl ConnArgs {
             import_paths: self.import_paths.clone(),
             protoset: self.protoset.clone(),
             max_message_size: self.max_msg_size,
+            compress: self.compress,
             verbose: verbose.then_some(Verbose {
                 show_secrets: self.show_secrets,
             }),
@@ -384,6 +392,7 @@ impl DemoServiceArgs {
             services,
             task_interval: self.task_interval,
             max_message_size: self.max_msg_size,
+            compress: self.compress.map(Compression::encoding),
             ..DemoConfig::default()
         };
         if let Some(path) = &self.db {

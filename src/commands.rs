@@ -70,11 +70,15 @@ pub async fn call(
             format::describe_method(&method)
         ));
         v.metadata("Request metadata to send", &session.metadata);
+        if let Some(c) = conn.compress {
+            v.line(format_args!("Request compression: grpc-encoding: {}", c.name()));
+        }
     }
     let options = CallOptions {
         metadata: session.metadata.clone(),
         timeout,
         max_message_size: conn.max_message_size,
+        compress: conn.compress,
     };
     let stdout = std::io::stdout();
     let mut handler = ResolvingPrinter {

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 use crate::error::Hint;
 use crate::format::Format;
+use crate::invoke::Compression;
 use crate::style::ColorChoice;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -90,6 +91,9 @@ pub struct Server {
     /// Default call deadline for this server.
     #[serde(default, with = "duration", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// As `--compress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compress: Option<Compression>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -5,6 +5,7 @@
 use crate::config::{Config, Server};
 use crate::error::Hint;
 use crate::format::Verbose;
+use crate::invoke::Compression;
 use crate::source::{reflection::Reflection, Schema};
 use crate::transport::{self, Target, TransportOptions};
 use crate::util::DEFAULT_MAX_MESSAGE_SIZE;
@@ -29,6 +30,8 @@ pub struct Connection {
     pub import_paths: Vec<PathBuf>,
     pub protoset: Option<PathBuf>,
     pub max_message_size: Option<usize>,
+    /// `--compress`: the encoding of request messages.
+    pub compress: Option<Compression>,
     pub verbose: Option<Verbose>,
     /// The config file, whose server sections `resolved` applies.
     pub config: std::sync::Arc<Config>,
@@ -135,6 +138,14 @@ pub fn parse_headers(headers: &[String]) -> anyhow::Result<MetadataMap> {
         } else {
             let key = AsciiMetadataKey::from_bytes(name.as_bytes())
                 .with_context(|| format!("invalid header name {name:?}"))?;
+            // http accepts bytes over 0x7f, but gRPC text values are printable ASCII, and
+            // peers drop (grpc-js) or refuse others. The value may be a secret: never print it.
+            if !value.chars().all(|c| (' '..='~').contains(&c)) {
+                bail!(Hint::new(
+                    format!("the value of header {name} is not printable ASCII"),
+                    format!("gRPC text headers hold printable ASCII only; a header named {name}-bin carries any bytes, given in base64"),
+                ));
+            }
             let value = AsciiMetadataValue::try_from(value)
                 .with_context(|| format!("invalid value for header {name}"))?;
             map.append(key, value);
@@ -214,6 +225,9 @@ fn fill(conn: &mut Connection, server: &Server) {
     if conn.max_message_size.is_none() {
         conn.max_message_size = server.max_msg_size;
     }
+    if conn.compress.is_none() {
+        conn.compress = server.compress;
+    }
 }
 
 /// A connection's settings in the file's terms.
@@ -242,6 +256,7 @@ fn settings(conn: &Connection) -> Server {
         import_paths: conn.import_paths.clone(),
         protoset: conn.protoset.clone(),
         max_msg_size: conn.max_message_size,
+        compress: conn.compress,
         timeout: None,
     }
 }

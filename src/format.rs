@@ -147,11 +147,9 @@ impl Verbose {
                     let value = v.to_str().unwrap_or("<not text>");
                     lines.push(format!("{k}: {}", self.redact(k.as_str(), value)));
                 }
+                // As on the wire (base64), so the value can be checked or sent back with -H.
                 KeyAndValueRef::Binary(k, v) => {
-                    let value = v
-                        .to_bytes()
-                        .map(|b| format!("<{} bytes>", b.len()))
-                        .unwrap_or_default();
+                    let value = String::from_utf8_lossy(v.as_encoded_bytes());
                     lines.push(format!("{k}: {}", self.redact(k.as_str(), &value)));
                 }
             }

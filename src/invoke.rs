@@ -6,7 +6,55 @@ use crate::codec::DynamicCodec;
 use futures_util::{FutureExt, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use std::time::Duration;
+use tonic::codec::CompressionEncoding;
 use tonic::{client::Grpc, metadata::MetadataMap, transport::Channel, Status};
+
+/// Every response encoding rpcsh reads: grpcio compresses responses even unasked.
+pub const ACCEPTED_ENCODINGS: [CompressionEncoding; 3] = [
+    CompressionEncoding::Gzip,
+    CompressionEncoding::Zstd,
+    CompressionEncoding::Deflate,
+];
+
+/// `--compress`: how requests are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    Deflate,
+}
+
+impl Compression {
+    pub fn encoding(self) -> CompressionEncoding {
+        match self {
+            Compression::Gzip => CompressionEncoding::Gzip,
+            Compression::Zstd => CompressionEncoding::Zstd,
+            Compression::Deflate => CompressionEncoding::Deflate,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Deflate => "deflate",
+        }
+    }
+
+    /// `gzip`, `zstd`, `deflate`; `off`/`none`/`identity` is no compression.
+    pub fn parse(text: &str) -> Result<Option<Compression>, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "gzip" => Ok(Some(Compression::Gzip)),
+            "zstd" => Ok(Some(Compression::Zstd)),
+            "deflate" => Ok(Some(Compression::Deflate)),
+            "off" | "none" | "identity" => Ok(None),
+            other => Err(format!(
+                "unknown compression {other:?}: gzip, zstd, deflate or off"
+            )),
+        }
+    }
+}
 
 /// Per-call settings.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +63,8 @@ pub struct CallOptions {
     /// Sent as `grpc-timeout`: the server gives up, and so does the client, when it passes.
     pub timeout: Option<Duration>,
     pub max_message_size: Option<usize>,
+    /// Compress request messages with this encoding.
+    pub compress: Option<Compression>,
 }
 
 /// What a call reports as it goes.
@@ -45,8 +95,35 @@ pub fn path(method: &MethodDescriptor) -> String {
     format!("/{}/{}", method.parent_service().full_name(), method.name())
 }
 
+/// A client for dynamic calls: the size limits, the encodings read, and the one requests use.
+pub fn client(channel: Channel, options: &CallOptions) -> Grpc<Channel> {
+    let mut grpc = Grpc::new(channel);
+    if let Some(limit) = options.max_message_size {
+        grpc = grpc
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit);
+    }
+    for encoding in ACCEPTED_ENCODINGS {
+        grpc = grpc.accept_compressed(encoding);
+    }
+    if let Some(c) = options.compress {
+        grpc = grpc.send_compressed(c.encoding());
+    }
+    grpc
+}
+
+/// Whether a failed status is the server's answer (its metadata are the response's headers or
+/// trailers), not a broken connection or a deadline tonic enforced itself.
+fn from_server(status: &Status) -> bool {
+    crate::error::transport_cause(status).is_none()
+        && !(status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired")
+}
+
 /// Calls `method` with `requests` (one message for unary and server-streaming methods) and
-/// reports the responses to `handler`.
+/// reports the responses to `handler`. A method that answers with one message (unary, client
+/// streaming) reports it only once the call ended OK: gRPC has no response where the status
+/// is an error, even when a server sent a message before it. Whatever the status, the headers
+/// and trailers the server sent are reported.
 pub async fn invoke(
     channel: Channel,
     method: &MethodDescriptor,
@@ -54,12 +131,7 @@ pub async fn invoke(
     options: &CallOptions,
     handler: &mut impl Handler,
 ) -> Result<(), CallError> {
-    let mut grpc = Grpc::new(channel);
-    if let Some(limit) = options.max_message_size {
-        grpc = grpc
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit);
-    }
+    let mut grpc = client(channel, options);
     // tonic panics if a call starts before the channel is ready.
     grpc.ready()
         .await
@@ -71,13 +143,25 @@ pub async fn invoke(
     if let Some(timeout) = options.timeout {
         request.set_timeout(timeout);
     }
-    let response = grpc
+    let response = match grpc
         .streaming(request, path, DynamicCodec::new(method.output()))
         .await
-        .map_err(CallError::Status)?;
+    {
+        Ok(response) => response,
+        Err(status) => {
+            // A trailers-only answer: what the server sent came as headers.
+            if from_server(&status) {
+                handler.on_headers(&MetadataMap::new());
+                handler.on_trailers(status.metadata());
+            }
+            return Err(CallError::Status(status));
+        }
+    };
     handler.on_headers(response.metadata());
     let mut stream = response.into_inner();
-    loop {
+    let single = !method.is_server_streaming();
+    let mut held: Option<DynamicMessage> = None;
+    let ended = loop {
         let next = match stream.message().now_or_never() {
             Some(next) => next,
             None => {
@@ -85,16 +169,31 @@ pub async fn invoke(
                 stream.message().await
             }
         };
-        match next.map_err(CallError::Status)? {
-            Some(message) => handler
+        match next {
+            Ok(Some(message)) if single => held = Some(message),
+            Ok(Some(message)) => handler
                 .on_message(message)
                 .await
                 .map_err(CallError::Handler)?,
-            None => break,
+            Ok(None) => break Ok(()),
+            Err(status) => break Err(status),
         }
+    };
+    if let Err(status) = ended {
+        if from_server(&status) {
+            handler.on_trailers(status.metadata());
+        }
+        return Err(CallError::Status(status));
+    }
+    let trailers = stream.trailers().await.map_err(CallError::Status)?;
+    if let Some(message) = held {
+        handler
+            .on_message(message)
+            .await
+            .map_err(CallError::Handler)?;
     }
     handler.on_idle().map_err(CallError::Handler)?;
-    if let Some(trailers) = stream.trailers().await.map_err(CallError::Status)? {
+    if let Some(trailers) = trailers {
         handler.on_trailers(&trailers);
     }
     Ok(())

@@ -14,6 +14,7 @@ use crate::pb;
 use anyhow::bail;
 use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
+use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic_health::ServingStatus;
@@ -94,6 +95,8 @@ pub struct DemoConfig {
     pub task_interval: Duration,
     /// Largest message a service accepts or sends, in bytes.
     pub max_message_size: usize,
+    /// Compress responses with this encoding (requests in gzip, zstd or deflate are always read).
+    pub compress: Option<CompressionEncoding>,
 }
 
 impl Default for DemoConfig {
@@ -106,6 +109,7 @@ impl Default for DemoConfig {
                     .expect("the embedded database is valid"),
             ),
             task_interval: Duration::from_secs(10),
+            compress: None,
         }
     }
 }
@@ -120,13 +124,21 @@ pub async fn routes(config: DemoConfig, shutdown: watch::Receiver<bool>) -> anyh
     builder.add_service(health_service);
 
     let limit = config.max_message_size;
-    // The same limits on every generated server type.
+    let compress = config.compress;
+    // The same limits and encodings on every generated server type.
     macro_rules! limited {
-        ($server:expr) => {
-            $server
+        ($server:expr) => {{
+            let server = $server
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit)
-        };
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+                .accept_compressed(CompressionEncoding::Deflate);
+            match compress {
+                Some(encoding) => server.send_compressed(encoding),
+                None => server,
+            }
+        }};
     }
     let mut names: Vec<&str> = Vec::new();
     for service in &config.services {

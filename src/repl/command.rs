@@ -22,7 +22,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "stop", aliases: &[], args: "N", help: "cancel watch N" },
     Spec { name: "header", aliases: &[], args: "set NAME VALUE | unset NAME", help: "add or remove a header sent with every call" },
     Spec { name: "headers", aliases: &[], args: "", help: "show the headers sent with every call" },
-    Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off", help: "change a setting" },
+    Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off | compress gzip|zstd|deflate|off", help: "change a setting" },
     Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server or config alias (same flags)" },
     Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, or a watch's messages" },
     Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
@@ -58,6 +58,7 @@ pub enum Command {
     SetTimeout(Option<Duration>),
     SetFormat(crate::format::Format),
     SetEmitDefaults(bool),
+    SetCompress(Option<crate::invoke::Compression>),
     Connect(String),
     Expect(Expectation),
     Let(String, String),
@@ -198,7 +199,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     "off" | "false" | "no" => false,
                     _ => return Err("set emit-defaults takes on or off".into()),
                 }),
-                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off".into()),
+                "compress" => Command::SetCompress(
+                    crate::invoke::Compression::parse(value).map_err(|e| format!("set compress: {e}"))?,
+                ),
+                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set compress gzip|zstd|deflate|off".into()),
             }
         }
         "connect" => Command::Connect(need("an address")?),

@@ -97,6 +97,7 @@ impl Shell {
             Command::SetTimeout(t) => self.timeout = t,
             Command::SetFormat(f) => self.style.format = f,
             Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
+            Command::SetCompress(c) => self.compress = c,
             Command::Expect(Expectation::Within(limit, expected)) => {
                 self.expect_within(limit, &expected).await?
             }
@@ -144,6 +145,7 @@ impl Shell {
             metadata: self.metadata()?,
             timeout: self.timeout,
             max_message_size: self.conn.max_message_size,
+            compress: self.compress,
         })
     }
 

@@ -47,6 +47,7 @@ pub(crate) struct Shell {
     session: Option<Session>,
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
+    compress: Option<crate::invoke::Compression>,
     style: Style,
     parse: ParseOptions,
     current: Option<String>,
@@ -104,7 +105,9 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         let keep_going = match input {
             Input::Line(line) => shell.handle(&line).await,
             Input::Interrupt => {
-                shell.cancel_stream();
+                if let Err(e) = shell.cancel_stream() {
+                    shell.fail(&e);
+                }
                 true
             }
             Input::Eof if shell.stream.is_some() => {
@@ -143,6 +146,7 @@ impl Shell {
     ) -> Shell {
         Shell {
             timeout: conn.config.timeout_for(&conn.addr),
+            compress: conn.resolved().compress,
             conn,
             session: None,
             headers: Vec::new(),

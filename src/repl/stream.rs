@@ -2,7 +2,8 @@
 //! line a message, until `.end` (half-close and wait) or `.cancel`.
 use super::output::{record, status_failure, Counting, Output};
 use super::Shell;
-use crate::error::render;
+use crate::error::{render, CallFailed};
+use crate::format;
 use crate::expect::Outcome;
 use crate::input;
 use crate::invoke::{self, CallError, CallOptions};
@@ -90,10 +91,7 @@ impl Shell {
     pub(super) async fn stream_line(&mut self, line: &str) -> anyhow::Result<()> {
         match line.trim() {
             "" | ".end" | "end" => return self.finish_stream().await,
-            ".cancel" => {
-                self.cancel_stream();
-                return Ok(());
-            }
+            ".cancel" => return self.cancel_stream(),
             _ => {}
         }
         let stream = self.stream.as_ref().expect("in a stream");
@@ -137,12 +135,25 @@ impl Shell {
         }
     }
 
-    pub(super) fn cancel_stream(&mut self) {
-        if let Some(stream) = self.stream.take() {
-            stream.task.abort();
-            self.out.err("cancelled\n");
-        }
+    /// Cancels the stream being typed (`.cancel`, Ctrl-C). A cancelled call is a failed one:
+    /// `expect error CANCELLED` checks it, and piped input without that check exits 1.
+    pub(super) fn cancel_stream(&mut self) -> anyhow::Result<()> {
+        let Some(stream) = self.stream.take() else {
+            return Ok(());
+        };
+        stream.task.abort();
         self.end_stream_mode();
+        const WHY: &str = "the call was cancelled (.cancel)";
+        self.last.lock().unwrap().error = Some((tonic::Code::Cancelled, WHY.into()));
+        if matches!(self.out, Output::Screen(_)) {
+            self.out.err("cancelled\n");
+            return Ok(());
+        }
+        Err(CallFailed {
+            code: tonic::Code::Cancelled,
+            rendered: format::render_status(&tonic::Status::cancelled(WHY), &Default::default()),
+        }
+        .into())
     }
 
     pub(super) fn end_stream_mode(&mut self) {

@@ -20,6 +20,9 @@ pub(super) struct Watch {
     pub(super) task: tokio::task::JoinHandle<()>,
 }
 
+/// How long `watch` waits for the server to accept the call before it gives the prompt back.
+const WATCH_START_WAIT: Duration = Duration::from_millis(300);
+
 impl Shell {
     /// At the end of piped input: lets the watches print what is already on its way (until none
     /// has received anything for a quarter of a second, five seconds at most), then stops them.
@@ -94,7 +97,9 @@ impl Shell {
         });
         // Wait for the server to accept the call (its response headers): what the next command
         // makes the server push must find this watch subscribed.
-        let _ = started.await;
+        // Not for ever: grpcio sends no headers on a server stream before its first message, so
+        // the call may be running without a sign of it.
+        let _ = tokio::time::timeout(WATCH_START_WAIT, started).await;
         self.out.out(&format!("[{id}] watching {name}\n"));
         self.watches.push(Watch {
             id,

@@ -17,6 +17,18 @@ use tonic_reflection::pb::v1::{
     server_reflection_response::MessageResponse as Answer,
 };
 
+/// A name the schema source does not know (as opposed to one it failed to load).
+#[derive(Debug)]
+pub struct NotFound(pub String);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
 /// The descriptors known so far and, with reflection, the means to fetch more.
 pub struct Schema {
     pool: DescriptorPool,
@@ -36,6 +48,119 @@ fn well_known_file(name: &str) -> Option<Vec<u8>> {
         .into_iter()
         .find(|f| f.name() == name)
         .map(|f| f.encode_to_vec())
+}
+
+/// The well-known file that defines `symbol` (`google.protobuf.Timestamp`), encoded.
+fn well_known_symbol_file(symbol: &str) -> Option<Vec<u8>> {
+    if !symbol.starts_with("google.protobuf.") {
+        return None;
+    }
+    let wkt = DescriptorPool::decode(crate::pb::WELL_KNOWN_TYPES).ok()?;
+    let file = wkt
+        .get_message_by_name(symbol)
+        .map(|m| m.parent_file())
+        .or_else(|| wkt.get_enum_by_name(symbol).map(|e| e.parent_file()))?;
+    Some(file.file_descriptor_proto().encode_to_vec())
+}
+
+/// The files of a reflection answer.
+fn file_answer(answer: Answer) -> anyhow::Result<Vec<Vec<u8>>> {
+    match answer {
+        Answer::FileDescriptorResponse(files) => Ok(files.file_descriptor_proto),
+        other => bail!("reflection answered a file request with {other:?}"),
+    }
+}
+
+/// Full name → the file defining it, for every message, enum and service of `files`.
+fn defined_in<'a>(
+    files: impl Iterator<Item = &'a prost_types::FileDescriptorProto>,
+) -> std::collections::HashMap<String, String> {
+    fn messages(
+        scope: &str,
+        list: &[prost_types::DescriptorProto],
+        file: &str,
+        out: &mut std::collections::HashMap<String, String>,
+    ) {
+        for m in list {
+            let name = join(scope, m.name());
+            for e in &m.enum_type {
+                out.insert(join(&name, e.name()), file.to_string());
+            }
+            messages(&name, &m.nested_type, file, out);
+            out.insert(name, file.to_string());
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    for f in files {
+        let scope = f.package();
+        messages(scope, &f.message_type, f.name(), &mut out);
+        for e in &f.enum_type {
+            out.insert(join(scope, e.name()), f.name().to_string());
+        }
+        for s in &f.service {
+            out.insert(join(scope, s.name()), f.name().to_string());
+        }
+    }
+    out
+}
+
+fn join(scope: &str, name: &str) -> String {
+    if scope.is_empty() {
+        name.to_string()
+    } else {
+        format!("{scope}.{name}")
+    }
+}
+
+/// The type names a file refers to — field types, extendees, method inputs and outputs — each
+/// with the scope it is written in (names may be relative: grpc-js writes `types.v1.Author`).
+fn used_names(file: &prost_types::FileDescriptorProto) -> Vec<(String, String)> {
+    fn fields(scope: &str, list: &[prost_types::FieldDescriptorProto], out: &mut Vec<(String, String)>) {
+        for f in list {
+            for name in f.type_name.iter().chain(&f.extendee) {
+                out.push((scope.to_string(), name.clone()));
+            }
+        }
+    }
+    fn messages(scope: &str, list: &[prost_types::DescriptorProto], out: &mut Vec<(String, String)>) {
+        for m in list {
+            let name = join(scope, m.name());
+            fields(&name, &m.field, out);
+            fields(&name, &m.extension, out);
+            messages(&name, &m.nested_type, out);
+        }
+    }
+    let mut out = Vec::new();
+    messages(file.package(), &file.message_type, &mut out);
+    fields(file.package(), &file.extension, &mut out);
+    for s in &file.service {
+        let scope = join(file.package(), s.name());
+        for m in &s.method {
+            for name in m.input_type.iter().chain(&m.output_type) {
+                out.push((scope.clone(), name.clone()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The full names `name`, written in `scope`, may stand for, innermost scope first (protobuf's
+/// scoping rule); a leading dot makes it absolute.
+fn candidates(scope: &str, name: &str) -> Vec<String> {
+    if let Some(absolute) = name.strip_prefix('.') {
+        return vec![absolute.to_string()];
+    }
+    let mut out = Vec::new();
+    let mut scope = scope;
+    loop {
+        out.push(join(scope, name));
+        if scope.is_empty() {
+            return out;
+        }
+        scope = scope.rsplit_once('.').map_or("", |(outer, _)| outer);
+    }
 }
 
 /// The well-known files `files` import but do not contain, as an encoded FileDescriptorSet.
@@ -175,76 +300,133 @@ impl Schema {
         {
             return Ok(());
         }
-        if symbol.starts_with("google.protobuf.") {
-            let wkt = DescriptorPool::decode(crate::pb::WELL_KNOWN_TYPES)
-                .expect("valid well-known types");
-            let file = wkt
-                .get_message_by_name(symbol)
-                .map(|m| m.parent_file())
-                .or_else(|| wkt.get_enum_by_name(symbol).map(|e| e.parent_file()));
-            if let Some(file) = file {
-                return self
-                    .add_files(vec![file.file_descriptor_proto().encode_to_vec()])
-                    .await;
-            }
+        if let Some(file) = well_known_symbol_file(symbol) {
+            return self.add_files(vec![file]).await;
         }
         let Some(reflection) = &mut self.reflection else {
-            bail!("symbol {symbol:?} is not defined in the given protos");
+            return Err(NotFound(format!("symbol {symbol:?} is not defined in the given protos")).into());
         };
         let answer = reflection
             .ask(Ask::FileContainingSymbol(symbol.to_string()))
             .await
-            .with_context(|| format!("cannot find symbol {symbol:?} through reflection"))?;
-        let Answer::FileDescriptorResponse(files) = answer else {
-            bail!("reflection answered a symbol request with {answer:?}");
-        };
-        self.add_files(files.file_descriptor_proto).await
+            .map_err(|e| match e.downcast_ref::<reflection::Refused>() {
+                // NOT_FOUND, or whatever error answer a server gives for a name it lacks.
+                Some(r) => {
+                    NotFound(format!("cannot find symbol {symbol:?} through reflection: {r}")).into()
+                }
+                _ => e.context(format!("cannot find symbol {symbol:?} through reflection")),
+            })?;
+        self.add_files(file_answer(answer)?).await
     }
 
     /// Adds reflected files, fetching the dependencies the pool lacks, and builds them from their
-    /// raw bytes (decoding to prost-types first would drop custom options).
+    /// raw bytes (decoding to prost-types first would drop custom options). Names a file uses
+    /// but does not import — grpc-js's reflection lists no imports (grpc/grpc-node#3018) — are
+    /// found in the other files, in the pool or by asking the server for the symbol, and the
+    /// import is added.
     async fn add_files(&mut self, mut pending: Vec<Vec<u8>>) -> anyhow::Result<()> {
-        let mut raw: Vec<Vec<u8>> = Vec::new();
+        let mut files: Vec<(prost_types::FileDescriptorProto, Vec<u8>)> = Vec::new();
         let mut names: HashSet<String> = HashSet::new();
-        while let Some(bytes) = pending.pop() {
-            let file = prost_types::FileDescriptorProto::decode(bytes.as_slice())
-                .context("reflection sent an invalid file descriptor")?;
-            if self.pool.get_file_by_name(file.name()).is_some()
-                || !names.insert(file.name().to_string())
-            {
-                continue;
+        let mut asked: HashSet<String> = HashSet::new();
+        loop {
+            while let Some(bytes) = pending.pop() {
+                let file = prost_types::FileDescriptorProto::decode(bytes.as_slice())
+                    .context("reflection sent an invalid file descriptor")?;
+                // grpc-js serves the well-known types as one `google_protobuf.proto`: rpcsh has
+                // the real files, and both would define the same names.
+                let wkt_copy = file.package() == "google.protobuf"
+                    && !file.name().starts_with("google/protobuf/");
+                if wkt_copy
+                    || self.pool.get_file_by_name(file.name()).is_some()
+                    || !names.insert(file.name().to_string())
+                {
+                    continue;
+                }
+                for dep in &file.dependency {
+                    if self.pool.get_file_by_name(dep).is_some() || names.contains(dep) {
+                        continue;
+                    }
+                    if let Some(bytes) = well_known_file(dep) {
+                        pending.push(bytes);
+                        continue;
+                    }
+                    let answer = self
+                        .reflection_mut()
+                        .ask(Ask::FileByFilename(dep.clone()))
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "the server's reflection does not give {dep:?}, which {} imports",
+                                file.name()
+                            )
+                        })?;
+                    pending.extend(file_answer(answer)?);
+                }
+                files.push((file, bytes));
             }
-            raw.push(bytes);
-            for dep in &file.dependency {
-                if self.pool.get_file_by_name(dep).is_some() || names.contains(dep) {
-                    continue;
+            // Names used but defined by no file received so far: ask for them, then look again.
+            let defined = defined_in(files.iter().map(|(f, _)| f));
+            let mut unknown = Vec::new();
+            for (file, _) in &files {
+                for (scope, name) in used_names(file) {
+                    if self.provider(&defined, &scope, &name).is_none() {
+                        unknown.push((file.name().to_string(), scope, name));
+                    }
                 }
-                if let Some(bytes) = well_known_file(dep) {
-                    pending.push(bytes);
-                    continue;
+            }
+            let mut more = false;
+            'names: for (file, scope, name) in unknown {
+                for full in candidates(&scope, &name) {
+                    if !asked.insert(full.clone()) {
+                        continue;
+                    }
+                    if let Some(bytes) = well_known_symbol_file(&full) {
+                        pending.push(bytes);
+                        more = true;
+                        continue 'names;
+                    }
+                    let Some(reflection) = self.reflection.as_mut() else {
+                        continue 'names;
+                    };
+                    match reflection.ask(Ask::FileContainingSymbol(full.clone())).await {
+                        Ok(answer) => {
+                            pending.extend(file_answer(answer)?);
+                            more = true;
+                            continue 'names;
+                        }
+                        Err(e) if e.downcast_ref::<reflection::Refused>().is_some() => {}
+                        Err(e) => {
+                            return Err(e.context(format!(
+                                "{file} uses {name}, and asking the server for it failed"
+                            )))
+                        }
+                    }
                 }
-                let reflection = self
-                    .reflection
-                    .as_mut()
-                    .expect("files come from reflection");
-                let answer = reflection
-                    .ask(Ask::FileByFilename(dep.clone()))
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "the server's reflection does not give {dep:?}, which {} imports",
-                            file.name()
-                        )
-                    })?;
-                let Answer::FileDescriptorResponse(files) = answer else {
-                    bail!("reflection answered a file request with {answer:?}");
-                };
-                pending.extend(files.file_descriptor_proto);
+            }
+            if !more {
+                break;
             }
         }
+        let defined = defined_in(files.iter().map(|(f, _)| f));
         let mut set = Vec::new();
-        for bytes in &raw {
-            prost::encoding::bytes::encode(1, bytes, &mut set);
+        for (file, bytes) in &files {
+            let mut bytes = bytes.clone();
+            let mut imports: Vec<String> = file.dependency.clone();
+            for (scope, used) in used_names(file) {
+                match self.provider(&defined, &scope, &used) {
+                    Some(p) if p == file.name() || imports.contains(&p) => {}
+                    // A dependency appended at the end: the indexes of public imports still hold.
+                    Some(p) => {
+                        prost::encoding::string::encode(3, &p, &mut bytes);
+                        imports.push(p);
+                    }
+                    None => bail!(
+                        "the server's descriptors do not fit together: {} uses {used}, which neither its imports nor the server's reflection define",
+                        file.name()
+                    ),
+                }
+            }
+            prost::encoding::bytes::encode(1, &bytes, &mut set);
         }
         self.pool
             .decode_file_descriptor_set(set.as_slice())
@@ -252,23 +434,52 @@ impl Schema {
         Ok(())
     }
 
+    fn reflection_mut(&mut self) -> &mut Reflection {
+        self.reflection
+            .as_mut()
+            .expect("files come from reflection")
+    }
+
+    /// The file that defines `name` as written in `scope`: one of `defined` (the files being
+    /// added) or of the pool.
+    fn provider(
+        &self,
+        defined: &std::collections::HashMap<String, String>,
+        scope: &str,
+        name: &str,
+    ) -> Option<String> {
+        candidates(scope, name).into_iter().find_map(|full| {
+            defined
+                .get(&full)
+                .cloned()
+                .or_else(|| self.file_defining(&full))
+        })
+    }
+
+    /// The file of the pool that defines a message, enum or service, by full name.
+    fn file_defining(&self, name: &str) -> Option<String> {
+        let pool = &self.pool;
+        pool.get_message_by_name(name)
+            .map(|m| m.parent_file())
+            .or_else(|| pool.get_enum_by_name(name).map(|e| e.parent_file()))
+            .or_else(|| pool.get_service_by_name(name).map(|s| s.parent_file()))
+            .map(|f| f.name().to_string())
+    }
+
     /// Finds the service a user named: its full name, or its last component when that is
     /// unambiguous, in any case when nothing matches exactly.
     pub async fn resolve_service(&mut self, name: &str) -> anyhow::Result<ServiceDescriptor> {
         let services = self.services().await?;
-        let short = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
-        let mut found: Vec<&String> = services.iter().filter(|s| *s == name).collect();
-        if found.is_empty() {
-            found = services.iter().filter(|s| short(s) == name).collect();
-        }
-        if found.is_empty() {
-            found = services
-                .iter()
-                .filter(|s| s.eq_ignore_ascii_case(name) || short(s).eq_ignore_ascii_case(name))
-                .collect();
-        }
+        let found = matching_services(name, &services);
         let full = match found.as_slice() {
             [one] => (*one).clone(),
+            // A service the server does not list may still be described (and answer
+            // UNIMPLEMENTED, as the interop case unimplemented_service expects).
+            [] if self.load_symbol(name).await.is_ok()
+                && self.pool.get_service_by_name(name).is_some() =>
+            {
+                name.to_string()
+            }
             [] => {
                 let hint = suggest(name, &services)
                     .map(|s| format!("did you mean {s}? `rpcsh list` shows them all"))
@@ -413,6 +624,23 @@ fn protox_error(
     anyhow!("cannot compile {position}: {err}")
 }
 
+/// The listed services `name` may mean: the exact name, else those whose last component it is,
+/// else the same ignoring case.
+fn matching_services<'a>(name: &str, services: &'a [String]) -> Vec<&'a String> {
+    let short = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
+    let mut found: Vec<&String> = services.iter().filter(|s| *s == name).collect();
+    if found.is_empty() {
+        found = services.iter().filter(|s| short(s) == name).collect();
+    }
+    if found.is_empty() {
+        found = services
+            .iter()
+            .filter(|s| s.eq_ignore_ascii_case(name) || short(s).eq_ignore_ascii_case(name))
+            .collect();
+    }
+    found
+}
+
 /// The candidate closest to `name`, if any is close enough to be a likely typo.
 fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();
@@ -469,30 +697,34 @@ impl Symbol {
 
 impl Schema {
     /// Looks a symbol up: fully-qualified names first, then the names people type for services and
-    /// methods (`Compute`, `RouteGuide/GetFeature`).
+    /// methods (`Compute`, `RouteGuide/GetFeature`). Only "no such name" moves on to the next
+    /// form: a symbol that exists but cannot be loaded, or a name two services share, is
+    /// reported as `call` reports it.
     pub async fn find_symbol(&mut self, symbol: &str) -> anyhow::Result<Symbol> {
         let name = symbol
             .trim()
             .trim_start_matches('.')
             .trim_start_matches('/');
-        if !name.contains('/') && self.load_symbol(name).await.is_ok() {
-            let pool = self.pool();
-            if let Some(s) = pool.get_service_by_name(name) {
-                return Ok(Symbol::Service(s));
-            }
-            if let Some(m) = pool.get_message_by_name(name) {
-                return Ok(Symbol::Message(m));
-            }
-            if let Some(e) = pool.get_enum_by_name(name) {
-                return Ok(Symbol::Enum(e));
-            }
-        }
-        if let Some(message) = self.pool().get_message_by_name(name) {
-            return Ok(Symbol::Message(message));
-        }
         if !name.contains('/') {
-            if let Ok(s) = self.resolve_service(name).await {
-                return Ok(Symbol::Service(s));
+            match self.load_symbol(name).await {
+                Ok(()) => {
+                    let pool = self.pool();
+                    if let Some(s) = pool.get_service_by_name(name) {
+                        return Ok(Symbol::Service(s));
+                    }
+                    if let Some(m) = pool.get_message_by_name(name) {
+                        return Ok(Symbol::Message(m));
+                    }
+                    if let Some(e) = pool.get_enum_by_name(name) {
+                        return Ok(Symbol::Enum(e));
+                    }
+                }
+                Err(e) if e.downcast_ref::<NotFound>().is_some() => {}
+                Err(e) => return Err(e),
+            }
+            let services = self.services().await?;
+            if !matching_services(name, &services).is_empty() {
+                return self.resolve_service(name).await.map(Symbol::Service);
             }
         }
         match self.resolve_method(name).await {

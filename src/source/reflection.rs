@@ -3,7 +3,7 @@
 //! at a time over a stream kept open between them, reopened after an error answer (some servers
 //! end the stream there).
 use crate::error::Hint;
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{client::Grpc, metadata::MetadataMap, transport::Channel, Code, Streaming};
@@ -16,6 +16,21 @@ const V1: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 const V1ALPHA: &str = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 
 type Codec = tonic_prost::ProstCodec<ServerReflectionRequest, ServerReflectionResponse>;
+
+/// An error answer of the reflection service (e.g. NOT_FOUND for an unknown symbol).
+#[derive(Debug)]
+pub struct Refused {
+    pub code: Code,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({:?})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 pub struct Reflection {
     grpc: Grpc<Channel>,
@@ -32,9 +47,12 @@ pub struct Reflection {
 impl Reflection {
     /// `tls`: whether the channel is TLS (a failed first exchange then says nothing of --tls).
     pub fn new(channel: Channel, headers: MetadataMap, max_message_size: usize, tls: bool) -> Self {
-        let grpc = Grpc::new(channel)
+        let mut grpc = Grpc::new(channel)
             .max_decoding_message_size(max_message_size)
             .max_encoding_message_size(max_message_size);
+        for encoding in crate::invoke::ACCEPTED_ENCODINGS {
+            grpc = grpc.accept_compressed(encoding);
+        }
         Reflection {
             tls,
             grpc,
@@ -55,7 +73,7 @@ impl Reflection {
             Some(path) => self
                 .exchange(path, request)
                 .await
-                .map_err(|s| crate::error::status_error(s, "reflection failed", true, self.tls))?,
+                .map_err(|s| self.failed(s))?,
             None => match self.exchange(V1, request.clone()).await {
                 Err(status) if status.code() == Code::Unimplemented => {
                     self.stream = None;
@@ -68,31 +86,40 @@ impl Reflection {
                         }
                         other => {
                             self.version = Some(V1ALPHA);
-                            other.map_err(|s| {
-                                crate::error::status_error(s, "reflection failed", true, self.tls)
-                            })?
+                            other.map_err(|s| self.failed(s))?
                         }
                     }
                 }
                 other => {
                     self.version = Some(V1);
-                    other.map_err(|s| {
-                        crate::error::status_error(s, "reflection failed", true, self.tls)
-                    })?
+                    other.map_err(|s| self.failed(s))?
                 }
             },
         };
         match response {
             MessageResponse::ErrorResponse(e) => {
                 self.stream = None;
-                Err(anyhow!(
-                    "{} ({:?})",
-                    e.error_message,
-                    Code::from_i32(e.error_code)
-                ))
+                Err(Refused {
+                    code: Code::from_i32(e.error_code),
+                    message: e.error_message,
+                }
+                .into())
             }
             other => Ok(other),
         }
+    }
+
+    /// A failed exchange as an error: tonic-reflection answers an unknown name with a NOT_FOUND
+    /// status where others send an error answer; both are `Refused`.
+    fn failed(&self, status: tonic::Status) -> anyhow::Error {
+        if status.code() == Code::NotFound && crate::error::transport_cause(&status).is_none() {
+            return Refused {
+                code: status.code(),
+                message: status.message().to_string(),
+            }
+            .into();
+        }
+        crate::error::status_error(status, "reflection failed", true, self.tls)
     }
 
     async fn exchange(

@@ -298,7 +298,8 @@ fn headers_reach_the_server_and_v_shows_them_redacted() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     let echoed = stderr.split("Response headers received:").nth(1).unwrap();
     assert!(echoed.contains("x-trace: abc"), "{stderr}");
-    assert!(echoed.contains("x-blob-bin: <3 bytes>"), "{stderr}");
+    // -bin values as on the wire: base64 (0x00 0x01 0x02).
+    assert!(echoed.contains("x-blob-bin: AAEC"), "{stderr}");
     assert!(echoed.contains("x-api-key: <redacted"), "{stderr}");
     assert!(
         !stderr.contains("s3cret") && !stderr.contains("t0ken"),
