@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: Rust unit and integration tests (which also build and run
-# the examples), then the interop tests with real peers — the seed's Python grpcio clients,
-# grpcio-reflection and grpcurl — against `rpcsh serve`. Python packages go into a venv inside
-# the build tree (target/py-venv), never system-wide.
+# the examples), then the interop tests with real peers — the seed's Python grpcio clients and
+# servers, grpcio-reflection, the gRPC interop TestService on grpcio, grpcurl, and a grpc-js
+# server and client. Python packages go into a venv inside the build tree (target/py-venv), npm
+# packages into target/node-peers; nothing system-wide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/py-venv.sh
+source scripts/node-peers.sh
 
 echo "== cargo test"
 cargo test

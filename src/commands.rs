@@ -71,7 +71,10 @@ pub async fn call(
         ));
         v.metadata("Request metadata to send", &session.metadata);
         if let Some(c) = conn.compress {
-            v.line(format_args!("Request compression: grpc-encoding: {}", c.name()));
+            v.line(format_args!(
+                "Request compression: grpc-encoding: {}",
+                c.name()
+            ));
         }
     }
     let options = CallOptions {

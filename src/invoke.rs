@@ -17,7 +17,9 @@ pub const ACCEPTED_ENCODINGS: [CompressionEncoding; 3] = [
 ];
 
 /// `--compress`: how requests are compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     Gzip,

@@ -3,8 +3,8 @@
 use super::output::{record, status_failure, Counting, Output};
 use super::Shell;
 use crate::error::{render, CallFailed};
-use crate::format;
 use crate::expect::Outcome;
+use crate::format;
 use crate::input;
 use crate::invoke::{self, CallError, CallOptions};
 use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};

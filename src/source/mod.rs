@@ -115,14 +115,22 @@ fn join(scope: &str, name: &str) -> String {
 /// The type names a file refers to — field types, extendees, method inputs and outputs — each
 /// with the scope it is written in (names may be relative: grpc-js writes `types.v1.Author`).
 fn used_names(file: &prost_types::FileDescriptorProto) -> Vec<(String, String)> {
-    fn fields(scope: &str, list: &[prost_types::FieldDescriptorProto], out: &mut Vec<(String, String)>) {
+    fn fields(
+        scope: &str,
+        list: &[prost_types::FieldDescriptorProto],
+        out: &mut Vec<(String, String)>,
+    ) {
         for f in list {
             for name in f.type_name.iter().chain(&f.extendee) {
                 out.push((scope.to_string(), name.clone()));
             }
         }
     }
-    fn messages(scope: &str, list: &[prost_types::DescriptorProto], out: &mut Vec<(String, String)>) {
+    fn messages(
+        scope: &str,
+        list: &[prost_types::DescriptorProto],
+        out: &mut Vec<(String, String)>,
+    ) {
         for m in list {
             let name = join(scope, m.name());
             fields(&name, &m.field, out);
@@ -304,16 +312,20 @@ impl Schema {
             return self.add_files(vec![file]).await;
         }
         let Some(reflection) = &mut self.reflection else {
-            return Err(NotFound(format!("symbol {symbol:?} is not defined in the given protos")).into());
+            return Err(NotFound(format!(
+                "symbol {symbol:?} is not defined in the given protos"
+            ))
+            .into());
         };
         let answer = reflection
             .ask(Ask::FileContainingSymbol(symbol.to_string()))
             .await
             .map_err(|e| match e.downcast_ref::<reflection::Refused>() {
                 // NOT_FOUND, or whatever error answer a server gives for a name it lacks.
-                Some(r) => {
-                    NotFound(format!("cannot find symbol {symbol:?} through reflection: {r}")).into()
-                }
+                Some(r) => NotFound(format!(
+                    "cannot find symbol {symbol:?} through reflection: {r}"
+                ))
+                .into(),
                 _ => e.context(format!("cannot find symbol {symbol:?} through reflection")),
             })?;
         self.add_files(file_answer(answer)?).await
@@ -388,7 +400,10 @@ impl Schema {
                     let Some(reflection) = self.reflection.as_mut() else {
                         continue 'names;
                     };
-                    match reflection.ask(Ask::FileContainingSymbol(full.clone())).await {
+                    match reflection
+                        .ask(Ask::FileContainingSymbol(full.clone()))
+                        .await
+                    {
                         Ok(answer) => {
                             pending.extend(file_answer(answer)?);
                             more = true;

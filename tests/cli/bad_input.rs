@@ -455,29 +455,6 @@ fn missing_client_certificate() {
     w.check(&flags, &["the connection failed", hint]);
 }
 
-/// A server of the test's own, on a runtime of its own; dropped with the test.
-struct InProcess {
-    addr: String,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl InProcess {
-    fn start(router: tonic::transport::server::Router) -> InProcess {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        runtime.spawn(
-            router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        InProcess {
-            addr,
-            _runtime: runtime,
-        }
-    }
-}
-
 #[test]
 fn server_without_reflection_hints_proto() {
     let server = InProcess::start(tonic::transport::Server::builder().add_service(
@@ -537,7 +514,28 @@ fn reflection_with_a_missing_dependency() {
         syntax: Some("proto3".into()),
         ..Default::default()
     };
-    let set = FileDescriptorSet { file: vec![file] }.encode_to_vec();
+    // gone.proto uses a type that no file defines and it does not import.
+    let gone = FileDescriptorProto {
+        name: Some("gone.proto".into()),
+        package: Some("gone".into()),
+        message_type: vec![DescriptorProto {
+            name: Some("Uses".into()),
+            field: vec![prost_types::FieldDescriptorProto {
+                name: Some("g".into()),
+                number: Some(1),
+                r#type: Some(prost_types::field_descriptor_proto::Type::Message as i32),
+                type_name: Some(".other.Gone".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        syntax: Some("proto3".into()),
+        ..Default::default()
+    };
+    let set = FileDescriptorSet {
+        file: vec![file, gone],
+    }
+    .encode_to_vec();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(Box::leak(set.into_boxed_slice()))
         .build_v1()
@@ -550,6 +548,22 @@ fn reflection_with_a_missing_dependency() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_one_error(&stderr, &["missing.proto"]);
+    // describe says why, as call does, not that the symbol does not exist.
+    let out = Command::from_std(binary())
+        .args(["describe", "--addr", &server.addr, "hole.Req"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_one_error(&stderr, &["missing.proto"]);
+    // A name truly nowhere: the error names the file and the name.
+    let out = Command::from_std(binary())
+        .args(["describe", "--addr", &server.addr, "gone.Uses"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_one_error(&stderr, &["gone.proto uses .other.Gone"]);
 }
 
 /// Ctrl-C while `line` runs in the shell on a pty (after `started` shows, when given): the call

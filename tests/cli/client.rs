@@ -737,3 +737,79 @@ fn server_killed_mid_stream_is_a_clear_error() {
         "messages arrived: not a TLS mix-up: {stderr}"
     );
 }
+
+#[test]
+fn compression_both_ways() {
+    // serve --compress gzips responses; rpcsh reads them and -v shows the encoding.
+    let server = Server::start(&["--listen", "127.0.0.1:0", "--compress", "gzip"]);
+    let out = Command::from_std(binary())
+        .args(["call", "-v", "--addr", &server.addr, "Cal/Add"])
+        .arg(r#"{"number1": 1, "number2": 2}"#)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"number\":3}\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let headers = stderr.split("Response headers received:").nth(1).unwrap();
+    assert!(headers.contains("grpc-encoding: gzip"), "{stderr}");
+    // Requests in each encoding reach it.
+    for encoding in ["gzip", "zstd", "deflate"] {
+        Command::from_std(binary())
+            .args([
+                "call",
+                "--compress",
+                encoding,
+                "--addr",
+                &server.addr,
+                "Cal/Add",
+            ])
+            .arg(r#"{"number1": 2, "number2": 2}"#)
+            .assert()
+            .success()
+            .stdout("{\"number\":4}\n");
+    }
+    // A server that reads no compressed request refuses ours: they really are compressed, from
+    // call, the shell's `set compress` and bench alike.
+    let plain = InProcess::start(tonic::transport::Server::builder().add_service(
+        pb::greeter_server::GreeterServer::new(rpcsh::demo::greeter::Greeter),
+    ));
+    let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/proto/helloworld.proto");
+    let addr = ["--addr", plain.addr.as_str(), "--proto", proto];
+    Command::from_std(binary())
+        .args(["call", "--compress", "gzip"])
+        .args(addr)
+        .args(["Greeter/SayHello", "{}"])
+        .assert()
+        .code(64 + 12)
+        .stderr(predicate::str::contains("compressed with `gzip`"));
+    let out = Command::from_std(binary())
+        .args(["connect"])
+        .args(addr)
+        .write_stdin("set compress zstd\nGreeter/SayHello {}\nset compress off\nGreeter/SayHello {\"name\": \"x\"}\nset compress lz4\n")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"message\":\"hello x\"}\n"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("compressed with `zstd`"), "{stderr}");
+    assert!(stderr.contains("unknown compression \"lz4\""), "{stderr}");
+    let out = Command::from_std(binary())
+        .args([
+            "bench",
+            "--compress",
+            "deflate",
+            "--output",
+            "json",
+            "-n",
+            "20",
+        ])
+        .args(addr)
+        .args(["Greeter/SayHello", "{}"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["statuses"]["Unimplemented"], 20, "{report}");
+}

@@ -168,3 +168,26 @@ impl Server {
         }
     }
 }
+
+/// A server of the test's own, on a runtime of its own; dropped with the test.
+pub struct InProcess {
+    pub addr: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl InProcess {
+    pub fn start(router: tonic::transport::server::Router) -> InProcess {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        runtime.spawn(
+            router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        InProcess {
+            addr,
+            _runtime: runtime,
+        }
+    }
+}

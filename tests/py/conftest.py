@@ -12,6 +12,17 @@ PROTOS = ["helloworld.proto", "routeguide.proto", "compute.proto", "SimpleCal.pr
 RPCSH = os.environ.get("RPCSH_BIN", str(ROOT / "target" / "debug" / "rpcsh"))
 DB = ROOT / "data" / "route_guide_db.json"
 INTEROP = pathlib.Path(__file__).resolve().parent / "protos"
+# The developer's own config file must not leak into the tests.
+os.environ["RPCSH_CONFIG"] = "/nonexistent/rpcsh-tests/config.toml"
+
+
+def rpcsh(*args, stdin=None, check=True, timeout=30):
+    """Runs the rpcsh binary; with `check`, asserts it exited 0."""
+    proc = subprocess.run([RPCSH, *args], input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
 
 
 def _compile_stubs(out: pathlib.Path) -> None:
@@ -19,7 +30,7 @@ def _compile_stubs(out: pathlib.Path) -> None:
     from grpc_tools import protoc
 
     well_known = pathlib.Path(grpc_tools.__file__).parent / "_proto"
-    for folder, files in ((ROOT / "proto", PROTOS), (INTEROP, ["interop.proto", "hidden.proto"])):
+    for folder, files in ((ROOT / "proto", PROTOS), (INTEROP, ["interop.proto", "hidden.proto", "grpc_testing.proto"])):
         args = ["protoc", f"-I{folder}", f"-I{well_known}", f"--python_out={out}", f"--grpc_python_out={out}"]
         if protoc.main(args + files) != 0:
             raise RuntimeError(f"grpc_tools.protoc failed on {folder}")

@@ -1,9 +1,11 @@
 """The seed's Python grpcio servers, as the blog runs them (a ThreadPoolExecutor of 10 workers),
 hosted together on one port: Greeter, RouteGuide, compute.Compute and Cal. The peer our
-benchmark compares `rpcsh serve` against. Contact is left out: the seed's getTask never returns
-and would hold a worker thread forever. Prints `listening on HOST:PORT` when ready, as rpcsh does.
+benchmark compares `rpcsh serve` against. Contact only with --contact-sleep: the seed's getTask
+never returns and holds a worker thread for ever; it is the seed's code, with its `time.sleep(40)`
+between batches made that option. Like the seed, no reflection. Prints `listening on HOST:PORT`
+when ready, as rpcsh does.
 
-    python seed_server.py [--listen 127.0.0.1:0] [--stubs DIR] [--db FILE]
+    python seed_server.py [--listen 127.0.0.1:0] [--stubs DIR] [--db FILE] [--contact-sleep S]
 """
 import argparse
 import math
@@ -26,6 +28,43 @@ def get_distance(start, end):
          (math.cos(lat_rad_1) * math.cos(lat_rad_2) * pow(math.sin(delta_lon_rad / 2), 2)))
     c = 2 * math.atan2(math.sqrt(a), math.sqrt(1 - a))
     return 6371000 * c
+
+
+def build_contact(server, sleep):
+    """The seed's Contact server (section 四), as written there: its task list grows for ever,
+    and getTask sends nothing — not even response headers — until its first batch is due."""
+    import random
+
+    import contact_pb2
+    import contact_pb2_grpc
+
+    class Contact(contact_pb2_grpc.ContactServicer):
+        def __init__(self):
+            self.tasks = []
+
+        def sendStatus(self, request_iterator, context):
+            for note in request_iterator:
+                # The seed wrote result=, a field Result does not have: it is ret.
+                yield contact_pb2.Result(ret=f"服务端接收到消息:{note.msg}")
+
+        def getTask(self, request_iterator, context):
+            last_index = 0
+            while context.is_active():
+                while len(self.tasks) > last_index:
+                    n = self.tasks[last_index]
+                    last_index += 1
+                    yield n
+                for i in range(10):
+                    num = random.randint(100, 200)
+                    self.tasks.append(contact_pb2.ServerMsg(task=f"任务:{num}"))
+                time.sleep(sleep)
+
+        def tellResult(self, request_iterator, context):
+            for response in request_iterator:
+                pass
+            return contact_pb2.Empty()
+
+    contact_pb2_grpc.add_ContactServicer_to_server(Contact(), server)
 
 
 def build(server, db_path):
@@ -113,12 +152,16 @@ def main():
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--stubs", help="folder of the *_pb2 modules (compiled from proto/)")
     parser.add_argument("--db", default=str(here.parents[1] / "data" / "route_guide_db.json"))
+    parser.add_argument("--contact-sleep", type=float,
+                        help="host the seed's Contact, sleeping this long between task batches")
     args = parser.parse_args()
     sys.path.insert(0, str(here))
     if args.stubs:
         sys.path.insert(0, args.stubs)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
     build(server, args.db)
+    if args.contact_sleep is not None:
+        build_contact(server, args.contact_sleep)
     host = args.listen.rsplit(":", 1)[0]
     port = server.add_insecure_port(args.listen)
     server.start()

@@ -2,10 +2,9 @@
 field round-trips through `rpcsh call` as proto3 JSON says, and what reached the server is
 checked with protobuf's own JSON mapping."""
 import json
-import subprocess
 
 import pytest
-from conftest import INTEROP, RPCSH
+from conftest import INTEROP, rpcsh
 
 EVERYTHING = {
     "i32": -7,
@@ -43,13 +42,6 @@ def mirror(stubs):
     server = Mirror()
     yield server
     server.stop()
-
-
-def rpcsh(*args, stdin=None, check=True):
-    proc = subprocess.run([RPCSH, *args], input=stdin, capture_output=True, text=True, timeout=30)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def test_lists_and_describes_through_v1alpha(mirror):

@@ -1,0 +1,158 @@
+"""Node.js peers: rpcsh's list/describe/template/call/shell/scripts against a grpc-js server with
+@grpc/reflection serving a schema across several files and packages (tests/node), and a grpc-js
+client calling `rpcsh serve`'s five seed services in all four call styles. The packages are
+installed by scripts/node-peers.sh into target/node-peers (NODE_PATH)."""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+from conftest import ROOT, rpcsh
+
+NODE = ROOT / "tests" / "node"
+LIBRARY = "acme.library.v2.Library"
+
+
+def node_env():
+    env = dict(os.environ)
+    env.setdefault("NODE_PATH", str(ROOT / "target" / "node-peers" / "node_modules"))
+    return env
+
+
+@pytest.fixture
+def library():
+    """The grpc-js server; yields its address."""
+    proc = subprocess.Popen(["node", str(NODE / "library_server.js")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=node_env())
+    line = proc.stdout.readline()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise RuntimeError(f"the grpc-js server did not start: {line!r} {proc.stderr.read()}")
+    yield line.removeprefix("listening on ").strip()
+    proc.kill()
+    proc.wait()
+
+
+def test_lists_both_packages(library):
+    listed = rpcsh("list", "-a", library).stdout.split()
+    assert "acme.library.v2.Library" in listed and "acme.archive.v1.Library" in listed
+    methods = rpcsh("list", "-a", library, LIBRARY).stdout.split()
+    assert f"{LIBRARY}.GetBook" in methods and f"{LIBRARY}.Chat" in methods
+
+
+def test_describe_finds_types_of_files_grpc_js_does_not_import(library):
+    out = rpcsh("describe", "-a", library, "acme.library.v2.Book").stdout
+    for line in (".acme.types.v1.Author author = 3;", "map<string, int32> stock = 5;",
+                 ".google.protobuf.Timestamp published = 8;", "oneof pricing {",
+                 "repeated .acme.library.v2.Book.Review reviews = 12;"):
+        assert line in out, out
+    out = rpcsh("describe", "-a", library, "acme.types.v1.Genre").stdout
+    assert "SCIENCE = 2;" in out
+
+
+def test_describe_of_a_shared_short_name_is_ambiguous_as_in_call(library):
+    for command in (["describe", "Library"], ["call", "Library/GetBook", "{}"],
+                    ["template", "Library/GetBook"]):
+        out = rpcsh(command[0], "-a", library, *command[1:], check=False)
+        assert out.returncode == 1, out.stderr
+        assert 'service name "Library" is ambiguous' in out.stderr, out.stderr
+        assert "acme.archive.v1.Library" in out.stderr and LIBRARY in out.stderr
+
+
+def test_template_spans_the_files(library):
+    template = json.loads(rpcsh("template", "-a", library, f"{LIBRARY}/AddBooks").stdout)
+    assert template["author"]["born"] == "1970-01-01T00:00:00Z"
+    assert template["genre"] == "GENRE_UNSPECIFIED"
+    assert template["price"] == {"currency": "", "units": "0", "nanos": 0}
+
+
+def test_unary_call_every_field_kind(library):
+    book = json.loads(rpcsh("call", "-a", library, f"{LIBRARY}/GetBook",
+                            '{"isbn": "978-0"}').stdout)
+    assert book == {
+        "isbn": "978-0", "title": "Solaris", "tags": ["classic", "sea"],
+        "author": {"name": "Stanisław Lem", "born": "1922-01-01T00:00:00Z"},
+        "stock": {"berlin": 3, "kraków": 7},
+        "price": {"currency": "EUR", "units": "12", "nanos": 500000000},
+        "published": "1961-01-01T00:00:00Z", "genre": "FICTION", "cover": "AAEC/w==",
+        "pages": "204", "reviews": [{"by": "ana", "stars": 5}],
+    }
+    other = json.loads(rpcsh("call", "-a", library, "acme.archive.v1.Library/Find",
+                             '{"isbn": "978-1"}').stdout)
+    assert other["free"] is True and other["genre"] == "SCIENCE"
+
+
+def test_streams_every_style(library):
+    listed = rpcsh("call", "-a", library, f"{LIBRARY}/ListBooks", '{"genre": "SCIENCE"}').stdout
+    assert [json.loads(line)["title"] for line in listed.splitlines()] == ["Cosmos"]
+    added = rpcsh("call", "-a", library, f"{LIBRARY}/AddBooks", "-",
+                  stdin='{"title": "a"}\n{"title": "b", "published": "2020-01-01T00:00:00Z"}\n')
+    assert json.loads(added.stdout) == {"added": 2, "titles": ["a", "b"]}
+    chat = rpcsh("call", "-a", library, f"{LIBRARY}/Chat", "-",
+                 stdin='{"text": "hi"}\n{"text": "there"}\n')
+    assert [json.loads(line) for line in chat.stdout.splitlines()] == \
+        [{"text": "echo: hi"}, {"text": "echo: there"}]
+
+
+def test_failed_call_shows_trailers_with_v(library):
+    out = rpcsh("call", "-v", "-a", library, f"{LIBRARY}/Fail", '{"reason": "closed"}',
+                check=False)
+    assert out.returncode == 64 + 9, out.stderr
+    assert "ERROR: code = FailedPrecondition, message = refused: closed" in out.stderr
+    trailers = out.stderr.split("Response trailers received:")[1]
+    assert "x-reason: closed" in trailers and "x-reason-bin: yv4=" in trailers, out.stderr
+
+
+def test_headers_reach_grpc_js_and_bin_values_show_as_base64(library):
+    out = rpcsh("call", "-v", "-a", library, f"{LIBRARY}/EchoHeaders", "{}",
+                "-H", "x-user: alice", "-H", "x-blob-bin: yv4=")
+    assert json.loads(out.stdout) == {"headers": {"x-user": "alice", "x-blob-bin": "yv4="}}
+    echoed = out.stderr.split("Response headers received:")[1]
+    assert "x-user: alice" in echoed and "x-blob-bin: yv4=" in echoed, out.stderr
+
+
+def test_non_ascii_header_is_refused_before_grpc_js_drops_it(library):
+    out = rpcsh("call", "-a", library, f"{LIBRARY}/EchoHeaders", "{}",
+                "-H", "x-user: alice é", check=False)
+    assert out.returncode == 1
+    assert out.stderr.count("rpcsh: error:") == 1
+    assert "header x-user is not printable ASCII" in out.stderr and "x-user-bin" in out.stderr
+    assert out.stdout == ""
+
+
+def test_shell_and_script(library, tmp_path):
+    session = (f"use {LIBRARY}\nGetBook {{\"isbn\": \"978-1\"}}\nAddBooks\n{{\"title\": \"x\"}}\n"
+               ".end\nwatch ListBooks {}\nChat\n{\"text\": \"yo\"}\n.end\n")
+    out = rpcsh("connect", library, stdin=session)
+    lines = out.stdout.splitlines()
+    assert json.loads(lines[0])["title"] == "Cosmos"
+    assert json.loads(lines[1]) == {"added": 1, "titles": ["x"]}
+    assert "[1] watching Library/ListBooks" in lines
+    assert sum(line.startswith("[1] {") for line in lines) == 2, out.stdout
+    assert '{"text":"echo: yo"}' in lines
+    script = tmp_path / "library.rpcsh"
+    script.write_text(f"connect {library}\nuse {LIBRARY}\n"
+                      "GetBook {\"isbn\": \"978-0\"}\nexpect {\"author\": {\"name\": \"Stanisław Lem\"}}\n"
+                      "Fail {\"reason\": \"x\"}\nexpect error FAILED_PRECONDITION \"refused\"\n")
+    out = rpcsh("run", str(script))
+    assert "2 passed, 0 failed" in out.stdout
+
+
+def test_grpc_js_client_calls_rpcsh_serve_in_all_four_styles(serve):
+    server = serve("--task-interval", "0")
+    out = subprocess.run(["node", str(NODE / "seed_client.js"), server.addr], capture_output=True,
+                         text=True, timeout=60, env=node_env())
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["greeter"] == "hello node"
+    assert got["compute"] == "5"
+    assert (got["add"], got["multiply"]) == (7, 12)
+    assert got["feature"] == "Berkshire Valley Management Area Trail, Jefferson, NJ, USA"
+    assert got["listed"] == 100
+    # Two of the three points are features; counted from 0, not the seed's 1.
+    assert got["summary"]["pointCount"] == 3 and got["summary"]["featureCount"] == 2
+    assert got["chat"] == ["a", "a", "b"]
+    assert got["status"] == ["服务端接收到消息:push from node"]
+    assert got["task"] == "from node"
+    assert got["told"] == {}
