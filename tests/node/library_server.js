@@ -1,6 +1,6 @@
 // A grpc-js server with @grpc/reflection: the "other stack" peer of rpcsh's interop tests.
 // Serves acme.library.v2.Library and acme.archive.v1.Library (protos/acme) on 127.0.0.1:0 and
-// prints `listening on ADDR`. grpc-js's reflection answers with one file per package and lists no
+// prints `listening on ADDR`. With --tls CERT KEY (PEM files) it serves TLS. grpc-js's reflection answers with one file per package and lists no
 // imports (grpc/grpc-node#3018): rpcsh must find what each file uses by itself.
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
@@ -83,11 +83,19 @@ const archive = {
   },
 };
 
+const args = process.argv.slice(2);
+const tls = args.indexOf('--tls');
+const fs = require('fs');
+const credentials = tls >= 0
+  ? grpc.ServerCredentials.createSsl(null, [{
+    cert_chain: fs.readFileSync(args[tls + 1]), private_key: fs.readFileSync(args[tls + 2]),
+  }])
+  : grpc.ServerCredentials.createInsecure();
 const server = new grpc.Server();
 server.addService(loaded.acme.library.v2.Library.service, library);
 server.addService(loaded.acme.archive.v1.Library.service, archive);
 new ReflectionService(definition).addToServer(server);
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+server.bindAsync('127.0.0.1:0', credentials, (err, port) => {
   if (err) {
     console.error(err);
     process.exit(1);

@@ -94,3 +94,23 @@ def serve():
 @pytest.fixture
 def server(serve):
     return serve("--task-interval", "0", "-v")
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """A throw-away CA and a server certificate for localhost/127.0.0.1 signed by it (openssl):
+    (ca, cert, key) paths."""
+    d = tmp_path_factory.mktemp("pki")
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "2", "-subj", "/CN=rpcsh test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=localhost")
+    (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                               "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    return d / "ca.pem", d / "server.pem", d / "server.key"

@@ -3,8 +3,10 @@ descriptions (grpc/grpc doc/interop-test-descriptions.md), with reflection. rpcs
 through the cases against it in test_interop_cases.py.
 
     server = TestServer(compression=None)   # or grpc.Compression.Gzip: compress every response
+    server = TestServer(tls=(cert_pem, key_pem))   # TLS on the same port kind
     server.addr; server.stop()
 """
+import pathlib
 import time
 from concurrent import futures
 
@@ -34,7 +36,7 @@ def _code(number):
 
 
 class TestServer:
-    def __init__(self, compression=None):
+    def __init__(self, compression=None, tls=None):
         import grpc_testing_pb2 as pb
         import grpc_testing_pb2_grpc as pb_grpc
         from grpc_reflection.v1alpha import reflection
@@ -92,7 +94,12 @@ class TestServer:
         pb_grpc.add_TestServiceServicer_to_server(Servicer(), self.server)
         names = (pb.DESCRIPTOR.services_by_name["TestService"].full_name, reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, self.server)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        if tls:
+            cert, key = (pathlib.Path(p).read_bytes() for p in tls)
+            credentials = grpc.ssl_server_credentials([(key, cert)])
+            self.port = self.server.add_secure_port("127.0.0.1:0", credentials)
+        else:
+            self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.addr = f"127.0.0.1:{self.port}"
         self.server.start()
 

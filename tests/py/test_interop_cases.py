@@ -217,3 +217,18 @@ def test_gzip_compressing_server(stubs):
         assert "grpc-encoding: gzip" in out.stderr
     finally:
         server.stop()
+
+
+def test_tls(stubs, pki):
+    from interop_testservice import TestServer
+    ca, cert, key = pki
+    server = TestServer(tls=(cert, key))
+    try:
+        url = f"https://localhost:{server.port}"
+        out = rpcsh("call", "-a", url, "--cacert", str(ca), f"{SERVICE}/UnaryCall",
+                    '{"responseSize": 3}')
+        assert body_len(json.loads(out.stdout)) == 3
+        out = rpcsh("list", "-a", url, check=False)  # the system roots do not know this CA
+        assert out.returncode == 1 and "rpcsh: error:" in out.stderr
+    finally:
+        server.stop()

@@ -21,17 +21,29 @@ def node_env():
 
 
 @pytest.fixture
-def library():
-    """The grpc-js server; yields its address."""
-    proc = subprocess.Popen(["node", str(NODE / "library_server.js")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=node_env())
-    line = proc.stdout.readline()
-    if not line.startswith("listening on "):
+def start_library():
+    """Starts grpc-js servers (flags of library_server.js); each call returns an address."""
+    procs = []
+
+    def start(*flags):
+        proc = subprocess.Popen(["node", str(NODE / "library_server.js"), *flags],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=node_env())
+        procs.append(proc)
+        line = proc.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"the grpc-js server did not start: {line!r} {proc.stderr.read()}")
+        return line.removeprefix("listening on ").strip()
+
+    yield start
+    for proc in procs:
         proc.kill()
-        raise RuntimeError(f"the grpc-js server did not start: {line!r} {proc.stderr.read()}")
-    yield line.removeprefix("listening on ").strip()
-    proc.kill()
-    proc.wait()
+        proc.wait()
+
+
+@pytest.fixture
+def library(start_library):
+    return start_library()
 
 
 def test_lists_both_packages(library):
@@ -156,3 +168,13 @@ def test_grpc_js_client_calls_rpcsh_serve_in_all_four_styles(serve):
     assert got["status"] == ["服务端接收到消息:push from node"]
     assert got["task"] == "from node"
     assert got["told"] == {}
+
+
+def test_tls_and_gzip_requests(start_library, pki):
+    ca, cert, key = pki
+    port = start_library("--tls", str(cert), str(key)).rsplit(":", 1)[1]
+    url = f"https://localhost:{port}"
+    out = rpcsh("call", "-v", "-a", url, "--cacert", str(ca), "--compress", "gzip",
+                f"{LIBRARY}/AddBooks", "-", stdin='{"title": "gz"}')
+    assert json.loads(out.stdout) == {"added": 1, "titles": ["gz"]}
+    assert "(TLS)" in out.stderr and "Request compression: grpc-encoding: gzip" in out.stderr
