@@ -20,7 +20,13 @@ pub struct Known {
     pub pool: DescriptorPool,
     /// The service of `use`, whose methods complete bare.
     pub current: Option<String>,
+    /// The background load is still running.
+    pub loading: bool,
 }
+
+/// How long a Tab waits for a background load still running before it completes from what is
+/// known: a Tab pressed right after start finds the schema that is on its way.
+const LOADING_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Known {
     /// Services by full name, and by short name where that differs (`Compute` for
@@ -116,6 +122,10 @@ impl Completer for ShellHelper {
         pos: usize,
         ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let waited = std::time::Instant::now();
+        while self.known.lock().unwrap().loading && waited.elapsed() < LOADING_WAIT {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let before = &line[..pos];
         let word_start = before
             .rfind(|c: char| c.is_whitespace())

@@ -2,7 +2,7 @@
 //! shell. Streams typed at the sub-prompt are `stream`'s, background watches `watch`'s.
 use super::command::{self, Command};
 use super::output::{record, status_failure, Counting};
-use super::Shell;
+use super::{waiting, Shell};
 use crate::connection::parse_headers;
 use crate::error::client_deadline;
 use crate::expect::{self, ExpectFailed, Expectation, Outcome};
@@ -30,37 +30,52 @@ impl Shell {
                 self.out.out(&text);
             }
             Command::List(service) => {
-                let session = self.ensure_session().await?;
-                let text: String = match service {
-                    None => session
-                        .schema
-                        .services()
-                        .await?
-                        .into_iter()
-                        .map(|s| s + "\n")
-                        .collect(),
-                    Some(name) => {
-                        let s = session.schema.resolve_service(&name).await?;
-                        s.methods()
-                            .map(|m| format!("{}\n", format::describe_method(&m)))
-                            .collect()
-                    }
-                };
+                let out = self.out.clone();
+                let text: String = waiting(&out, "the server's services", async {
+                    let session = self.ensure_session().await?;
+                    Ok(match service {
+                        None => session
+                            .schema
+                            .services()
+                            .await?
+                            .into_iter()
+                            .map(|s| s + "\n")
+                            .collect(),
+                        Some(name) => {
+                            let s = session.schema.resolve_service(&name).await?;
+                            s.methods()
+                                .map(|m| format!("{}\n", format::describe_method(&m)))
+                                .collect()
+                        }
+                    })
+                })
+                .await?;
                 self.out.out(&text);
             }
             Command::Describe(symbol) => {
-                let session = self.ensure_session().await?;
-                let found = session.schema.find_symbol(&symbol).await?;
+                let out = self.out.clone();
+                let found = waiting(&out, format!("the schema of {symbol}"), async {
+                    self.ensure_session()
+                        .await?
+                        .schema
+                        .find_symbol(&symbol)
+                        .await
+                })
+                .await?;
                 self.out.out(&format::describe_symbol(&found));
             }
             Command::Template(symbol) => {
                 let symbol = self.qualify(&symbol);
-                let session = self.ensure_session().await?;
-                let message = session
-                    .schema
-                    .find_symbol(&symbol)
-                    .await?
-                    .request_message()?;
+                let out = self.out.clone();
+                let found = waiting(&out, format!("the schema of {symbol}"), async {
+                    self.ensure_session()
+                        .await?
+                        .schema
+                        .find_symbol(&symbol)
+                        .await
+                })
+                .await?;
+                let message = found.request_message()?;
                 self.out.out(&format!(
                     "{}\n",
                     serde_json::to_string_pretty(&format::template(&message))?
@@ -68,8 +83,15 @@ impl Shell {
             }
             Command::Use(None) => self.set_current(None),
             Command::Use(Some(name)) => {
-                let session = self.ensure_session().await?;
-                let service = session.schema.resolve_service(&name).await?;
+                let out = self.out.clone();
+                let service = waiting(&out, format!("the schema of {name}"), async {
+                    self.ensure_session()
+                        .await?
+                        .schema
+                        .resolve_service(&name)
+                        .await
+                })
+                .await?;
                 self.set_current(Some(service.full_name().to_string()));
             }
             Command::Call { method, data } => self.call(&method, data).await?,
@@ -115,6 +137,8 @@ impl Shell {
                 // A server that cannot be reached leaves the shell on the one it had.
                 let previous = std::mem::replace(&mut self.conn.addr, addr);
                 let session = self.session.take();
+                self.opening = None;
+                self.loaded = None;
                 if let Err(e) = self.ensure_session().await {
                     self.conn.addr = previous;
                     self.session = session;
@@ -131,8 +155,17 @@ impl Shell {
         method: &str,
     ) -> anyhow::Result<(MethodDescriptor, tonic::transport::Channel)> {
         let method = self.qualify(method);
-        let session = self.ensure_session().await?;
-        let resolved = session.schema.resolve_method(&method).await?;
+        let out = self.out.clone();
+        let resolved = waiting(&out, format!("the schema of {method}"), async {
+            self.ensure_session()
+                .await?
+                .schema
+                .resolve_method(&method)
+                .await
+        })
+        .await?;
+        self.share_schema();
+        let session = self.session.as_ref().expect("resolved through it");
         let channel = session
             .channel
             .clone()

@@ -23,6 +23,7 @@ use crate::error::render;
 use crate::expect::{self, Outcome};
 use crate::format::{Format, Style};
 use crate::input::ParseOptions;
+use crate::source::Schema;
 use command::Command;
 use complete::{Known, ShellHelper};
 use prost_reflect::MessageDescriptor;
@@ -30,7 +31,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// How the shell is run.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +63,64 @@ pub(crate) struct Shell {
     /// What the last call produced, for `expect` and `let`.
     last: Arc<Mutex<Outcome>>,
     vars: HashMap<String, serde_json::Value>,
+    /// Interactive: the session opens behind the first prompt and the schema for completion
+    /// loads in the background.
+    background: bool,
+    /// The session being opened behind the prompt.
+    opening: Option<oneshot::Receiver<anyhow::Result<Opened>>>,
+    /// The schema being loaded in the background.
+    loaded: Option<oneshot::Receiver<Schema>>,
+}
+
+/// An opened session, and its schema loading in the background.
+type Opened = (Session, oneshot::Receiver<Schema>);
+
+/// Up to this many services, the background load fetches every service's file for completion;
+/// beyond it only their names (a big schema would cost memory few completions use). The files of
+/// services used are fetched as they are used, and completed from then on.
+const BACKGROUND_FILES_UP_TO: usize = 100;
+
+/// Loads, on a reflection stream of its own, the service names and (for a schema of a size that
+/// allows it) every service's files, for completion; commands never wait for it.
+fn load_in_background(schema: &Schema, known: Arc<Mutex<Known>>) -> oneshot::Receiver<Schema> {
+    let mut schema = schema.fresh();
+    let (tx, rx) = oneshot::channel();
+    known.lock().unwrap().loading = true;
+    tokio::spawn(async move {
+        if let Ok(services) = schema.services().await {
+            known.lock().unwrap().services = services.clone();
+            if services.len() <= BACKGROUND_FILES_UP_TO {
+                let _ = schema.load_symbols(&services).await;
+                known.lock().unwrap().pool = schema.pool().clone();
+            }
+        }
+        known.lock().unwrap().loading = false;
+        let _ = tx.send(schema);
+    });
+    rx
+}
+
+/// Awaits `fut`, a wait on the server (connection, schema): after a second it says what it is
+/// waiting for, and Ctrl-C gives up on it without ending the shell.
+async fn waiting<T>(
+    out: &Output,
+    what: impl std::fmt::Display,
+    fut: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::pin!(fut);
+    tokio::select! {
+        r = &mut fut => return r,
+        _ = tokio::time::sleep(Duration::from_secs(1)) => {
+            if matches!(out, Output::Screen(_)) {
+                out.err(&format!("waiting for {what} (Ctrl-C gives up)\n"));
+            }
+        }
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("cancelled"),
+    }
+    tokio::select! {
+        r = fut => r,
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("cancelled"),
+    }
 }
 
 /// Runs the shell until `exit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or 1
@@ -92,7 +151,11 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         color,
     };
     let mut shell = Shell::new(conn, out, style, known, stream_input);
-    if let Err(e) = shell.ensure_session().await {
+    if interactive {
+        // The prompt at once; the connection and the schema come up behind it.
+        shell.background = true;
+        shell.start_opening();
+    } else if let Err(e) = shell.ensure_session().await {
         shell.fail(&e);
     }
     loop {
@@ -163,6 +226,9 @@ impl Shell {
             failures: 0,
             last: Arc::default(),
             vars: HashMap::new(),
+            background: false,
+            opening: None,
+            loaded: None,
         }
     }
 
@@ -219,22 +285,72 @@ impl Shell {
         parse_headers(&all)
     }
 
-    /// Connects (again) if needed and tells completion what the server has.
+    /// Opens the session in a task of its own, so that the prompt need not wait, and starts the
+    /// background load as soon as it is open; a failure is shown at once, and the next command
+    /// tries again.
+    fn start_opening(&mut self) {
+        let (conn, out, known) = (self.conn.clone(), self.out.clone(), self.known.clone());
+        let (tx, rx) = oneshot::channel();
+        known.lock().unwrap().loading = true;
+        tokio::spawn(async move {
+            let opened = conn.open(true).await;
+            let opened = match opened {
+                Ok(session) => {
+                    let loaded = load_in_background(&session.schema, known);
+                    Ok((session, loaded))
+                }
+                Err(e) => {
+                    known.lock().unwrap().loading = false;
+                    out.err(&render(&e));
+                    Err(e)
+                }
+            };
+            let _ = tx.send(opened);
+        });
+        self.opening = Some(rx);
+    }
+
+    /// Connects (again) if needed, and tells completion what is known of the server.
     async fn ensure_session(&mut self) -> anyhow::Result<&mut Session> {
         if self.session.is_none() {
-            let mut session = self.conn.open(true).await?;
-            let services = session.schema.services().await.unwrap_or_default();
-            for s in &services {
-                let _ = session.schema.load_symbol(s).await;
-            }
-            *self.known.lock().unwrap() = Known {
-                services,
-                pool: session.schema.pool().clone(),
-                current: self.current.clone(),
+            let opened = match self.opening.take() {
+                Some(rx) => rx.await.ok().and_then(Result::ok),
+                None => None,
+            };
+            let (session, loaded) = match opened {
+                Some((session, loaded)) => (session, Some(loaded)),
+                None => (self.conn.open(true).await?, None),
+            };
+            self.loaded = match loaded {
+                Some(loaded) => Some(loaded),
+                None if self.background => {
+                    Some(load_in_background(&session.schema, self.known.clone()))
+                }
+                None => None,
             };
             self.session = Some(session);
         }
+        self.share_schema();
         Ok(self.session.as_mut().expect("just opened"))
+    }
+
+    /// Takes in what the background load brought, and gives completion what the session knows.
+    fn share_schema(&mut self) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        if let Some(rx) = &mut self.loaded {
+            if let Ok(loaded) = rx.try_recv() {
+                session.schema.absorb(loaded);
+                self.loaded = None;
+            }
+        }
+        let mut known = self.known.lock().unwrap();
+        if let Some(services) = session.schema.listed() {
+            known.services = services.to_vec();
+        }
+        known.pool = session.schema.pool().clone();
+        known.current = self.current.clone();
     }
 
     /// One line of input; false when the shell should end.
@@ -266,7 +382,9 @@ impl Shell {
         if command == Command::Exit {
             return Ok(false);
         }
-        self.execute(command).await?;
+        let result = self.execute(command).await;
+        self.share_schema();
+        result?;
         Ok(true)
     }
 

@@ -63,6 +63,43 @@ fn well_known_symbol_file(symbol: &str) -> Option<Vec<u8>> {
     Some(file.file_descriptor_proto().encode_to_vec())
 }
 
+/// The names of a service list answer.
+fn service_names(answer: anyhow::Result<Answer>) -> anyhow::Result<Vec<String>> {
+    match answer.context("cannot list services")? {
+        Answer::ListServicesResponse(list) => {
+            Ok(list.service.into_iter().map(|s| s.name).collect())
+        }
+        other => bail!("reflection answered a service list request with {other:?}"),
+    }
+}
+
+/// The name of an encoded FileDescriptorProto (field 1), read without decoding the rest.
+fn file_name(bytes: &[u8]) -> Option<String> {
+    use prost::encoding::{decode_key, decode_varint, WireType};
+    let mut buf = bytes;
+    while !buf.is_empty() {
+        let (tag, wire) = decode_key(&mut buf).ok()?;
+        let skip = match wire {
+            WireType::Varint => {
+                decode_varint(&mut buf).ok()?;
+                0
+            }
+            WireType::SixtyFourBit => 8,
+            WireType::ThirtyTwoBit => 4,
+            WireType::LengthDelimited => {
+                let len = decode_varint(&mut buf).ok()? as usize;
+                if tag == 1 {
+                    return String::from_utf8(buf.get(..len)?.to_vec()).ok();
+                }
+                len
+            }
+            _ => return None,
+        };
+        buf = buf.get(skip..)?;
+    }
+    None
+}
+
 /// The files of a reflection answer.
 fn file_answer(answer: Answer) -> anyhow::Result<Vec<Vec<u8>>> {
     match answer {
@@ -268,6 +305,63 @@ impl Schema {
         &self.pool
     }
 
+    /// A schema of the same source that starts empty (reflection on a stream of its own), for
+    /// loading in the background; a local schema is simply shared.
+    pub fn fresh(&self) -> Schema {
+        match &self.reflection {
+            Some(r) => Schema::from_reflection(r.fresh()),
+            None => Schema {
+                pool: self.pool.clone(),
+                reflection: None,
+                services: self.services.clone(),
+            },
+        }
+    }
+
+    /// The service names, when they have been listed.
+    pub fn listed(&self) -> Option<&[String]> {
+        self.services.as_deref()
+    }
+
+    /// Takes in what `other` loaded that this schema lacks (loaded elsewhere, as in the
+    /// background): files and the service list.
+    pub fn absorb(&mut self, other: Schema) {
+        if self.services.is_none() {
+            self.services = other.services;
+        }
+        for file in other.pool.files() {
+            if self.pool.get_file_by_name(file.name()).is_none() {
+                let _ = self
+                    .pool
+                    .decode_file_descriptor_proto(file.encode_to_vec().as_slice());
+            }
+        }
+    }
+
+    /// Loads the files of all `symbols` in one round trip per level of imports; a symbol the
+    /// server does not know is skipped.
+    pub async fn load_symbols(&mut self, symbols: &[String]) -> anyhow::Result<()> {
+        let missing: Vec<&String> = symbols
+            .iter()
+            .filter(|s| self.pool.get_service_by_name(s).is_none())
+            .collect();
+        let Some(reflection) = self.reflection.as_mut() else {
+            return Ok(());
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let requests = missing
+            .iter()
+            .map(|s| Ask::FileContainingSymbol(s.to_string()))
+            .collect();
+        let mut files = Vec::new();
+        for answer in reflection.ask_all(requests).await.into_iter().flatten() {
+            files.extend(file_answer(answer)?);
+        }
+        self.add_files(files).await
+    }
+
     /// `v1` or `v1alpha` when reflection answered.
     pub fn reflection_version(&self) -> Option<&'static str> {
         self.reflection.as_ref().and_then(Reflection::version)
@@ -278,26 +372,46 @@ impl Schema {
         if let Some(s) = &self.services {
             return Ok(s.clone());
         }
-        let mut names: Vec<String> = match &mut self.reflection {
-            Some(r) => match r
-                .ask(Ask::ListServices(String::new()))
-                .await
-                .context("cannot list services")?
-            {
-                Answer::ListServicesResponse(list) => {
-                    list.service.into_iter().map(|s| s.name).collect()
-                }
-                other => bail!("reflection answered a service list request with {other:?}"),
-            },
+        let names = match &mut self.reflection {
+            Some(r) => service_names(r.ask(Ask::ListServices(String::new())).await)?,
             None => self
                 .pool
                 .services()
                 .map(|s| s.full_name().to_string())
                 .collect(),
         };
+        self.set_services(names)
+    }
+
+    fn set_services(&mut self, mut names: Vec<String>) -> anyhow::Result<Vec<String>> {
         names.sort();
         self.services = Some(names.clone());
         Ok(names)
+    }
+
+    /// The list of services and the file of `name` in one round trip (pipelined on the
+    /// reflection stream): a full name then needs nothing more, a short one its file.
+    async fn list_and_load(&mut self, name: &str) -> anyhow::Result<()> {
+        let Some(reflection) = self.reflection.as_mut() else {
+            return Ok(());
+        };
+        if self.services.is_some() {
+            return Ok(());
+        }
+        let mut answers = reflection
+            .ask_all(vec![
+                Ask::ListServices(String::new()),
+                Ask::FileContainingSymbol(name.to_string()),
+            ])
+            .await
+            .into_iter();
+        let list = answers.next().expect("two answers");
+        let file = answers.next().expect("two answers");
+        self.set_services(service_names(list)?)?;
+        if let Ok(answer) = file {
+            self.add_files(file_answer(answer)?).await?;
+        }
+        Ok(())
     }
 
     /// Makes sure the file defining `symbol` (a service, message, enum or method) is in the pool.
@@ -341,74 +455,92 @@ impl Schema {
         let mut names: HashSet<String> = HashSet::new();
         let mut asked: HashSet<String> = HashSet::new();
         loop {
+            // Imports the files name that are neither here nor in the pool: (import, importer).
+            let mut wanted: Vec<(String, String)> = Vec::new();
             while let Some(bytes) = pending.pop() {
+                // grpcio answers each request with the file's whole chain of imports: skip what
+                // is known before decoding it.
+                if let Some(name) = file_name(&bytes) {
+                    if self.pool.get_file_by_name(&name).is_some() || names.contains(&name) {
+                        continue;
+                    }
+                }
                 let file = prost_types::FileDescriptorProto::decode(bytes.as_slice())
                     .context("reflection sent an invalid file descriptor")?;
                 // grpc-js serves the well-known types as one `google_protobuf.proto`: rpcsh has
                 // the real files, and both would define the same names.
                 let wkt_copy = file.package() == "google.protobuf"
                     && !file.name().starts_with("google/protobuf/");
-                if wkt_copy
-                    || self.pool.get_file_by_name(file.name()).is_some()
-                    || !names.insert(file.name().to_string())
-                {
+                if wkt_copy || !names.insert(file.name().to_string()) {
                     continue;
                 }
                 for dep in &file.dependency {
                     if self.pool.get_file_by_name(dep).is_some() || names.contains(dep) {
                         continue;
                     }
-                    if let Some(bytes) = well_known_file(dep) {
-                        pending.push(bytes);
-                        continue;
+                    match well_known_file(dep) {
+                        Some(bytes) => pending.push(bytes),
+                        None => wanted.push((dep.clone(), file.name().to_string())),
                     }
-                    let answer = self
-                        .reflection_mut()
-                        .ask(Ask::FileByFilename(dep.clone()))
-                        .await
-                        .with_context(|| {
-                            format!(
-                                "the server's reflection does not give {dep:?}, which {} imports",
-                                file.name()
-                            )
-                        })?;
-                    pending.extend(file_answer(answer)?);
                 }
                 files.push((file, bytes));
             }
-            // Names used but defined by no file received so far: ask for them, then look again.
+            // Every missing import at once: one round trip per level of imports.
+            wanted.retain(|(dep, _)| !names.contains(dep));
+            wanted.sort();
+            wanted.dedup_by(|a, b| a.0 == b.0);
+            if !wanted.is_empty() {
+                let requests = wanted
+                    .iter()
+                    .map(|(dep, _)| Ask::FileByFilename(dep.clone()))
+                    .collect();
+                let answers = self.reflection_mut().ask_all(requests).await;
+                for ((dep, importer), answer) in wanted.into_iter().zip(answers) {
+                    let answer = answer.with_context(|| {
+                        format!("the server's reflection does not give {dep:?}, which {importer} imports")
+                    })?;
+                    pending.extend(file_answer(answer)?);
+                }
+                continue;
+            }
+            // Names used but defined by no file received so far: ask for them (each name's next
+            // candidate full name, all in one round trip), then look again.
             let defined = defined_in(files.iter().map(|(f, _)| f));
-            let mut unknown = Vec::new();
+            let mut batch: Vec<(String, String, String)> = Vec::new();
             for (file, _) in &files {
                 for (scope, name) in used_names(file) {
-                    if self.provider(&defined, &scope, &name).is_none() {
-                        unknown.push((file.name().to_string(), scope, name));
+                    if self.provider(&defined, &scope, &name).is_some() {
+                        continue;
+                    }
+                    let next = candidates(&scope, &name)
+                        .into_iter()
+                        .find(|full| !asked.contains(full));
+                    if let Some(full) = next {
+                        asked.insert(full.clone());
+                        batch.push((file.name().to_string(), name.clone(), full));
                     }
                 }
             }
-            let mut more = false;
-            'names: for (file, scope, name) in unknown {
-                for full in candidates(&scope, &name) {
-                    if !asked.insert(full.clone()) {
-                        continue;
+            if batch.is_empty() {
+                break;
+            }
+            let mut requests = Vec::new();
+            let mut remote = Vec::new();
+            for (file, name, full) in batch {
+                match well_known_symbol_file(&full) {
+                    Some(bytes) => pending.push(bytes),
+                    None if self.reflection.is_some() => {
+                        requests.push(Ask::FileContainingSymbol(full));
+                        remote.push((file, name));
                     }
-                    if let Some(bytes) = well_known_symbol_file(&full) {
-                        pending.push(bytes);
-                        more = true;
-                        continue 'names;
-                    }
-                    let Some(reflection) = self.reflection.as_mut() else {
-                        continue 'names;
-                    };
-                    match reflection
-                        .ask(Ask::FileContainingSymbol(full.clone()))
-                        .await
-                    {
-                        Ok(answer) => {
-                            pending.extend(file_answer(answer)?);
-                            more = true;
-                            continue 'names;
-                        }
+                    None => {}
+                }
+            }
+            if !requests.is_empty() {
+                let answers = self.reflection_mut().ask_all(requests).await;
+                for ((file, name), answer) in remote.into_iter().zip(answers) {
+                    match answer {
+                        Ok(answer) => pending.extend(file_answer(answer)?),
                         Err(e) if e.downcast_ref::<reflection::Refused>().is_some() => {}
                         Err(e) => {
                             return Err(e.context(format!(
@@ -417,9 +549,6 @@ impl Schema {
                         }
                     }
                 }
-            }
-            if !more {
-                break;
             }
         }
         let defined = defined_in(files.iter().map(|(f, _)| f));
@@ -484,6 +613,7 @@ impl Schema {
     /// Finds the service a user named: its full name, or its last component when that is
     /// unambiguous, in any case when nothing matches exactly.
     pub async fn resolve_service(&mut self, name: &str) -> anyhow::Result<ServiceDescriptor> {
+        self.list_and_load(name).await?;
         let services = self.services().await?;
         let found = matching_services(name, &services);
         let full = match found.as_slice() {
@@ -732,6 +862,14 @@ impl Schema {
                     }
                     if let Some(e) = pool.get_enum_by_name(name) {
                         return Ok(Symbol::Enum(e));
+                    }
+                    let method = name.rsplit_once('.').and_then(|(service, method)| {
+                        pool.get_service_by_name(service)?
+                            .methods()
+                            .find(|m| m.name() == method)
+                    });
+                    if let Some(m) = method {
+                        return Ok(Symbol::Method(m));
                     }
                 }
                 Err(e) if e.downcast_ref::<NotFound>().is_some() => {}

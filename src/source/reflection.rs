@@ -3,9 +3,8 @@
 //! at a time over a stream kept open between them, reopened after an error answer (some servers
 //! end the stream there).
 use crate::error::Hint;
-use anyhow::bail;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{client::Grpc, metadata::MetadataMap, transport::Channel, Code, Streaming};
 use tonic_reflection::pb::v1::{
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -14,6 +13,8 @@ use tonic_reflection::pb::v1::{
 
 const V1: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 const V1ALPHA: &str = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+/// The status of a request the stream ended before answering.
+const STREAM_ENDED: &str = "the reflection stream ended without an answer";
 
 type Codec = tonic_prost::ProstCodec<ServerReflectionRequest, ServerReflectionResponse>;
 
@@ -38,7 +39,7 @@ pub struct Reflection {
     /// The path that answered; None until the first request.
     version: Option<&'static str>,
     stream: Option<(
-        mpsc::Sender<ServerReflectionRequest>,
+        mpsc::UnboundedSender<ServerReflectionRequest>,
         Streaming<ServerReflectionResponse>,
     )>,
     tls: bool,
@@ -62,6 +63,18 @@ impl Reflection {
         }
     }
 
+    /// Another client of the same server and settings, on a stream of its own: for work in the
+    /// background beside this one's.
+    pub fn fresh(&self) -> Reflection {
+        Reflection {
+            grpc: self.grpc.clone(),
+            headers: self.headers.clone(),
+            version: self.version,
+            stream: None,
+            tls: self.tls,
+        }
+    }
+
     /// `v1` or `v1alpha`, once known.
     pub fn version(&self) -> Option<&'static str> {
         self.version.map(|p| if p == V1 { "v1" } else { "v1alpha" })
@@ -69,44 +82,73 @@ impl Reflection {
 
     /// Sends one request and returns its answer; an error answer becomes an error.
     pub async fn ask(&mut self, request: MessageRequest) -> anyhow::Result<MessageResponse> {
-        let response = match self.version {
-            Some(path) => self
-                .exchange(path, request)
-                .await
-                .map_err(|s| self.failed(s))?,
-            None => match self.exchange(V1, request.clone()).await {
-                Err(status) if status.code() == Code::Unimplemented => {
+        self.ask_all(vec![request])
+            .await
+            .pop()
+            .expect("one answer per request")
+    }
+
+    /// Sends all `requests` at once on the stream and returns their answers in order: one round
+    /// trip for the lot. Put the request most likely to fail last: some servers (tonic's) end
+    /// the stream on an unknown name, and what was sent after it is asked again.
+    pub async fn ask_all(
+        &mut self,
+        requests: Vec<MessageRequest>,
+    ) -> Vec<anyhow::Result<MessageResponse>> {
+        let mut answers = match self.version {
+            Some(path) => self.exchange(path, &requests).await,
+            None => {
+                let first = self.exchange(V1, &requests).await;
+                if matches!(&first[0], Err(s) if s.code() == Code::Unimplemented) {
                     self.stream = None;
-                    match self.exchange(V1ALPHA, request).await {
-                        Err(status) if status.code() == Code::Unimplemented => {
-                            bail!(Hint::new(
-                                "the server does not support server reflection (v1 or v1alpha)",
-                                "describe its API with --proto FILE (and -I DIR) or --protoset FILE",
-                            ))
-                        }
-                        other => {
-                            self.version = Some(V1ALPHA);
-                            other.map_err(|s| self.failed(s))?
-                        }
+                    let second = self.exchange(V1ALPHA, &requests).await;
+                    if matches!(&second[0], Err(s) if s.code() == Code::Unimplemented) {
+                        return requests
+                            .iter()
+                            .map(|_| {
+                                Err(Hint::new(
+                                    "the server does not support server reflection (v1 or v1alpha)",
+                                    "describe its API with --proto FILE (and -I DIR) or --protoset FILE",
+                                )
+                                .into())
+                            })
+                            .collect();
                     }
-                }
-                other => {
+                    self.version = Some(V1ALPHA);
+                    second
+                } else {
                     self.version = Some(V1);
-                    other.map_err(|s| self.failed(s))?
+                    first
                 }
-            },
+            }
         };
-        match response {
-            MessageResponse::ErrorResponse(e) => {
-                self.stream = None;
-                Err(Refused {
+        // Requests lost when the stream ended after an error answer: once more, on a new stream.
+        let lost: Vec<usize> = answers
+            .iter()
+            .enumerate()
+            .skip_while(|(_, a)| !matches!(a, Ok(MessageResponse::ErrorResponse(_)) | Err(_)))
+            .filter(|(_, a)| matches!(a, Err(s) if s.message() == STREAM_ENDED))
+            .map(|(i, _)| i)
+            .collect();
+        if !lost.is_empty() {
+            let path = self.version.expect("known after an answer");
+            let again: Vec<MessageRequest> = lost.iter().map(|&i| requests[i].clone()).collect();
+            for (i, answer) in lost.into_iter().zip(self.exchange(path, &again).await) {
+                answers[i] = answer;
+            }
+        }
+        answers
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(MessageResponse::ErrorResponse(e)) => Err(Refused {
                     code: Code::from_i32(e.error_code),
                     message: e.error_message,
                 }
-                .into())
-            }
-            other => Ok(other),
-        }
+                .into()),
+                Ok(other) => Ok(other),
+                Err(status) => Err(self.failed(status)),
+            })
+            .collect()
     }
 
     /// A failed exchange as an error: tonic-reflection answers an unknown name with a NOT_FOUND
@@ -122,50 +164,83 @@ impl Reflection {
         crate::error::status_error(status, "reflection failed", true, self.tls)
     }
 
+    /// Sends `requests` on the open stream (or a new one) and reads as many answers. After a
+    /// failed answer the stream is dropped (some servers end it there); requests it did not
+    /// answer get a `STREAM_ENDED` status.
     async fn exchange(
         &mut self,
         path: &'static str,
-        request: MessageRequest,
-    ) -> Result<MessageResponse, tonic::Status> {
-        let message = ServerReflectionRequest {
+        requests: &[MessageRequest],
+    ) -> Vec<Result<MessageResponse, tonic::Status>> {
+        let messages = requests.iter().map(|r| ServerReflectionRequest {
             host: String::new(),
-            message_request: Some(request),
-        };
-        let sent = match &self.stream {
-            Some((tx, _)) => tx.send(message.clone()).await.is_ok(),
-            None => false,
-        };
-        if !sent {
-            // Queue the request before the call starts: some servers send their response
-            // headers only with the first answer.
-            let (tx, rx) = mpsc::channel(1);
-            tx.send(message).await.expect("the receiver is alive");
-            self.grpc
-                .ready()
-                .await
-                .map_err(|e| tonic::Status::unavailable(crate::error::root_cause(&e)))?;
-            let mut call = tonic::Request::new(ReceiverStream::new(rx));
-            *call.metadata_mut() = self.headers.clone();
-            let path = http::uri::PathAndQuery::from_static(path);
-            let response = self.grpc.streaming(call, path, Codec::default()).await?;
-            self.stream = Some((tx, response.into_inner()));
+            message_request: Some(r.clone()),
+        });
+        let mut answers = Vec::with_capacity(requests.len());
+        if let Err(status) = self.send(path, messages).await {
+            return requests.iter().map(|_| Err(status.clone())).collect();
         }
-        let (_, responses) = self.stream.as_mut().expect("opened above");
-        match responses.message().await {
-            Ok(Some(ServerReflectionResponse {
-                message_response: Some(r),
-                ..
-            })) => Ok(r),
-            Ok(_) => {
-                self.stream = None;
-                Err(tonic::Status::unavailable(
-                    "the reflection stream ended without an answer",
-                ))
-            }
-            Err(status) => {
-                self.stream = None;
-                Err(status)
+        let (_, responses) = self.stream.as_mut().expect("opened by send");
+        for _ in requests {
+            let answer = match responses.message().await {
+                Ok(Some(ServerReflectionResponse {
+                    message_response: Some(r),
+                    ..
+                })) => Ok(r),
+                Ok(_) => Err(tonic::Status::unavailable(STREAM_ENDED)),
+                Err(status) => Err(status),
+            };
+            let failed = matches!(&answer, Err(_) | Ok(MessageResponse::ErrorResponse(_)));
+            answers.push(answer);
+            if failed {
+                break;
             }
         }
+        if answers.len() < requests.len()
+            || matches!(
+                answers.last(),
+                Some(Err(_) | Ok(MessageResponse::ErrorResponse(_)))
+            )
+        {
+            self.stream = None;
+        }
+        while answers.len() < requests.len() {
+            answers.push(Err(tonic::Status::unavailable(STREAM_ENDED)));
+        }
+        answers
+    }
+
+    /// Queues `messages` on the stream, opening it first when there is none. Queued before the
+    /// call starts: some servers send their response headers only with the first answer.
+    async fn send(
+        &mut self,
+        path: &'static str,
+        messages: impl ExactSizeIterator<Item = ServerReflectionRequest>,
+    ) -> Result<(), tonic::Status> {
+        if let Some((tx, _)) = &self.stream {
+            let mut sent = true;
+            for m in messages {
+                sent &= tx.send(m).is_ok();
+            }
+            if sent {
+                return Ok(());
+            }
+            self.stream = None;
+            return Err(tonic::Status::unavailable(STREAM_ENDED));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        for m in messages {
+            tx.send(m).expect("the receiver is alive");
+        }
+        self.grpc
+            .ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(crate::error::root_cause(&e)))?;
+        let mut call = tonic::Request::new(UnboundedReceiverStream::new(rx));
+        *call.metadata_mut() = self.headers.clone();
+        let path = http::uri::PathAndQuery::from_static(path);
+        let response = self.grpc.streaming(call, path, Codec::default()).await?;
+        self.stream = Some((tx, response.into_inner()));
+        Ok(())
     }
 }
