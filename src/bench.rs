@@ -382,6 +382,7 @@ pub async fn run(
     options: BenchOptions,
 ) -> anyhow::Result<()> {
     let mut session = conn.open(true).await?;
+    session.schema.only_what_is_used();
     let method = session.schema.resolve_method(method).await?;
     let data = input::Data::parse(data.as_deref());
     let text = data.read_text()?;

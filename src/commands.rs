@@ -54,14 +54,16 @@ pub async fn call(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut session = conn.open(true).await?;
+    session.schema.only_what_is_used();
     let channel = session.channel.clone().expect("a call connects");
     let method = session.schema.resolve_method(method).await?;
     let schema_time = started.elapsed() - session.connected;
     let verbose = conn.verbose;
     if let Some(v) = &verbose {
         if let Some(version) = session.schema.reflection_version() {
+            let (built, received) = session.schema.built();
             v.line(format_args!(
-                "Schema from server reflection {version} in {schema_time:.1?}"
+                "Schema from server reflection {version} in {schema_time:.1?} (built {built} of the {received} messages received: what the method uses)"
             ));
         }
         v.line(format_args!(
@@ -152,6 +154,9 @@ pub async fn call(
         Ok(()) => Ok(()),
         Err(CallError::Handler(e)) => Err(e),
         Err(CallError::Status(status)) => {
+            if let Some(e) = crate::error::client_limit(&status) {
+                return Err(e);
+            }
             let status = client_deadline(status);
             if crate::error::transport_cause(&status).is_some() {
                 return Err(crate::error::status_error(
@@ -199,6 +204,7 @@ impl<W: Write> invoke::Handler for ResolvingPrinter<'_, W> {
 /// `rpcsh list [SERVICE]`: the services, or one service's methods.
 pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
+    session.schema.only_what_is_used();
     let mut out = std::io::stdout().lock();
     match service {
         None => {
@@ -219,6 +225,7 @@ pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()
 /// `rpcsh describe SYMBOL`: a service, method, message or enum, as proto text or JSON.
 pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
+    session.schema.only_what_is_used();
     let found = session.schema.find_symbol(symbol).await?;
     let mut out = std::io::stdout().lock();
     if json {
@@ -251,6 +258,7 @@ pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Re
 /// `rpcsh template MESSAGE|METHOD`: a JSON skeleton of the message (a method's request).
 pub async fn template(conn: &Connection, symbol: &str) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
+    session.schema.only_what_is_used();
     let message = session
         .schema
         .find_symbol(symbol)

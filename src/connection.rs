@@ -98,7 +98,8 @@ impl Connection {
                 reflect_metadata,
                 limit,
                 target.tls,
-            )),
+            ))
+            .remembering(&self.addr),
         };
         Ok(Session {
             channel: Some(channel),

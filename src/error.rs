@@ -182,6 +182,24 @@ pub fn status_error(
     }
 }
 
+/// A response over rpcsh's own `--max-msg-size`: tonic reports it as if the server had failed
+/// the call (OUT_OF_RANGE); it is the client's limit, and the user's to raise.
+pub fn client_limit(status: &tonic::Status) -> Option<anyhow::Error> {
+    if status.code() != tonic::Code::OutOfRange {
+        return None;
+    }
+    let found = status
+        .message()
+        .strip_prefix("Error, decoded message length too large: ")?;
+    Some(
+        Hint::new(
+            format!("a response is larger than rpcsh's message limit ({found})"),
+            "--max-msg-size BYTES raises the limit (4 MiB by default)",
+        )
+        .into(),
+    )
+}
+
 /// tonic reports a deadline it enforced itself as `Cancelled` (with the timer's error as its
 /// source); to the user it is a deadline, and not a broken connection.
 pub fn client_deadline(status: tonic::Status) -> tonic::Status {

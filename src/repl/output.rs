@@ -152,6 +152,9 @@ pub(super) fn record(last: &Mutex<Outcome>, handler: &Counting, error: Option<&C
 
 /// A failed status as the one-shot command shows it.
 pub(super) fn status_failure(status: tonic::Status, session: Option<&Session>) -> anyhow::Error {
+    if let Some(e) = crate::error::client_limit(&status) {
+        return e;
+    }
     let status = client_deadline(status);
     if crate::error::transport_cause(&status).is_some() {
         return crate::error::status_error(status, "the call failed", false, false);

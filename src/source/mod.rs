@@ -2,7 +2,9 @@
 //! protox, or a protoset — and the pool they are gathered in. With reflection, only the files a
 //! command needs are fetched, dependencies included. Also resolves the method and symbol names
 //! people type (`RouteGuide/GetFeature`, `Compute.SayHello`, `/pkg.Svc/Method`).
+mod prune;
 pub mod reflection;
+mod remembered;
 
 use crate::error::Hint;
 use anyhow::{anyhow, bail, Context};
@@ -34,6 +36,20 @@ pub struct Schema {
     pool: DescriptorPool,
     reflection: Option<Reflection>,
     services: Option<Vec<String>>,
+    /// The server's address, under which its service names are remembered.
+    address: Option<String>,
+    /// With reflection: the files received, kept as they came; the pool is built from them.
+    reflected: Reflected,
+}
+
+#[derive(Default)]
+struct Reflected {
+    files: prune::Files,
+    /// What the pool is built for: the names looked up (one-shot commands), or everything
+    /// received (None: the shell, whose completion wants it all).
+    roots: Option<Vec<String>>,
+    /// Names asked of the server for files that use them without importing them.
+    asked: HashSet<String>,
 }
 
 /// The encoded file of a well-known type (`google/protobuf/*.proto`): every source may refer to
@@ -108,87 +124,12 @@ fn file_answer(answer: Answer) -> anyhow::Result<Vec<Vec<u8>>> {
     }
 }
 
-/// Full name → the file defining it, for every message, enum and service of `files`.
-fn defined_in<'a>(
-    files: impl Iterator<Item = &'a prost_types::FileDescriptorProto>,
-) -> std::collections::HashMap<String, String> {
-    fn messages(
-        scope: &str,
-        list: &[prost_types::DescriptorProto],
-        file: &str,
-        out: &mut std::collections::HashMap<String, String>,
-    ) {
-        for m in list {
-            let name = join(scope, m.name());
-            for e in &m.enum_type {
-                out.insert(join(&name, e.name()), file.to_string());
-            }
-            messages(&name, &m.nested_type, file, out);
-            out.insert(name, file.to_string());
-        }
-    }
-    let mut out = std::collections::HashMap::new();
-    for f in files {
-        let scope = f.package();
-        messages(scope, &f.message_type, f.name(), &mut out);
-        for e in &f.enum_type {
-            out.insert(join(scope, e.name()), f.name().to_string());
-        }
-        for s in &f.service {
-            out.insert(join(scope, s.name()), f.name().to_string());
-        }
-    }
-    out
-}
-
 fn join(scope: &str, name: &str) -> String {
     if scope.is_empty() {
         name.to_string()
     } else {
         format!("{scope}.{name}")
     }
-}
-
-/// The type names a file refers to — field types, extendees, method inputs and outputs — each
-/// with the scope it is written in (names may be relative: grpc-js writes `types.v1.Author`).
-fn used_names(file: &prost_types::FileDescriptorProto) -> Vec<(String, String)> {
-    fn fields(
-        scope: &str,
-        list: &[prost_types::FieldDescriptorProto],
-        out: &mut Vec<(String, String)>,
-    ) {
-        for f in list {
-            for name in f.type_name.iter().chain(&f.extendee) {
-                out.push((scope.to_string(), name.clone()));
-            }
-        }
-    }
-    fn messages(
-        scope: &str,
-        list: &[prost_types::DescriptorProto],
-        out: &mut Vec<(String, String)>,
-    ) {
-        for m in list {
-            let name = join(scope, m.name());
-            fields(&name, &m.field, out);
-            fields(&name, &m.extension, out);
-            messages(&name, &m.nested_type, out);
-        }
-    }
-    let mut out = Vec::new();
-    messages(file.package(), &file.message_type, &mut out);
-    fields(file.package(), &file.extension, &mut out);
-    for s in &file.service {
-        let scope = join(file.package(), s.name());
-        for m in &s.method {
-            for name in m.input_type.iter().chain(&m.output_type) {
-                out.push((scope.clone(), name.clone()));
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// The full names `name`, written in `scope`, may stand for, innermost scope first (protobuf's
@@ -250,11 +191,27 @@ fn pool_from_set(bytes: &[u8]) -> anyhow::Result<DescriptorPool> {
 }
 
 impl Schema {
+    /// Builds only what the names a command looks up reach, out of what reflection sends: for a
+    /// one-shot command, whose time and memory then grow with its method, not with the schema.
+    pub fn only_what_is_used(&mut self) {
+        if self.reflection.is_some() {
+            self.reflected.roots.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// Remembers the services `address` lists, to resolve short names faster next time.
+    pub fn remembering(mut self, address: &str) -> Self {
+        self.address = Some(address.to_string());
+        self
+    }
+
     pub fn from_reflection(reflection: Reflection) -> Self {
         Schema {
             pool: DescriptorPool::new(),
             reflection: Some(reflection),
             services: None,
+            address: None,
+            reflected: Reflected::default(),
         }
     }
 
@@ -285,6 +242,8 @@ impl Schema {
             pool,
             reflection: None,
             services: None,
+            address: None,
+            reflected: Reflected::default(),
         })
     }
 
@@ -298,6 +257,8 @@ impl Schema {
             pool,
             reflection: None,
             services: None,
+            address: None,
+            reflected: Reflected::default(),
         })
     }
 
@@ -309,11 +270,16 @@ impl Schema {
     /// loading in the background; a local schema is simply shared.
     pub fn fresh(&self) -> Schema {
         match &self.reflection {
-            Some(r) => Schema::from_reflection(r.fresh()),
+            Some(r) => Schema {
+                address: self.address.clone(),
+                ..Schema::from_reflection(r.fresh())
+            },
             None => Schema {
                 pool: self.pool.clone(),
                 reflection: None,
                 services: self.services.clone(),
+                address: None,
+                reflected: Reflected::default(),
             },
         }
     }
@@ -329,12 +295,14 @@ impl Schema {
         if self.services.is_none() {
             self.services = other.services;
         }
-        for file in other.pool.files() {
-            if self.pool.get_file_by_name(file.name()).is_none() {
-                let _ = self
-                    .pool
-                    .decode_file_descriptor_proto(file.encode_to_vec().as_slice());
-            }
+        if self.reflection.is_none() {
+            return; // a local schema is whole already
+        }
+        self.reflected.files.merge(&other.reflected.files);
+        let (set, _) = self.reflected.files.build(self.reflected.roots.as_deref());
+        let mut pool = DescriptorPool::new();
+        if pool.decode_file_descriptor_set(set.as_slice()).is_ok() {
+            self.pool = pool;
         }
     }
 
@@ -360,6 +328,16 @@ impl Schema {
             files.extend(file_answer(answer)?);
         }
         self.add_files(files).await
+    }
+
+    /// What was built of what reflection sent: top-level messages in the pool, and in the files
+    /// received.
+    pub fn built(&self) -> (usize, usize) {
+        let built = self
+            .pool
+            .all_messages()
+            .filter(|m| m.parent_message().is_none());
+        (built.count(), self.reflected.files.messages())
     }
 
     /// `v1` or `v1alpha` when reflection answered.
@@ -398,16 +376,28 @@ impl Schema {
         if self.services.is_some() {
             return Ok(());
         }
+        let kept = self
+            .address
+            .as_deref()
+            .map(remembered::load)
+            .unwrap_or_default();
+        let full = match matching_services(name, &kept).as_slice() {
+            [one] => one.to_string(),
+            _ => name.to_string(),
+        };
         let mut answers = reflection
             .ask_all(vec![
                 Ask::ListServices(String::new()),
-                Ask::FileContainingSymbol(name.to_string()),
+                Ask::FileContainingSymbol(full),
             ])
             .await
             .into_iter();
         let list = answers.next().expect("two answers");
         let file = answers.next().expect("two answers");
-        self.set_services(service_names(list)?)?;
+        let names = self.set_services(service_names(list)?)?;
+        if let Some(address) = &self.address {
+            remembered::store(address, &names, &kept);
+        }
         if let Ok(answer) = file {
             self.add_files(file_answer(answer)?).await?;
         }
@@ -416,13 +406,31 @@ impl Schema {
 
     /// Makes sure the file defining `symbol` (a service, message, enum or method) is in the pool.
     pub async fn load_symbol(&mut self, symbol: &str) -> anyhow::Result<()> {
-        if self.pool.get_service_by_name(symbol).is_some()
-            || self.pool.get_message_by_name(symbol).is_some()
-            || self.pool.get_enum_by_name(symbol).is_some()
+        let pool = &self.pool;
+        let method = symbol.rsplit_once('.').is_some_and(|(service, method)| {
+            pool.get_service_by_name(service)
+                .is_some_and(|s| s.methods().any(|m| m.name() == method))
+        });
+        if method
+            || pool.get_service_by_name(symbol).is_some()
+            || pool.get_message_by_name(symbol).is_some()
+            || pool.get_enum_by_name(symbol).is_some()
         {
             return Ok(());
         }
+        if self.reflected.files.defines(symbol) {
+            self.add_root(symbol);
+            return self.rebuild().await;
+        }
         if let Some(file) = well_known_symbol_file(symbol) {
+            if self.reflection.is_none() {
+                // A local schema is built whole: the well-known file goes straight in.
+                self.pool
+                    .decode_file_descriptor_proto(file.as_slice())
+                    .context("cannot add a well-known type")?;
+                return Ok(());
+            }
+            self.add_root(symbol);
             return self.add_files(vec![file]).await;
         }
         let Some(reflection) = &mut self.reflection else {
@@ -442,105 +450,107 @@ impl Schema {
                 .into(),
                 _ => e.context(format!("cannot find symbol {symbol:?} through reflection")),
             })?;
+        self.add_root(symbol);
         self.add_files(file_answer(answer)?).await
     }
 
-    /// Adds reflected files, fetching the dependencies the pool lacks, and builds them from their
-    /// raw bytes (decoding to prost-types first would drop custom options). Names a file uses
-    /// but does not import — grpc-js's reflection lists no imports (grpc/grpc-node#3018) — are
-    /// found in the other files, in the pool or by asking the server for the symbol, and the
-    /// import is added.
-    async fn add_files(&mut self, mut pending: Vec<Vec<u8>>) -> anyhow::Result<()> {
-        let mut files: Vec<(prost_types::FileDescriptorProto, Vec<u8>)> = Vec::new();
-        let mut names: HashSet<String> = HashSet::new();
-        let mut asked: HashSet<String> = HashSet::new();
+    fn add_root(&mut self, symbol: &str) {
+        if let Some(roots) = &mut self.reflected.roots {
+            roots.push(symbol.to_string());
+        }
+    }
+
+    /// Keeps reflected files and the files they import (fetched a level at a time), unbuilt.
+    async fn fetch(&mut self, mut pending: Vec<Vec<u8>>) -> anyhow::Result<()> {
         loop {
-            // Imports the files name that are neither here nor in the pool: (import, importer).
+            let pruned = &mut self.reflected;
             let mut wanted: Vec<(String, String)> = Vec::new();
             while let Some(bytes) = pending.pop() {
-                // grpcio answers each request with the file's whole chain of imports: skip what
-                // is known before decoding it.
-                if let Some(name) = file_name(&bytes) {
-                    if self.pool.get_file_by_name(&name).is_some() || names.contains(&name) {
-                        continue;
-                    }
-                }
-                let file = prost_types::FileDescriptorProto::decode(bytes.as_slice())
-                    .context("reflection sent an invalid file descriptor")?;
-                // grpc-js serves the well-known types as one `google_protobuf.proto`: rpcsh has
-                // the real files, and both would define the same names.
-                let wkt_copy = file.package() == "google.protobuf"
-                    && !file.name().starts_with("google/protobuf/");
-                if wkt_copy || !names.insert(file.name().to_string()) {
+                let name = file_name(&bytes).unwrap_or_default();
+                if !pruned.files.insert(bytes) {
                     continue;
                 }
-                for dep in &file.dependency {
-                    if self.pool.get_file_by_name(dep).is_some() || names.contains(dep) {
+                for dep in pruned.files.imports(&name) {
+                    if pruned.files.has(dep) {
                         continue;
                     }
                     match well_known_file(dep) {
                         Some(bytes) => pending.push(bytes),
-                        None => wanted.push((dep.clone(), file.name().to_string())),
+                        None => wanted.push((dep.clone(), name.clone())),
                     }
                 }
-                files.push((file, bytes));
             }
-            // Every missing import at once: one round trip per level of imports.
-            wanted.retain(|(dep, _)| !names.contains(dep));
+            wanted.retain(|(dep, _)| !pruned.files.has(dep));
             wanted.sort();
             wanted.dedup_by(|a, b| a.0 == b.0);
-            if !wanted.is_empty() {
-                let requests = wanted
+            if wanted.is_empty() {
+                return Ok(());
+            }
+            let requests = wanted
+                .iter()
+                .map(|(dep, _)| Ask::FileByFilename(dep.clone()))
+                .collect();
+            let answers = self.reflection_mut().ask_all(requests).await;
+            for ((dep, importer), answer) in wanted.into_iter().zip(answers) {
+                let answer = answer.with_context(|| {
+                    format!(
+                        "the server's reflection does not give {dep:?}, which {importer} imports"
+                    )
+                })?;
+                pending.extend(file_answer(answer)?);
+            }
+        }
+    }
+
+    /// Builds the pool anew from the kept files, with what the roots reach; names that no kept
+    /// file defines are asked of the server (all at once) until found or known to be nowhere.
+    async fn rebuild(&mut self) -> anyhow::Result<()> {
+        loop {
+            let pruned = &mut self.reflected;
+            let (set, missing) = pruned.files.build(pruned.roots.as_deref());
+            let mut local = Vec::new();
+            let mut remote = Vec::new();
+            let mut nowhere = None;
+            for (file, name, options) in missing {
+                if let Some(wkt) = options.iter().find(|o| well_known_symbol_file(o).is_some()) {
+                    if pruned.asked.insert(wkt.clone()) {
+                        local.extend(well_known_symbol_file(wkt));
+                    }
+                    continue;
+                }
+                let unasked: Vec<String> = options
+                    .into_iter()
+                    .filter(|o| pruned.asked.insert(o.clone()))
+                    .collect();
+                if unasked.is_empty() {
+                    nowhere = Some((file, name));
+                } else {
+                    // Every full name it may stand for, in the same round trip.
+                    remote.extend(unasked.into_iter().map(|o| (file.clone(), name.clone(), o)));
+                }
+            }
+            if local.is_empty() && remote.is_empty() {
+                if let Some((file, name)) = nowhere {
+                    bail!(
+                        "the server's descriptors do not fit together: {file} uses {name}, which neither its imports nor the server's reflection define"
+                    );
+                }
+                let mut pool = DescriptorPool::new();
+                pool.decode_file_descriptor_set(set.as_slice())
+                    .context("the server's descriptors do not fit together")?;
+                self.pool = pool;
+                return Ok(());
+            }
+            let mut found = local;
+            if !remote.is_empty() {
+                let requests = remote
                     .iter()
-                    .map(|(dep, _)| Ask::FileByFilename(dep.clone()))
+                    .map(|(_, _, full)| Ask::FileContainingSymbol(full.clone()))
                     .collect();
                 let answers = self.reflection_mut().ask_all(requests).await;
-                for ((dep, importer), answer) in wanted.into_iter().zip(answers) {
-                    let answer = answer.with_context(|| {
-                        format!("the server's reflection does not give {dep:?}, which {importer} imports")
-                    })?;
-                    pending.extend(file_answer(answer)?);
-                }
-                continue;
-            }
-            // Names used but defined by no file received so far: ask for them (each name's next
-            // candidate full name, all in one round trip), then look again.
-            let defined = defined_in(files.iter().map(|(f, _)| f));
-            let mut batch: Vec<(String, String, String)> = Vec::new();
-            for (file, _) in &files {
-                for (scope, name) in used_names(file) {
-                    if self.provider(&defined, &scope, &name).is_some() {
-                        continue;
-                    }
-                    let next = candidates(&scope, &name)
-                        .into_iter()
-                        .find(|full| !asked.contains(full));
-                    if let Some(full) = next {
-                        asked.insert(full.clone());
-                        batch.push((file.name().to_string(), name.clone(), full));
-                    }
-                }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            let mut requests = Vec::new();
-            let mut remote = Vec::new();
-            for (file, name, full) in batch {
-                match well_known_symbol_file(&full) {
-                    Some(bytes) => pending.push(bytes),
-                    None if self.reflection.is_some() => {
-                        requests.push(Ask::FileContainingSymbol(full));
-                        remote.push((file, name));
-                    }
-                    None => {}
-                }
-            }
-            if !requests.is_empty() {
-                let answers = self.reflection_mut().ask_all(requests).await;
-                for ((file, name), answer) in remote.into_iter().zip(answers) {
+                for ((file, name, _), answer) in remote.into_iter().zip(answers) {
                     match answer {
-                        Ok(answer) => pending.extend(file_answer(answer)?),
+                        Ok(answer) => found.extend(file_answer(answer)?),
                         Err(e) if e.downcast_ref::<reflection::Refused>().is_some() => {}
                         Err(e) => {
                             return Err(e.context(format!(
@@ -550,32 +560,14 @@ impl Schema {
                     }
                 }
             }
+            self.fetch(found).await?;
         }
-        let defined = defined_in(files.iter().map(|(f, _)| f));
-        let mut set = Vec::new();
-        for (file, bytes) in &files {
-            let mut bytes = bytes.clone();
-            let mut imports: Vec<String> = file.dependency.clone();
-            for (scope, used) in used_names(file) {
-                match self.provider(&defined, &scope, &used) {
-                    Some(p) if p == file.name() || imports.contains(&p) => {}
-                    // A dependency appended at the end: the indexes of public imports still hold.
-                    Some(p) => {
-                        prost::encoding::string::encode(3, &p, &mut bytes);
-                        imports.push(p);
-                    }
-                    None => bail!(
-                        "the server's descriptors do not fit together: {} uses {used}, which neither its imports nor the server's reflection define",
-                        file.name()
-                    ),
-                }
-            }
-            prost::encoding::bytes::encode(1, &bytes, &mut set);
-        }
-        self.pool
-            .decode_file_descriptor_set(set.as_slice())
-            .context("the server's descriptors do not fit together")?;
-        Ok(())
+    }
+
+    /// Adds reflected files: keeps them with the files they import, then builds the pool.
+    async fn add_files(&mut self, pending: Vec<Vec<u8>>) -> anyhow::Result<()> {
+        self.fetch(pending).await?;
+        self.rebuild().await
     }
 
     fn reflection_mut(&mut self) -> &mut Reflection {
@@ -584,35 +576,18 @@ impl Schema {
             .expect("files come from reflection")
     }
 
-    /// The file that defines `name` as written in `scope`: one of `defined` (the files being
-    /// added) or of the pool.
-    fn provider(
-        &self,
-        defined: &std::collections::HashMap<String, String>,
-        scope: &str,
-        name: &str,
-    ) -> Option<String> {
-        candidates(scope, name).into_iter().find_map(|full| {
-            defined
-                .get(&full)
-                .cloned()
-                .or_else(|| self.file_defining(&full))
-        })
-    }
-
-    /// The file of the pool that defines a message, enum or service, by full name.
-    fn file_defining(&self, name: &str) -> Option<String> {
-        let pool = &self.pool;
-        pool.get_message_by_name(name)
-            .map(|m| m.parent_file())
-            .or_else(|| pool.get_enum_by_name(name).map(|e| e.parent_file()))
-            .or_else(|| pool.get_service_by_name(name).map(|s| s.parent_file()))
-            .map(|f| f.name().to_string())
-    }
-
     /// Finds the service a user named: its full name, or its last component when that is
     /// unambiguous, in any case when nothing matches exactly.
     pub async fn resolve_service(&mut self, name: &str) -> anyhow::Result<ServiceDescriptor> {
+        self.resolve_service_for(name, None).await
+    }
+
+    /// As `resolve_service`; with `method`, a one-shot command builds that method alone.
+    async fn resolve_service_for(
+        &mut self,
+        name: &str,
+        method: Option<&str>,
+    ) -> anyhow::Result<ServiceDescriptor> {
         self.list_and_load(name).await?;
         let services = self.services().await?;
         let found = matching_services(name, &services);
@@ -631,18 +606,40 @@ impl Schema {
                     .unwrap_or_else(|| format!("the server has: {}", services.join(", ")));
                 bail!(Hint::new(format!("unknown service {name:?}"), hint))
             }
-            many => bail!(Hint::new(
-                format!("service name {name:?} is ambiguous"),
-                format!(
-                    "name one of: {}",
-                    many.iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+            many => {
+                const SHOWN: usize = 5;
+                let shown: Vec<&str> = many.iter().take(SHOWN).map(|s| s.as_str()).collect();
+                let more = match many.len().saturating_sub(SHOWN) {
+                    0 => String::new(),
+                    n => format!(" and {n} more (`rpcsh list` shows them all)"),
+                };
+                bail!(Hint::new(
+                    format!(
+                        "service name {name:?} is ambiguous: {} services have it",
+                        many.len()
+                    ),
+                    format!(
+                        "name one by its full name, with its package: {}{more}",
+                        shown.join(", ")
+                    ),
+                ))
+            }
         };
-        self.load_symbol(&full).await?;
+        match method {
+            Some(method) if self.reflected.roots.is_some() => {
+                // Not every server finds a file by a method's name (grpcio's v1alpha does not):
+                // fetch it by the service's, then build the method alone.
+                if !self.reflected.files.defines(&full) {
+                    let answer = self
+                        .reflection_mut()
+                        .ask(Ask::FileContainingSymbol(full.clone()));
+                    let files = file_answer(answer.await?)?;
+                    self.fetch(files).await?;
+                }
+                self.load_symbol(&format!("{full}.{method}")).await?
+            }
+            _ => self.load_symbol(&full).await?,
+        }
         self.pool
             .get_service_by_name(&full)
             .ok_or_else(|| anyhow!("the server lists {full} but does not describe it"))
@@ -660,11 +657,18 @@ impl Schema {
                 "name it SERVICE/METHOD, as in RouteGuide/GetFeature",
             ));
         };
-        let service = self.resolve_service(service).await?;
-        let methods: Vec<MethodDescriptor> = service.methods().collect();
-        if let Some(m) = methods.iter().find(|m| m.name() == method) {
-            return Ok(m.clone());
+        let mut service = self.resolve_service_for(service, Some(method)).await?;
+        if let Some(m) = service.methods().find(|m| m.name() == method) {
+            return Ok(m);
         }
+        // Not that exact name: the whole service, for a name in another case or a suggestion.
+        if self.reflected.roots.is_some() {
+            let full = service.full_name().to_string();
+            self.add_root(&full);
+            self.rebuild().await?;
+            service = self.pool.get_service_by_name(&full).unwrap_or(service);
+        }
+        let methods: Vec<MethodDescriptor> = service.methods().collect();
         let loose: Vec<&MethodDescriptor> = methods
             .iter()
             .filter(|m| m.name().eq_ignore_ascii_case(method))
@@ -673,8 +677,14 @@ impl Schema {
             return Ok((*one).clone());
         }
         let names: Vec<String> = methods.iter().map(|m| m.name().to_string()).collect();
+        // Suggest a name that resolves: the short service name only when it is unambiguous.
+        let services = self.services.clone().unwrap_or_default();
+        let service_name = match matching_services(service.name(), &services).len() {
+            0 | 1 => service.name(),
+            _ => service.full_name(),
+        };
         let hint = match suggest(method, &names) {
-            Some(s) => format!("did you mean {}/{s}?", service.name()),
+            Some(s) => format!("did you mean {service_name}/{s}?"),
             None => format!("{} has: {}", service.full_name(), names.join(", ")),
         };
         bail!(Hint::new(

@@ -122,19 +122,29 @@ impl Reflection {
                 }
             }
         };
-        // Requests lost when the stream ended after an error answer: once more, on a new stream.
-        let lost: Vec<usize> = answers
-            .iter()
-            .enumerate()
-            .skip_while(|(_, a)| !matches!(a, Ok(MessageResponse::ErrorResponse(_)) | Err(_)))
-            .filter(|(_, a)| matches!(a, Err(s) if s.message() == STREAM_ENDED))
-            .map(|(i, _)| i)
-            .collect();
-        if !lost.is_empty() {
+        // Requests lost when the stream ended at an error status (tonic's answer to an unknown
+        // name): again on a new stream, while each try gets at least one answer.
+        loop {
+            let lost: Vec<usize> = answers
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| matches!(a, Err(s) if s.message() == STREAM_ENDED))
+                .map(|(i, _)| i)
+                .collect();
+            if lost.is_empty() || lost.len() == requests.len() {
+                break;
+            }
             let path = self.version.expect("known after an answer");
             let again: Vec<MessageRequest> = lost.iter().map(|&i| requests[i].clone()).collect();
-            for (i, answer) in lost.into_iter().zip(self.exchange(path, &again).await) {
+            let retried = self.exchange(path, &again).await;
+            let progress = retried
+                .iter()
+                .any(|a| !matches!(a, Err(s) if s.message() == STREAM_ENDED));
+            for (i, answer) in lost.into_iter().zip(retried) {
                 answers[i] = answer;
+            }
+            if !progress {
+                break;
             }
         }
         answers
@@ -161,12 +171,15 @@ impl Reflection {
             }
             .into();
         }
+        if let Some(e) = crate::error::client_limit(&status) {
+            return e.context("reflection failed");
+        }
         crate::error::status_error(status, "reflection failed", true, self.tls)
     }
 
-    /// Sends `requests` on the open stream (or a new one) and reads as many answers. After a
-    /// failed answer the stream is dropped (some servers end it there); requests it did not
-    /// answer get a `STREAM_ENDED` status.
+    /// Sends `requests` on the open stream (or a new one) and reads as many answers. After an
+    /// error status the stream is dropped (it ended there); requests it did not answer get a
+    /// `STREAM_ENDED` status.
     async fn exchange(
         &mut self,
         path: &'static str,
@@ -190,17 +203,18 @@ impl Reflection {
                 Ok(_) => Err(tonic::Status::unavailable(STREAM_ENDED)),
                 Err(status) => Err(status),
             };
-            let failed = matches!(&answer, Err(_) | Ok(MessageResponse::ErrorResponse(_)));
+            // An error answer leaves the stream open on most servers; an error status ends it.
+            let ended = answer.is_err();
             answers.push(answer);
-            if failed {
+            if ended {
+                self.stream = None;
                 break;
             }
         }
-        if answers.len() < requests.len()
-            || matches!(
-                answers.last(),
-                Some(Err(_) | Ok(MessageResponse::ErrorResponse(_)))
-            )
+        // Some servers end the stream after an error answer: the next batch opens a new one.
+        if answers
+            .iter()
+            .any(|a| matches!(a, Ok(MessageResponse::ErrorResponse(_))))
         {
             self.stream = None;
         }

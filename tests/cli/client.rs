@@ -813,3 +813,88 @@ fn compression_both_ways() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["statuses"]["Unimplemented"], 20, "{report}");
 }
+
+#[test]
+fn short_names_are_remembered_and_a_stale_memory_does_no_harm() {
+    let server = quiet();
+    let cache = tempfile::tempdir().unwrap();
+    let call = || {
+        Command::from_std(binary())
+            .env("RPCSH_CACHE_DIR", cache.path())
+            .args(["call", "--addr", &server.addr, "Compute/SayHello"])
+            .arg(r#"{"helloworld": "abc"}"#)
+            .assert()
+            .success()
+            .stdout("{\"result\":\"3\"}\n");
+    };
+    call();
+    let file = cache
+        .path()
+        .join("services")
+        .join(server.addr.replace(':', "_"));
+    let kept = std::fs::read_to_string(&file).unwrap();
+    assert!(kept.lines().any(|l| l == "compute.Compute"), "{kept}");
+    // A memory from another server that had `Compute` in another package: the listing corrects it.
+    std::fs::write(&file, "old.Compute\nGreeter").unwrap();
+    call();
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("compute.Compute"));
+}
+
+#[test]
+fn a_name_many_services_share_lists_a_few_and_suggests_names_that_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["template".to_string()];
+    for p in 0..8 {
+        let file = dir.path().join(format!("p{p}.proto"));
+        std::fs::write(
+            &file,
+            format!("syntax = \"proto3\";\npackage p{p};\nmessage M {{}}\nservice Svc {{ rpc GetThing(M) returns (M); }}\n"),
+        )
+        .unwrap();
+        args.extend(["--proto".to_string(), file.display().to_string()]);
+    }
+    let out = Command::from_std(binary())
+        .args(&args)
+        .arg("Svc/GetThing")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is ambiguous: 8 services have it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("p0.Svc, p1.Svc, p2.Svc, p3.Svc, p4.Svc and 3 more"),
+        "{stderr}"
+    );
+    let out = Command::from_std(binary())
+        .args(&args)
+        .arg("p3.Svc/GetThin")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did you mean p3.Svc/GetThing?"), "{stderr}");
+}
+
+#[test]
+fn a_response_over_our_own_limit_says_whose_limit_it_is() {
+    let server = quiet();
+    let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/proto/testing.proto");
+    let out = Command::from_std(binary())
+        .args(["call", "--addr", &server.addr, "--proto", proto])
+        .args(["--max-msg-size", "500", "Testing/Generate"])
+        .arg(r#"{"count": 1, "size": 2000}"#)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rpcsh: error: a response is larger than rpcsh's message limit"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: --max-msg-size"), "{stderr}");
+    assert!(!stderr.contains("ERROR: code"), "{stderr}");
+}

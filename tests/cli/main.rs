@@ -23,6 +23,11 @@ const RPCSH: &str = env!("CARGO_BIN_EXE_rpcsh");
 pub fn binary() -> Command {
     let mut cmd = Command::new(RPCSH);
     cmd.env("RPCSH_CONFIG", "/nonexistent/rpcsh-tests/config.toml");
+    // Remembered service names stay out of the developer's cache.
+    cmd.env(
+        "RPCSH_CACHE_DIR",
+        std::env::temp_dir().join("rpcsh-tests-cache"),
+    );
     cmd
 }
 

@@ -4,6 +4,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -14,6 +15,7 @@ DB = ROOT / "data" / "route_guide_db.json"
 INTEROP = pathlib.Path(__file__).resolve().parent / "protos"
 # The developer's own config file must not leak into the tests.
 os.environ["RPCSH_CONFIG"] = "/nonexistent/rpcsh-tests/config.toml"
+os.environ["RPCSH_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "rpcsh-tests-cache")
 
 
 def rpcsh(*args, stdin=None, check=True, timeout=30):

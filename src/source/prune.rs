@@ -1,0 +1,483 @@
+//! Reflected files kept as received, and pools built from them holding only what some roots
+//! reach: a one-shot command on a big schema builds the messages of its method, not the 4 MB of
+//! files the server sends with it. Works on the encoded bytes — a file's top-level messages,
+//! enums and services are cut out or kept whole, every other field (options included) is copied —
+//! and decodes only the messages it keeps. A name used by a kept message but defined in a file
+//! the using file does not import (grpc-js lists no imports) gets the import added.
+use super::{candidates, join};
+use prost::encoding::{decode_key, decode_varint, WireType};
+use prost::Message;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+const DEPENDENCY: u32 = 3;
+const MESSAGE: u32 = 4;
+const ENUM: u32 = 5;
+const SERVICE: u32 = 6;
+const EXTENSION: u32 = 7;
+
+/// A name a kept definition uses that no file here defines: the file, the name as written, and
+/// the full names it may stand for.
+pub type Unresolved = (String, String, Vec<String>);
+
+/// One top-level field of an encoded file.
+struct Entry {
+    tag: u32,
+    /// The whole field, key included.
+    field: Range<usize>,
+    /// The value of a length-delimited field.
+    value: Range<usize>,
+}
+
+struct File {
+    name: String,
+    package: String,
+    deps: Vec<String>,
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+/// Received files, and where each top-level message, enum and service is.
+#[derive(Default)]
+pub struct Files {
+    files: Vec<File>,
+    by_name: HashMap<String, usize>,
+    /// Full name of a top-level definition → (file, entry).
+    index: HashMap<String, (usize, usize)>,
+}
+
+/// The top-level fields of an encoded message.
+fn fields(bytes: &[u8]) -> Option<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut buf = bytes;
+    while !buf.is_empty() {
+        let start = bytes.len() - buf.len();
+        let (tag, wire) = decode_key(&mut buf).ok()?;
+        let value_start;
+        let len = match wire {
+            WireType::Varint => {
+                value_start = bytes.len() - buf.len();
+                decode_varint(&mut buf).ok()?;
+                0
+            }
+            WireType::SixtyFourBit => {
+                value_start = bytes.len() - buf.len();
+                8
+            }
+            WireType::ThirtyTwoBit => {
+                value_start = bytes.len() - buf.len();
+                4
+            }
+            WireType::LengthDelimited => {
+                let len = decode_varint(&mut buf).ok()? as usize;
+                value_start = bytes.len() - buf.len();
+                len
+            }
+            _ => return None,
+        };
+        buf = buf.get(len..)?;
+        let end = bytes.len() - buf.len();
+        entries.push(Entry {
+            tag,
+            field: start..end,
+            value: value_start..end.min(value_start + len).max(value_start),
+        });
+    }
+    Some(entries)
+}
+
+/// Field 1 (the name) of an encoded descriptor.
+fn name_of(bytes: &[u8]) -> Option<String> {
+    let entry = fields(bytes)?.into_iter().find(|e| e.tag == 1)?;
+    String::from_utf8(bytes[entry.value].to_vec()).ok()
+}
+
+impl Files {
+    /// Takes in the files of `other` this lacks.
+    pub fn merge(&mut self, other: &Files) {
+        for file in &other.files {
+            self.insert(file.bytes.clone());
+        }
+    }
+
+    /// How many top-level messages the received files define.
+    pub fn messages(&self) -> usize {
+        self.index
+            .values()
+            .filter(|&&(f, e)| self.files[f].entries[e].tag == MESSAGE)
+            .count()
+    }
+
+    /// Whether a file of this name was received.
+    pub fn has(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// The imports of a received file.
+    pub fn imports(&self, name: &str) -> &[String] {
+        self.by_name
+            .get(name)
+            .map_or(&[], |&i| self.files[i].deps.as_slice())
+    }
+
+    /// Keeps an encoded file; false when it cannot be read or one of its name is kept already.
+    pub fn insert(&mut self, bytes: Vec<u8>) -> bool {
+        let Some(entries) = fields(&bytes) else {
+            return false;
+        };
+        let text = |e: &Entry| String::from_utf8_lossy(&bytes[e.value.clone()]).into_owned();
+        let name = entries
+            .iter()
+            .find(|e| e.tag == 1)
+            .map(text)
+            .unwrap_or_default();
+        let package = entries
+            .iter()
+            .find(|e| e.tag == 2)
+            .map(text)
+            .unwrap_or_default();
+        // grpc-js serves the well-known types as one `google_protobuf.proto`: the real files are
+        // used instead, and both would define the same names.
+        let wkt_copy = package == "google.protobuf" && !name.starts_with("google/protobuf/");
+        if wkt_copy || self.by_name.contains_key(&name) {
+            return false;
+        }
+        let deps = entries
+            .iter()
+            .filter(|e| e.tag == DEPENDENCY)
+            .map(text)
+            .collect();
+        let index = self.files.len();
+        for (i, e) in entries.iter().enumerate() {
+            if matches!(e.tag, MESSAGE | ENUM | SERVICE) {
+                if let Some(n) = name_of(&bytes[e.value.clone()]) {
+                    self.index.insert(join(&package, &n), (index, i));
+                }
+            }
+        }
+        self.by_name.insert(name.clone(), index);
+        self.files.push(File {
+            name,
+            package,
+            deps,
+            bytes,
+            entries,
+        });
+        true
+    }
+
+    /// The top-level definition a full name is in: itself, or the message it is nested in (or,
+    /// for a method, its service).
+    fn locate(&self, full: &str) -> Option<(usize, usize)> {
+        let mut name = full;
+        loop {
+            if let Some(&found) = self.index.get(name) {
+                return Some(found);
+            }
+            name = name.rsplit_once('.')?.0;
+        }
+    }
+
+    /// The full name of a top-level definition.
+    fn full_name(&self, f: usize, e: usize) -> String {
+        let file = &self.files[f];
+        let name = name_of(&file.bytes[file.entries[e].value.clone()]).unwrap_or_default();
+        join(&file.package, &name)
+    }
+
+    /// Whether `full` is defined here (or is a method or nested type of something that is).
+    pub fn defines(&self, full: &str) -> bool {
+        self.locate(full).is_some()
+    }
+
+    /// An encoded FileDescriptorSet holding what `roots` (full names; None: everything) reach,
+    /// and each file's imports; and the names used that no file here defines, as (file, name as
+    /// written, its candidate full names).
+    pub fn build(&self, roots: Option<&[String]>) -> (Vec<u8>, Vec<Unresolved>) {
+        let mut keep: HashSet<(usize, usize)> = HashSet::new();
+        let mut missing = Vec::new();
+        let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut work: Vec<(usize, usize)> = match roots {
+            Some(roots) => roots.iter().filter_map(|r| self.locate(r)).collect(),
+            None => self.index.values().copied().collect(),
+        };
+        // A root naming a method keeps its service with only the methods so named (a call needs
+        // no other); a root naming the service keeps it whole.
+        let mut only: HashMap<(usize, usize), HashSet<String>> = HashMap::new();
+        let mut whole: HashSet<(usize, usize)> = HashSet::new();
+        for root in roots.into_iter().flatten() {
+            let Some((f, e)) = self.locate(root) else {
+                continue;
+            };
+            if self.files[f].entries[e].tag != SERVICE {
+                continue;
+            }
+            match root.strip_prefix(&format!("{}.", self.full_name(f, e))) {
+                Some(method) if !method.contains('.') => {
+                    only.entry((f, e)).or_default().insert(method.to_string());
+                }
+                _ => {
+                    whole.insert((f, e));
+                }
+            }
+        }
+        only.retain(|k, _| !whole.contains(k));
+        while let Some((f, e)) = work.pop() {
+            if !keep.insert((f, e)) {
+                continue;
+            }
+            let file = &self.files[f];
+            let entry = &file.entries[e];
+            let value = &file.bytes[entry.value.clone()];
+            let mut used = Vec::new();
+            let mut nested = HashSet::new();
+            match entry.tag {
+                MESSAGE => {
+                    if let Ok(m) = prost_types::DescriptorProto::decode(value) {
+                        message_names(&file.package, &m, &mut used, &mut nested);
+                    }
+                }
+                SERVICE => {
+                    if let Ok(s) = prost_types::ServiceDescriptorProto::decode(value) {
+                        let scope = join(&file.package, s.name());
+                        let wanted = only.get(&(f, e));
+                        let methods = s
+                            .method
+                            .iter()
+                            .filter(|m| wanted.is_none_or(|w| w.contains(m.name())));
+                        for m in methods {
+                            for n in m.input_type.iter().chain(&m.output_type) {
+                                used.push((scope.clone(), n.clone()));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for (scope, name) in used {
+                let options = candidates(&scope, &name);
+                // Protobuf's scoping without decoding every message: a top-level definition by
+                // its exact name, or a type nested in this message, or one nested in another
+                // message — never the enclosing message itself (`types.v1.Author` written in
+                // `acme.library.v2.Book` is not nested in Book).
+                let found = options
+                    .iter()
+                    .find_map(|c| self.index.get(c.as_str()).copied())
+                    .or_else(|| options.iter().any(|c| nested.contains(c)).then_some((f, e)))
+                    .or_else(|| {
+                        options.iter().find_map(|c| {
+                            let found = self.locate(c)?;
+                            let outer = self.full_name(found.0, found.1);
+                            let enclosing =
+                                scope == outer || scope.starts_with(&format!("{outer}."));
+                            (!enclosing).then_some(found)
+                        })
+                    });
+                match found {
+                    Some(found) => {
+                        let provider = &self.files[found.0].name;
+                        if found.0 != f && !file.deps.contains(provider) {
+                            let added = extra.entry(f).or_default();
+                            if !added.contains(provider) {
+                                added.push(provider.clone());
+                            }
+                        }
+                        work.push(found);
+                    }
+                    None => missing.push((file.name.clone(), name, options)),
+                }
+            }
+        }
+        // The files with something kept, and every file they import (a pool needs them all).
+        let mut needed: Vec<usize> = keep.iter().map(|&(f, _)| f).collect();
+        let mut seen: HashSet<usize> = needed.iter().copied().collect();
+        while let Some(f) = needed.pop() {
+            let imports = self.files[f]
+                .deps
+                .iter()
+                .chain(extra.get(&f).into_iter().flatten());
+            for dep in imports {
+                if let Some(&d) = self.by_name.get(dep) {
+                    if seen.insert(d) {
+                        needed.push(d);
+                    }
+                }
+            }
+        }
+        let mut set = Vec::new();
+        let mut order: Vec<usize> = seen.into_iter().collect();
+        order.sort_unstable();
+        for f in order {
+            let file = &self.files[f];
+            let mut bytes = Vec::with_capacity(file.bytes.len());
+            for (i, entry) in file.entries.iter().enumerate() {
+                let definition = matches!(entry.tag, MESSAGE | ENUM | SERVICE)
+                    || (entry.tag == EXTENSION && roots.is_some());
+                if let Some(methods) = only.get(&(f, i)) {
+                    // Re-encoded with only its wanted methods (their custom options are lost,
+                    // which a call does not read).
+                    let value = &file.bytes[entry.value.clone()];
+                    if let Ok(mut service) = prost_types::ServiceDescriptorProto::decode(value) {
+                        service.method.retain(|m| methods.contains(m.name()));
+                        prost::encoding::message::encode(SERVICE, &service, &mut bytes);
+                    }
+                } else if !definition || keep.contains(&(f, i)) {
+                    bytes.extend_from_slice(&file.bytes[entry.field.clone()]);
+                }
+            }
+            // Appended last: the indexes of public and weak imports still hold.
+            for dep in extra.get(&f).into_iter().flatten() {
+                prost::encoding::string::encode(DEPENDENCY, dep, &mut bytes);
+            }
+            prost::encoding::bytes::encode(1, &bytes, &mut set);
+        }
+        (set, missing)
+    }
+}
+
+/// The type names a message uses (field types, extendees), nested messages included, each with
+/// the scope it is written in; and the full names of its nested messages and enums.
+fn message_names(
+    scope: &str,
+    m: &prost_types::DescriptorProto,
+    out: &mut Vec<(String, String)>,
+    nested: &mut HashSet<String>,
+) {
+    let name = join(scope, m.name());
+    for f in m.field.iter().chain(&m.extension) {
+        for n in f.type_name.iter().chain(&f.extendee) {
+            out.push((name.clone(), n.clone()));
+        }
+    }
+    for e in &m.enum_type {
+        nested.insert(join(&name, e.name()));
+    }
+    for inner in &m.nested_type {
+        nested.insert(join(&name, inner.name()));
+        message_names(&name, inner, out, nested);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_reflect::DescriptorPool;
+
+    fn demo_files() -> Files {
+        let set = prost_types::FileDescriptorSet::decode(crate::pb::FILE_DESCRIPTOR_SET).unwrap();
+        let mut files = Files::default();
+        for f in set.file {
+            assert!(files.insert(f.encode_to_vec()));
+        }
+        files
+    }
+
+    fn pool(files: &Files, roots: Option<&[String]>) -> DescriptorPool {
+        let (set, missing) = files.build(roots);
+        assert!(missing.is_empty(), "{missing:?}");
+        DescriptorPool::decode(set.as_slice()).unwrap()
+    }
+
+    #[test]
+    fn a_method_root_builds_that_method_and_its_types_only() {
+        let files = demo_files();
+        let pool = pool(&files, Some(&["RouteGuide.GetFeature".to_string()]));
+        let service = pool.get_service_by_name("RouteGuide").unwrap();
+        assert_eq!(
+            service
+                .methods()
+                .map(|m| m.name().to_string())
+                .collect::<Vec<_>>(),
+            ["GetFeature"]
+        );
+        assert!(pool.get_message_by_name("Feature").is_some());
+        assert!(pool.get_message_by_name("Point").is_some());
+        assert!(pool.get_message_by_name("RouteNote").is_none());
+        assert!(pool.get_service_by_name("Greeter").is_none());
+        let whole = pool_of_everything(&files);
+        assert!(whole.get_message_by_name("RouteNote").is_some());
+        assert!(whole.all_messages().count() > pool.all_messages().count());
+    }
+
+    fn pool_of_everything(files: &Files) -> DescriptorPool {
+        pool(files, None)
+    }
+
+    #[test]
+    fn relative_names_and_missing_imports_are_resolved() {
+        // As grpc-js sends them: no imports, names relative to the package.
+        let types = prost_types::FileDescriptorProto {
+            name: Some("acme_types_v1.proto".into()),
+            package: Some("acme.types.v1".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("Author".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let field = |name: &str, number, type_name: &str| prost_types::FieldDescriptorProto {
+            name: Some(name.into()),
+            number: Some(number),
+            r#type: Some(prost_types::field_descriptor_proto::Type::Message as i32),
+            type_name: Some(type_name.into()),
+            ..Default::default()
+        };
+        let library = prost_types::FileDescriptorProto {
+            name: Some("acme_library_v2.proto".into()),
+            package: Some("acme.library.v2".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("Book".into()),
+                field: vec![
+                    field("author", 1, "types.v1.Author"),
+                    field("review", 2, "Review"),
+                ],
+                nested_type: vec![prost_types::DescriptorProto {
+                    name: Some("Review".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut files = Files::default();
+        files.insert(library.encode_to_vec());
+        files.insert(types.encode_to_vec());
+        let pool = pool(&files, Some(&["acme.library.v2.Book".to_string()]));
+        let book = pool.get_message_by_name("acme.library.v2.Book").unwrap();
+        let kind = |f: &str| {
+            book.get_field_by_name(f)
+                .unwrap()
+                .kind()
+                .as_message()
+                .unwrap()
+                .full_name()
+                .to_string()
+        };
+        assert_eq!(kind("author"), "acme.types.v1.Author");
+        assert_eq!(kind("review"), "acme.library.v2.Book.Review");
+    }
+
+    #[test]
+    fn a_name_nowhere_is_reported_with_its_file() {
+        let mut files = demo_files();
+        let broken = prost_types::FileDescriptorProto {
+            name: Some("broken.proto".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("Broken".into()),
+                field: vec![prost_types::FieldDescriptorProto {
+                    name: Some("x".into()),
+                    number: Some(1),
+                    type_name: Some(".nowhere.Thing".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        files.insert(broken.encode_to_vec());
+        let (_, missing) = files.build(Some(&["Broken".to_string()]));
+        assert_eq!(missing.len(), 1);
+        assert_eq!(missing[0].0, "broken.proto");
+        assert_eq!(missing[0].2, ["nowhere.Thing"]);
+    }
+}
