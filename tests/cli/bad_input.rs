@@ -240,7 +240,7 @@ table! {
     }
     ambiguous_short_name: {
         args: &["call", "--proto", "{dir}/a.proto", "--proto", "{dir}/b.proto", "Svc/M", "{}"],
-        says: &["service name \"Svc\" is ambiguous", "hint: name one of: a.Svc, b.Svc"],
+        says: &["service name \"Svc\" is ambiguous", "hint: name one by its full name, with its package: a.Svc, b.Svc"],
     }
     stream_given_to_a_unary_method: {
         args: &["call", "Greeter/SayHello", r#"{"name": "a"} {"name": "b"}"#],
