@@ -249,12 +249,21 @@ impl Link {
             .await
             .with_context(|| format!("cannot connect to {}", target.address))?;
         tcp.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http2::handshake(
-            hyper_util::rt::TokioExecutor::new(),
-            hyper_util::rt::TokioIo::new(tcp),
-        )
-        .await
-        .context("HTTP/2 handshake failed")?;
+        // A dead link fails the calls on it (counted as errors) instead of holding them.
+        let mut builder =
+            hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        if let Some(k) = conn.transport.keepalive {
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive_interval(k)
+                .keep_alive_timeout(k)
+                .keep_alive_while_idle(true);
+        }
+        let io = transport::Watched::with(tcp, &conn.transport);
+        let (sender, connection) = builder
+            .handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .context("HTTP/2 handshake failed")?;
         tokio::spawn(connection);
         Ok(Link::Direct(sender))
     }

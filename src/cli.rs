@@ -201,6 +201,10 @@ pub struct DemoServiceArgs {
     /// Longest a call may take to answer (CANCELLED past it); none by default.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub call_timeout: Option<Duration>,
+    /// HTTP/2 keepalive: ping a client silent this long, and drop it when the ping goes
+    /// unanswered as long; `off` to never.
+    #[arg(long, value_name = "DURATION|off", value_parser = crate::util::parse_optional_duration, default_value = "30s")]
+    pub keepalive: std::option::Option<Duration>, // fully qualified: clap's Option means "optional"
 }
 
 #[derive(Debug, Args)]
@@ -287,9 +291,14 @@ pub struct ConnArgs {
     /// The user-agent to send.
     #[arg(long, value_name = "TEXT")]
     pub user_agent: Option<String>,
-    /// Give up connecting after this long.
+    /// Give up connecting, or on a server that accepted the connection but sends nothing, after
+    /// this long.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
     pub connect_timeout: Duration,
+    /// HTTP/2 keepalive: ping a server silent this long, and give the connection up when the
+    /// ping goes unanswered as long (a dead link, a frozen server); `off` to never.
+    #[arg(long, value_name = "DURATION|off", value_parser = crate::util::parse_optional_duration, default_value = "20s")]
+    pub keepalive: std::option::Option<Duration>, // fully qualified: clap's Option means "optional"
     /// Largest message to send or receive, in bytes, reflection included.
     #[arg(long, value_name = "BYTES")]
     pub max_msg_size: Option<usize>,
@@ -360,6 +369,7 @@ impl ConnArgs {
                 key: self.key.clone(),
                 authority: self.authority.clone(),
                 connect_timeout: Some(self.connect_timeout),
+                keepalive: self.keepalive,
                 user_agent: self.user_agent.clone(),
                 insecure: self.insecure,
             },
@@ -384,6 +394,7 @@ impl DemoServiceArgs {
             grace: self.grace,
             max_concurrent_streams: self.max_concurrent_streams,
             call_timeout: self.call_timeout,
+            keepalive: self.keepalive,
         }
     }
 

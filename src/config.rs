@@ -156,7 +156,40 @@ impl Config {
             server.anchor(dir);
         }
         config.path = Some(path.to_path_buf());
+        config.warn_if_exposed(path);
         Ok(config)
+    }
+
+    /// Warns (as ssh does for keys) when the file holds secret headers and others may read it.
+    /// Never an error, and never the value.
+    fn warn_if_exposed(&self, path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        let secret = self.servers.iter().find_map(|(name, s)| {
+            s.headers
+                .keys()
+                .chain(s.reflect_headers.keys())
+                .find(|h| crate::format::is_secret(h))
+                .map(|h| format!("the {h} header of [servers.{name}]"))
+        });
+        if let Some(secret) = secret {
+            eprintln!(
+                "{} config file {} holds a secret ({secret}) and others can read it (mode {mode:o})",
+                crate::style::paint(crate::style::stderr(), crate::style::WARNING, "rpcsh: warning:"),
+                path.display()
+            );
+            eprintln!(
+                "  {} chmod 600 {}",
+                crate::style::paint(crate::style::stderr(), crate::style::HINT, "hint:"),
+                path.display()
+            );
+        }
     }
 
     /// Parses config text; the error says `line L, column C` and what is wrong there.

@@ -146,6 +146,23 @@ pub fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::Error
     None
 }
 
+/// The message of an error without its `rpcsh: error:` dressing or hint: for one-line reports.
+pub fn root_message(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<Hint>() {
+        Some(h) => h.message.clone(),
+        None => format!("{err:#}"),
+    }
+    .lines()
+    .next()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// How `transport` says a server accepted the connection and then sent nothing.
+pub const SILENT_SERVER: &str = "the server accepted the connection but sent nothing";
+/// How `transport` says a link went silent after the server had answered.
+pub const CONNECTION_LOST: &str = "connection lost: the server sent nothing";
+
 /// When tonic reports a broken connection as a status (`Unknown: transport error`), the root
 /// cause of it: such a status is not the server's answer.
 pub fn transport_cause(status: &tonic::Status) -> Option<String> {
@@ -171,6 +188,9 @@ pub fn status_error(
                 CLIENT_CERT,
             )
             .into()
+        }
+        Some(cause) if cause.starts_with(SILENT_SERVER) || cause.starts_with(CONNECTION_LOST) => {
+            anyhow::anyhow!("{doing}: {cause}")
         }
         Some(cause) if first_exchange => Hint::new(
             format!("{doing}: the connection failed: {cause}"),

@@ -119,6 +119,9 @@ pub struct ServeOptions {
     /// Longest a call may take to answer; past it the call ends with CANCELLED. A client's
     /// shorter grpc-timeout still applies.
     pub call_timeout: Option<Duration>,
+    /// HTTP/2 keepalive: ping a client silent this long, and drop it when the ping goes
+    /// unanswered as long (a vanished subscriber holds no stream).
+    pub keepalive: Option<Duration>,
 }
 
 /// Serves `routes` on `bound` until `shutdown` completes, then lets in-flight calls finish for at
@@ -135,7 +138,10 @@ pub async fn serve(
             bound.address()
         );
     }
-    let mut builder = Server::builder().max_concurrent_streams(options.max_concurrent_streams);
+    let mut builder = Server::builder()
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .http2_keepalive_interval(options.keepalive)
+        .http2_keepalive_timeout(options.keepalive);
     if let Some(timeout) = options.call_timeout {
         builder = builder.timeout(timeout);
     }

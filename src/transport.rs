@@ -22,6 +22,9 @@ pub struct TransportOptions {
     /// The `:authority` (and TLS server name) to use instead of the address's host.
     pub authority: Option<String>,
     pub connect_timeout: Option<Duration>,
+    /// HTTP/2 keepalive: a ping after this long without a frame from the server, and the
+    /// connection given up when it goes unanswered as long (None: off).
+    pub keepalive: Option<Duration>,
     pub user_agent: Option<String>,
     /// Accept any server certificate (TLS without authentication).
     pub insecure: bool,
@@ -153,6 +156,13 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
     if let Some(t) = options.connect_timeout {
         endpoint = endpoint.connect_timeout(t);
     }
+    if let Some(k) = options.keepalive {
+        endpoint = endpoint
+            .http2_keep_alive_interval(k)
+            .keep_alive_timeout(k)
+            .keep_alive_while_idle(true);
+    }
+    let (silence, keepalive) = (options.connect_timeout, options.keepalive);
     if let Some(ua) = &options.user_agent {
         endpoint = endpoint
             .user_agent(ua.as_str())
@@ -174,37 +184,37 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
                 .connect_with_connector(tower::service_fn(move |_| {
                     let path = path.clone();
                     async move {
-                        Ok::<_, std::io::Error>(TokioIo::new(
-                            tokio::net::UnixStream::connect(path).await?,
-                        ))
+                        let stream = tokio::net::UnixStream::connect(path).await?;
+                        Ok::<_, std::io::Error>(TokioIo::new(Watched::new(
+                            stream, silence, keepalive,
+                        )))
                     }
                 }))
                 .await;
         }
+        let address = target.address.clone();
         if let Some((tls, name)) = insecure {
-            let address = target.address.clone();
             return endpoint
                 .connect_with_connector(tower::service_fn(move |_| {
                     let (tls, name, address) = (tls.clone(), name.clone(), address.clone());
                     async move {
-                        Ok::<_, std::io::Error>(TokioIo::new(
-                            tls.connect(name, tcp(&address).await?).await?,
-                        ))
+                        let stream = Watched::new(tcp(&address).await?, silence, keepalive);
+                        Ok::<_, std::io::Error>(TokioIo::new(tls.connect(name, stream).await?))
                     }
                 }))
                 .await;
         }
-        if options.authority.is_some() {
-            // The endpoint's URI names the authority; the socket goes to the address.
-            let address = target.address.clone();
-            return endpoint
-                .connect_with_connector(tower::service_fn(move |_| {
-                    let address = address.clone();
-                    async move { Ok::<_, std::io::Error>(TokioIo::new(tcp(&address).await?)) }
-                }))
-                .await;
-        }
-        endpoint.connect().await
+        // The endpoint's URI names the authority; the socket goes to the address (tonic adds
+        // TLS on top when the endpoint has it).
+        endpoint
+            .connect_with_connector(tower::service_fn(move |_| {
+                let address = address.clone();
+                async move {
+                    let stream = Watched::new(tcp(&address).await?, silence, keepalive);
+                    Ok::<_, std::io::Error>(TokioIo::new(stream))
+                }
+            }))
+            .await
     };
     if target.tls && options.insecure {
         eprintln!(
@@ -303,6 +313,115 @@ mod insecure {
             .map_or(target.host(), |a| a.rsplit_once(':').map_or(a, |(h, _)| h));
         let name = ServerName::try_from(host.to_string())?;
         Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
+    }
+}
+
+/// A connection that notices a server gone silent, with an error that says so. Before the first
+/// byte, `connect-timeout`: a server (or proxy) that accepts and never answers would otherwise
+/// hold a call for ever, since HTTP/2 lets the client send before it hears from the server.
+/// After it, with keepalive on, hyper pings a server silent for the keepalive time; a server
+/// silent for 1.75 times that has not answered the ping, and the link is taken as lost (a little
+/// before hyper's own timeout, whose error would not say why).
+pub struct Watched<S> {
+    inner: S,
+    first: Option<Duration>,
+    keepalive: Option<Duration>,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<S> Watched<S> {
+    /// `stream`, watched with the connect timeout and keepalive of `options`.
+    pub fn with(stream: S, options: &TransportOptions) -> Self {
+        Watched::new(stream, options.connect_timeout, options.keepalive)
+    }
+
+    fn new(inner: S, first: Option<Duration>, keepalive: Option<Duration>) -> Self {
+        let wait = first
+            .or(keepalive.map(Self::limit))
+            .unwrap_or(Duration::MAX / 4);
+        Watched {
+            inner,
+            first,
+            keepalive,
+            timer: Box::pin(tokio::time::sleep(wait)),
+        }
+    }
+
+    fn limit(keepalive: Duration) -> Duration {
+        keepalive * 7 / 4
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                this.first = None;
+                let next = match this.keepalive {
+                    Some(k) => Self::limit(k),
+                    None => Duration::MAX / 4,
+                };
+                this.timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + next);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                if this.timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                let message = match (this.first, this.keepalive) {
+                    (Some(d), _) => format!(
+                        "{} in {} (a hung server, or a proxy in the way); --connect-timeout changes the wait",
+                        crate::error::SILENT_SERVER,
+                        humantime::format_duration(d)
+                    ),
+                    (None, Some(k)) => format!(
+                        "{} for {}: no answer to a keepalive ping (a dead link, or a frozen server); --keepalive changes the wait",
+                        crate::error::CONNECTION_LOST,
+                        humantime::format_duration(Self::limit(k))
+                    ),
+                    (None, None) => return Poll::Pending,
+                };
+                Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    message,
+                )))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

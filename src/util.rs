@@ -5,6 +5,14 @@ use std::time::Duration;
 /// The 4 MiB gRPC default message size, for calls, reflection and the demo servers alike.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
+/// A duration that can be switched off: `off` (or `none`, `0`) is None.
+pub fn parse_optional_duration(text: &str) -> Result<Option<Duration>, String> {
+    match text.trim() {
+        "off" | "none" | "0" => Ok(None),
+        other => parse_duration(other).map(Some),
+    }
+}
+
 /// Accepts `0` and humantime durations such as `500ms`, `10s`, `1m30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.trim() == "0" {

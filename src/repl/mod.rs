@@ -70,6 +70,8 @@ pub(crate) struct Shell {
     opening: Option<oneshot::Receiver<anyhow::Result<Opened>>>,
     /// The schema being loaded in the background.
     loaded: Option<oneshot::Receiver<Schema>>,
+    /// A watch lost its connection: the next command connects again.
+    lost: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// An opened session, and its schema loading in the background.
@@ -229,6 +231,7 @@ impl Shell {
             background: false,
             opening: None,
             loaded: None,
+            lost: Arc::default(),
         }
     }
 
@@ -312,6 +315,10 @@ impl Shell {
 
     /// Connects (again) if needed, and tells completion what is known of the server.
     async fn ensure_session(&mut self) -> anyhow::Result<&mut Session> {
+        if self.lost.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            self.session = None;
+            self.opening = None;
+        }
         if self.session.is_none() {
             let opened = match self.opening.take() {
                 Some(rx) => rx.await.ok().and_then(Result::ok),

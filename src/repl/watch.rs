@@ -18,6 +18,8 @@ pub(super) struct Watch {
     pub(super) count: Arc<AtomicUsize>,
     pub(super) kept: Arc<Mutex<Vec<serde_json::Value>>>,
     pub(super) task: tokio::task::JoinHandle<()>,
+    /// How it ended, for `jobs`: `ended`, or the reason it failed.
+    pub(super) ending: Arc<Mutex<Option<String>>>,
 }
 
 /// How long `watch` waits for the server to accept the call before it gives the prompt back.
@@ -76,6 +78,10 @@ impl Shell {
         let out = self.out.clone();
         let name = format!("{}/{}", method.parent_service().name(), method.name());
         let task_name = name.clone();
+        // Said first, so that it comes before the watch's first message.
+        self.out.out(&format!("[{id}] watching {name}\n"));
+        let ending: Arc<Mutex<Option<String>>> = Arc::default();
+        let (ended, lost) = (ending.clone(), self.lost.clone());
         let task = tokio::spawn(async move {
             let result = invoke::invoke(
                 channel,
@@ -87,21 +93,35 @@ impl Shell {
             .await;
             let _ = handler.printer.out.flush();
             let n = handler.count.load(Ordering::Relaxed);
-            match result {
-                Ok(()) => out.out(&format!("[{id}] {task_name} ended after {n} messages\n")),
-                Err(CallError::Status(status)) => {
-                    out.err(&format!("[{id}] {}", render(&status_failure(status, None))))
+            let reason = match result {
+                Ok(()) => {
+                    out.out(&format!("[{id}] {task_name} ended after {n} messages\n"));
+                    "ended".to_string()
                 }
-                Err(CallError::Handler(e)) => out.err(&format!("[{id}] {}", render(&e))),
-            }
+                Err(CallError::Status(status)) => {
+                    // A broken connection: the next command connects again (`watch` again
+                    // resubscribes).
+                    if crate::error::transport_cause(&status).is_some() {
+                        lost.store(true, Ordering::Relaxed);
+                    }
+                    let err = status_failure(status, None);
+                    out.err(&format!("[{id}] {}", render(&err)));
+                    format!("failed: {}", crate::error::root_message(&err))
+                }
+                Err(CallError::Handler(e)) => {
+                    out.err(&format!("[{id}] {}", render(&e)));
+                    format!("failed: {}", crate::error::root_message(&e))
+                }
+            };
+            *ended.lock().unwrap() = Some(reason);
         });
         // Wait for the server to accept the call (its response headers): what the next command
         // makes the server push must find this watch subscribed.
         // Not for ever: grpcio sends no headers on a server stream before its first message, so
         // the call may be running without a sign of it.
         let _ = tokio::time::timeout(WATCH_START_WAIT, started).await;
-        self.out.out(&format!("[{id}] watching {name}\n"));
         self.watches.push(Watch {
+            ending,
             id,
             method: name,
             count,
@@ -117,10 +137,11 @@ impl Shell {
             .watches
             .iter()
             .map(|w| {
-                let state = if w.task.is_finished() {
-                    "ended"
-                } else {
-                    "running"
+                let ending = w.ending.lock().unwrap().clone();
+                let state = match ending {
+                    Some(reason) => reason,
+                    None if w.task.is_finished() => "stopped".into(),
+                    None => "running".into(),
                 };
                 format!(
                     "[{}] {}  {} messages  {state}\n",

@@ -4,6 +4,7 @@
 mod bad_input;
 mod bench;
 mod client;
+mod dead;
 mod fit;
 mod layers;
 mod repl;
