@@ -45,6 +45,22 @@ pub enum Command {
         /// Keep no history file.
         #[arg(long)]
         no_history: bool,
+        /// Record the session as an `rpcsh run` script: each call with the expectation its
+        /// answer met.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// With --record: partial expectations (`expect JSON`) instead of exact ones.
+        #[arg(long, requires = "record")]
+        partial: bool,
+        /// With --record: fields left out of the expectations (values that change on every
+        /// call), as in --ignore id,meta.time; implies --partial.
+        #[arg(
+            long,
+            value_name = "FIELDS",
+            value_delimiter = ',',
+            requires = "record"
+        )]
+        ignore: Vec<String>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -456,11 +472,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 address,
                 mut conn,
                 no_history,
+                record,
+                partial,
+                ignore,
             } => {
                 conn.addr = address.or(conn.addr);
+                let record = record.map(|path| crate::repl::command::RecordSpec {
+                    path,
+                    partial: partial || !ignore.is_empty(),
+                    ignore,
+                });
                 crate::repl::run(
                     conn.connection(verbose, &config),
-                    crate::repl::ReplOptions { no_history },
+                    crate::repl::ReplOptions { no_history, record },
                 )
                 .await
             }
@@ -645,6 +669,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let code = crate::repl::run(
         conn,
         crate::repl::ReplOptions {
+            record: None,
             no_history: args.no_history,
         },
     )

@@ -23,6 +23,8 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "header", aliases: &[], args: "set NAME VALUE | unset NAME", help: "add or remove a header sent with every call" },
     Spec { name: "headers", aliases: &[], args: "", help: "show the headers sent with every call" },
     Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off | compress gzip|zstd|deflate|off", help: "change a setting" },
+    Spec { name: "edit", aliases: &[], args: "[METHOD]", help: "write the request in $VISUAL/$EDITOR (the last one sent to METHOD, or its template), then send it; streams: one message a line" },
+    Spec { name: "record", aliases: &[], args: "FILE [--partial] [--ignore a.b,c] | stop", help: "record what follows as an rpcsh run script, each call with the expectation its answer met (--partial: only fields, leaving out --ignore ones)" },
     Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server or config alias (same flags)" },
     Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, or a watch's messages" },
     Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
@@ -66,6 +68,19 @@ pub enum Command {
     History,
     Help(Option<String>),
     Exit,
+    Edit(Option<String>),
+    Record(RecordSpec),
+    RecordStop,
+}
+
+/// What `record` (and `connect --record`) writes, and how.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordSpec {
+    pub path: std::path::PathBuf,
+    /// Partial expectations (`expect JSON`) instead of exact ones.
+    pub partial: bool,
+    /// Field paths (`a.b`) left out of the expectations: values that change on every call.
+    pub ignore: Vec<String>,
 }
 
 /// The table entry for a name or alias.
@@ -206,6 +221,30 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
         }
         "connect" => Command::Connect(need("an address")?),
+        "edit" => Command::Edit(opt(rest)),
+        "record" if rest == "stop" => Command::RecordStop,
+        "record" => {
+            let mut spec = RecordSpec::default();
+            let mut words = rest.split_whitespace();
+            while let Some(w) = words.next() {
+                match w {
+                    "--partial" => spec.partial = true,
+                    "--ignore" => {
+                        let fields = words
+                            .next()
+                            .ok_or("record: --ignore needs fields, as in --ignore id,meta.time")?;
+                        spec.ignore.extend(fields.split(',').map(str::to_string));
+                        spec.partial = true;
+                    }
+                    path if spec.path.as_os_str().is_empty() => spec.path = path.into(),
+                    other => return Err(format!("record: unexpected {other:?} (help record)")),
+                }
+            }
+            if spec.path.as_os_str().is_empty() {
+                return Err("record needs a file, or stop (help record)".into());
+            }
+            Command::Record(spec)
+        }
         "expect" => Command::Expect(parse_expectation(rest)?),
         "let" => {
             let (name, path) = rest.split_once('=').ok_or("usage: let NAME = $.PATH")?;

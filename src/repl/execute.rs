@@ -95,6 +95,9 @@ impl Shell {
                 self.set_current(Some(service.full_name().to_string()));
             }
             Command::Call { method, data } => self.call(&method, data).await?,
+            Command::Edit(method) => self.edit(method).await?,
+            Command::Record(spec) => self.start_recording(spec)?,
+            Command::RecordStop => self.stop_recording()?,
             Command::Watch { method, data } => self.watch(&method, data).await?,
             Command::Jobs => self.out.out(&self.jobs()),
             Command::Stop(id) => self.stop_watch(id)?,
@@ -203,7 +206,9 @@ impl Shell {
             return self.open_stream(method, channel, options, data);
         }
         let messages = self.messages(data, &method)?;
-        let mut handler = Counting::new(self.printer(String::new()));
+        self.set_sent(&method, &messages);
+        self.calls += 1;
+        let mut handler = Counting::new(self.printer(String::new()), self.resolver());
         *self.last.lock().unwrap() = Outcome {
             called: true,
             ..Outcome::default()
@@ -245,5 +250,107 @@ impl Shell {
                 Err(status_failure(status, self.session.as_ref()))
             }
         }
+    }
+
+    /// `edit [METHOD]`: the request in the user's editor — the last one sent to the method, or
+    /// its template — then sent. An empty file or an editor exiting non-zero cancels; invalid
+    /// JSON comes back with the error on top.
+    async fn edit(&mut self, method: Option<String>) -> anyhow::Result<()> {
+        let name = match method {
+            Some(m) => self.qualify(&m),
+            None => match &self.sent {
+                Some(sent) => sent.method.clone(),
+                None => anyhow::bail!("edit needs a method, as in edit Greeter/SayHello"),
+            },
+        };
+        let (method, _) = self.resolve(&name).await?;
+        let key = format!("{}/{}", method.parent_service().full_name(), method.name());
+        let streams = method.is_client_streaming();
+        let initial = match self.requests.get(&key) {
+            Some(sent) if streams => sent.join("\n"),
+            Some(sent) => sent
+                .first()
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+                .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+                .unwrap_or_default(),
+            None if streams => serde_json::to_string(&format::template(&method.input()))?,
+            None => serde_json::to_string_pretty(&format::template(&method.input()))?,
+        };
+        let path = std::env::temp_dir().join(format!(
+            "rpcsh-edit-{}-{}.json",
+            std::process::id(),
+            self.calls
+        ));
+        let header = if streams {
+            "# one JSON message a line; save and quit to send, empty the file to cancel\n"
+        } else {
+            "# the request; save and quit to send, empty the file to cancel\n"
+        };
+        std::fs::write(&path, format!("{header}{initial}\n"))?;
+        let text = loop {
+            let editor = std::env::var("VISUAL")
+                .or_else(|_| std::env::var("EDITOR"))
+                .unwrap_or_else(|_| "vi".into());
+            // Through sh, so that EDITOR may carry arguments ("code --wait").
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("rpcsh-edit")
+                .arg(&path)
+                .status();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            match status {
+                Ok(s) if s.success() => {}
+                Ok(s) => {
+                    let _ = std::fs::remove_file(&path);
+                    self.out
+                        .err(&format!("edit: cancelled (the editor exited with {s})\n"));
+                    return Ok(());
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    anyhow::bail!(crate::error::Hint::new(
+                        format!("edit: cannot run the editor {editor:?}: {e}"),
+                        "set VISUAL or EDITOR",
+                    ));
+                }
+            }
+            let body: String = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if body.trim().is_empty() {
+                let _ = std::fs::remove_file(&path);
+                self.out.err("edit: cancelled (empty request)\n");
+                return Ok(());
+            }
+            let checked = input::parse_messages(&body, &method.input(), self.parse).and_then(|m| {
+                match m.len() {
+                    1 => Ok(()),
+                    _ if streams => Ok(()),
+                    n => anyhow::bail!("{} takes one request message, got {n}", method.name()),
+                }
+            });
+            match checked {
+                Ok(()) => break body,
+                Err(e) => {
+                    let why = crate::error::render(&e).replace('\n', "\n# ");
+                    std::fs::write(
+                        &path,
+                        format!(
+                            "# {}\n# fix it and save, or empty the file to cancel\n{body}\n",
+                            why.trim_end_matches("# ").trim_end()
+                        ),
+                    )?;
+                }
+            }
+        };
+        let _ = std::fs::remove_file(&path);
+        self.call(&key, Some(text)).await?;
+        if streams {
+            self.finish_stream().await?;
+        }
+        Ok(())
     }
 }

@@ -9,6 +9,7 @@ pub mod complete;
 mod editor;
 mod execute;
 mod output;
+mod record;
 mod stream;
 mod watch;
 
@@ -38,6 +39,8 @@ use tokio::sync::{mpsc, oneshot};
 pub struct ReplOptions {
     /// Keep no history file.
     pub no_history: bool,
+    /// `--record FILE`: record the session as a script.
+    pub record: Option<command::RecordSpec>,
 }
 
 /// Lines the `history` command shows: the last thousand, as rustyline keeps.
@@ -72,6 +75,14 @@ pub(crate) struct Shell {
     loaded: Option<oneshot::Receiver<Schema>>,
     /// A watch lost its connection: the next command connects again.
     lost: Arc<std::sync::atomic::AtomicBool>,
+    /// `record FILE`: the script being written.
+    recorder: Option<record::Recorder>,
+    /// What the last call sent.
+    sent: Option<record::Sent>,
+    /// Calls made so far: whether a command got as far as calling.
+    calls: usize,
+    /// The last request sent to each method (`Service/Method`), for `edit`.
+    requests: HashMap<String, Vec<String>>,
 }
 
 /// An opened session, and its schema loading in the background.
@@ -153,6 +164,9 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         color,
     };
     let mut shell = Shell::new(conn, out, style, known, stream_input);
+    if let Some(spec) = options.record {
+        shell.start_recording(spec)?;
+    }
     if interactive {
         // The prompt at once; the connection and the schema come up behind it.
         shell.background = true;
@@ -189,6 +203,9 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
     }
     if let Err(e) = shell.finish_stream().await {
         shell.fail(&e);
+    }
+    if shell.recorder.is_some() {
+        let _ = shell.stop_recording();
     }
     if !interactive {
         shell.settle_watches().await;
@@ -232,6 +249,10 @@ impl Shell {
             opening: None,
             loaded: None,
             lost: Arc::default(),
+            recorder: None,
+            sent: None,
+            calls: 0,
+            requests: HashMap::new(),
         }
     }
 
@@ -382,15 +403,29 @@ impl Shell {
     pub(crate) async fn run_line(&mut self, line: &str) -> anyhow::Result<bool> {
         let line = expect::substitute(line, &self.vars).map_err(anyhow::Error::msg)?;
         if self.stream.is_some() {
-            self.stream_line(&line).await?;
+            let sent = self.stream_line(&line).await;
+            let ended = self.stream.is_none();
+            if ended {
+                self.settle_for_recording().await;
+            }
+            self.record_stream_line(&line, sent.as_deref().unwrap_or_default(), ended);
+            sent?;
             return Ok(true);
         }
         let command = command::parse(&line).map_err(anyhow::Error::msg)?;
         if command == Command::Exit {
             return Ok(false);
         }
-        let result = self.execute(command).await;
+        if !matches!(command, Command::Expect(_) | Command::Empty) {
+            self.mark_watches();
+        }
+        let calls = self.calls;
+        let result = self.execute(command.clone()).await;
         self.share_schema();
+        if self.calls > calls {
+            self.settle_for_recording().await;
+        }
+        self.record_command(&command, &line, self.calls > calls, result.is_ok());
         result?;
         Ok(true)
     }

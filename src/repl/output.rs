@@ -7,6 +7,7 @@ use crate::error::client_deadline;
 use crate::expect::Outcome;
 use crate::format::{self, Printer};
 use crate::invoke::{CallError, Handler};
+use crate::source::Schema;
 use prost_reflect::DynamicMessage;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -79,18 +80,21 @@ pub(super) struct Counting {
     pub(super) count: Arc<AtomicUsize>,
     pub(super) started: Option<tokio::sync::oneshot::Sender<()>>,
     pub(super) kept: Arc<Mutex<Vec<serde_json::Value>>>,
+    /// Resolves the types `google.protobuf.Any` fields hold, as the one-shot `call` does.
+    pub(super) schema: Option<Schema>,
 }
 
 /// Messages kept per call for `expect`: the newest ones when a stream is longer.
 pub(super) const KEPT_MESSAGES: usize = 100_000;
 
 impl Counting {
-    pub(super) fn new(printer: Printer<OutWriter>) -> Self {
+    pub(super) fn new(printer: Printer<OutWriter>, schema: Option<Schema>) -> Self {
         Counting {
             printer,
             count: Arc::default(),
             started: None,
             kept: Arc::default(),
+            schema,
         }
     }
 }
@@ -103,6 +107,10 @@ impl Handler for Counting {
     }
 
     async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+        let message = match &mut self.schema {
+            Some(schema) => schema.resolve_any(message).await,
+            None => message,
+        };
         self.count.fetch_add(1, Ordering::Relaxed);
         if let Ok(json) = serde_json::to_value(&message) {
             let mut kept = self.kept.lock().unwrap();
@@ -120,6 +128,12 @@ impl Handler for Counting {
 }
 
 impl Shell {
+    /// A schema of the session's source for a call's handler: `Any` types are fetched on it
+    /// (its own reflection stream) as the responses need them.
+    pub(super) fn resolver(&self) -> Option<Schema> {
+        self.session.as_ref().map(|s| s.schema.fresh())
+    }
+
     pub(super) fn printer(&self, prefix: String) -> Printer<OutWriter> {
         Printer {
             out: OutWriter {

@@ -1,6 +1,7 @@
 //! Client-streaming and bidi calls whose messages the person types at the `>>` sub-prompt, one
 //! line a message, until `.end` (half-close and wait) or `.cancel`.
 use super::output::{record, status_failure, Counting, Output};
+use super::record::to_json;
 use super::Shell;
 use crate::error::{render, CallFailed};
 use crate::expect::Outcome;
@@ -32,12 +33,14 @@ impl Shell {
         data: Option<String>,
     ) -> anyhow::Result<()> {
         let first = self.messages(data, &method)?;
+        self.set_sent(&method, &first);
+        self.calls += 1;
         let (tx, rx) = mpsc::channel::<DynamicMessage>(64);
         for m in first {
             tx.try_send(m)
                 .map_err(|_| anyhow::anyhow!("too many messages at once"))?;
         }
-        let mut handler = Counting::new(self.printer(String::new()));
+        let mut handler = Counting::new(self.printer(String::new()), self.resolver());
         let out = self.out.clone();
         let task_method = method.clone();
         let last = self.last.clone();
@@ -88,11 +91,19 @@ impl Shell {
     }
 
     /// A line typed at a stream's `>>` prompt.
-    pub(super) async fn stream_line(&mut self, line: &str) -> anyhow::Result<()> {
+    /// Returns the messages sent, as proto3 JSON (for the recording).
+    pub(super) async fn stream_line(&mut self, line: &str) -> anyhow::Result<Vec<String>> {
         match line.trim() {
-            "" | ".end" | "end" => return self.finish_stream().await,
-            ".cancel" => return self.cancel_stream(),
+            "" | ".end" | "end" => return self.finish_stream().await.map(|()| Vec::new()),
+            ".cancel" => return self.cancel_stream().map(|()| Vec::new()),
             _ => {}
+        }
+        let word = line.split_whitespace().next().unwrap_or_default();
+        if super::command::spec(word).is_some() {
+            anyhow::bail!(crate::error::Hint::new(
+                format!("not sent: {word:?} is a shell command, and this prompt takes the call's messages"),
+                "type a JSON message; .end finishes the stream, .cancel cancels it",
+            ));
         }
         let stream = self.stream.as_ref().expect("in a stream");
         if stream.task.is_finished() {
@@ -105,12 +116,14 @@ impl Shell {
         );
         let messages =
             input::parse_messages(line, &input, self.parse).map_err(|e| e.context("not sent"))?;
+        let json: Vec<String> = messages.iter().map(to_json).collect();
+        self.note_sent(&json);
         for m in messages {
             if tx.send(m).await.is_err() {
                 break;
             }
         }
-        Ok(())
+        Ok(json)
     }
 
     /// Half-closes the stream being typed and waits for the rest of its responses; in a script,

@@ -20,6 +20,8 @@ pub(super) struct Watch {
     pub(super) task: tokio::task::JoinHandle<()>,
     /// How it ended, for `jobs`: `ended`, or the reason it failed.
     pub(super) ending: Arc<Mutex<Option<String>>>,
+    /// Messages received before the last command: `expect within` looks only at later ones.
+    pub(super) mark: usize,
 }
 
 /// How long `watch` waits for the server to accept the call before it gives the prompt back.
@@ -59,6 +61,8 @@ impl Shell {
             );
         }
         let messages = self.messages(data, &method)?;
+        self.set_sent(&method, &messages);
+        self.calls += 1;
         let options = self.options()?;
         let id = self.next_watch;
         self.next_watch += 1;
@@ -70,6 +74,7 @@ impl Shell {
         }
         let kept: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
         let mut handler = Counting {
+            schema: self.resolver(),
             printer,
             count: count.clone(),
             started: Some(started_tx),
@@ -122,6 +127,7 @@ impl Shell {
         let _ = tokio::time::timeout(WATCH_START_WAIT, started).await;
         self.watches.push(Watch {
             ending,
+            mark: 0,
             id,
             method: name,
             count,
@@ -129,6 +135,14 @@ impl Shell {
             task,
         });
         Ok(())
+    }
+
+    /// Marks what the watches have received so far: `expect within` after the next command
+    /// looks only at what comes later.
+    pub(super) fn mark_watches(&mut self) {
+        for w in &mut self.watches {
+            w.mark = w.count.load(Ordering::Relaxed);
+        }
     }
 
     /// What `jobs` prints: each watch, its count and whether it still runs.
@@ -179,14 +193,18 @@ impl Shell {
         expected: &serde_json::Value,
     ) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + limit;
+        // Only what arrived since the command before: a message an earlier check saw, or one
+        // from before, is no evidence for this one.
+        let since_mark = |w: &Watch| -> Vec<serde_json::Value> {
+            let new = w.count.load(Ordering::Relaxed).saturating_sub(w.mark);
+            let kept = w.kept.lock().unwrap();
+            kept.iter().rev().take(new).rev().cloned().collect()
+        };
         loop {
-            let seen = self.watches.iter().any(|w| {
-                w.kept
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .any(|m| expect::contains(m, expected))
-            });
+            let seen = self
+                .watches
+                .iter()
+                .any(|w| since_mark(w).iter().any(|m| expect::contains(m, expected)));
             if seen {
                 break;
             }
@@ -194,16 +212,7 @@ impl Shell {
                 let recent: Vec<_> = self
                     .watches
                     .iter()
-                    .flat_map(|w| {
-                        w.kept
-                            .lock()
-                            .unwrap()
-                            .iter()
-                            .rev()
-                            .take(3)
-                            .cloned()
-                            .collect::<Vec<_>>()
-                    })
+                    .flat_map(|w| since_mark(w).into_iter().rev().take(3))
                     .collect();
                 anyhow::bail!(ExpectFailed(format!(
                     "no watch message matched within {limit:?}\n{}",

@@ -704,7 +704,15 @@ impl Schema {
     pub async fn resolve_any(&mut self, message: DynamicMessage) -> DynamicMessage {
         let mut urls = Vec::new();
         any_type_urls(&message, &mut urls);
+        if urls.is_empty() {
+            return message;
+        }
+        // A fresh schema (the shell's handlers) knows nothing yet, not even the message itself.
+        let own = message.descriptor().full_name().to_string();
         let mut loaded = false;
+        if self.pool.get_message_by_name(&own).is_none() {
+            loaded = self.load_symbol(&own).await.is_ok();
+        }
         for url in urls {
             let name = url.rsplit('/').next().unwrap_or(&url);
             if self.pool.get_message_by_name(name).is_none() && self.load_symbol(name).await.is_ok()

@@ -4,7 +4,7 @@ use super::*;
 use expectrl::{ControlCode, Expect};
 
 /// `rpcsh connect` on a pty, without colours or a history file unless asked.
-fn shell(
+pub fn shell(
     server: &Server,
     extra: &[&str],
     state: Option<&std::path::Path>,

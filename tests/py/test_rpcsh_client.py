@@ -84,6 +84,17 @@ def test_any_of_a_type_the_service_does_not_import(mirror):
                    "extra": {"@type": "type.googleapis.com/interop.v1.Hidden", "secret": "s3", "tags": ["a", "b"]}}
 
 
+def test_any_in_the_shell_is_printed_with_its_real_type(mirror):
+    # The shell, piped and through `rpcsh run`, resolves Any as the one-shot call does.
+    out = rpcsh("connect", mirror.addr, stdin="Mirror/Pack {}\n")
+    assert json.loads(out.stdout)["extra"] == {
+        "@type": "type.googleapis.com/interop.v1.Hidden", "secret": "s3", "tags": ["a", "b"]}
+    script = (f"connect {mirror.addr}\nMirror/Pack {{}}\n"
+              'expect {"extra": {"@type": "type.googleapis.com/interop.v1.Hidden", "secret": "s3"}}\n')
+    out = rpcsh("run", "-", stdin=script, check=False)
+    assert "1 passed, 0 failed" in out.stdout, out.stdout + out.stderr
+
+
 def test_bidi_stream_with_python_server(mirror):
     out = rpcsh("call", "--addr", mirror.addr, "Mirror/ReflectStream", "-",
                 stdin='{"i32": 1}\n{"text": "two"}\n{"colors": ["RED"]}\n').stdout

@@ -1,0 +1,333 @@
+//! Recording a session as an `rpcsh run` script: the settings and calls that shape what is sent
+//! (requests as sent, variables expanded, stream messages and `end`), and after each call the
+//! expectation its answer met — `expect exact`, `expect [...]` or `expect count N` for a stream,
+//! `expect error CODE "message"` — and what the watches received, as `expect within`. Commands
+//! that only look (`help`, `list`, `describe`, `jobs` ...) are left out; secret header values
+//! become `${env:NAME}` placeholders.
+use super::command::{Command, RecordSpec};
+use super::Shell;
+use crate::expect::Outcome;
+use crate::format::is_secret;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
+/// Messages of a stream recorded one by one; past this, `expect count N`.
+const LISTED_MESSAGES: usize = 20;
+/// How long a recorded `expect within` waits for a watch's message on replay.
+const WITHIN: &str = "5s";
+
+pub(super) struct Recorder {
+    spec: RecordSpec,
+    file: std::io::BufWriter<std::fs::File>,
+    /// Per watch, how many of its messages are recorded.
+    watched: HashMap<usize, usize>,
+    calls: usize,
+}
+
+/// What a call sent, for the recording and for `edit`.
+#[derive(Clone, Debug)]
+pub(super) struct Sent {
+    /// `Service/Method` as the script will call it (full service name).
+    pub method: String,
+    pub server_streaming: bool,
+    /// The request messages as proto3 JSON, one a line.
+    pub messages: Vec<String>,
+}
+
+impl Recorder {
+    fn line(&mut self, text: &str) {
+        let _ = writeln!(self.file, "{text}");
+    }
+
+    /// `value` without the ignored fields (`a.b` paths), for partial expectations.
+    fn trimmed(&self, value: &Value) -> Value {
+        let mut value = value.clone();
+        for path in &self.spec.ignore {
+            let mut parts: Vec<&str> = path.split('.').collect();
+            let last = parts.pop().unwrap_or_default();
+            let mut at = Some(&mut value);
+            for p in parts {
+                at = at.and_then(|v| v.get_mut(p));
+            }
+            if let Some(Value::Object(map)) = at {
+                map.remove(last);
+            }
+        }
+        value
+    }
+
+    /// The expectation the outcome of a call met.
+    fn expectation(&self, outcome: &Outcome, server_streaming: bool) -> String {
+        if let Some((code, message)) = &outcome.error {
+            return format!(
+                "expect error {} {}",
+                code_name(*code),
+                serde_json::to_string(message).unwrap_or_default()
+            );
+        }
+        let messages: Vec<Value> = outcome.messages.iter().map(|m| self.trimmed(m)).collect();
+        if !server_streaming {
+            let one = messages
+                .first()
+                .cloned()
+                .unwrap_or(Value::Object(Default::default()));
+            let verb = if self.spec.partial {
+                "expect"
+            } else {
+                "expect exact"
+            };
+            return format!("{verb} {}", compact(&one));
+        }
+        if messages.len() > LISTED_MESSAGES {
+            return format!("expect count {}", messages.len());
+        }
+        format!("expect {}", compact(&Value::Array(messages)))
+    }
+}
+
+fn compact(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// `NOT_FOUND` for Code::NotFound: the names `expect error` takes.
+fn code_name(code: tonic::Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+/// A message as the script writes it: proto3 JSON on one line.
+pub(super) fn to_json(message: &prost_reflect::DynamicMessage) -> String {
+    serde_json::to_string(message).unwrap_or_else(|_| "{}".into())
+}
+
+impl Shell {
+    /// Remembers what a call is sending: for the recording, and for `edit`.
+    pub(super) fn set_sent(
+        &mut self,
+        method: &prost_reflect::MethodDescriptor,
+        messages: &[prost_reflect::DynamicMessage],
+    ) {
+        let name = format!("{}/{}", method.parent_service().full_name(), method.name());
+        let messages: Vec<String> = messages.iter().map(to_json).collect();
+        self.requests.insert(name.clone(), messages.clone());
+        self.sent = Some(Sent {
+            method: name,
+            server_streaming: method.is_server_streaming(),
+            messages,
+        });
+    }
+
+    /// More messages of the stream being typed.
+    pub(super) fn note_sent(&mut self, messages: &[String]) {
+        if let Some(sent) = &mut self.sent {
+            sent.messages.extend(messages.iter().cloned());
+            self.requests
+                .insert(sent.method.clone(), sent.messages.clone());
+        }
+    }
+
+    /// `record FILE`: the script starts with what the session is set to now.
+    pub(super) fn start_recording(&mut self, spec: RecordSpec) -> anyhow::Result<()> {
+        if let Some(r) = &self.recorder {
+            anyhow::bail!(crate::error::Hint::new(
+                format!("already recording to {}", r.spec.path.display()),
+                "record stop ends it",
+            ));
+        }
+        let file = std::fs::File::create(&spec.path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", spec.path.display()))?;
+        let mut recorder = Recorder {
+            file: std::io::BufWriter::new(file),
+            watched: HashMap::new(),
+            calls: 0,
+            spec,
+        };
+        recorder.line("# recorded by rpcsh; replay with: rpcsh run FILE");
+        recorder.line(&format!("connect {}", self.conn.addr));
+        if let Some(service) = &self.current {
+            recorder.line(&format!("use {service}"));
+        }
+        for (name, value) in self.headers.clone() {
+            header_line(&mut recorder, &name, &value);
+        }
+        if let Some(t) = self.timeout {
+            recorder.line(&format!("set timeout {}", humantime::format_duration(t)));
+        }
+        for w in &self.watches {
+            recorder
+                .watched
+                .insert(w.id, w.count.load(Ordering::Relaxed));
+        }
+        self.out
+            .err(&format!("recording to {}\n", recorder.spec.path.display()));
+        self.recorder = Some(recorder);
+        Ok(())
+    }
+
+    /// While recording with watches running, lets what a call made the server push arrive (until
+    /// nothing has come for 150 ms, a second at most), so that it is recorded after the call.
+    pub(super) async fn settle_for_recording(&self) {
+        if self.recorder.is_none() || self.watches.iter().all(|w| w.task.is_finished()) {
+            return;
+        }
+        let total = || {
+            self.watches
+                .iter()
+                .map(|w| w.count.load(Ordering::Relaxed))
+                .sum::<usize>()
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+        let mut seen = total();
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            let now = total();
+            if now == seen {
+                return;
+            }
+            seen = now;
+        }
+    }
+
+    /// `record stop`.
+    pub(super) fn stop_recording(&mut self) -> anyhow::Result<()> {
+        let Some(mut r) = self.recorder.take() else {
+            anyhow::bail!("not recording (record FILE starts)");
+        };
+        r.file.flush()?;
+        self.out.err(&format!(
+            "recorded {} call(s) to {}\n",
+            r.calls,
+            r.spec.path.display()
+        ));
+        Ok(())
+    }
+
+    /// After a command ran: what of it the script needs. `called`: a call was made (not a
+    /// mistake refused before anything was sent).
+    pub(super) fn record_command(&mut self, command: &Command, line: &str, called: bool, ok: bool) {
+        let in_stream = self.stream.is_some();
+        let Some(r) = self.recorder.as_mut() else {
+            return;
+        };
+        match command {
+            Command::Call { .. } | Command::Edit(_) if called => {
+                let Some(sent) = self.sent.clone() else {
+                    return;
+                };
+                r.calls += 1;
+                if in_stream {
+                    // A client stream: the call, its first messages a line each; the rest of
+                    // them and `end` follow as they are typed.
+                    r.line(&format!("call {}", sent.method));
+                    for m in &sent.messages {
+                        r.line(m);
+                    }
+                    return;
+                }
+                let data = sent
+                    .messages
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "{}".into());
+                r.line(&format!("call {} {data}", sent.method));
+            }
+            Command::Watch { .. } if called => {
+                if let Some(sent) = self.sent.clone() {
+                    let data = sent
+                        .messages
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| "{}".into());
+                    r.line(&format!("watch {} {data}", sent.method));
+                }
+                return;
+            }
+            Command::HeaderSet(name, value) if ok => {
+                header_line(r, name, value);
+                return;
+            }
+            Command::Use(_)
+            | Command::HeaderUnset(_)
+            | Command::SetTimeout(_)
+            | Command::SetFormat(_)
+            | Command::SetEmitDefaults(_)
+            | Command::SetCompress(_)
+            | Command::Connect(_)
+            | Command::Sleep(_)
+            | Command::Stop(_)
+                if ok =>
+            {
+                r.line(line.trim());
+                return;
+            }
+            _ => return,
+        }
+        self.record_outcome();
+    }
+
+    /// A line typed at a stream's prompt: the message as sent, or `end` / `.cancel` and then
+    /// the expectation.
+    pub(super) fn record_stream_line(&mut self, line: &str, sent: &[String], ended: bool) {
+        let Some(r) = self.recorder.as_mut() else {
+            return;
+        };
+        for m in sent {
+            r.line(m);
+        }
+        if !ended {
+            return;
+        }
+        r.line(if line.trim() == ".cancel" {
+            ".cancel"
+        } else {
+            "end"
+        });
+        self.record_outcome();
+    }
+
+    /// The expectation the last call met, then what the watches received meanwhile.
+    fn record_outcome(&mut self) {
+        let outcome = self.last.lock().unwrap().clone();
+        let server_streaming = self.sent.as_ref().is_some_and(|s| s.server_streaming);
+        let Some(r) = self.recorder.as_mut() else {
+            return;
+        };
+        let expectation = r.expectation(&outcome, server_streaming);
+        r.line(&expectation);
+        for w in &self.watches {
+            let seen = w.count.load(Ordering::Relaxed);
+            let recorded = r.watched.entry(w.id).or_insert(0);
+            let new = seen.saturating_sub(*recorded);
+            *recorded = seen;
+            let kept = w.kept.lock().unwrap();
+            let fresh: Vec<Value> = kept.iter().rev().take(new).rev().cloned().collect();
+            drop(kept);
+            for m in fresh {
+                let m = r.trimmed(&m);
+                r.line(&format!("expect within {WITHIN} {}", compact(&m)));
+            }
+        }
+        let _ = r.file.flush();
+    }
+}
+
+/// `header set`, with a secret's value left to the environment.
+fn header_line(r: &mut Recorder, name: &str, value: &str) {
+    if is_secret(name) {
+        let var = format!("RPCSH_{}", name.to_ascii_uppercase().replace('-', "_"));
+        r.line(&format!(
+            "# {name} is a secret: export {var} before running this script"
+        ));
+        r.line(&format!("header set {name} ${{env:{var}}}"));
+    } else {
+        r.line(&format!("header set {name} {value}"));
+    }
+}
