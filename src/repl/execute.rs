@@ -53,29 +53,12 @@ impl Shell {
                 self.out.out(&text);
             }
             Command::Describe(symbol) => {
-                let out = self.out.clone();
-                let found = waiting(&out, format!("the schema of {symbol}"), async {
-                    self.ensure_session()
-                        .await?
-                        .schema
-                        .find_symbol(&symbol)
-                        .await
-                })
-                .await?;
+                let found = self.find(&symbol).await?;
                 self.out.out(&format::describe_symbol(&found));
             }
             Command::Template(symbol) => {
                 let symbol = self.qualify(&symbol);
-                let out = self.out.clone();
-                let found = waiting(&out, format!("the schema of {symbol}"), async {
-                    self.ensure_session()
-                        .await?
-                        .schema
-                        .find_symbol(&symbol)
-                        .await
-                })
-                .await?;
-                let message = found.request_message()?;
+                let message = self.find(&symbol).await?.request_message()?;
                 self.out.out(&format!(
                     "{}\n",
                     serde_json::to_string_pretty(&format::template(&message))?
@@ -250,6 +233,19 @@ impl Shell {
                 Err(status_failure(status, self.session.as_ref()))
             }
         }
+    }
+
+    /// A symbol `describe` or `template` names, fetched as needed.
+    async fn find(&mut self, symbol: &str) -> anyhow::Result<crate::source::Symbol> {
+        let out = self.out.clone();
+        waiting(&out, format!("the schema of {symbol}"), async {
+            self.ensure_session()
+                .await?
+                .schema
+                .find_symbol(symbol)
+                .await
+        })
+        .await
     }
 
     /// `edit [METHOD]`: the request in the user's editor — the last one sent to the method, or

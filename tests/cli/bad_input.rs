@@ -541,29 +541,23 @@ fn reflection_with_a_missing_dependency() {
         .build_v1()
         .unwrap();
     let server = InProcess::start(tonic::transport::Server::builder().add_service(reflection));
-    let out = Command::from_std(binary())
-        .args(["call", "--addr", &server.addr, "hole.Hole/Get", "{}"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_one_error(&stderr, &["missing.proto"]);
-    // describe says why, as call does, not that the symbol does not exist.
-    let out = Command::from_std(binary())
-        .args(["describe", "--addr", &server.addr, "hole.Req"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_one_error(&stderr, &["missing.proto"]);
-    // A name truly nowhere: the error names the file and the name.
-    let out = Command::from_std(binary())
-        .args(["describe", "--addr", &server.addr, "gone.Uses"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_one_error(&stderr, &["gone.proto uses .other.Gone"]);
+    // describe says why, as call does, not that the symbol does not exist; a name truly
+    // nowhere is named with the file that uses it.
+    for (args, says) in [
+        (["call", "hole.Hole/Get", "{}"].as_slice(), "missing.proto"),
+        (&["describe", "hole.Req"], "missing.proto"),
+        (&["describe", "gone.Uses"], "gone.proto uses .other.Gone"),
+    ] {
+        let out = Command::from_std(binary())
+            .arg(args[0])
+            .args(["--addr", &server.addr])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_one_error(&stderr, &[says]);
+    }
 }
 
 /// Ctrl-C while `line` runs in the shell on a pty (after `started` shows, when given): the call
