@@ -108,11 +108,13 @@ fn a_watch_receives_a_task_pushed_from_the_same_session() {
     sh.expect("[1] watching Contact/getTask").unwrap();
     sh.expect(format!("{}> ", server.addr)).unwrap();
     server_log_waits_for_subscriber(&server);
-    sh.send_line(r#"Contact/sendStatus {"msg": "push 任务:来自REPL"}"#)
-        .unwrap();
+    // The push is typed at the sub-prompt: sent with the call line, the task could be printed
+    // before the sub-prompt is drawn, and the wait for the prompt would pass over it.
+    sh.send_line("Contact/sendStatus").unwrap();
     sh.expect("sendStatus >> ").unwrap();
-    sh.send_line("").unwrap();
+    sh.send_line(r#"{"msg": "push 任务:来自REPL"}"#).unwrap();
     sh.expect(r#"[1] {"task":"任务:来自REPL"}"#).unwrap();
+    sh.send_line("").unwrap();
     sh.expect(format!("{}> ", server.addr)).unwrap();
     sh.send_line("jobs").unwrap();
     sh.expect("[1] Contact/getTask  1 messages  running")
