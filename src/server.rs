@@ -139,6 +139,8 @@ pub async fn serve(
         );
     }
     let mut builder = Server::builder()
+        // gRPC-Web (browsers, proxies) comes over HTTP/1.1 as well as HTTP/2.
+        .accept_http1(true)
         .max_concurrent_streams(options.max_concurrent_streams)
         .http2_keepalive_interval(options.keepalive)
         .http2_keepalive_timeout(options.keepalive);
@@ -150,7 +152,11 @@ pub async fn serve(
             .tls_config(tls.config()?)
             .context("invalid TLS configuration")?;
     }
-    let router = builder.layer(call_log()).add_routes(routes);
+    let router = builder
+        .layer(call_log())
+        .layer(cors())
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_routes(routes);
 
     // glibc keeps what a burst of connections freed in its arenas; without this the server's
     // memory stays at its peak after the clients are gone (bench/soak.py measures it).
@@ -196,6 +202,22 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// CORS for gRPC-Web from browser pages on any origin: preflights answered, and the headers a
+/// gRPC-Web client reads exposed (tonic-web has no CORS of its own).
+fn cors() -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([http::Method::POST, http::Method::OPTIONS])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(ExposeHeaders::list([
+            http::HeaderName::from_static("grpc-status"),
+            http::HeaderName::from_static("grpc-message"),
+            http::HeaderName::from_static("grpc-status-details-bin"),
+        ]))
+        .max_age(Duration::from_secs(24 * 60 * 60))
 }
 
 fn call_log<ReqBody, ResBody>() -> TraceLayer<

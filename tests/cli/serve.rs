@@ -915,8 +915,9 @@ async fn garbage_and_http1_get_an_error_and_the_server_goes_on() {
     let server = quiet();
     for bytes in [
         &b"\x00\xff garbage that is not an HTTP/2 preface \x13\x37"[..],
-        &b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"[..],
-        &b"POST /Greeter/SayHello HTTP/1.1\r\nContent-Type: application/grpc\r\nContent-Length: 5\r\n\r\n\x00\x00\x00\x00\x00"[..],
+        // HTTP/1.1 is served (for gRPC-Web): these get an answer, then the connection closes.
+        &b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"[..],
+        &b"POST /Greeter/SayHello HTTP/1.1\r\nContent-Type: application/grpc\r\nContent-Length: 5\r\nConnection: close\r\n\r\n\x00\x00\x00\x00\x00"[..],
     ] {
         let mut socket = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
         socket.write_all(bytes).await.unwrap();

@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import subprocess
+import urllib.parse
 
 import pytest
 from conftest import ROOT, rpcsh
@@ -178,3 +179,24 @@ def test_tls_and_gzip_requests(start_library, pki):
                 f"{LIBRARY}/AddBooks", "-", stdin='{"title": "gz"}')
     assert json.loads(out.stdout) == {"added": 1, "titles": ["gz"]}
     assert "(TLS)" in out.stderr and "Request compression: grpc-encoding: gzip" in out.stderr
+
+
+def test_grpc_web_clients_call_rpcsh_serve_over_both_http_versions(serve):
+    """A gRPC-Web client of Node's own http/http2 modules, and a browser's CORS preflight."""
+    server = serve("--task-interval", "0")
+    out = subprocess.run(["node", str(NODE / "grpc_web_client.js"), server.addr],
+                         capture_output=True, text=True, timeout=60, env=node_env())
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    for version in ("h1", "h2"):
+        hello, failing = got[version]["hello"], got[version]["failing"]
+        assert hello["contentType"] == "application/grpc-web+proto", hello
+        assert hello["messages"] == ["hello web"] and hello["grpcStatus"] == "0", hello
+        assert hello["allowOrigin"] == "http://example.test"
+        assert "grpc-status" in hello["exposed"] and "grpc-message" in hello["exposed"], hello
+        # grpc-message is percent-encoded, as the gRPC spec has it.
+        assert failing["grpcStatus"] == "5", failing
+        assert urllib.parse.unquote(failing["grpcMessage"]) == "no such thing", failing
+    assert got["preflight"]["status"] == 200
+    assert got["preflight"]["allowOrigin"] == "http://example.test"
+    assert "x-grpc-web" in got["preflight"]["allowHeaders"]
