@@ -220,10 +220,15 @@ pub fn client_limit(status: &tonic::Status) -> Option<anyhow::Error> {
     )
 }
 
+/// Whether tonic made this status itself when the client's `--timeout` ran out.
+pub fn is_client_deadline(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired"
+}
+
 /// tonic reports a deadline it enforced itself as `Cancelled` (with the timer's error as its
 /// source); to the user it is a deadline, and not a broken connection.
 pub fn client_deadline(status: tonic::Status) -> tonic::Status {
-    if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
+    if is_client_deadline(&status) {
         tonic::Status::deadline_exceeded("the call did not finish within --timeout")
     } else {
         status

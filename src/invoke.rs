@@ -117,8 +117,7 @@ pub fn client(channel: Channel, options: &CallOptions) -> Grpc<Channel> {
 /// Whether a failed status is the server's answer (its metadata are the response's headers or
 /// trailers), not a broken connection or a deadline tonic enforced itself.
 fn from_server(status: &Status) -> bool {
-    crate::error::transport_cause(status).is_none()
-        && !(status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired")
+    crate::error::transport_cause(status).is_none() && !crate::error::is_client_deadline(status)
 }
 
 /// Calls `method` with `requests` (one message for unary and server-streaming methods) and

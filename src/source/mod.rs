@@ -55,31 +55,37 @@ struct Reflected {
     asked: HashSet<String>,
 }
 
-/// The encoded file of a well-known type (`google/protobuf/*.proto`): every source may refer to
-/// them without shipping them. Added only when needed: building them all up front costs more
-/// memory than the rest of a one-shot call's schema.
+/// The well-known types (`google/protobuf/*.proto`), built once when first needed: every source
+/// may refer to them without shipping them. Not up front: a one-shot call that uses none would
+/// pay the memory.
+fn well_known() -> &'static DescriptorPool {
+    static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        DescriptorPool::decode(crate::pb::WELL_KNOWN_TYPES).expect("valid well-known types")
+    })
+}
+
+/// The encoded well-known file of this name.
 fn well_known_file(name: &str) -> Option<Vec<u8>> {
     if !name.starts_with("google/protobuf/") {
         return None;
     }
-    let set = prost_types::FileDescriptorSet::decode(crate::pb::WELL_KNOWN_TYPES).ok()?;
-    set.file
-        .into_iter()
-        .find(|f| f.name() == name)
+    well_known()
+        .get_file_by_name(name)
         .map(|f| f.encode_to_vec())
 }
 
-/// The well-known file that defines `symbol` (`google.protobuf.Timestamp`), encoded.
+/// The encoded well-known file that defines `symbol` (`google.protobuf.Timestamp`).
 fn well_known_symbol_file(symbol: &str) -> Option<Vec<u8>> {
     if !symbol.starts_with("google.protobuf.") {
         return None;
     }
-    let wkt = DescriptorPool::decode(crate::pb::WELL_KNOWN_TYPES).ok()?;
+    let wkt = well_known();
     let file = wkt
         .get_message_by_name(symbol)
         .map(|m| m.parent_file())
         .or_else(|| wkt.get_enum_by_name(symbol).map(|e| e.parent_file()))?;
-    Some(file.file_descriptor_proto().encode_to_vec())
+    Some(file.encode_to_vec())
 }
 
 /// The names of a service list answer.
@@ -90,33 +96,6 @@ fn service_names(answer: anyhow::Result<Answer>) -> anyhow::Result<Vec<String>> 
         }
         other => bail!("reflection answered a service list request with {other:?}"),
     }
-}
-
-/// The name of an encoded FileDescriptorProto (field 1), read without decoding the rest.
-fn file_name(bytes: &[u8]) -> Option<String> {
-    use prost::encoding::{decode_key, decode_varint, WireType};
-    let mut buf = bytes;
-    while !buf.is_empty() {
-        let (tag, wire) = decode_key(&mut buf).ok()?;
-        let skip = match wire {
-            WireType::Varint => {
-                decode_varint(&mut buf).ok()?;
-                0
-            }
-            WireType::SixtyFourBit => 8,
-            WireType::ThirtyTwoBit => 4,
-            WireType::LengthDelimited => {
-                let len = decode_varint(&mut buf).ok()? as usize;
-                if tag == 1 {
-                    return String::from_utf8(buf.get(..len)?.to_vec()).ok();
-                }
-                len
-            }
-            _ => return None,
-        };
-        buf = buf.get(skip..)?;
-    }
-    None
 }
 
 /// The files of a reflection answer.
@@ -469,7 +448,7 @@ impl Schema {
             let pruned = &mut self.reflected;
             let mut wanted: Vec<(String, String)> = Vec::new();
             while let Some(bytes) = pending.pop() {
-                let name = file_name(&bytes).unwrap_or_default();
+                let name = prune::name_of(&bytes).unwrap_or_default();
                 if !pruned.files.insert(bytes) {
                     continue;
                 }
@@ -515,9 +494,12 @@ impl Schema {
             let mut remote = Vec::new();
             let mut nowhere = None;
             for (file, name, options) in missing {
-                if let Some(wkt) = options.iter().find(|o| well_known_symbol_file(o).is_some()) {
-                    if pruned.asked.insert(wkt.clone()) {
-                        local.extend(well_known_symbol_file(wkt));
+                if let Some((full, bytes)) = options
+                    .iter()
+                    .find_map(|o| Some((o, well_known_symbol_file(o)?)))
+                {
+                    if pruned.asked.insert(full.clone()) {
+                        local.push(bytes);
                     }
                     continue;
                 }

@@ -86,8 +86,8 @@ fn fields(bytes: &[u8]) -> Option<Vec<Entry>> {
     Some(entries)
 }
 
-/// Field 1 (the name) of an encoded descriptor.
-fn name_of(bytes: &[u8]) -> Option<String> {
+/// Field 1 (the name) of an encoded descriptor, read without decoding the rest.
+pub(super) fn name_of(bytes: &[u8]) -> Option<String> {
     let entry = fields(bytes)?.into_iter().find(|e| e.tag == 1)?;
     String::from_utf8(bytes[entry.value].to_vec()).ok()
 }

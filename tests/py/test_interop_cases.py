@@ -161,19 +161,24 @@ def shell(server):
     return child
 
 
-def test_cancel_after_begin_in_the_shell(test_server):
-    child = shell(test_server)
-    child.sendline(f"{SERVICE}/StreamingInputCall")
-    child.expect_exact("StreamingInputCall >> ")
-    child.sendline(".cancel")
+def cancelled_and_expected(child, server):
+    """The shell says the call was cancelled, and `expect error CANCELLED` holds for it."""
     child.expect_exact("cancelled")
-    child.expect_exact(f"{test_server.addr}> ")
+    child.expect_exact(f"{server.addr}> ")
     child.sendline("expect error CANCELLED")
     child.sendline("jobs")
     child.expect_exact("no watches")
     assert "expectation failed" not in child.before
     child.sendline("exit")
     child.expect(pexpect.EOF)
+
+
+def test_cancel_after_begin_in_the_shell(test_server):
+    child = shell(test_server)
+    child.sendline(f"{SERVICE}/StreamingInputCall")
+    child.expect_exact("StreamingInputCall >> ")
+    child.sendline(".cancel")
+    cancelled_and_expected(child, test_server)
 
 
 def test_cancel_after_first_response_in_the_shell(test_server, tmp_path):
@@ -185,14 +190,7 @@ def test_cancel_after_first_response_in_the_shell(test_server, tmp_path):
     # The first response, above the sub-prompt (it may come before the prompt is drawn).
     child.expect('"payload"')
     child.sendcontrol("c")
-    child.expect_exact("cancelled")
-    child.expect_exact(f"{test_server.addr}> ")
-    child.sendline("expect error CANCELLED")
-    child.sendline("jobs")
-    child.expect_exact("no watches")
-    assert "expectation failed" not in child.before
-    child.sendline("exit")
-    child.expect(pexpect.EOF)
+    cancelled_and_expected(child, test_server)
 
 
 def test_cancelled_stream_fails_a_piped_session_unless_expected(test_server):
