@@ -10,6 +10,7 @@ use crate::server::{self, Bound, ServeOptions, TlsFiles};
 use crate::style::ColorChoice;
 use crate::transport::TransportOptions;
 use crate::util::parse_duration;
+use crate::web::{Codec, Protocol};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
@@ -321,6 +322,15 @@ pub struct ConnArgs {
     /// Compress request messages: gzip, zstd or deflate (responses in any of them are read).
     #[arg(long, value_name = "ENCODING", value_enum)]
     pub compress: Option<Compression>,
+    /// The protocol of calls: grpc, grpc-web or connect (reflection is asked over gRPC).
+    #[arg(long, value_name = "PROTOCOL", value_enum)]
+    pub protocol: Option<Protocol>,
+    /// Connect and gRPC-Web over HTTP/2 without TLS (h2c); HTTP/1.1 otherwise (TLS: ALPN decides).
+    #[arg(long)]
+    pub http2: bool,
+    /// How Connect and gRPC-Web messages are encoded: proto (binary) or json.
+    #[arg(long, value_name = "CODEC", value_enum)]
+    pub codec: Option<Codec>,
     /// Take the schema from this .proto file instead of reflection (repeatable).
     #[arg(help_heading = "Schema", long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
@@ -396,6 +406,9 @@ impl ConnArgs {
             protoset: self.protoset.clone(),
             max_message_size: self.max_msg_size,
             compress: self.compress,
+            protocol: self.protocol,
+            http2: self.http2,
+            codec: self.codec,
             verbose: verbose.then_some(Verbose {
                 show_secrets: self.show_secrets,
             }),

@@ -55,7 +55,7 @@ pub async fn call(
     let started = Instant::now();
     let mut session = conn.open(true).await?;
     session.schema.only_what_is_used();
-    let channel = session.channel.clone().expect("a call connects");
+    let link = session.link.clone().expect("a call connects");
     let method = session.schema.resolve_method(method).await?;
     let schema_time = started.elapsed() - session.connected;
     let verbose = conn.verbose;
@@ -120,20 +120,14 @@ pub async fn call(
         });
         let requests = tokio_stream::wrappers::ReceiverStream::new(good_rx);
         tokio::select! {
-            r = invoke::invoke(channel.clone(), &method, requests, &options, &mut handler) => r,
+            r = link.invoke(&method, requests, &options, &mut handler) => r,
             Ok(bad) = bad_rx => Err(CallError::Handler(bad.context("the call was cancelled"))),
         }
     } else {
         let messages = request_messages(&method, &data, parse, conn.max_message_size)?;
         let requests = futures_util::stream::iter(messages);
-        invoke::invoke(
-            channel.clone(),
-            &method,
-            requests.boxed(),
-            &options,
-            &mut handler,
-        )
-        .await
+        link.invoke(&method, requests.boxed(), &options, &mut handler)
+            .await
     };
     let mut printer = handler.printer;
     let _ = printer.out.flush();

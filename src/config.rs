@@ -7,6 +7,7 @@ use crate::error::Hint;
 use crate::format::Format;
 use crate::invoke::Compression;
 use crate::style::ColorChoice;
+use crate::web::{Codec, Protocol};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,15 @@ pub struct Server {
     /// As `--compress`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compress: Option<Compression>,
+    /// As `--protocol`: grpc, grpc-web or connect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// As `--http2`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http2: bool,
+    /// As `--codec`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<Codec>,
 }
 
 fn is_false(b: &bool) -> bool {

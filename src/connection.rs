@@ -6,16 +6,17 @@ use crate::config::{Config, Server};
 use crate::error::Hint;
 use crate::format::Verbose;
 use crate::invoke::Compression;
+use crate::link::Link;
 use crate::source::{reflection::Reflection, Schema};
 use crate::transport::{self, Target, TransportOptions};
 use crate::util::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::web::{Codec, Protocol};
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tonic::metadata::{
     AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, MetadataMap,
 };
-use tonic::transport::Channel;
 
 /// Everything needed to reach a server and learn its schema.
 #[derive(Debug, Clone, Default)]
@@ -32,14 +33,20 @@ pub struct Connection {
     pub max_message_size: Option<usize>,
     /// `--compress`: the encoding of request messages.
     pub compress: Option<Compression>,
+    /// `--protocol`: gRPC when not given.
+    pub protocol: Option<Protocol>,
+    /// `--http2`: Connect and gRPC-Web over prior-knowledge h2c.
+    pub http2: bool,
+    /// `--codec`: how Connect and gRPC-Web messages are encoded.
+    pub codec: Option<Codec>,
     pub verbose: Option<Verbose>,
     /// The config file, whose server sections `resolved` applies.
     pub config: std::sync::Arc<Config>,
 }
 
-/// A session: the channel (when one was needed) and the schema source.
+/// A session: the link calls take (when one was needed) and the schema source.
 pub struct Session {
-    pub channel: Option<Channel>,
+    pub link: Option<Link>,
     pub schema: Schema,
     pub metadata: MetadataMap,
     pub connected: Duration,
@@ -72,7 +79,7 @@ impl Connection {
         let local = match local {
             Some(schema) if !for_call => {
                 return Ok(Session {
-                    channel: None,
+                    link: None,
                     schema,
                     metadata,
                     connected: Duration::ZERO,
@@ -81,28 +88,62 @@ impl Connection {
             }
             other => other,
         };
-        let channel = transport::connect(&target, &self.transport).await?;
+        let protocol = self.protocol.unwrap_or_default();
+        let codec = self.codec.unwrap_or_default();
+        if protocol == Protocol::Grpc && (codec != Codec::Proto || self.http2) {
+            bail!(Hint::new(
+                "--codec json and --http2 are for the Connect and gRPC-Web protocols",
+                "add --protocol connect or --protocol grpc-web",
+            ));
+        }
+        let (link, channel) = match protocol {
+            Protocol::Grpc => {
+                let channel = transport::connect(&target, &self.transport).await?;
+                (Link::Grpc(channel.clone()), Some(channel))
+            }
+            _ => {
+                let client = crate::web::Client::connect(
+                    &target,
+                    &self.transport,
+                    protocol,
+                    codec,
+                    self.http2,
+                )
+                .await?;
+                // Reflection is a gRPC service: asked over HTTP/2 on a channel of its own.
+                let channel = match local {
+                    Some(_) => None,
+                    None => Some(transport::connect(&target, &self.transport).await?),
+                };
+                (Link::Web(client), channel)
+            }
+        };
         let connected = started.elapsed();
         if let Some(v) = &self.verbose {
             let mode = if target.tls { "TLS" } else { "plaintext" };
             v.line(format_args!(
-                "Connected to {} ({mode}) in {:.1?}",
-                self.addr, connected
+                "Connected to {} ({mode}, {}) in {:.1?}",
+                self.addr,
+                link.describe(),
+                connected
             ));
         }
         let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
-        let schema = match local {
-            Some(schema) => schema,
-            None => Schema::from_reflection(Reflection::new(
-                channel.clone(),
-                reflect_metadata,
-                limit,
-                target.tls,
-            ))
+        let schema = match (local, channel) {
+            (Some(schema), _) => schema,
+            (None, channel) => Schema::from_reflection(
+                Reflection::new(
+                    channel.expect("a channel for reflection"),
+                    reflect_metadata,
+                    limit,
+                    target.tls,
+                )
+                .for_protocol(protocol),
+            )
             .remembering(&self.addr),
         };
         Ok(Session {
-            channel: Some(channel),
+            link: Some(link),
             schema,
             metadata,
             connected,
@@ -229,6 +270,13 @@ fn fill(conn: &mut Connection, server: &Server) {
     if conn.compress.is_none() {
         conn.compress = server.compress;
     }
+    if conn.protocol.is_none() {
+        conn.protocol = server.protocol;
+    }
+    conn.http2 |= server.http2;
+    if conn.codec.is_none() {
+        conn.codec = server.codec;
+    }
 }
 
 /// A connection's settings in the file's terms.
@@ -258,6 +306,9 @@ fn settings(conn: &Connection) -> Server {
         protoset: conn.protoset.clone(),
         max_msg_size: conn.max_message_size,
         compress: conn.compress,
+        protocol: conn.protocol,
+        http2: conn.http2,
+        codec: conn.codec,
         timeout: None,
     }
 }

@@ -4,6 +4,7 @@
 use crate::error::Hint;
 use anyhow::{bail, Context};
 use hyper_util::rt::TokioIo;
+pub use rustls_tls::rustls_connector;
 use std::{path::PathBuf, time::Duration};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -103,6 +104,14 @@ impl Target {
         })
     }
 
+    /// The address as messages show it.
+    pub fn shown(&self) -> String {
+        match self.unix {
+            true => format!("unix:{}", self.address),
+            false => self.address.clone(),
+        }
+    }
+
     fn host(&self) -> &str {
         if self.unix {
             return "localhost";
@@ -174,7 +183,10 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             .context("invalid TLS settings")?;
     }
     let insecure = match target.tls && options.insecure {
-        true => Some(insecure::connector(target, options).context("invalid TLS settings")?),
+        true => Some(
+            rustls_connector(target, options, vec![b"h2".to_vec()])
+                .context("invalid TLS settings")?,
+        ),
         false => None,
     };
     let connecting = async {
@@ -216,6 +228,15 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             }))
             .await
     };
+    warn_insecure(target, options);
+    match connecting.await {
+        Ok(channel) => Ok(channel),
+        Err(err) => Err(connect_error(&err, &target.shown(), target)),
+    }
+}
+
+/// The warning that `--insecure` TLS deserves, once per connection made.
+pub fn warn_insecure(target: &Target, options: &TransportOptions) {
     if target.tls && options.insecure {
         eprintln!(
             "{} --insecure: the server's certificate is not verified",
@@ -226,19 +247,11 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             )
         );
     }
-    let shown = if target.unix {
-        format!("unix:{}", target.address)
-    } else {
-        target.address.clone()
-    };
-    match connecting.await {
-        Ok(channel) => Ok(channel),
-        Err(err) => Err(connect_error(err, &shown, target)),
-    }
 }
 
-/// TLS that accepts any certificate, for `--insecure`: tonic's TLS always verifies.
-mod insecure {
+/// TLS through rustls directly: accepting any certificate for `--insecure` (tonic's TLS always
+/// verifies), and with the ALPN the HTTP/1.1 protocols need.
+mod rustls_tls {
     use super::{Target, TransportOptions};
     use std::sync::Arc;
     use tokio_rustls::rustls::{
@@ -288,17 +301,36 @@ mod insecure {
         }
     }
 
-    /// A TLS connector that skips verification (still offering --cert/--key) and the name to
-    /// send as SNI.
-    pub fn connector(
+    /// A TLS connector of rustls (for `--insecure`, which tonic's TLS cannot do, and for the
+    /// Connect and gRPC-Web client) offering `alpn`, and the name to send as SNI.
+    pub fn rustls_connector(
         target: &Target,
         options: &TransportOptions,
+        alpn: Vec<Vec<u8>>,
     ) -> anyhow::Result<(tokio_rustls::TlsConnector, ServerName<'static>)> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)));
+            .with_safe_default_protocol_versions()?;
+        let builder = if options.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            match &options.cacert {
+                Some(ca) => {
+                    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| {
+                        anyhow::anyhow!("cannot read --cacert {}: {e}", ca.display())
+                    })? {
+                        roots.add(cert?)?;
+                    }
+                }
+                None => {
+                    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+                }
+            }
+            builder.with_root_certificates(roots)
+        };
         let mut config = match (&options.cert, &options.key) {
             (Some(cert), Some(key)) => {
                 let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
@@ -306,7 +338,7 @@ mod insecure {
             }
             _ => builder.with_no_client_auth(),
         };
-        config.alpn_protocols = vec![b"h2".to_vec()];
+        config.alpn_protocols = alpn;
         let host = options
             .authority
             .as_deref()
@@ -426,7 +458,7 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<S> {
 }
 
 /// A TCP connection for our own connectors, without Nagle's delay (as tonic's own).
-async fn tcp(address: &str) -> std::io::Result<tokio::net::TcpStream> {
+pub(crate) async fn tcp(address: &str) -> std::io::Result<tokio::net::TcpStream> {
     let stream = tokio::net::TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
     Ok(stream)
@@ -460,9 +492,13 @@ fn tls_config(target: &Target, options: &TransportOptions) -> anyhow::Result<Cli
 }
 
 /// The root cause of a failed connection, with a hint for the usual mistakes.
-fn connect_error(err: tonic::transport::Error, shown: &str, target: &Target) -> anyhow::Error {
-    let cause = crate::error::root_cause(&err);
-    let io_kind = crate::error::io_kind(&err);
+pub(crate) fn connect_error(
+    err: &(dyn std::error::Error + 'static),
+    shown: &str,
+    target: &Target,
+) -> anyhow::Error {
+    let cause = crate::error::root_cause(err);
+    let io_kind = crate::error::io_kind(err);
     let message = format!("cannot connect to {shown}: {cause}");
     let hint = match io_kind {
         Some(std::io::ErrorKind::ConnectionRefused) => {

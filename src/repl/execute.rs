@@ -8,7 +8,8 @@ use crate::error::client_deadline;
 use crate::expect::{self, ExpectFailed, Expectation, Outcome};
 use crate::format::{self, is_secret};
 use crate::input;
-use crate::invoke::{self, CallError, CallOptions};
+use crate::invoke::{CallError, CallOptions};
+use crate::link::Link;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use std::io::Write;
 
@@ -139,7 +140,7 @@ impl Shell {
     pub(super) async fn resolve(
         &mut self,
         method: &str,
-    ) -> anyhow::Result<(MethodDescriptor, tonic::transport::Channel)> {
+    ) -> anyhow::Result<(MethodDescriptor, Link)> {
         let method = self.qualify(method);
         let out = self.out.clone();
         let resolved = waiting(&out, format!("the schema of {method}"), async {
@@ -152,11 +153,11 @@ impl Shell {
         .await?;
         self.share_schema();
         let session = self.session.as_ref().expect("resolved through it");
-        let channel = session
-            .channel
+        let link = session
+            .link
             .clone()
-            .expect("a session for calls has a channel");
-        Ok((resolved, channel))
+            .expect("a session for calls has a link");
+        Ok((resolved, link))
     }
 
     pub(super) fn options(&self) -> anyhow::Result<CallOptions> {
@@ -183,10 +184,10 @@ impl Shell {
     }
 
     pub(super) async fn call(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
-        let (method, channel) = self.resolve(method).await?;
+        let (method, link) = self.resolve(method).await?;
         let options = self.options()?;
         if method.is_client_streaming() {
-            return self.open_stream(method, channel, options, data);
+            return self.open_stream(method, link, options, data);
         }
         let messages = self.messages(data, &method)?;
         self.set_sent(&method, &messages);
@@ -196,8 +197,7 @@ impl Shell {
             called: true,
             ..Outcome::default()
         };
-        let call = invoke::invoke(
-            channel,
+        let call = link.invoke(
             &method,
             futures_util::stream::iter(messages),
             &options,

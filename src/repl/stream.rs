@@ -7,7 +7,7 @@ use crate::error::{render, CallFailed};
 use crate::expect::Outcome;
 use crate::format;
 use crate::input;
-use crate::invoke::{self, CallError, CallOptions};
+use crate::invoke::{CallError, CallOptions};
 use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,7 @@ impl Shell {
     pub(super) fn open_stream(
         &mut self,
         method: MethodDescriptor,
-        channel: tonic::transport::Channel,
+        link: crate::link::Link,
         options: CallOptions,
         data: Option<String>,
     ) -> anyhow::Result<()> {
@@ -52,8 +52,9 @@ impl Shell {
         let failed = failure.clone();
         let task = tokio::spawn(async move {
             let requests = tokio_stream::wrappers::ReceiverStream::new(rx);
-            let result =
-                invoke::invoke(channel, &task_method, requests, &options, &mut handler).await;
+            let result = link
+                .invoke(&task_method, requests, &options, &mut handler)
+                .await;
             let _ = handler.printer.out.flush();
             record(&last, &handler, result.as_ref().err());
             let screen = matches!(out, Output::Screen(_));

@@ -5,7 +5,7 @@ use super::Shell;
 use crate::error::render;
 use crate::expect::{self, ExpectFailed};
 use crate::format::Format;
-use crate::invoke::{self, CallError};
+use crate::invoke::CallError;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,7 +53,7 @@ impl Shell {
 
     /// `watch METHOD [JSON]`: a server stream in the background, its messages tagged `[N]`.
     pub(super) async fn watch(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
-        let (method, channel) = self.resolve(method).await?;
+        let (method, link) = self.resolve(method).await?;
         if method.is_client_streaming() {
             anyhow::bail!(
                 "watch takes a method that streams responses only; {} takes a stream too",
@@ -88,14 +88,14 @@ impl Shell {
         let ending: Arc<Mutex<Option<String>>> = Arc::default();
         let (ended, lost) = (ending.clone(), self.lost.clone());
         let task = tokio::spawn(async move {
-            let result = invoke::invoke(
-                channel,
-                &method,
-                futures_util::stream::iter(messages),
-                &options,
-                &mut handler,
-            )
-            .await;
+            let result = link
+                .invoke(
+                    &method,
+                    futures_util::stream::iter(messages),
+                    &options,
+                    &mut handler,
+                )
+                .await;
             let _ = handler.printer.out.flush();
             let n = handler.count.load(Ordering::Relaxed);
             let reason = match result {

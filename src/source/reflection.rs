@@ -3,6 +3,7 @@
 //! at a time over a stream kept open between them, reopened after an error answer (some servers
 //! end the stream there).
 use crate::error::Hint;
+use crate::web::Protocol;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{client::Grpc, metadata::MetadataMap, transport::Channel, Code, Streaming};
@@ -43,6 +44,8 @@ pub struct Reflection {
         Streaming<ServerReflectionResponse>,
     )>,
     tls: bool,
+    /// The protocol of the session's calls: reflection itself always speaks gRPC.
+    calls: Protocol,
 }
 
 impl Reflection {
@@ -60,7 +63,15 @@ impl Reflection {
             headers,
             version: None,
             stream: None,
+            calls: Protocol::Grpc,
         }
+    }
+
+    /// Reflection for a session whose calls speak `calls`: when its server has no gRPC
+    /// reflection, the error says how to give the schema instead.
+    pub fn for_protocol(mut self, calls: Protocol) -> Self {
+        self.calls = calls;
+        self
     }
 
     /// Another client of the same server and settings, on a stream of its own: for work in the
@@ -72,6 +83,7 @@ impl Reflection {
             version: self.version,
             stream: None,
             tls: self.tls,
+            calls: self.calls,
         }
     }
 
@@ -173,6 +185,18 @@ impl Reflection {
         }
         if let Some(e) = crate::error::client_limit(&status) {
             return e.context("reflection failed");
+        }
+        if self.calls != Protocol::Grpc {
+            let cause = crate::error::transport_cause(&status)
+                .unwrap_or_else(|| format!("{:?}: {}", status.code(), status.message()));
+            return Hint::new(
+                format!("server reflection (asked over gRPC, HTTP/2) failed: {cause}"),
+                format!(
+                    "a {} server without gRPC reflection needs the schema: pass --proto FILE or --protoset FILE",
+                    self.calls.name()
+                ),
+            )
+            .into();
         }
         crate::error::status_error(status, "reflection failed", true, self.tls)
     }

@@ -1,0 +1,46 @@
+//! The way a session's calls travel: gRPC on tonic's channel, or Connect and gRPC-Web on
+//! `web::Client`. Front ends hold a `Link` and call through it, whatever the protocol.
+use crate::invoke::{CallError, CallOptions, Handler};
+use crate::web::Protocol;
+use futures_util::Stream;
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use tonic::transport::Channel;
+
+#[derive(Clone)]
+pub enum Link {
+    Grpc(Channel),
+    Web(crate::web::Client),
+}
+
+impl Link {
+    /// Calls `method`: see `invoke::invoke`, which `web::Client::invoke` mirrors.
+    pub async fn invoke(
+        &self,
+        method: &MethodDescriptor,
+        requests: impl Stream<Item = DynamicMessage> + Send + 'static,
+        options: &CallOptions,
+        handler: &mut impl Handler,
+    ) -> Result<(), CallError> {
+        match self {
+            Link::Grpc(channel) => {
+                crate::invoke::invoke(channel.clone(), method, requests, options, handler).await
+            }
+            Link::Web(client) => client.invoke(method, requests, options, handler).await,
+        }
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Link::Grpc(_) => Protocol::Grpc,
+            Link::Web(client) => client.protocol(),
+        }
+    }
+
+    /// How calls travel, for `-v` and the shell's `show`.
+    pub fn describe(&self) -> String {
+        match self {
+            Link::Grpc(_) => "gRPC over HTTP/2".to_string(),
+            Link::Web(client) => client.describe(),
+        }
+    }
+}
