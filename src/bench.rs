@@ -287,6 +287,49 @@ struct Caller {
     fixed: Option<Bytes>,
 }
 
+/// A worker's caller: gRPC, or Connect and gRPC-Web through `web::Client`.
+enum Worker {
+    Grpc(Box<Caller>),
+    Web(
+        crate::web::Client,
+        MethodDescriptor,
+        crate::invoke::CallOptions,
+    ),
+}
+
+impl Worker {
+    async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
+        let (client, method, options) = match self {
+            Worker::Grpc(caller) => return caller.call(requests).await,
+            Worker::Web(client, method, options) => (client, method, options),
+        };
+        let messages = requests
+            .iter()
+            .map(|m| prost_reflect::DynamicMessage::decode(method.input(), &m[..]))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let mut count = Count(0);
+        match client
+            .invoke(method, tokio_stream::iter(messages), options, &mut count)
+            .await
+        {
+            Ok(()) => Ok(count.0),
+            Err(crate::invoke::CallError::Status(s)) => Err(s),
+            Err(crate::invoke::CallError::Handler(e)) => Err(Status::internal(e.to_string())),
+        }
+    }
+}
+
+/// Counts the responses of a Connect or gRPC-Web call.
+struct Count(u64);
+
+impl crate::invoke::Handler for Count {
+    async fn on_message(&mut self, _: prost_reflect::DynamicMessage) -> anyhow::Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+}
+
 /// A message in its gRPC frame: uncompressed flag, length, bytes.
 fn grpc_frame(message: &[u8]) -> Bytes {
     let mut frame = bytes::BytesMut::with_capacity(5 + message.len());
@@ -405,8 +448,31 @@ pub async fn run(
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
     let mut channels = Vec::new();
-    for _ in 0..options.connections.max(1) {
-        channels.push(Link::open(&target, conn).await?);
+    let mut webs = Vec::new();
+    match &session.link {
+        Some(crate::link::Link::Web(first)) => {
+            if let Some(refused) = first.refuses(&method) {
+                return Err(refused);
+            }
+            webs.push(first.clone());
+            for _ in 1..options.connections.max(1) {
+                webs.push(
+                    crate::web::Client::connect(
+                        &target,
+                        &conn.transport,
+                        first.protocol(),
+                        conn.codec.unwrap_or_default(),
+                        conn.http2,
+                    )
+                    .await?,
+                );
+            }
+        }
+        _ => {
+            for _ in 0..options.connections.max(1) {
+                channels.push(Link::open(&target, conn).await?);
+            }
+        }
     }
     // The :authority the connection uses (a unix socket's is localhost, as tonic sends it).
     let authority = conn
@@ -449,34 +515,48 @@ pub async fn run(
     let progress = progress_bar(options.total, options.duration, done.clone());
     let mut workers = Vec::new();
     for worker in 0..options.concurrency.max(1) {
-        let link = channels[worker % channels.len()].clone();
-        let mut grpc = Grpc::with_origin(link.clone(), origin.clone());
-        if let Some(limit) = conn.max_message_size {
-            grpc = grpc
-                .max_decoding_message_size(limit)
-                .max_encoding_message_size(limit);
-        }
-        for encoding in crate::invoke::ACCEPTED_ENCODINGS {
-            grpc = grpc.accept_compressed(encoding);
-        }
-        if let Some(c) = conn.compress {
-            grpc = grpc.send_compressed(c.encoding());
-        }
-        let unary = !method.is_client_streaming() && !method.is_server_streaming();
-        let mut caller = Caller {
-            grpc,
-            link,
-            uri: uri.clone(),
-            path: path.clone(),
-            headers: headers.clone(),
-            metadata: session.metadata.clone(),
-            unary,
-            raw: unary && conn.compress.is_none(),
-            timeout: options.timeout,
-            fixed: match &requests {
-                Requests::Fixed(m) => m.first().map(|m| grpc_frame(m)),
-                Requests::Template(_) => None,
-            },
+        let mut caller = if !webs.is_empty() {
+            let call_options = crate::invoke::CallOptions {
+                metadata: session.metadata.clone(),
+                timeout: options.timeout,
+                max_message_size: conn.max_message_size,
+                compress: conn.compress,
+            };
+            Worker::Web(
+                webs[worker % webs.len()].clone(),
+                method.clone(),
+                call_options,
+            )
+        } else {
+            let link = channels[worker % channels.len()].clone();
+            let mut grpc = Grpc::with_origin(link.clone(), origin.clone());
+            if let Some(limit) = conn.max_message_size {
+                grpc = grpc
+                    .max_decoding_message_size(limit)
+                    .max_encoding_message_size(limit);
+            }
+            for encoding in crate::invoke::ACCEPTED_ENCODINGS {
+                grpc = grpc.accept_compressed(encoding);
+            }
+            if let Some(c) = conn.compress {
+                grpc = grpc.send_compressed(c.encoding());
+            }
+            let unary = !method.is_client_streaming() && !method.is_server_streaming();
+            Worker::Grpc(Box::new(Caller {
+                grpc,
+                link,
+                uri: uri.clone(),
+                path: path.clone(),
+                headers: headers.clone(),
+                metadata: session.metadata.clone(),
+                unary,
+                raw: unary && conn.compress.is_none(),
+                timeout: options.timeout,
+                fixed: match &requests {
+                    Requests::Fixed(m) => m.first().map(|m| grpc_frame(m)),
+                    Requests::Template(_) => None,
+                },
+            }))
         };
         let (next, stop, method, requests, options, done) = (
             next.clone(),

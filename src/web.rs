@@ -319,6 +319,24 @@ impl Client {
         decoded.map_err(|e| Status::internal(format!("cannot decode the response: {e}")))
     }
 
+    /// Why this client cannot call `method`: a bidi stream over HTTP/1.1.
+    pub fn refuses(&self, method: &MethodDescriptor) -> Option<anyhow::Error> {
+        if !(method.is_client_streaming() && method.is_server_streaming()) || self.h2 {
+            return None;
+        }
+        Some(
+            Hint::new(
+                format!(
+                    "{} is a bidirectional stream, which {} cannot carry over HTTP/1.1; nothing was sent",
+                    crate::invoke::path(method),
+                    self.protocol.name()
+                ),
+                "--http2 calls over HTTP/2 (h2c), if the server speaks it",
+            )
+            .into(),
+        )
+    }
+
     /// Calls `method` as `invoke::invoke` does for gRPC.
     pub async fn invoke(
         &self,
@@ -327,19 +345,10 @@ impl Client {
         options: &CallOptions,
         handler: &mut impl Handler,
     ) -> Result<(), CallError> {
-        let path = crate::invoke::path(method);
-        if method.is_client_streaming() && method.is_server_streaming() && !self.h2 {
-            return Err(CallError::Handler(
-                Hint::new(
-                    format!(
-                        "{path} is a bidirectional stream, which {} cannot carry over HTTP/1.1; nothing was sent",
-                        self.protocol.name()
-                    ),
-                    "--http2 calls over HTTP/2 (h2c), if the server speaks it",
-                )
-                .into(),
-            ));
+        if let Some(refused) = self.refuses(method) {
+            return Err(CallError::Handler(refused));
         }
+        let path = crate::invoke::path(method);
         let call = self.call(method, &path, requests, options, handler);
         match options.timeout {
             None => call.await,

@@ -22,7 +22,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "stop", aliases: &[], args: "N", help: "cancel watch N" },
     Spec { name: "header", aliases: &[], args: "set NAME VALUE | unset NAME", help: "add or remove a header sent with every call" },
     Spec { name: "headers", aliases: &[], args: "", help: "show the headers sent with every call" },
-    Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off | compress gzip|zstd|deflate|off", help: "change a setting" },
+    Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off | compress gzip|zstd|deflate|off | protocol grpc|grpc-web|connect | http2 on|off", help: "change a setting" },
     Spec { name: "edit", aliases: &[], args: "[METHOD]", help: "write the request in $VISUAL/$EDITOR (the last one sent to METHOD, or its template), then send it; streams: one message a line" },
     Spec { name: "record", aliases: &[], args: "FILE [--partial] [--ignore a.b,c] | stop", help: "record what follows as an rpcsh run script, each call with the expectation its answer met (--partial: only fields, leaving out --ignore ones)" },
     Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server or config alias (same flags)" },
@@ -61,6 +61,9 @@ pub enum Command {
     SetFormat(crate::format::Format),
     SetEmitDefaults(bool),
     SetCompress(Option<crate::invoke::Compression>),
+    /// `set protocol P` and `set http2 on|off`: how calls travel from now on.
+    SetProtocol(crate::web::Protocol),
+    SetHttp2(bool),
     Connect(String),
     Expect(Expectation),
     Let(String, String),
@@ -217,7 +220,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "compress" => Command::SetCompress(
                     crate::invoke::Compression::parse(value).map_err(|e| format!("set compress: {e}"))?,
                 ),
-                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set compress gzip|zstd|deflate|off".into()),
+                "protocol" => Command::SetProtocol(
+                    <crate::web::Protocol as clap::ValueEnum>::from_str(value, true)
+                        .map_err(|_| "set protocol takes grpc, grpc-web or connect".to_string())?,
+                ),
+                "http2" => Command::SetHttp2(match value {
+                    "on" | "true" | "yes" => true,
+                    "off" | "false" | "no" => false,
+                    _ => return Err("set http2 takes on or off".into()),
+                }),
+                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set compress gzip|zstd|deflate|off | set protocol grpc|grpc-web|connect | set http2 on|off".into()),
             }
         }
         "connect" => Command::Connect(need("an address")?),

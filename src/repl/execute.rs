@@ -3,7 +3,7 @@
 use super::command::{self, Command};
 use super::output::{record, status_failure, Counting};
 use super::{waiting, Shell};
-use crate::connection::parse_headers;
+use crate::connection::{parse_headers, Connection};
 use crate::error::client_deadline;
 use crate::expect::{self, ExpectFailed, Expectation, Outcome};
 use crate::format::{self, is_secret};
@@ -121,18 +121,27 @@ impl Shell {
             }
             Command::Sleep(d) => tokio::time::sleep(d).await,
             Command::Connect(addr) => {
-                // A server that cannot be reached leaves the shell on the one it had.
-                let previous = std::mem::replace(&mut self.conn.addr, addr);
-                let session = self.session.take();
-                self.opening = None;
-                self.loaded = None;
-                if let Err(e) = self.ensure_session().await {
-                    self.conn.addr = previous;
-                    self.session = session;
-                    return Err(e);
-                }
+                self.reopen(|conn| conn.addr = addr).await?;
                 self.set_current(None);
             }
+            Command::SetProtocol(p) => self.reopen(|conn| conn.protocol = Some(p)).await?,
+            Command::SetHttp2(on) => self.reopen(|conn| conn.http2 = on).await?,
+        }
+        Ok(())
+    }
+
+    /// Opens a new session with `change` made to the connection; a server that cannot be
+    /// reached so leaves the shell on the session it had.
+    async fn reopen(&mut self, change: impl FnOnce(&mut Connection)) -> anyhow::Result<()> {
+        let previous = self.conn.clone();
+        change(&mut self.conn);
+        let session = self.session.take();
+        self.opening = None;
+        self.loaded = None;
+        if let Err(e) = self.ensure_session().await {
+            self.conn = previous;
+            self.session = session;
+            return Err(e);
         }
         Ok(())
     }

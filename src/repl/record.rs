@@ -260,6 +260,8 @@ impl Shell {
             | Command::SetFormat(_)
             | Command::SetEmitDefaults(_)
             | Command::SetCompress(_)
+            | Command::SetProtocol(_)
+            | Command::SetHttp2(_)
             | Command::Connect(_)
             | Command::Sleep(_)
             | Command::Stop(_)
