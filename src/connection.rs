@@ -90,9 +90,9 @@ impl Connection {
         };
         let protocol = self.protocol.unwrap_or_default();
         let codec = self.codec.unwrap_or_default();
-        if protocol == Protocol::Grpc && (codec != Codec::Proto || self.http2) {
+        if protocol == Protocol::Grpc && codec != Codec::Proto {
             bail!(Hint::new(
-                "--codec json and --http2 are for the Connect and gRPC-Web protocols",
+                "--codec json is for the Connect and gRPC-Web protocols",
                 "add --protocol connect or --protocol grpc-web",
             ));
         }

@@ -443,7 +443,7 @@ impl Client {
             .http
             .request(request)
             .await
-            .map_err(|e| CallError::Status(Status::from_error(Box::new(e))))?;
+            .map_err(|e| self.failed(e))?;
         let (parts, body) = response.into_parts();
         let mut body = Frames {
             body,
@@ -519,6 +519,22 @@ impl Client {
             handler.on_idle().map_err(CallError::Handler)?;
         }
         ended(status, handler)
+    }
+
+    /// A request that got no answer. An HTTP/2-only server (as Node's h2c) answers HTTP/1.1
+    /// with bytes hyper cannot parse.
+    fn failed(&self, e: hyper_util::client::legacy::Error) -> CallError {
+        let cause = crate::error::root_cause(&e);
+        if !self.h2 && cause.contains("invalid HTTP version") {
+            return CallError::Handler(
+                Hint::new(
+                    format!("the server did not answer in HTTP/1.1 ({cause})"),
+                    "it may speak only HTTP/2: add --http2",
+                )
+                .into(),
+            );
+        }
+        CallError::Status(Status::from_error(Box::new(e)))
     }
 
     /// A server that answers in another protocol (a gRPC server asked in Connect answers 200

@@ -4,7 +4,8 @@
 // descriptor set, with no generated code.
 //
 // Usage: node connect_server.js DESCRIPTORS.pb
-// Prints "listening on HTTP1_ADDR H2C_ADDR" once both listen.
+// Prints "listening on HTTP1_ADDR H2C_ADDR" once both listen, then "call METHOD" for each call
+// a handler takes (what reached the service, for tests of what a client does not send).
 //
 // As the interop test descriptions say: `response_status` makes a call fail with that code and
 // message (here with the EchoStatus as an error detail too), `x-grpc-test-echo-initial` comes back
@@ -23,6 +24,7 @@ const service = registry.getService("grpc.testing.TestService");
 const echoStatus = registry.getMessage("grpc.testing.EchoStatus");
 
 function echoMetadata(ctx) {
+  console.log(`call ${ctx.method.name}`);
   const initial = ctx.requestHeader.get("x-grpc-test-echo-initial");
   if (initial !== null) ctx.responseHeader.set("x-grpc-test-echo-initial", initial);
   const trailing = ctx.requestHeader.get("x-grpc-test-echo-trailing-bin");

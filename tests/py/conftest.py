@@ -38,6 +38,19 @@ def _compile_stubs(out: pathlib.Path) -> None:
             raise RuntimeError(f"grpc_tools.protoc failed on {folder}")
 
 
+def descriptor_set(folder: pathlib.Path, files: list, out: pathlib.Path) -> pathlib.Path:
+    """A FileDescriptorSet of `files` (imports included), for peers that take their schema at
+    run time."""
+    import grpc_tools
+    from grpc_tools import protoc
+
+    well_known = pathlib.Path(grpc_tools.__file__).parent / "_proto"
+    if protoc.main(["protoc", f"-I{folder}", f"-I{well_known}", "--include_imports",
+                    f"--descriptor_set_out={out}", *files]) != 0:
+        raise RuntimeError(f"grpc_tools.protoc failed on {files}")
+    return out
+
+
 @pytest.fixture(scope="session", autouse=True)
 def stubs(tmp_path_factory):
     """Generates the *_pb2 modules the seed's code imports, as the blog does with grpc_tools."""

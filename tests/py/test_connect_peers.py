@@ -1,0 +1,212 @@
+"""Connect and gRPC-Web with real peers: rpcsh (`--protocol connect|grpc-web`) calling a
+@connectrpc/connect-node server of grpc.testing.TestService on HTTP/1.1 and h2c, in every style
+each protocol and HTTP version allows, errors, headers and trailers included; and a connect-node
+gRPC-Web client calling `rpcsh serve` over both HTTP versions. The packages come from
+scripts/node-peers.sh (NODE_PATH); the schema is a descriptor set compiled with grpc_tools."""
+import json
+import subprocess
+import threading
+
+import pytest
+from conftest import INTEROP, ROOT, PROTOS, descriptor_set, rpcsh
+from test_node_peers import NODE, node_env
+
+SERVICE = "grpc.testing.TestService"
+PROTOCOLS = ["connect", "grpc-web"]
+
+
+class ConnectServer:
+    """connect_server.js: `h1` and `h2c` addresses, and the methods its handlers were called for."""
+
+    def __init__(self, descriptors):
+        self.proc = subprocess.Popen(["node", str(NODE / "connect_server.js"), str(descriptors)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=node_env())
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"connect-node did not start: {line!r} {self.proc.stderr.read()}")
+        self.h1, self.h2c = line.removeprefix("listening on ").split()
+        self.calls = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.calls.append(line.removeprefix("call ").strip())
+
+
+@pytest.fixture(scope="module")
+def testing_pb(tmp_path_factory):
+    return descriptor_set(INTEROP, ["grpc_testing.proto"],
+                          tmp_path_factory.mktemp("connect") / "testing.pb")
+
+
+@pytest.fixture(scope="module")
+def connect_server(testing_pb):
+    server = ConnectServer(testing_pb)
+    yield server
+    server.proc.kill()
+    server.proc.wait()
+
+
+def link(server, protocol, h2, testing_pb):
+    """The flags of a call to `server` with `protocol`, over h2c or HTTP/1.1."""
+    flags = ["-a", server.h2c if h2 else server.h1, "--protocol", protocol,
+             "--protoset", str(testing_pb)]
+    return flags + (["--http2"] if h2 else [])
+
+
+def call(flags, method, data, *more, check=True):
+    return rpcsh("call", *flags, *more, f"{SERVICE}/{method}", "-", stdin=json.dumps(data),
+                 check=check)
+
+
+def streamed(flags, method, messages, *more, check=True):
+    return rpcsh("call", *flags, *more, f"{SERVICE}/{method}", "-",
+                 stdin="\n".join(json.dumps(m) for m in messages), check=check)
+
+
+@pytest.fixture(params=[(p, h2) for p in PROTOCOLS for h2 in (False, True)],
+                ids=lambda p: f"{p[0]}-{'h2c' if p[1] else 'http1.1'}")
+def flags(request, connect_server, testing_pb):
+    protocol, h2 = request.param
+    return link(connect_server, protocol, h2, testing_pb)
+
+
+def test_unary_server_and_client_streams(flags):
+    out = call(flags, "UnaryCall", {"responseSize": 3}).stdout
+    assert json.loads(out) == {"payload": {"body": "AAAA"}}
+    out = call(flags, "StreamingOutputCall",
+               {"responseParameters": [{"size": 1}, {"size": 2}, {"size": 3}]}).stdout
+    assert [len(json.loads(line)["payload"].get("body", "")) for line in out.splitlines()] == [4, 4, 4]
+    out = streamed(flags, "StreamingInputCall",
+                   [{"payload": {"body": "AAAA"}}, {"payload": {"body": "AAAAAA=="}}]).stdout
+    assert json.loads(out) == {"aggregatedPayloadSize": 7}
+
+
+def test_errors_map_to_grpc_exit_codes_with_details(flags):
+    failed = call(flags, "UnaryCall", {"responseStatus": {"code": 5, "message": "no such thing"}},
+                  check=False)
+    assert failed.returncode == 64 + 5, failed.stderr
+    assert "ERROR: code = NotFound, message = no such thing" in failed.stderr
+    assert '"@type":"type.googleapis.com/grpc.testing.EchoStatus"' in failed.stderr
+    # A stream's messages, then its error (Connect: end-of-stream message; gRPC-Web: trailers).
+    failed = call(flags, "StreamingOutputCall",
+                  {"responseParameters": [{"size": 1}], "responseStatus": {"code": 9, "message": "after ☺"}},
+                  check=False)
+    assert failed.returncode == 64 + 9, failed.stderr
+    assert failed.stdout.strip() == '{"payload":{"body":"AA=="}}'
+    assert "code = FailedPrecondition, message = after ☺" in failed.stderr
+
+
+def test_unknown_service_is_unimplemented(flags):
+    failed = rpcsh("call", *flags, "grpc.testing.UnimplementedService/UnimplementedCall", "{}",
+                   check=False)
+    assert failed.returncode == 64 + 12, failed.stderr
+    assert "code = Unimplemented" in failed.stderr
+
+
+def test_headers_and_trailers_with_v(flags):
+    out = call(flags, "UnaryCall", {"responseSize": 1}, "-v",
+               "-H", "x-grpc-test-echo-initial: hello", "-H", "x-grpc-test-echo-trailing-bin: AAEC")
+    headers, trailers = out.stderr.split("Response trailers received:")
+    assert "x-grpc-test-echo-initial: hello" in headers.split("Response headers received:")[1]
+    assert "x-grpc-test-echo-trailing-bin: AAEC" in trailers
+    assert "Connected to" in out.stderr
+
+
+def test_bidi_over_http2_and_refused_over_http1(connect_server, testing_pb):
+    for protocol in PROTOCOLS:
+        h2 = link(connect_server, protocol, True, testing_pb)
+        out = streamed(h2, "FullDuplexCall", [{"responseParameters": [{"size": 1}]},
+                                              {"responseParameters": [{"size": 2}]}]).stdout
+        assert out.split() == ['{"payload":{"body":"AA=="}}', '{"payload":{"body":"AAA="}}']
+        before = len(connect_server.calls)
+        h1 = link(connect_server, protocol, False, testing_pb)
+        refused = streamed(h1, "FullDuplexCall", [{}], check=False)
+        assert refused.returncode == 1
+        name = "Connect" if protocol == "connect" else "gRPC-Web"
+        assert refused.stderr.startswith(
+            f"rpcsh: error: /{SERVICE}/FullDuplexCall is a bidirectional stream, which {name} cannot carry over HTTP/1.1"), refused.stderr
+        assert "hint: --http2" in refused.stderr
+        # A unary call after it: the server's log shows it and no FullDuplexCall in between.
+        call(h1, "EmptyCall", {})
+        assert connect_server.calls[before:] == ["EmptyCall"]
+
+
+def test_connect_json_codec_and_gzip(connect_server, testing_pb):
+    flags = link(connect_server, "connect", False, testing_pb)
+    out = call(flags, "UnaryCall", {"responseSize": 2}, "--codec", "json", "-v")
+    assert json.loads(out.stdout) == {"payload": {"body": "AAA="}}
+    assert "content-type: application/json" in out.stderr
+    out = call(flags, "StreamingOutputCall", {"responseParameters": [{"size": 1}]}, "--codec", "json", "-v")
+    assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
+    assert "content-type: application/connect+json" in out.stderr
+    # connect-node gzips answers over 1 KiB when asked (rpcsh always accepts gzip).
+    out = call(flags, "UnaryCall", {"responseSize": 5000}, "-v")
+    assert "content-encoding: gzip" in out.stderr
+    assert len(json.loads(out.stdout)["payload"]["body"]) == 6668
+    # and takes gzipped requests.
+    for protocol in PROTOCOLS:
+        out = streamed(link(connect_server, protocol, False, testing_pb), "StreamingInputCall",
+                       [{"payload": {"body": "A" * 4000}}], "--compress", "gzip")
+        assert json.loads(out.stdout) == {"aggregatedPayloadSize": 3000}
+
+
+def test_timeout_is_a_deadline(connect_server, testing_pb):
+    for protocol in PROTOCOLS:
+        flags = link(connect_server, protocol, False, testing_pb)
+        slow = {"responseParameters": [{"size": 1, "intervalUs": 3_000_000}]}
+        failed = call(flags, "StreamingOutputCall", slow, "--timeout", "300ms", check=False)
+        assert failed.returncode == 64 + 4, failed.stderr
+        assert "DeadlineExceeded" in failed.stderr
+
+
+def test_without_reflection_the_error_says_to_pass_the_schema(connect_server):
+    # HTTP/1.1 only: no gRPC at all.
+    failed = rpcsh("call", "-a", connect_server.h1, "--protocol", "connect",
+                   f"{SERVICE}/EmptyCall", "{}", check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("rpcsh: error: "), failed.stderr
+    assert "server reflection (asked over gRPC, HTTP/2) failed" in failed.stderr
+    assert "hint: a Connect server without gRPC reflection needs the schema: pass --proto FILE or --protoset FILE" in failed.stderr
+    # h2c: gRPC, but no reflection service.
+    failed = rpcsh("call", "-a", connect_server.h2c, "--protocol", "connect", "--http2",
+                   f"{SERVICE}/EmptyCall", "{}", check=False)
+    assert failed.returncode == 1
+    assert "the server does not support server reflection" in failed.stderr
+    assert "--protoset FILE" in failed.stderr
+
+
+def test_shell_switches_protocols_and_bench_counts(connect_server, testing_pb):
+    session = "\n".join([
+        "set protocol connect",
+        f'{SERVICE}/UnaryCall {{"responseSize": 1}}',
+        "set protocol grpcweb",
+        f'{SERVICE}/StreamingOutputCall {{"responseParameters": [{{"size": 2}}]}}',
+        "set http2 on",
+        f"connect {connect_server.h2c}",
+        f'{SERVICE}/FullDuplexCall {{"responseParameters": [{{"size": 3}}]}}',
+        ".end",
+        "",
+    ])
+    out = rpcsh("connect", connect_server.h1, "--protoset", str(testing_pb), stdin=session)
+    assert out.stdout.split() == ['{"payload":{"body":"AA=="}}', '{"payload":{"body":"AAA="}}',
+                                  '{"payload":{"body":"AAAA"}}']
+    out = rpcsh("bench", *link(connect_server, "connect", False, testing_pb),
+                f"{SERVICE}/UnaryCall", '{"responseSize": 1}', "-n", "50", "-c", "2")
+    assert "[OK]  50 responses" in out.stdout, out.stdout
+
+
+def test_connect_node_grpc_web_client_calls_rpcsh_serve(serve, tmp_path):
+    server = serve("--task-interval", "0")
+    demo = descriptor_set(ROOT / "proto", PROTOS + ["testing.proto"], tmp_path / "demo.pb")
+    out = subprocess.run(["node", str(NODE / "connect_web_client.js"), server.addr, str(demo)],
+                         capture_output=True, text=True, timeout=60, env=node_env())
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    for version in ("1.1", "2"):
+        assert got[version]["hello"] == "hello connect-web"
+        assert got[version]["features"] > 10
+        assert got[version]["failing"] == {"code": 5, "message": "no such thing"}
+    assert got["2"]["recorded"] == 2
+    assert got["2"]["chat"] == ["first"]
