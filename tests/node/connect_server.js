@@ -3,7 +3,8 @@
 // plaintext HTTP/2 server cannot share one with HTTP/1.1). The schema comes at run time from a
 // descriptor set, with no generated code.
 //
-// Usage: node connect_server.js DESCRIPTORS.pb
+// Usage: node connect_server.js DESCRIPTORS.pb [--tls CERT KEY]
+// With --tls: HTTPS on HTTP/1.1 only (no ALPN), and HTTPS where ALPN picks h2 or HTTP/1.1.
 // Prints "listening on HTTP1_ADDR H2C_ADDR" once both listen, then "call METHOD" for each call
 // a handler takes (what reached the service, for tests of what a client does not send).
 //
@@ -14,6 +15,7 @@
 const fs = require("fs");
 const http = require("http");
 const http2 = require("http2");
+const https = require("https");
 const { fromBinary, createFileRegistry } = require("@bufbuild/protobuf");
 const { FileDescriptorSetSchema } = require("@bufbuild/protobuf/wkt");
 const { ConnectError } = require("@connectrpc/connect");
@@ -84,6 +86,10 @@ const handler = connectNodeAdapter({ routes: (router) => router.service(service,
 const listen = (server) =>
   new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`127.0.0.1:${server.address().port}`)));
 
-Promise.all([listen(http.createServer(handler)), listen(http2.createServer(handler))]).then(([h1, h2c]) => {
+const tls = process.argv[3] === "--tls" && { cert: fs.readFileSync(process.argv[4]), key: fs.readFileSync(process.argv[5]) };
+const servers = tls
+  ? [https.createServer(tls, handler), http2.createSecureServer({ ...tls, allowHTTP1: true }, handler)]
+  : [http.createServer(handler), http2.createServer(handler)];
+Promise.all(servers.map(listen)).then(([h1, h2c]) => {
   console.log(`listening on ${h1} ${h2c}`);
 });

@@ -18,8 +18,8 @@ PROTOCOLS = ["connect", "grpc-web"]
 class ConnectServer:
     """connect_server.js: `h1` and `h2c` addresses, and the methods its handlers were called for."""
 
-    def __init__(self, descriptors):
-        self.proc = subprocess.Popen(["node", str(NODE / "connect_server.js"), str(descriptors)],
+    def __init__(self, descriptors, *flags):
+        self.proc = subprocess.Popen(["node", str(NODE / "connect_server.js"), str(descriptors), *flags],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=node_env())
         line = self.proc.stdout.readline()
@@ -197,6 +197,28 @@ def test_shell_switches_protocols_and_bench_counts(connect_server, testing_pb):
     assert "[OK]  50 responses" in out.stdout, out.stdout
 
 
+def test_tls_alpn_chooses_the_http_version(testing_pb, pki):
+    ca, cert, key = pki
+    server = ConnectServer(testing_pb, "--tls", str(cert), str(key))
+    try:
+        only_h1, alpn = (f"https://localhost:{a.rsplit(':', 1)[1]}" for a in (server.h1, server.h2c))
+        for protocol in PROTOCOLS:
+            tls = ["--protocol", protocol, "--protoset", str(testing_pb), "--cacert", str(ca)]
+            out = rpcsh("call", "-v", "-a", only_h1, *tls, f"{SERVICE}/UnaryCall", '{"responseSize": 1}')
+            assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
+            assert "(TLS, " in out.stderr and " over HTTP/1.1 " in out.stderr, out.stderr
+            # ALPN picks HTTP/2, where a bidi stream goes without --http2.
+            out = rpcsh("call", "-v", "-a", alpn, *tls, f"{SERVICE}/FullDuplexCall",
+                        '{"responseParameters": [{"size": 1}]}')
+            assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
+            assert " over HTTP/2 " in out.stderr, out.stderr
+            refused = rpcsh("call", "-a", only_h1, *tls, f"{SERVICE}/FullDuplexCall", "{}", check=False)
+            assert refused.returncode == 1 and "cannot carry over HTTP/1.1" in refused.stderr
+    finally:
+        server.proc.kill()
+        server.proc.wait()
+
+
 def test_connect_node_grpc_web_client_calls_rpcsh_serve(serve, tmp_path):
     server = serve("--task-interval", "0")
     demo = descriptor_set(ROOT / "proto", PROTOS + ["testing.proto"], tmp_path / "demo.pb")
@@ -210,3 +232,23 @@ def test_connect_node_grpc_web_client_calls_rpcsh_serve(serve, tmp_path):
         assert got[version]["failing"] == {"code": 5, "message": "no such thing"}
     assert got["2"]["recorded"] == 2
     assert got["2"]["chat"] == ["first"]
+
+
+@pytest.mark.parametrize("http2", [[], ["--http2"]], ids=["http1.1", "h2c"])
+def test_grpc_web_client_against_rpcsh_serve(server, http2):
+    """tonic-web sends a trailers-only error's status in the headers: it must map all the same."""
+    web = ["-a", server.addr, "--protocol", "grpc-web", *http2]
+    assert json.loads(rpcsh("call", *web, "Greeter/SayHello", '{"name": "web"}').stdout) == {"message": "hello web"}
+    out = rpcsh("call", *web, "rpcsh.testing.v1.Testing/Generate", '{"count": 3, "size": 1}').stdout
+    assert len(out.splitlines()) == 3
+    out = rpcsh("call", *web, "rpcsh.testing.v1.Testing/Collect", "-", stdin='{"payload": "AA=="} {"payload": "AAA="}').stdout
+    assert json.loads(out) == {"count": "2", "bytes": "3"}
+    failed = rpcsh("call", *web, "rpcsh.testing.v1.Testing/Echo", '{"code": 5, "message": "no such thing"}', check=False)
+    assert failed.returncode == 64 + 5
+    assert "ERROR: code = NotFound, message = no such thing" in failed.stderr
+    assert "google.rpc.ErrorInfo" in failed.stderr
+    chat = rpcsh("call", *web, "rpcsh.testing.v1.Testing/Chat", "-", stdin='{"seq": 1} {"seq": 2}', check=False)
+    if http2:
+        assert chat.stdout.split() == ['{"seq":"1"}', '{"seq":"2"}']
+    else:
+        assert chat.returncode == 1 and "hint: --http2" in chat.stderr
