@@ -291,9 +291,11 @@ struct Caller {
 enum Worker {
     Grpc(Box<Caller>),
     Web(
-        crate::web::Client,
-        MethodDescriptor,
-        crate::invoke::CallOptions,
+        Box<(
+            crate::web::Client,
+            MethodDescriptor,
+            crate::invoke::CallOptions,
+        )>,
     ),
 }
 
@@ -301,7 +303,7 @@ impl Worker {
     async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
         let (client, method, options) = match self {
             Worker::Grpc(caller) => return caller.call(requests).await,
-            Worker::Web(client, method, options) => (client, method, options),
+            Worker::Web(web) => (&web.0, &web.1, &web.2),
         };
         let messages = requests
             .iter()
@@ -454,7 +456,7 @@ pub async fn run(
             if let Some(refused) = first.refuses(&method) {
                 return Err(refused);
             }
-            webs.push(first.clone());
+            webs.push((**first).clone());
             for _ in 1..options.connections.max(1) {
                 webs.push(
                     crate::web::Client::connect(
@@ -522,11 +524,11 @@ pub async fn run(
                 max_message_size: conn.max_message_size,
                 compress: conn.compress,
             };
-            Worker::Web(
+            Worker::Web(Box::new((
                 webs[worker % webs.len()].clone(),
                 method.clone(),
                 call_options,
-            )
+            )))
         } else {
             let link = channels[worker % channels.len()].clone();
             let mut grpc = Grpc::with_origin(link.clone(), origin.clone());

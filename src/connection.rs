@@ -115,7 +115,7 @@ impl Connection {
                     Some(_) => None,
                     None => Some(transport::connect(&target, &self.transport).await?),
                 };
-                (Link::Web(client), channel)
+                (Link::Web(std::sync::Arc::new(client)), channel)
             }
         };
         let connected = started.elapsed();
@@ -334,5 +334,30 @@ mod tests {
         assert_eq!(r.addr, "grpc.example.com:443");
         assert_eq!(r.headers, ["x-team: core", "Authorization: Bearer flag"]);
         assert_eq!(r.transport.cacert.as_deref(), Some(Path::new("ca.pem")));
+    }
+
+    #[test]
+    fn the_protocol_comes_from_the_section_unless_a_flag_says() {
+        let sample = "[servers.web]\naddress = \"localhost:8080\"\n\
+            protocol = \"grpc-web\"\nhttp2 = true\ncodec = \"json\"\n";
+        let config = std::sync::Arc::new(Config::parse(sample).unwrap());
+        let conn = Connection {
+            addr: "web".into(),
+            config: config.clone(),
+            ..Connection::default()
+        };
+        let r = conn.resolved();
+        assert_eq!(r.protocol, Some(Protocol::GrpcWeb));
+        assert!(r.http2);
+        assert_eq!(r.codec, Some(Codec::Json));
+        let conn = Connection {
+            addr: "web".into(),
+            protocol: Some(Protocol::Connect),
+            config,
+            ..Connection::default()
+        };
+        assert_eq!(conn.resolved().protocol, Some(Protocol::Connect));
+        assert!(Config::parse("[servers.x]\nprotocol = \"grpcweb\"\n").is_ok());
+        assert!(Config::parse("[servers.x]\nprotocol = \"soap\"\n").is_err());
     }
 }

@@ -7,7 +7,8 @@
 //!               repl/ (the shell)  script (rpcsh run, over the shell)  bench
 //! session       connection (settings + config section -> channel and schema)  config (the file)
 //!               expect (checks the shell and scripts run)
-//! client core   transport  source/  input  invoke  format  codec  error  style  stats
+//! client core   link (gRPC or web/ per session)  transport  source/  input  invoke  web/
+//!               (Connect, gRPC-Web)  format  codec  error  style  stats
 //! bottom        util (durations, sizes): everyone may use it
 //! demo          demo/  server  pb — beside the client, importing nothing of it
 //! ```

@@ -9,7 +9,7 @@ use tonic::transport::Channel;
 #[derive(Clone)]
 pub enum Link {
     Grpc(Channel),
-    Web(crate::web::Client),
+    Web(std::sync::Arc<crate::web::Client>),
 }
 
 impl Link {

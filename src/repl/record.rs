@@ -152,6 +152,16 @@ impl Shell {
         };
         recorder.line("# recorded by rpcsh; replay with: rpcsh run FILE");
         recorder.line(&format!("connect {}", self.conn.addr));
+        // After the connect line: a replay reaches the server first with gRPC's plain TCP.
+        if self.conn.http2 {
+            recorder.line("set http2 on");
+        }
+        match self.conn.protocol {
+            Some(p) if p != crate::web::Protocol::Grpc => {
+                recorder.line(&format!("set protocol {}", p.flag()))
+            }
+            _ => {}
+        }
         if let Some(service) = &self.current {
             recorder.line(&format!("use {service}"));
         }

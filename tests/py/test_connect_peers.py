@@ -177,7 +177,7 @@ def test_without_reflection_the_error_says_to_pass_the_schema(connect_server):
     assert "--protoset FILE" in failed.stderr
 
 
-def test_shell_switches_protocols_and_bench_counts(connect_server, testing_pb):
+def test_shell_script_and_bench(connect_server, testing_pb, tmp_path):
     session = "\n".join([
         "set protocol connect",
         f'{SERVICE}/UnaryCall {{"responseSize": 1}}',
@@ -192,6 +192,24 @@ def test_shell_switches_protocols_and_bench_counts(connect_server, testing_pb):
     out = rpcsh("connect", connect_server.h1, "--protoset", str(testing_pb), stdin=session)
     assert out.stdout.split() == ['{"payload":{"body":"AA=="}}', '{"payload":{"body":"AAA="}}',
                                   '{"payload":{"body":"AAAA"}}']
+    script = tmp_path / "web.rpcsh"
+    script.write_text("\n".join([
+        f"use {SERVICE}",
+        'UnaryCall {"responseSize": 2}',
+        'expect {"payload": {"body": "AAA="}}',
+        'UnaryCall {"responseStatus": {"code": 7, "message": "no"}}',
+        'expect error PERMISSION_DENIED "no"',
+        "",
+    ]))
+    out = rpcsh("run", *link(connect_server, "grpc-web", False, testing_pb), str(script))
+    assert "2 passed" in out.stdout + out.stderr, out.stdout + out.stderr
+    # A recorded session replays with its protocol.
+    recorded = tmp_path / "rec.rpcsh"
+    rpcsh("connect", *link(connect_server, "connect", False, testing_pb),
+          stdin=f'record {recorded}\n{SERVICE}/UnaryCall {{"responseSize": 1}}\nrecord stop\n')
+    assert "\nset protocol connect\n" in recorded.read_text()
+    out = rpcsh("run", "--protoset", str(testing_pb), str(recorded))
+    assert "1 passed" in out.stdout + out.stderr
     out = rpcsh("bench", *link(connect_server, "connect", False, testing_pb),
                 f"{SERVICE}/UnaryCall", '{"responseSize": 1}', "-n", "50", "-c", "2")
     assert "[OK]  50 responses" in out.stdout, out.stdout

@@ -2,19 +2,26 @@
 //! framing, compression and errors, over HTTP/1.1 or HTTP/2 (hyper's pooled client on our own
 //! connections), reported to a `Handler` as a gRPC call is — the same headers, messages,
 //! trailers and statuses — so that every front end calls all three alike.
+mod connector;
+mod wire;
+
+use connector::Connector;
+use wire::{
+    code_of_http, compressed, decompressed, end_of_stream, header_block, split_trailers,
+    status_from_headers, ConnectError,
+};
+
 use crate::error::Hint;
-use crate::invoke::{CallError, CallOptions, Compression, Handler};
+use crate::invoke::{CallError, CallOptions, Handler};
 use crate::transport::{Target, TransportOptions};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::{FutureExt, Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tonic::{metadata::MetadataMap, Code, Status};
 
 /// `--protocol`: how calls travel.
@@ -40,6 +47,15 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// As `--protocol` takes it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::GrpcWeb => "grpc-web",
+            Protocol::Connect => "connect",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Grpc => "gRPC",
@@ -66,128 +82,6 @@ pub enum Codec {
     #[default]
     Proto,
     Json,
-}
-
-/// A connection's stream: TCP or a unix socket, maybe under TLS.
-trait Stream2: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream2 for T {}
-
-/// One connection, and whether TLS chose HTTP/2 for it.
-pub struct Io {
-    stream: Box<dyn Stream2>,
-    h2: bool,
-}
-
-impl Connection for Io {
-    fn connected(&self) -> Connected {
-        match self.h2 {
-            true => Connected::new().negotiated_h2(),
-            false => Connected::new(),
-        }
-    }
-}
-
-impl tokio::io::AsyncRead for Io {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for Io {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
-/// Opens connections for hyper's pool. The first one is opened by `Client::connect` (so that a
-/// server that cannot be reached fails as it does with gRPC) and handed over here.
-#[derive(Clone)]
-struct Connector {
-    target: Target,
-    options: TransportOptions,
-    tls: Option<(
-        tokio_rustls::TlsConnector,
-        tokio_rustls::rustls::pki_types::ServerName<'static>,
-    )>,
-    first: Arc<Mutex<Option<Io>>>,
-}
-
-impl Connector {
-    async fn open(&self) -> std::io::Result<Io> {
-        let connecting = async {
-            let stream: Box<dyn Stream2> = if self.target.unix {
-                let s = tokio::net::UnixStream::connect(&self.target.address).await?;
-                Box::new(crate::transport::Watched::with(s, &self.options))
-            } else {
-                let s = crate::transport::tcp(&self.target.address).await?;
-                Box::new(crate::transport::Watched::with(s, &self.options))
-            };
-            Ok::<_, std::io::Error>(stream)
-        };
-        let stream = match self.options.connect_timeout {
-            Some(t) => tokio::time::timeout(t, connecting).await.map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
-            })??,
-            None => connecting.await?,
-        };
-        match &self.tls {
-            None => Ok(Io { stream, h2: false }),
-            Some((tls, name)) => {
-                let stream = tls.connect(name.clone(), stream).await?;
-                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                Ok(Io {
-                    stream: Box::new(stream),
-                    h2,
-                })
-            }
-        }
-    }
-}
-
-impl tower::Service<http::Uri> for Connector {
-    type Response = TokioIo<Io>;
-    type Error = std::io::Error;
-    type Future =
-        std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<TokioIo<Io>>> + Send>>;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: http::Uri) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move {
-            if let Some(io) = this.first.lock().unwrap().take() {
-                return Ok(TokioIo::new(io));
-            }
-            this.open().await.map(TokioIo::new)
-        })
-    }
 }
 
 type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -715,265 +609,5 @@ impl Frames {
             }
         }
         Ok(std::mem::take(&mut self.buf).freeze())
-    }
-}
-
-/// Headers, and the `trailer-*` headers of a Connect unary answer as trailers.
-fn split_trailers(headers: &HeaderMap) -> (MetadataMap, MetadataMap) {
-    let (mut plain, mut trailers) = (HeaderMap::new(), HeaderMap::new());
-    for (name, value) in headers {
-        match name.as_str().strip_prefix("trailer-") {
-            Some(t) => {
-                if let Ok(t) = http::HeaderName::try_from(t) {
-                    trailers.append(t, value.clone());
-                }
-            }
-            None => {
-                plain.append(name, value.clone());
-            }
-        }
-    }
-    (
-        MetadataMap::from_headers(plain),
-        MetadataMap::from_headers(trailers),
-    )
-}
-
-/// The `name: value` lines of a gRPC-Web trailers frame.
-fn header_block(payload: &[u8]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for line in String::from_utf8_lossy(payload).split("\r\n") {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let name = http::HeaderName::try_from(name.trim().to_ascii_lowercase());
-        let value = HeaderValue::try_from(value.trim());
-        if let (Ok(name), Ok(value)) = (name, value) {
-            map.append(name, value);
-        }
-    }
-    map
-}
-
-/// A gRPC status from `grpc-status`, `grpc-message` (percent-encoded) and
-/// `grpc-status-details-bin` (base64, padded or not); the rest is metadata.
-fn status_from_headers(mut headers: HeaderMap) -> Status {
-    let code = headers
-        .remove("grpc-status")
-        .and_then(|v| v.to_str().ok()?.trim().parse::<i32>().ok())
-        .map_or(Code::Unknown, Code::from_i32);
-    let message = headers
-        .remove("grpc-message")
-        .map(|v| {
-            percent_encoding::percent_decode(v.as_bytes())
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .unwrap_or_default();
-    let details = headers
-        .remove("grpc-status-details-bin")
-        .and_then(|v| base64_any(v.as_bytes()))
-        .unwrap_or_default();
-    Status::with_details_and_metadata(
-        code,
-        message,
-        details.into(),
-        MetadataMap::from_headers(headers),
-    )
-}
-
-/// Base64 with or without padding, in the standard or URL alphabet.
-fn base64_any(text: &[u8]) -> Option<Vec<u8>> {
-    use base64::{alphabet, engine, Engine};
-    let config = engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(engine::DecodePaddingMode::Indifferent);
-    engine::GeneralPurpose::new(&alphabet::STANDARD, config)
-        .decode(text)
-        .or_else(|_| engine::GeneralPurpose::new(&alphabet::URL_SAFE, config).decode(text))
-        .ok()
-}
-
-/// The error body of Connect: `{"code": "not_found", "message": ..., "details": [...]}`.
-#[derive(serde::Deserialize, Default)]
-struct ConnectError {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    details: Vec<ConnectDetail>,
-}
-
-#[derive(serde::Deserialize)]
-struct ConnectDetail {
-    #[serde(rename = "type")]
-    type_name: String,
-    #[serde(default)]
-    value: String,
-}
-
-impl ConnectError {
-    /// As a gRPC status, its details as a `google.rpc.Status` (what gRPC carries).
-    fn status(self, metadata: MetadataMap) -> Status {
-        let code = connect_code(&self.code);
-        let details: Vec<prost_types::Any> = self
-            .details
-            .into_iter()
-            .map(|d| prost_types::Any {
-                type_url: match d.type_name.contains('/') {
-                    true => d.type_name,
-                    false => format!("type.googleapis.com/{}", d.type_name),
-                },
-                value: base64_any(d.value.as_bytes()).unwrap_or_default(),
-            })
-            .collect();
-        let encoded = match details.is_empty() {
-            true => Vec::new(),
-            false => prost::Message::encode_to_vec(&tonic_types::Status {
-                code: code as i32,
-                message: self.message.clone(),
-                details,
-            }),
-        };
-        Status::with_details_and_metadata(code, self.message, encoded.into(), metadata)
-    }
-}
-
-/// The end-of-stream message of a Connect stream: `{"error": {...}, "metadata": {...}}`.
-fn end_of_stream(payload: &[u8]) -> Status {
-    #[derive(serde::Deserialize)]
-    struct End {
-        error: Option<ConnectError>,
-        #[serde(default)]
-        metadata: std::collections::BTreeMap<String, Vec<String>>,
-    }
-    let end: End = match serde_json::from_slice(payload) {
-        Ok(end) => end,
-        Err(e) => return Status::internal(format!("bad end-of-stream message: {e}")),
-    };
-    let mut trailers = HeaderMap::new();
-    for (name, values) in end.metadata {
-        let Ok(name) = http::HeaderName::try_from(name) else {
-            continue;
-        };
-        for value in values {
-            if let Ok(value) = HeaderValue::try_from(value) {
-                trailers.append(name.clone(), value);
-            }
-        }
-    }
-    let metadata = MetadataMap::from_headers(trailers);
-    match end.error {
-        Some(error) => error.status(metadata),
-        None => Status::with_metadata(Code::Ok, "", metadata),
-    }
-}
-
-/// Connect's names of the codes.
-fn connect_code(name: &str) -> Code {
-    match name {
-        "canceled" | "cancelled" => Code::Cancelled,
-        "invalid_argument" => Code::InvalidArgument,
-        "deadline_exceeded" => Code::DeadlineExceeded,
-        "not_found" => Code::NotFound,
-        "already_exists" => Code::AlreadyExists,
-        "permission_denied" => Code::PermissionDenied,
-        "resource_exhausted" => Code::ResourceExhausted,
-        "failed_precondition" => Code::FailedPrecondition,
-        "aborted" => Code::Aborted,
-        "out_of_range" => Code::OutOfRange,
-        "unimplemented" => Code::Unimplemented,
-        "internal" => Code::Internal,
-        "unavailable" => Code::Unavailable,
-        "data_loss" => Code::DataLoss,
-        "unauthenticated" => Code::Unauthenticated,
-        _ => Code::Unknown,
-    }
-}
-
-/// The code an HTTP status stands for (gRPC's http-grpc-status-mapping, which Connect shares).
-fn code_of_http(status: StatusCode) -> Code {
-    match status.as_u16() {
-        400 => Code::Internal,
-        401 => Code::Unauthenticated,
-        403 => Code::PermissionDenied,
-        404 => Code::Unimplemented,
-        429 | 502 | 503 | 504 => Code::Unavailable,
-        _ => Code::Unknown,
-    }
-}
-
-fn compressed(c: Compression, bytes: &[u8]) -> Bytes {
-    let mut out = Vec::new();
-    match c {
-        Compression::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
-            e.write_all(bytes).and_then(|_| e.finish().map(drop))
-        }
-        Compression::Deflate => {
-            let mut e = flate2::write::ZlibEncoder::new(&mut out, flate2::Compression::fast());
-            e.write_all(bytes).and_then(|_| e.finish().map(drop))
-        }
-        Compression::Zstd => zstd::stream::copy_encode(bytes, &mut out, 0),
-    }
-    .expect("compressing into memory");
-    out.into()
-}
-
-/// A payload in `encoding` (`identity` or none: as it is), up to the limit of its caller.
-fn decompressed(encoding: Option<&str>, bytes: Bytes) -> Result<Bytes, CallError> {
-    let mut out = Vec::new();
-    let read = match encoding.unwrap_or("identity") {
-        "identity" => return Ok(bytes),
-        "gzip" => flate2::read::GzDecoder::new(bytes.reader()).read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(bytes.reader()).read_to_end(&mut out),
-        "zstd" => zstd::stream::copy_decode(bytes.reader(), &mut out).map(|_| 0),
-        other => {
-            return Err(CallError::Status(Status::internal(format!(
-                "the server used an encoding rpcsh does not read: {other}"
-            ))))
-        }
-    };
-    read.map_err(|e| {
-        CallError::Status(Status::internal(format!(
-            "cannot decompress the response: {e}"
-        )))
-    })?;
-    Ok(out.into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_web_trailers_decode_percent_and_unpadded_details() {
-        let block = b"grpc-status: 5\r\ngrpc-message: no%20such%20thing\r\ngrpc-status-details-bin: CAUSBG5vcGU\r\nx-extra: 1\r\n";
-        let status = status_from_headers(header_block(block));
-        assert_eq!(status.code(), Code::NotFound);
-        assert_eq!(status.message(), "no such thing");
-        assert_eq!(&status.details()[..], b"\x08\x05\x12\x04nope");
-        assert_eq!(status.metadata().get("x-extra").unwrap(), "1");
-    }
-
-    #[test]
-    fn connect_errors_map_codes_and_details() {
-        let body = br#"{"code":"not_found","message":"nope","details":[{"type":"grpc.testing.EchoStatus","value":"CAUSBG5vcGU"}]}"#;
-        let status = serde_json::from_slice::<ConnectError>(body)
-            .unwrap()
-            .status(MetadataMap::new());
-        assert_eq!(status.code(), Code::NotFound);
-        let decoded: tonic_types::Status = prost::Message::decode(status.details()).unwrap();
-        assert_eq!(
-            decoded.details[0].type_url,
-            "type.googleapis.com/grpc.testing.EchoStatus"
-        );
-        assert_eq!(decoded.details[0].value, b"\x08\x05\x12\x04nope");
-        assert_eq!(code_of_http(StatusCode::NOT_FOUND), Code::Unimplemented);
-        assert_eq!(end_of_stream(b"{}").code(), Code::Ok);
-        assert_eq!(
-            end_of_stream(br#"{"error":{"code":"canceled"},"metadata":{"x":["1","2"]}}"#).code(),
-            Code::Cancelled
-        );
     }
 }
