@@ -108,12 +108,19 @@ impl Connection {
                     protocol,
                     codec,
                     self.http2,
-                )
-                .await?;
-                // Reflection is a gRPC service: asked over HTTP/2 on a channel of its own.
-                let channel = match local {
-                    Some(_) => None,
-                    None => Some(transport::connect(&target, &self.transport).await?),
+                );
+                // Reflection is a gRPC service: asked over HTTP/2 on a channel of its own,
+                // opened in the same round trips.
+                let (client, channel) = match local {
+                    Some(_) => {
+                        transport::warn_insecure(&target, &self.transport);
+                        (client.await?, None)
+                    }
+                    None => {
+                        let grpc = transport::connect(&target, &self.transport);
+                        let (client, channel) = tokio::try_join!(client, grpc)?;
+                        (client, Some(channel))
+                    }
                 };
                 (Link::Web(std::sync::Arc::new(client)), channel)
             }

@@ -128,7 +128,6 @@ impl Client {
             tls,
             first: Arc::default(),
         };
-        crate::transport::warn_insecure(target, &options);
         let first = connector
             .open()
             .await
