@@ -29,6 +29,15 @@ impl Link {
         }
     }
 
+    /// Why `method` cannot be called on this link (a bidi stream over HTTP/1.1), said before
+    /// anything is sent or a stream prompt opens.
+    pub fn refuses(&self, method: &MethodDescriptor) -> Option<anyhow::Error> {
+        match self {
+            Link::Grpc(_) => None,
+            Link::Web(client) => client.refuses(method),
+        }
+    }
+
     pub fn protocol(&self) -> Protocol {
         match self {
             Link::Grpc(_) => Protocol::Grpc,

@@ -32,6 +32,9 @@ impl Shell {
         options: CallOptions,
         data: Option<String>,
     ) -> anyhow::Result<()> {
+        if let Some(refused) = link.refuses(&method) {
+            return Err(refused);
+        }
         let first = self.messages(data, &method)?;
         self.set_sent(&method, &first);
         self.calls += 1;

@@ -224,7 +224,7 @@ impl Client {
                     crate::invoke::path(method),
                     self.protocol.name()
                 ),
-                "--http2 calls over HTTP/2 (h2c), if the server speaks it",
+                "--http2 (in the shell: set http2 on) calls over HTTP/2 (h2c), if the server speaks it",
             )
             .into(),
         )

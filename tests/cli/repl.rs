@@ -79,6 +79,32 @@ fn route_chat_responses_print_between_typed_lines() {
 }
 
 #[test]
+fn grpc_web_shell_refuses_bidi_over_http1_then_streams_over_h2c() {
+    let server = quiet();
+    let mut sh = shell(&server, &["--protocol", "grpc-web"], None);
+    sh.send_line("RouteGuide/RouteChat").unwrap();
+    // Refused before a stream prompt opens: the next prompt is the shell's own.
+    sh.expect("which gRPC-Web cannot carry over HTTP/1.1")
+        .unwrap();
+    sh.expect("set http2 on").unwrap();
+    sh.expect(format!("{}> ", server.addr)).unwrap();
+    sh.send_line("set http2 on").unwrap();
+    sh.expect(format!("{}> ", server.addr)).unwrap();
+    sh.send_line("RouteGuide/RouteChat").unwrap();
+    sh.expect("RouteChat >> ").unwrap();
+    sh.send_line(r#"{"location": {"latitude": 7}, "message": "one"}"#)
+        .unwrap();
+    sh.expect("RouteChat >> ").unwrap();
+    sh.send_line(r#"{"location": {"latitude": 7}, "message": "two"}"#)
+        .unwrap();
+    sh.expect("\"message\": \"one\"").unwrap();
+    sh.send_line(".end").unwrap();
+    sh.expect("RouteChat ended: OK, 1 response(s)").unwrap();
+    sh.send_line("exit").unwrap();
+    sh.expect(expectrl::Eof).unwrap();
+}
+
+#[test]
 fn ctrl_c_cancels_a_long_stream_and_keeps_the_shell() {
     let server = quiet();
     let mut sh = shell(&server, &[], None);
