@@ -129,11 +129,12 @@ impl Connection {
         if let Some(v) = &self.verbose {
             let mode = if target.tls { "TLS" } else { "plaintext" };
             v.line(format_args!(
-                "Connected to {} ({mode}, {}) in {:.1?}",
-                self.addr,
-                link.describe(),
-                connected
+                "Connected to {} ({mode}) in {:.1?}",
+                self.addr, connected
             ));
+            if protocol != Protocol::Grpc {
+                v.line(format_args!("Protocol: {}", link.describe()));
+            }
         }
         let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
         let schema = match (local, channel) {

@@ -8,7 +8,7 @@ mod wire;
 use connector::Connector;
 use wire::{
     code_of_http, compressed, decompressed, end_of_stream, header_block, split_trailers,
-    status_from_headers, ConnectError,
+    status_from_headers, too_large, ConnectError,
 };
 
 use crate::error::Hint;
@@ -382,7 +382,7 @@ impl Client {
                 };
             };
             let payload = match flags & 1 {
-                1 => decompressed(response_encoding.as_deref(), payload)?,
+                1 => decompressed(response_encoding.as_deref(), payload, limit)?,
                 _ => payload,
             };
             if flags & 0x80 != 0 && !connect {
@@ -473,7 +473,7 @@ impl Client {
             .headers
             .get("content-encoding")
             .and_then(|v| v.to_str().ok());
-        let bytes = decompressed(encoding, bytes)?;
+        let bytes = decompressed(encoding, bytes, body.limit)?;
         let message = self
             .decode(method.output(), bytes)
             .map_err(CallError::Status)?;
@@ -504,7 +504,7 @@ impl Client {
             .headers
             .get("content-encoding")
             .and_then(|v| v.to_str().ok());
-        let bytes = decompressed(encoding, bytes).unwrap_or_default();
+        let bytes = decompressed(encoding, bytes, body.limit).unwrap_or_default();
         let status = serde_json::from_slice::<ConnectError>(&bytes)
             .ok()
             .filter(|_| self.protocol == Protocol::Connect)
@@ -541,14 +541,6 @@ struct Frames {
 }
 
 impl Frames {
-    fn too_large(&self, found: usize) -> CallError {
-        // Worded as tonic's own, so that `error::client_limit` knows it for rpcsh's limit.
-        CallError::Status(Status::out_of_range(format!(
-            "Error, decoded message length too large: found {found} bytes, the limit is: {} bytes",
-            self.limit
-        )))
-    }
-
     /// Reads more of the body; false at its end. Flushes the handler's output before waiting.
     async fn fill(
         &mut self,
@@ -581,7 +573,7 @@ impl Frames {
             if self.buf.len() >= 5 {
                 let len = u32::from_be_bytes(self.buf[1..5].try_into().expect("4 bytes")) as usize;
                 if len > self.limit {
-                    return Err(self.too_large(len));
+                    return Err(too_large(len, self.limit));
                 }
                 if self.buf.len() >= 5 + len {
                     let flags = self.buf[0];
@@ -604,7 +596,7 @@ impl Frames {
     async fn all(&mut self) -> Result<Bytes, CallError> {
         while self.fill(|| Ok(())).await? {
             if self.buf.len() > self.limit {
-                return Err(self.too_large(self.buf.len()));
+                return Err(too_large(self.buf.len(), self.limit));
             }
         }
         Ok(std::mem::take(&mut self.buf).freeze())

@@ -209,14 +209,33 @@ pub(super) fn compressed(c: Compression, bytes: &[u8]) -> Bytes {
     out.into()
 }
 
-/// A payload in `encoding` (`identity` or none: as it is), up to the limit of its caller.
-pub(super) fn decompressed(encoding: Option<&str>, bytes: Bytes) -> Result<Bytes, CallError> {
+/// A message over rpcsh's `--max-msg-size`, worded as tonic's own so that
+/// `error::client_limit` knows it for rpcsh's limit.
+pub(super) fn too_large(found: usize, limit: usize) -> CallError {
+    CallError::Status(Status::out_of_range(format!(
+        "Error, decoded message length too large: found {found} bytes, the limit is: {limit} bytes"
+    )))
+}
+
+/// A payload in `encoding` (`identity` or none: as it is), decompressed no further than
+/// `limit` (a small body must not inflate without end).
+pub(super) fn decompressed(
+    encoding: Option<&str>,
+    bytes: Bytes,
+    limit: usize,
+) -> Result<Bytes, CallError> {
     let mut out = Vec::new();
+    let most = limit as u64 + 1;
     let read = match encoding.unwrap_or("identity") {
         "identity" => return Ok(bytes),
-        "gzip" => flate2::read::GzDecoder::new(bytes.reader()).read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(bytes.reader()).read_to_end(&mut out),
-        "zstd" => zstd::stream::copy_decode(bytes.reader(), &mut out).map(|_| 0),
+        "gzip" => flate2::read::GzDecoder::new(bytes.reader())
+            .take(most)
+            .read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(bytes.reader())
+            .take(most)
+            .read_to_end(&mut out),
+        "zstd" => zstd::stream::read::Decoder::new(bytes.reader())
+            .and_then(|d| d.take(most).read_to_end(&mut out)),
         other => {
             return Err(CallError::Status(Status::internal(format!(
                 "the server used an encoding rpcsh does not read: {other}"
@@ -228,6 +247,9 @@ pub(super) fn decompressed(encoding: Option<&str>, bytes: Bytes) -> Result<Bytes
             "cannot decompress the response: {e}"
         )))
     })?;
+    if out.len() > limit {
+        return Err(too_large(out.len(), limit));
+    }
     Ok(out.into())
 }
 

@@ -111,7 +111,7 @@ def test_headers_and_trailers_with_v(flags):
     headers, trailers = out.stderr.split("Response trailers received:")
     assert "x-grpc-test-echo-initial: hello" in headers.split("Response headers received:")[1]
     assert "x-grpc-test-echo-trailing-bin: AAEC" in trailers
-    assert "Connected to" in out.stderr
+    assert "Connected to" in out.stderr and "Protocol: " in out.stderr
 
 
 def test_bidi_over_http2_and_refused_over_http1(connect_server, testing_pb):
@@ -145,6 +145,13 @@ def test_connect_json_codec_and_gzip(connect_server, testing_pb):
     out = call(flags, "UnaryCall", {"responseSize": 5000}, "-v")
     assert "content-encoding: gzip" in out.stderr
     assert len(json.loads(out.stdout)["payload"]["body"]) == 6668
+    # A gzipped answer inflates no further than --max-msg-size.
+    for protocol in PROTOCOLS:
+        failed = call(link(connect_server, protocol, False, testing_pb), "StreamingOutputCall",
+                      {"responseParameters": [{"size": 5000}]}, "--max-msg-size", "1000", check=False)
+        assert failed.returncode == 1
+        assert "a response is larger than rpcsh's message limit" in failed.stderr
+        assert "hint: --max-msg-size" in failed.stderr
     # and takes gzipped requests.
     for protocol in PROTOCOLS:
         out = streamed(link(connect_server, protocol, False, testing_pb), "StreamingInputCall",
@@ -224,12 +231,12 @@ def test_tls_alpn_chooses_the_http_version(testing_pb, pki):
             tls = ["--protocol", protocol, "--protoset", str(testing_pb), "--cacert", str(ca)]
             out = rpcsh("call", "-v", "-a", only_h1, *tls, f"{SERVICE}/UnaryCall", '{"responseSize": 1}')
             assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
-            assert "(TLS, " in out.stderr and " over HTTP/1.1 " in out.stderr, out.stderr
+            assert "(TLS)" in out.stderr and " over HTTP/1.1 (" in out.stderr, out.stderr
             # ALPN picks HTTP/2, where a bidi stream goes without --http2.
             out = rpcsh("call", "-v", "-a", alpn, *tls, f"{SERVICE}/FullDuplexCall",
                         '{"responseParameters": [{"size": 1}]}')
             assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
-            assert " over HTTP/2 " in out.stderr, out.stderr
+            assert " over HTTP/2 (" in out.stderr, out.stderr
             refused = rpcsh("call", "-a", only_h1, *tls, f"{SERVICE}/FullDuplexCall", "{}", check=False)
             assert refused.returncode == 1 and "cannot carry over HTTP/1.1" in refused.stderr
     finally:
