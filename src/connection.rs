@@ -99,8 +99,13 @@ impl Connection {
         let (link, channel) = match protocol {
             Protocol::Grpc => {
                 let channel = transport::connect(&target, &self.transport).await?;
-                (Link::Grpc(channel.clone()), Some(channel))
+                (Some(Link::Grpc(channel.clone())), Some(channel))
             }
+            // Listing and describing need only reflection.
+            _ if !for_call => (
+                None,
+                Some(transport::connect(&target, &self.transport).await?),
+            ),
             _ => {
                 let client = crate::web::Client::connect(
                     &target,
@@ -122,7 +127,7 @@ impl Connection {
                         (client, Some(channel))
                     }
                 };
-                (Link::Web(std::sync::Arc::new(client)), channel)
+                (Some(Link::Web(std::sync::Arc::new(client))), channel)
             }
         };
         let connected = started.elapsed();
@@ -132,8 +137,8 @@ impl Connection {
                 "Connected to {} ({mode}) in {:.1?}",
                 self.addr, connected
             ));
-            if protocol != Protocol::Grpc {
-                v.line(format_args!("Protocol: {}", link.describe()));
+            if let Some(web @ Link::Web(_)) = &link {
+                v.line(format_args!("Protocol: {}", web.describe()));
             }
         }
         let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
@@ -151,7 +156,7 @@ impl Connection {
             .remembering(&self.addr),
         };
         Ok(Session {
-            link: Some(link),
+            link,
             schema,
             metadata,
             connected,

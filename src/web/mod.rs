@@ -117,14 +117,15 @@ impl Client {
             true => Some(crate::transport::rustls_connector(target, options, alpn)?),
             false => None,
         };
-        let mut options = options.clone();
-        // HTTP/1.1 has no pings: a silent stream is not a dead link there.
+        // HTTP/1.1 has no pings: a silent stream is not a dead link there. (Over TLS, an h2
+        // connection ALPN chose is still pinged by hyper, below.)
+        let mut watched = options.clone();
         if !http2 {
-            options.keepalive = None;
+            watched.keepalive = None;
         }
         let connector = Connector {
             target: target.clone(),
-            options: options.clone(),
+            options: watched,
             tls,
             first: Arc::default(),
         };
@@ -139,6 +140,11 @@ impl Client {
             .http2_only(http2 && !target.tls)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new());
+        if !h2 {
+            // Servers close idle HTTP/1.1 connections (Node.js after 5 s): one reused just as
+            // the server closes it fails the call. Idle ones are given up first.
+            builder.pool_idle_timeout(std::time::Duration::from_secs(4));
+        }
         if let Some(k) = options.keepalive {
             builder
                 .http2_keep_alive_interval(k)

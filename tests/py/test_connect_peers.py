@@ -210,6 +210,11 @@ def test_shell_script_and_bench(connect_server, testing_pb, tmp_path):
     ]))
     out = rpcsh("run", *link(connect_server, "grpc-web", False, testing_pb), str(script))
     assert "2 passed" in out.stdout + out.stderr, out.stdout + out.stderr
+    # A call after the server closed the idle HTTP/1.1 connection (Node.js does after 5 s)
+    # goes on a new one.
+    idle = f'{SERVICE}/EmptyCall {{}}\nsleep 5s\n{SERVICE}/EmptyCall {{}}\n'
+    out = rpcsh("connect", *link(connect_server, "connect", False, testing_pb), stdin=idle)
+    assert out.stdout.split() == ["{}", "{}"]
     # A recorded session replays with its protocol.
     recorded = tmp_path / "rec.rpcsh"
     rpcsh("connect", *link(connect_server, "connect", False, testing_pb),
