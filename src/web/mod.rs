@@ -198,15 +198,6 @@ impl Client {
         }
     }
 
-    fn encode(&self, message: &DynamicMessage) -> Bytes {
-        match self.codec {
-            Codec::Proto => prost::Message::encode_to_vec(message).into(),
-            Codec::Json => serde_json::to_vec(message)
-                .expect("a message serializes")
-                .into(),
-        }
-    }
-
     fn decode(&self, desc: MessageDescriptor, bytes: Bytes) -> Result<DynamicMessage, Status> {
         let decoded = match self.codec {
             Codec::Proto => DynamicMessage::decode(desc, bytes).map_err(|e| e.to_string()),
@@ -307,9 +298,9 @@ impl Client {
             }
         }
         let body: Body = if enveloped {
-            let this = self.clone();
+            let codec = self.codec;
             StreamBody::new(requests.map(move |m| {
-                let mut bytes = this.encode(&m);
+                let mut bytes = encode(codec, &m)?;
                 let mut flags = 0;
                 if let Some(c) = compress {
                     bytes = compressed(c, &bytes);
@@ -327,7 +318,8 @@ impl Client {
             let message = requests.next().await.ok_or_else(|| {
                 CallError::Status(Status::invalid_argument("no request message to send"))
             })?;
-            let mut bytes = self.encode(&message);
+            let mut bytes = encode(self.codec, &message)
+                .map_err(|e| CallError::Status(Status::invalid_argument(e.to_string())))?;
             if let Some(c) = compress {
                 bytes = compressed(c, &bytes);
             }
@@ -524,6 +516,17 @@ impl Client {
             });
         handler.on_trailers(&trailers);
         CallError::Status(status)
+    }
+}
+
+/// A request message in `codec`. JSON fails only where the schema lacks a type the message
+/// refers to (an `Any`'s).
+fn encode(codec: Codec, message: &DynamicMessage) -> std::io::Result<Bytes> {
+    match codec {
+        Codec::Proto => Ok(prost::Message::encode_to_vec(message).into()),
+        Codec::Json => serde_json::to_vec(message)
+            .map(Bytes::from)
+            .map_err(std::io::Error::other),
     }
 }
 
