@@ -6,6 +6,7 @@ use crate::error::{client_deadline, CallFailed};
 use crate::format::{self, Format, Printer, Style};
 use crate::input::{self, request_messages, Data, ParseOptions};
 use crate::invoke::{self, CallError, CallOptions};
+use crate::link::Link;
 use crate::source::{Schema, Symbol};
 use crate::transport::{self, Target};
 use anyhow::bail;
@@ -263,40 +264,74 @@ pub async fn template(conn: &Connection, symbol: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `rpcsh health [SERVICE]`: grpc.health.v1 Check. Prints the status; not SERVING is an error.
+/// `rpcsh health [SERVICE]`: grpc.health.v1 Check, in any protocol. Prints the status; not
+/// SERVING is an error.
 pub async fn health(
     conn: &Connection,
     service: Option<&str>,
     timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
-    use tonic_health::pb::{
-        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
-    };
+    use prost_reflect::{DescriptorPool, Value};
+    use tonic_health::pb::health_check_response::ServingStatus;
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
-    let channel = transport::connect(&target, &conn.transport).await?;
-    let mut request = tonic::Request::new(HealthCheckRequest {
-        service: service.unwrap_or_default().to_string(),
-    });
-    *request.metadata_mut() = parse_headers(&conn.headers)?;
-    if let Some(t) = timeout {
-        request.set_timeout(t);
-    }
-    let reply = HealthClient::new(channel)
-        .check(request)
-        .await
-        .map_err(|status| {
-            let mut rendered =
-                format::render_status(&status, &prost_reflect::DescriptorPool::new());
+    let link = match conn.protocol.unwrap_or_default() {
+        crate::web::Protocol::Grpc => {
+            Link::Grpc(transport::connect(&target, &conn.transport).await?)
+        }
+        protocol => Link::Web(std::sync::Arc::new(
+            crate::web::Client::connect(
+                &target,
+                &conn.transport,
+                protocol,
+                conn.codec.unwrap_or_default(),
+                conn.http2,
+            )
+            .await?,
+        )),
+    };
+    let pool = DescriptorPool::decode(tonic_health::pb::FILE_DESCRIPTOR_SET)?;
+    let check = pool
+        .get_service_by_name("grpc.health.v1.Health")
+        .and_then(|s| s.methods().find(|m| m.name() == "Check"))
+        .ok_or_else(|| anyhow::anyhow!("grpc.health.v1.Health/Check is not in tonic-health"))?;
+    let mut request = DynamicMessage::new(check.input());
+    request.set_field_by_name("service", Value::String(service.unwrap_or_default().into()));
+    let options = CallOptions {
+        metadata: parse_headers(&conn.headers)?,
+        timeout,
+        max_message_size: conn.max_message_size,
+        compress: conn.compress,
+    };
+    let mut reply = Reply(None);
+    let called = link
+        .invoke(
+            &check,
+            futures_util::stream::iter([request]),
+            &options,
+            &mut reply,
+        )
+        .await;
+    match called {
+        Ok(()) => {}
+        Err(CallError::Handler(e)) => return Err(e),
+        Err(CallError::Status(status)) => {
+            let status = client_deadline(status);
+            let mut rendered = format::render_status(&status, &pool);
             if status.code() == tonic::Code::Unimplemented {
                 rendered.push_str("  hint: the server does not implement grpc.health.v1.Health\n");
             }
-            CallFailed {
+            bail!(CallFailed {
                 code: status.code(),
                 rendered,
-            }
-        })?;
-    let status = reply.into_inner().status();
+            });
+        }
+    }
+    let number = reply
+        .0
+        .and_then(|m| m.get_field_by_name("status")?.as_enum_number())
+        .unwrap_or_default();
+    let status = ServingStatus::try_from(number).unwrap_or(ServingStatus::Unknown);
     println!("{}", status.as_str_name());
     if status != ServingStatus::Serving {
         bail!(
@@ -306,4 +341,14 @@ pub async fn health(
         );
     }
     Ok(())
+}
+
+/// Keeps the one answer of a unary call.
+struct Reply(Option<DynamicMessage>);
+
+impl invoke::Handler for Reply {
+    async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+        self.0 = Some(message);
+        Ok(())
+    }
 }

@@ -99,6 +99,9 @@ def test_errors_map_to_grpc_exit_codes_with_details(flags):
 
 
 def test_unknown_service_is_unimplemented(flags):
+    health = rpcsh("health", *flags, check=False)
+    assert health.returncode == 64 + 12, health.stderr
+    assert "hint: the server does not implement grpc.health.v1.Health" in health.stderr
     failed = rpcsh("call", *flags, "grpc.testing.UnimplementedService/UnimplementedCall", "{}",
                    check=False)
     assert failed.returncode == 64 + 12, failed.stderr
@@ -277,6 +280,8 @@ def test_grpc_web_client_against_rpcsh_serve(server, http2):
     assert failed.returncode == 64 + 5
     assert "ERROR: code = NotFound, message = no such thing" in failed.stderr
     assert "google.rpc.ErrorInfo" in failed.stderr
+    assert rpcsh("health", *web).stdout.strip() == "SERVING"
+    assert rpcsh("health", *web, "Nope", check=False).returncode == 64 + 5
     chat = rpcsh("call", *web, "rpcsh.testing.v1.Testing/Chat", "-", stdin='{"seq": 1} {"seq": 2}', check=False)
     if http2:
         assert chat.stdout.split() == ['{"seq":"1"}', '{"seq":"2"}']
