@@ -137,8 +137,8 @@ impl Connection {
                 "Connected to {} ({mode}) in {:.1?}",
                 self.addr, connected
             ));
-            if let Some(web @ Link::Web(_)) = &link {
-                v.line(format_args!("Protocol: {}", web.describe()));
+            if let Some(Link::Web(client)) = &link {
+                v.line(format_args!("Protocol: {}", client.describe()));
             }
         }
         let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);

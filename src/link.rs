@@ -1,7 +1,6 @@
 //! The way a session's calls travel: gRPC on tonic's channel, or Connect and gRPC-Web on
 //! `web::Client`. Front ends hold a `Link` and call through it, whatever the protocol.
 use crate::invoke::{CallError, CallOptions, Handler};
-use crate::web::Protocol;
 use futures_util::Stream;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tonic::transport::Channel;
@@ -35,21 +34,6 @@ impl Link {
         match self {
             Link::Grpc(_) => None,
             Link::Web(client) => client.refuses(method),
-        }
-    }
-
-    pub fn protocol(&self) -> Protocol {
-        match self {
-            Link::Grpc(_) => Protocol::Grpc,
-            Link::Web(client) => client.protocol(),
-        }
-    }
-
-    /// How calls travel, for `-v` and the shell's `show`.
-    pub fn describe(&self) -> String {
-        match self {
-            Link::Grpc(_) => "gRPC over HTTP/2".to_string(),
-            Link::Web(client) => client.describe(),
         }
     }
 }
