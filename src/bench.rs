@@ -273,7 +273,7 @@ impl Link {
 /// direct connection a pre-framed request sent whole, as h2load does — no encoder, and no body
 /// task in hyper (it spawns one for a streamed body, copying the future each time).
 struct Caller {
-    grpc: Grpc<Link>,
+    grpc: Grpc<crate::sanitize::Sanitize<Link>>,
     link: Link,
     uri: http::Uri,
     path: http::uri::PathAndQuery,
@@ -406,18 +406,21 @@ async fn unary_raw(
     futures_util::future::poll_fn(|cx| sender.poll_ready(cx))
         .await
         .map_err(unavailable)?;
-    let response = sender.send_request(request).await.map_err(unavailable)?;
+    let mut response = sender.send_request(request).await.map_err(unavailable)?;
     if response.status() != http::StatusCode::OK {
         return Err(Status::unknown(format!(
             "HTTP status {}",
             response.status()
         )));
     }
+    crate::sanitize::headers(response.headers_mut());
     let mut status = Status::from_header_map(response.headers());
     // The reply's data is not kept: only its end and trailers matter here.
     let mut body = response.into_body();
     while let Some(frame) = body.frame().await {
         if let Ok(trailers) = frame.map_err(unavailable)?.into_trailers() {
+            let mut trailers = trailers;
+            crate::sanitize::headers(&mut trailers);
             status = status.or_else(|| Status::from_header_map(&trailers));
         }
     }
@@ -531,7 +534,8 @@ pub async fn run(
             )))
         } else {
             let link = channels[worker % channels.len()].clone();
-            let mut grpc = Grpc::with_origin(link.clone(), origin.clone());
+            let mut grpc =
+                Grpc::with_origin(crate::sanitize::Sanitize(link.clone()), origin.clone());
             if let Some(limit) = conn.max_message_size {
                 grpc = grpc
                     .max_decoding_message_size(limit)

@@ -3,6 +3,7 @@
 //! trailers — to a `Handler`. No printing here: the one-shot command, the REPL, scripts and
 //! bench each bring their own handler.
 use crate::codec::DynamicCodec;
+use crate::sanitize::Sanitize;
 use futures_util::{FutureExt, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use std::time::Duration;
@@ -98,8 +99,8 @@ pub fn path(method: &MethodDescriptor) -> String {
 }
 
 /// A client for dynamic calls: the size limits, the encodings read, and the one requests use.
-pub fn client(channel: Channel, options: &CallOptions) -> Grpc<Channel> {
-    let mut grpc = Grpc::new(channel);
+pub fn client(channel: Channel, options: &CallOptions) -> Grpc<Sanitize<Channel>> {
+    let mut grpc = Grpc::new(Sanitize(channel));
     if let Some(limit) = options.max_message_size {
         grpc = grpc
             .max_decoding_message_size(limit)

@@ -65,6 +65,7 @@ pub mod invoke;
 pub mod link;
 pub mod pb;
 pub mod repl;
+pub mod sanitize;
 pub mod script;
 pub mod server;
 pub mod source;

@@ -3,6 +3,7 @@
 //! at a time over a stream kept open between them, reopened after an error answer (some servers
 //! end the stream there).
 use crate::error::Hint;
+use crate::sanitize::Sanitize;
 use crate::web::Protocol;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -35,7 +36,7 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 pub struct Reflection {
-    grpc: Grpc<Channel>,
+    grpc: Grpc<Sanitize<Channel>>,
     headers: MetadataMap,
     /// The path that answered; None until the first request.
     version: Option<&'static str>,
@@ -51,7 +52,7 @@ pub struct Reflection {
 impl Reflection {
     /// `tls`: whether the channel is TLS (a failed first exchange then says nothing of --tls).
     pub fn new(channel: Channel, headers: MetadataMap, max_message_size: usize, tls: bool) -> Self {
-        let mut grpc = Grpc::new(channel)
+        let mut grpc = Grpc::new(Sanitize(channel))
             .max_decoding_message_size(max_message_size)
             .max_encoding_message_size(max_message_size);
         for encoding in crate::invoke::ACCEPTED_ENCODINGS {

@@ -200,3 +200,23 @@ def test_grpc_web_clients_call_rpcsh_serve_over_both_http_versions(serve):
     assert got["preflight"]["status"] == 200
     assert got["preflight"]["allowOrigin"] == "http://example.test"
     assert "x-grpc-web" in got["preflight"]["allowHeaders"]
+
+
+def test_a_status_detail_that_is_not_base64_is_dropped_not_a_panic():
+    """tonic 0.14's Status::from_header_map panics on it: rpcsh sanitizes responses first."""
+    proc = subprocess.Popen(["node", str(NODE / "bad_status_server.js")], stdout=subprocess.PIPE,
+                            text=True, env=node_env())
+    try:
+        addr = proc.stdout.readline().removeprefix("listening on ").strip()
+        proto = ["--proto", str(ROOT / "proto" / "helloworld.proto")]
+        for command in (["call", "-a", addr, *proto, "Greeter/SayHello", "{}"],
+                        ["bench", "-a", addr, *proto, "Greeter/SayHello", "{}", "-n", "5"]):
+            out = rpcsh(*command, check=False)
+            assert "panicked" not in out.stderr, out.stderr
+            assert out.returncode != 101
+        failed = rpcsh("call", "-a", addr, *proto, "Greeter/SayHello", "{}", check=False)
+        assert failed.returncode == 64 + 5
+        assert failed.stderr.startswith("ERROR: code = NotFound, message = gone")
+    finally:
+        proc.kill()
+        proc.wait()
