@@ -146,6 +146,10 @@ def test_connect_json_codec_and_gzip(connect_server, testing_pb):
     out = call(flags, "StreamingOutputCall", {"responseParameters": [{"size": 1}]}, "--codec", "json", "-v")
     assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
     assert "content-type: application/connect+json" in out.stderr
+    web = link(connect_server, "grpc-web", False, testing_pb)
+    out = call(web, "StreamingOutputCall", {"responseParameters": [{"size": 1}]}, "--codec", "json", "-v")
+    assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
+    assert "content-type: application/grpc-web+json" in out.stderr
     # connect-node gzips answers over 1 KiB when asked (rpcsh always accepts gzip).
     out = call(flags, "UnaryCall", {"responseSize": 5000}, "-v")
     assert "content-encoding: gzip" in out.stderr
