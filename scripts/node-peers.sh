@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Node.js peers of the interop tests (tests/node/package.json, pinned by its
-# package-lock.json: grpc-js, proto-loader, @grpc/reflection) into the build tree,
+# package-lock.json: grpc-js, proto-loader, @grpc/reflection, @connectrpc/connect-node) into the build tree,
 # target/node-peers, never system-wide. Usage: source scripts/node-peers.sh (sets NODE_PATH)
 node_peers=target/node-peers
 if ! cmp -s tests/node/package-lock.json "$node_peers/package-lock.json" 2>/dev/null; then
