@@ -11,7 +11,8 @@ use std::task::{Context, Poll};
 
 const DETAILS: &str = "grpc-status-details-bin";
 
-/// Drops a `grpc-status-details-bin` that does not decode as base64 (padded or not).
+/// Drops a `grpc-status-details-bin` that does not decode as tonic decodes it: the standard
+/// alphabet, padded or not (web/'s decoder also takes the URL-safe one, which tonic would not).
 pub fn headers(map: &mut http::HeaderMap) {
     use base64::{alphabet, engine, Engine};
     let config = engine::GeneralPurposeConfig::new()
