@@ -332,29 +332,18 @@ impl crate::invoke::Handler for Count {
     }
 }
 
-/// A message in its gRPC frame: uncompressed flag, length, bytes.
-fn grpc_frame(message: &[u8]) -> Bytes {
-    let mut frame = bytes::BytesMut::with_capacity(5 + message.len());
-    frame.put_u8(0);
-    frame.put_u32(message.len() as u32);
-    frame.extend_from_slice(message);
-    frame.freeze()
-}
-
 impl Caller {
     async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
         if let (true, Link::Direct(sender)) = (self.raw, &mut self.link) {
             let frame = match &self.fixed {
                 Some(frame) => frame.clone(),
-                None => grpc_frame(requests.first().map_or(&[][..], |m| &m[..])),
+                None => crate::codec::envelope(0, requests.first().map_or(&[][..], |m| &m[..])),
             };
             let call = unary_raw(sender, &self.uri, &self.headers, frame);
             return match self.timeout {
-                Some(t) => tokio::time::timeout(t, call).await.unwrap_or_else(|_| {
-                    Err(Status::deadline_exceeded(
-                        "the call did not finish within --timeout",
-                    ))
-                }),
+                Some(t) => tokio::time::timeout(t, call)
+                    .await
+                    .unwrap_or_else(|_| Err(crate::error::timed_out())),
                 None => call.await,
             };
         }
@@ -559,7 +548,7 @@ pub async fn run(
                 raw: unary && conn.compress.is_none(),
                 timeout: options.timeout,
                 fixed: match &requests {
-                    Requests::Fixed(m) => m.first().map(|m| grpc_frame(m)),
+                    Requests::Fixed(m) => m.first().map(|m| crate::codec::envelope(0, m)),
                     Requests::Template(_) => None,
                 },
             }))

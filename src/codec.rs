@@ -1,5 +1,7 @@
 //! A tonic codec for `DynamicMessage`: encodes whatever message it is given and decodes
-//! responses with the method's output descriptor. One per call; they are cheap.
+//! responses with the method's output descriptor. One per call; they are cheap. And the
+//! envelope gRPC, gRPC-Web and Connect streams put a message in, for the callers that frame
+//! their own.
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -61,4 +63,14 @@ impl Decoder for DynamicDecoder {
                 ))
             })
     }
+}
+
+/// A message in its envelope: flags (1: compressed), 4-byte big-endian length, the bytes.
+pub fn envelope(flags: u8, message: &[u8]) -> bytes::Bytes {
+    use bytes::BufMut;
+    let mut frame = bytes::BytesMut::with_capacity(5 + message.len());
+    frame.put_u8(flags);
+    frame.put_u32(message.len() as u32);
+    frame.extend_from_slice(message);
+    frame.freeze()
 }

@@ -225,11 +225,16 @@ pub fn is_client_deadline(status: &tonic::Status) -> bool {
     status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired"
 }
 
+/// The status of a call that ran past `--timeout` on rpcsh's side.
+pub fn timed_out() -> tonic::Status {
+    tonic::Status::deadline_exceeded("the call did not finish within --timeout")
+}
+
 /// tonic reports a deadline it enforced itself as `Cancelled` (with the timer's error as its
 /// source); to the user it is a deadline, and not a broken connection.
 pub fn client_deadline(status: tonic::Status) -> tonic::Status {
     if is_client_deadline(&status) {
-        tonic::Status::deadline_exceeded("the call did not finish within --timeout")
+        timed_out()
     } else {
         status
     }

@@ -14,7 +14,7 @@ use wire::{
 use crate::error::Hint;
 use crate::invoke::{CallError, CallOptions, Handler};
 use crate::transport::{Target, TransportOptions};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{FutureExt, Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, StreamBody};
@@ -242,11 +242,9 @@ impl Client {
         let call = self.call(method, &path, requests, options, handler);
         match options.timeout {
             None => call.await,
-            Some(t) => tokio::time::timeout(t, call).await.unwrap_or_else(|_| {
-                Err(CallError::Status(Status::deadline_exceeded(
-                    "the call did not finish within --timeout",
-                )))
-            }),
+            Some(t) => tokio::time::timeout(t, call)
+                .await
+                .unwrap_or_else(|_| Err(CallError::Status(crate::error::timed_out()))),
         }
     }
 
@@ -306,11 +304,7 @@ impl Client {
                     bytes = compressed(c, &bytes);
                     flags = 1;
                 }
-                let mut frame = BytesMut::with_capacity(5 + bytes.len());
-                frame.put_u8(flags);
-                frame.put_u32(bytes.len() as u32);
-                frame.put(bytes);
-                Ok(Frame::data(frame.freeze()))
+                Ok(Frame::data(crate::codec::envelope(flags, &bytes)))
             }))
             .boxed_unsync()
         } else {
