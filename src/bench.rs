@@ -290,29 +290,48 @@ struct Caller {
 /// A worker's caller: gRPC, or Connect and gRPC-Web through `web::Client`.
 enum Worker {
     Grpc(Box<Caller>),
-    Web(
-        Box<(
-            crate::web::Client,
-            MethodDescriptor,
-            crate::invoke::CallOptions,
-        )>,
-    ),
+    Web(Box<WebCaller>),
+}
+
+/// A Connect or gRPC-Web worker's client, method and call options, and its requests as
+/// messages when they are the same for every call (decoded once, not per call).
+struct WebCaller {
+    client: std::sync::Arc<crate::web::Client>,
+    method: MethodDescriptor,
+    options: crate::invoke::CallOptions,
+    fixed: Option<Vec<prost_reflect::DynamicMessage>>,
+}
+
+fn decode_all(
+    method: &MethodDescriptor,
+    requests: &[Bytes],
+) -> Result<Vec<prost_reflect::DynamicMessage>, Status> {
+    requests
+        .iter()
+        .map(|m| prost_reflect::DynamicMessage::decode(method.input(), &m[..]))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Status::invalid_argument(e.to_string()))
 }
 
 impl Worker {
     async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
-        let (client, method, options) = match self {
+        let web = match self {
             Worker::Grpc(caller) => return caller.call(requests).await,
-            Worker::Web(web) => (&web.0, &web.1, &web.2),
+            Worker::Web(web) => web,
         };
-        let messages = requests
-            .iter()
-            .map(|m| prost_reflect::DynamicMessage::decode(method.input(), &m[..]))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let messages = match &web.fixed {
+            Some(messages) => messages.clone(),
+            None => decode_all(&web.method, requests)?,
+        };
         let mut count = Count(0);
-        match client
-            .invoke(method, tokio_stream::iter(messages), options, &mut count)
+        match web
+            .client
+            .invoke(
+                &web.method,
+                tokio_stream::iter(messages),
+                &web.options,
+                &mut count,
+            )
             .await
         {
             Ok(()) => Ok(count.0),
@@ -448,18 +467,11 @@ pub async fn run(
             if let Some(refused) = first.refuses(&method) {
                 return Err(refused);
             }
-            webs.push((**first).clone());
+            webs.push(first.clone());
             for _ in 1..options.connections.max(1) {
-                webs.push(
-                    crate::web::Client::connect(
-                        &target,
-                        &conn.transport,
-                        first.protocol(),
-                        conn.codec.unwrap_or_default(),
-                        conn.http2,
-                    )
-                    .await?,
-                );
+                if let crate::link::Link::Web(client) = conn.link(&target).await? {
+                    webs.push(client);
+                }
             }
         }
         _ => {
@@ -516,11 +528,15 @@ pub async fn run(
                 max_message_size: conn.max_message_size,
                 compress: conn.compress,
             };
-            Worker::Web(Box::new((
-                webs[worker % webs.len()].clone(),
-                method.clone(),
-                call_options,
-            )))
+            Worker::Web(Box::new(WebCaller {
+                client: webs[worker % webs.len()].clone(),
+                method: method.clone(),
+                options: call_options,
+                fixed: match &requests {
+                    Requests::Fixed(m) => Some(decode_all(&method, m)?),
+                    Requests::Template(_) => None,
+                },
+            }))
         } else {
             let link = channels[worker % channels.len()].clone();
             let mut grpc =

@@ -6,9 +6,8 @@ use crate::error::{client_deadline, CallFailed};
 use crate::format::{self, Format, Printer, Style};
 use crate::input::{self, request_messages, Data, ParseOptions};
 use crate::invoke::{self, CallError, CallOptions};
-use crate::link::Link;
 use crate::source::{Schema, Symbol};
-use crate::transport::{self, Target};
+use crate::transport::Target;
 use anyhow::bail;
 use futures_util::StreamExt;
 use prost_reflect::DynamicMessage;
@@ -275,21 +274,7 @@ pub async fn health(
     use tonic_health::pb::health_check_response::ServingStatus;
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
-    let link = match conn.protocol.unwrap_or_default() {
-        crate::web::Protocol::Grpc => {
-            Link::Grpc(transport::connect(&target, &conn.transport).await?)
-        }
-        protocol => Link::Web(std::sync::Arc::new(
-            crate::web::Client::connect(
-                &target,
-                &conn.transport,
-                protocol,
-                conn.codec.unwrap_or_default(),
-                conn.http2,
-            )
-            .await?,
-        )),
-    };
+    let link = conn.link(&target).await?;
     let pool = DescriptorPool::decode(tonic_health::pb::FILE_DESCRIPTOR_SET)?;
     let check = pool
         .get_service_by_name("grpc.health.v1.Health")

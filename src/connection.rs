@@ -106,29 +106,19 @@ impl Connection {
                 None,
                 Some(transport::connect(&target, &self.transport).await?),
             ),
-            _ => {
-                let client = crate::web::Client::connect(
-                    &target,
-                    &self.transport,
-                    protocol,
-                    codec,
-                    self.http2,
-                );
-                // Reflection is a gRPC service: asked over HTTP/2 on a channel of its own,
-                // opened in the same round trips.
-                let (client, channel) = match local {
-                    Some(_) => {
-                        transport::warn_insecure(&target, &self.transport);
-                        (client.await?, None)
-                    }
-                    None => {
-                        let grpc = transport::connect(&target, &self.transport);
-                        let (client, channel) = tokio::try_join!(client, grpc)?;
-                        (client, Some(channel))
-                    }
-                };
-                (Some(Link::Web(std::sync::Arc::new(client))), channel)
-            }
+            // Reflection is a gRPC service: asked over HTTP/2 on a channel of its own, opened
+            // in the same round trips as the calls' connection.
+            _ => match local {
+                Some(_) => {
+                    transport::warn_insecure(&target, &self.transport);
+                    (Some(self.link(&target).await?), None)
+                }
+                None => {
+                    let grpc = transport::connect(&target, &self.transport);
+                    let (link, channel) = tokio::try_join!(self.link(&target), grpc)?;
+                    (Some(link), Some(channel))
+                }
+            },
         };
         let connected = started.elapsed();
         if let Some(v) = &self.verbose {
@@ -161,6 +151,25 @@ impl Connection {
             metadata,
             connected,
             tls: target.tls,
+        })
+    }
+}
+
+impl Connection {
+    /// A new connection for calls to `target` (this connection's, resolved), in its protocol.
+    pub async fn link(&self, target: &Target) -> anyhow::Result<Link> {
+        Ok(match self.protocol.unwrap_or_default() {
+            Protocol::Grpc => Link::Grpc(transport::connect(target, &self.transport).await?),
+            protocol => Link::Web(std::sync::Arc::new(
+                crate::web::Client::connect(
+                    target,
+                    &self.transport,
+                    protocol,
+                    self.codec.unwrap_or_default(),
+                    self.http2,
+                )
+                .await?,
+            )),
         })
     }
 }
