@@ -45,30 +45,12 @@ pub(super) fn header_block(payload: &[u8]) -> HeaderMap {
 }
 
 /// A gRPC status from `grpc-status`, `grpc-message` (percent-encoded) and
-/// `grpc-status-details-bin` (base64, padded or not); the rest is metadata.
+/// `grpc-status-details-bin` (base64, padded or not); the rest is metadata. tonic reads them,
+/// once they are safe for it to.
 pub(super) fn status_from_headers(mut headers: HeaderMap) -> Status {
-    let code = headers
-        .remove("grpc-status")
-        .and_then(|v| v.to_str().ok()?.trim().parse::<i32>().ok())
-        .map_or(Code::Unknown, Code::from_i32);
-    let message = headers
-        .remove("grpc-message")
-        .map(|v| {
-            percent_encoding::percent_decode(v.as_bytes())
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .unwrap_or_default();
-    let details = headers
-        .remove("grpc-status-details-bin")
-        .and_then(|v| base64_any(v.as_bytes()))
-        .unwrap_or_default();
-    Status::with_details_and_metadata(
-        code,
-        message,
-        details.into(),
-        MetadataMap::from_headers(headers),
-    )
+    crate::sanitize::headers(&mut headers);
+    Status::from_header_map(&headers)
+        .unwrap_or_else(|| Status::unknown("the server sent no grpc-status"))
 }
 
 /// Base64 with or without padding, in the standard or URL alphabet.
