@@ -89,17 +89,14 @@ impl Connection {
             other => other,
         };
         let protocol = self.protocol.unwrap_or_default();
-        let codec = self.codec.unwrap_or_default();
-        if protocol == Protocol::Grpc && codec != Codec::Proto {
-            bail!(Hint::new(
-                "--codec json is for the Connect and gRPC-Web protocols",
-                "add --protocol connect or --protocol grpc-web",
-            ));
-        }
         let (link, channel) = match protocol {
             Protocol::Grpc => {
-                let channel = transport::connect(&target, &self.transport).await?;
-                (Some(Link::Grpc(channel.clone())), Some(channel))
+                let link = self.link(&target).await?;
+                let channel = match &link {
+                    Link::Grpc(channel) => Some(channel.clone()),
+                    Link::Web(_) => None,
+                };
+                (Some(link), channel)
             }
             // Listing and describing need only reflection.
             _ if !for_call => (
@@ -158,17 +155,16 @@ impl Connection {
 impl Connection {
     /// A new connection for calls to `target` (this connection's, resolved), in its protocol.
     pub async fn link(&self, target: &Target) -> anyhow::Result<Link> {
+        let codec = self.codec.unwrap_or_default();
         Ok(match self.protocol.unwrap_or_default() {
+            Protocol::Grpc if codec != Codec::Proto => bail!(Hint::new(
+                "--codec json is for the Connect and gRPC-Web protocols",
+                "add --protocol connect or --protocol grpc-web",
+            )),
             Protocol::Grpc => Link::Grpc(transport::connect(target, &self.transport).await?),
             protocol => Link::Web(std::sync::Arc::new(
-                crate::web::Client::connect(
-                    target,
-                    &self.transport,
-                    protocol,
-                    self.codec.unwrap_or_default(),
-                    self.http2,
-                )
-                .await?,
+                crate::web::Client::connect(target, &self.transport, protocol, codec, self.http2)
+                    .await?,
             )),
         })
     }

@@ -140,6 +140,15 @@ fn opt(rest: &str) -> Option<String> {
 
 /// Parses one (possibly multi-line) input. A first word that is no command but looks like a
 /// method (`Svc/Method`, `Svc.Method`, or a bare name after `use`) is a call.
+/// The value of `set NAME on|off`.
+fn on_off(name: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("set {name} takes on or off")),
+    }
+}
+
 pub fn parse(line: &str) -> Result<Command, String> {
     let (word, rest) = split(line);
     if word.is_empty() || word.starts_with('#') {
@@ -212,11 +221,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     "text" => crate::format::Format::Text,
                     _ => return Err("set format takes json, jsonl or text".into()),
                 }),
-                "emit-defaults" => Command::SetEmitDefaults(match value {
-                    "on" | "true" | "yes" => true,
-                    "off" | "false" | "no" => false,
-                    _ => return Err("set emit-defaults takes on or off".into()),
-                }),
+                "emit-defaults" => Command::SetEmitDefaults(on_off("emit-defaults", value)?),
                 "compress" => Command::SetCompress(
                     crate::invoke::Compression::parse(value).map_err(|e| format!("set compress: {e}"))?,
                 ),
@@ -224,11 +229,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     <crate::web::Protocol as clap::ValueEnum>::from_str(value, true)
                         .map_err(|_| "set protocol takes grpc, grpc-web or connect".to_string())?,
                 ),
-                "http2" => Command::SetHttp2(match value {
-                    "on" | "true" | "yes" => true,
-                    "off" | "false" | "no" => false,
-                    _ => return Err("set http2 takes on or off".into()),
-                }),
+                "http2" => Command::SetHttp2(on_off("http2", value)?),
                 _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set compress gzip|zstd|deflate|off | set protocol grpc|grpc-web|connect | set http2 on|off".into()),
             }
         }

@@ -124,8 +124,8 @@ impl Shell {
                 self.reopen(|conn| conn.addr = addr).await?;
                 self.set_current(None);
             }
-            Command::SetProtocol(p) => self.reopen(|conn| conn.protocol = Some(p)).await?,
-            Command::SetHttp2(on) => self.reopen(|conn| conn.http2 = on).await?,
+            Command::SetProtocol(p) => self.relink(|conn| conn.protocol = Some(p)).await?,
+            Command::SetHttp2(on) => self.relink(|conn| conn.http2 = on).await?,
         }
         Ok(())
     }
@@ -143,6 +143,20 @@ impl Shell {
             self.session = session;
             return Err(e);
         }
+        Ok(())
+    }
+
+    /// The same server in another protocol: a new link for calls, the schema kept (it does not
+    /// change with the protocol, and reflection would cost its round trips again).
+    async fn relink(&mut self, change: impl FnOnce(&mut Connection)) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        change(&mut conn);
+        let resolved = conn.resolved();
+        let target = crate::transport::Target::parse(&resolved.addr, &resolved.transport)?;
+        // A session still opening in the background would come with the old link.
+        let session = self.ensure_session().await?;
+        session.link = Some(resolved.link(&target).await?);
+        self.conn = conn;
         Ok(())
     }
 
