@@ -156,11 +156,12 @@ impl Shell {
         if self.conn.http2 {
             recorder.line("set http2 on");
         }
-        match self.conn.protocol {
-            Some(p) if p != crate::web::Protocol::Grpc => {
-                recorder.line(&format!("set protocol {}", p.flag()))
+        let protocol = self.conn.protocol.unwrap_or_default();
+        if protocol != crate::web::Protocol::Grpc {
+            // The name the flag and `set protocol` take, as clap spells it.
+            if let Some(name) = clap::ValueEnum::to_possible_value(&protocol) {
+                recorder.line(&format!("set protocol {}", name.get_name()));
             }
-            _ => {}
         }
         if let Some(service) = &self.current {
             recorder.line(&format!("use {service}"));

@@ -47,15 +47,6 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// As `--protocol` takes it.
-    pub fn flag(self) -> &'static str {
-        match self {
-            Protocol::Grpc => "grpc",
-            Protocol::GrpcWeb => "grpc-web",
-            Protocol::Connect => "connect",
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Grpc => "gRPC",
