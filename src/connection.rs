@@ -76,6 +76,11 @@ impl Connection {
         } else {
             None
         };
+        if let (Some(v), Some(schema)) = (&self.verbose, &local) {
+            for note in schema.notes() {
+                v.line(note);
+            }
+        }
         let local = match local {
             Some(schema) if !for_call => {
                 return Ok(Session {

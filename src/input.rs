@@ -535,7 +535,11 @@ mod tests {
         assert!(parse_messages(text, &echo, ParseOptions::default()).is_ok());
         // In lists and map values too; a double field takes such a literal as it is.
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/protos/interop.proto");
-        let schema = crate::source::Schema::from_protos(&[dir.into()], &[]).unwrap();
+        let mut schema = crate::source::Schema::from_protos(&[dir.into()], &[]).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime
+            .block_on(schema.load_symbol("interop.v1.Everything"))
+            .unwrap();
         let everything = schema
             .pool()
             .get_message_by_name("interop.v1.Everything")

@@ -22,6 +22,8 @@ pub struct Known {
     pub current: Option<String>,
     /// The background load is still running.
     pub loading: bool,
+    /// Method names of services not built yet, read from a local schema's files.
+    pub names: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// How long a Tab waits for a background load still running before it completes from what is
@@ -45,6 +47,16 @@ impl Known {
         let mut out = Vec::new();
         for s in &self.services {
             let Some(service) = self.pool.get_service_by_name(s) else {
+                let short = s.rsplit('.').next().unwrap_or(s);
+                for m in self.names.get(s).into_iter().flatten() {
+                    out.push(format!("{short}/{m}"));
+                    if short != s {
+                        out.push(format!("{s}/{m}"));
+                    }
+                    if self.current.as_deref() == Some(s.as_str()) {
+                        out.push(m.clone());
+                    }
+                }
                 continue;
             };
             for m in service.methods() {

@@ -105,6 +105,8 @@ fn load_in_background(schema: &Schema, known: Arc<Mutex<Known>>) -> oneshot::Rec
             if services.len() <= BACKGROUND_FILES_UP_TO {
                 let _ = schema.load_symbols(&services).await;
                 known.lock().unwrap().pool = schema.pool().clone();
+            } else {
+                known.lock().unwrap().names = schema.method_names().into_iter().collect();
             }
         }
         known.lock().unwrap().loading = false;

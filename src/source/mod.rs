@@ -2,6 +2,9 @@
 //! protox, or a protoset — and the pool they are gathered in. With reflection, only the files a
 //! command needs are fetched, dependencies included. Also resolves the method and symbol names
 //! people type (`RouteGuide/GetFeature`, `Compute.SayHello`, `/pkg.Svc/Method`).
+mod editions;
+mod guard;
+mod protos;
 mod prune;
 pub mod reflection;
 mod remembered;
@@ -11,12 +14,13 @@ pub use symbol::Symbol;
 
 use crate::error::Hint;
 use anyhow::{anyhow, bail, Context};
+use bytes::Bytes;
 use prost::Message;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, MethodDescriptor, ReflectMessage, ServiceDescriptor,
 };
 use reflection::Reflection;
-use std::{collections::HashSet, path::PathBuf};
+use std::{collections::HashSet, path::PathBuf, sync::Arc};
 use tonic_reflection::pb::v1::{
     server_reflection_request::MessageRequest as Ask,
     server_reflection_response::MessageResponse as Answer,
@@ -41,15 +45,19 @@ pub struct Schema {
     services: Option<Vec<String>>,
     /// The server's address, under which its service names are remembered.
     address: Option<String>,
-    /// With reflection: the files received, kept as they came; the pool is built from them.
+    /// The files received or read, kept encoded; the pool is built from them.
     reflected: Reflected,
+    /// What `-v` says of how the schema was read.
+    notes: Vec<String>,
 }
 
 #[derive(Default)]
 struct Reflected {
-    files: prune::Files,
-    /// What the pool is built for: the names looked up (one-shot commands), or everything
-    /// received (None: the shell, whose completion wants it all).
+    /// Shared by the schemas `fresh` makes of a local source; reflection's are their own.
+    files: Arc<prune::Files>,
+    /// What the pool is built for: the names looked up (one-shot commands, and every use of a
+    /// local source), or everything received (None: the shell with reflection, whose
+    /// completion wants it all).
     roots: Option<Vec<String>>,
     /// Names asked of the server for files that use them without importing them.
     asked: HashSet<String>,
@@ -152,15 +160,25 @@ fn missing_well_known(
 }
 
 /// `pool` plus google.rpc's status and error details, to decode `grpc-status-details-bin`.
+/// When `pool` cannot take them in (a file of the same name that lacks what they import), they
+/// come in a pool of their own: the standard details still print, the call's own types as bytes.
 pub fn with_status_types(pool: &DescriptorPool) -> DescriptorPool {
-    let mut pool = pool.clone();
-    if pool.get_message_by_name("google.rpc.Status").is_none() {
-        let set = prost_types::FileDescriptorSet::decode(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .unwrap_or_default();
-        let _ = pool.decode_file_descriptor_set(missing_well_known(&set.file, &pool).as_slice());
-        let _ = pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
+    if pool.get_message_by_name("google.rpc.Status").is_some() {
+        return pool.clone();
     }
-    pool
+    let add = |pool: &DescriptorPool| -> Option<DescriptorPool> {
+        let mut pool = pool.clone();
+        let set = prost_types::FileDescriptorSet::decode(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .ok()?;
+        let wkt = missing_well_known(&set.file, &pool);
+        pool.decode_file_descriptor_set(wkt.as_slice()).ok()?;
+        pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .ok()?;
+        Some(pool)
+    };
+    add(pool)
+        .or_else(|| add(&DescriptorPool::new()))
+        .unwrap_or_else(|| pool.clone())
 }
 
 /// A pool from an encoded FileDescriptorSet, with the well-known files it imports but lacks.
@@ -170,6 +188,30 @@ fn pool_from_set(bytes: &[u8]) -> anyhow::Result<DescriptorPool> {
     pool.decode_file_descriptor_set(missing_well_known(&set.file, &pool).as_slice())?;
     pool.decode_file_descriptor_set(bytes)?;
     Ok(pool)
+}
+
+/// A pool built from descriptors from outside (an encoded FileDescriptorSet), behind the panic
+/// boundary; on a panic, the file that causes it is named.
+fn build_pool(set: &[u8]) -> anyhow::Result<DescriptorPool> {
+    let whole = guard::guarded("the descriptors", || {
+        DescriptorPool::decode(set).map_err(anyhow::Error::from)
+    });
+    let Err(err) = whole else {
+        return whole;
+    };
+    if !err.to_string().starts_with("cannot build the descriptors: the descriptor library") {
+        return Err(err);
+    }
+    // Built a file at a time (each with what precedes it) to find the one.
+    let mut pool = DescriptorPool::new();
+    for file in prune::set_files(&Bytes::copy_from_slice(set)).unwrap_or_default() {
+        let name = prune::name_of(&file).unwrap_or_default();
+        guard::guarded(&name, || {
+            let _ = pool.decode_file_descriptor_proto(file.clone());
+            Ok(())
+        })?;
+    }
+    Err(err)
 }
 
 impl Schema {
@@ -194,6 +236,7 @@ impl Schema {
             services: None,
             address: None,
             reflected: Reflected::default(),
+            notes: Vec::new(),
         }
     }
 
@@ -211,37 +254,70 @@ impl Schema {
                 }
             }
         }
-        let mut compiler = protox::Compiler::new(&includes).context("invalid include path")?;
-        compiler.include_imports(true);
-        for f in files {
-            compiler
-                .open_file(f)
-                .map_err(|e| protox_error(&e, f, &includes))?;
-        }
-        let pool = pool_from_set(&compiler.encode_file_descriptor_set())
-            .context("the compiled protos do not fit together")?;
-        Ok(Schema {
-            pool,
-            reflection: None,
-            services: None,
-            address: None,
-            reflected: Reflected::default(),
-        })
+        let compiled = protos::compile(files, &includes)?;
+        let mut schema = Schema::from_set(compiled.set.into(), "the given protos")?;
+        schema.notes = compiled.notes;
+        Ok(schema)
     }
 
     /// Reads a `FileDescriptorSet` (protoc `--descriptor_set_out --include_imports`).
     pub fn from_protoset(path: &PathBuf) -> anyhow::Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read protoset {}", path.display()))?;
-        let pool = pool_from_set(&bytes)
-            .with_context(|| format!("invalid protoset {}", path.display()))?;
+        Schema::from_set(bytes.into(), &format!("protoset {}", path.display()))
+            .with_context(|| format!("invalid protoset {}", path.display()))
+    }
+
+    /// A local schema: the files of an encoded FileDescriptorSet, kept encoded and built as
+    /// names are used (a 21 MB protoset costs its bytes and an index, not a pool of it all).
+    /// Every import must be in the set, or be a well-known file.
+    fn from_set(set: Bytes, what: &str) -> anyhow::Result<Self> {
+        let mut files = prune::Files::default();
+        let entries = prune::set_files(&set).ok_or_else(|| anyhow!("not a FileDescriptorSet"))?;
+        for file in entries {
+            files.insert(editions::translated(file)?);
+        }
+        loop {
+            let missing: Vec<(String, String)> = files
+                .names()
+                .flat_map(|(name, deps)| {
+                    deps.iter()
+                        .filter(|d| !files.has(d))
+                        .map(move |d| (d.clone(), name.to_string()))
+                })
+                .collect();
+            let Some((dep, importer)) = missing.first() else {
+                break;
+            };
+            for (dep, _) in &missing {
+                if let Some(bytes) = well_known_file(dep) {
+                    files.insert(bytes);
+                }
+            }
+            if !files.has(dep) {
+                bail!(Hint::new(
+                    format!("{importer} imports {dep}, which {what} does not contain"),
+                    "build protosets with `protoc --include_imports`",
+                ));
+            }
+        }
         Ok(Schema {
-            pool,
+            pool: DescriptorPool::new(),
             reflection: None,
             services: None,
             address: None,
-            reflected: Reflected::default(),
+            reflected: Reflected {
+                files: Arc::new(files),
+                roots: Some(Vec::new()),
+                asked: HashSet::new(),
+            },
+            notes: Vec::new(),
         })
+    }
+
+    /// What `-v` should say of how the schema was read.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     pub fn pool(&self) -> &DescriptorPool {
@@ -261,9 +337,31 @@ impl Schema {
                 reflection: None,
                 services: self.services.clone(),
                 address: None,
-                reflected: Reflected::default(),
+                reflected: Reflected {
+                    files: self.reflected.files.clone(),
+                    roots: self.reflected.roots.clone(),
+                    asked: HashSet::new(),
+                },
+                notes: Vec::new(),
             },
         }
+    }
+
+    /// The method names of every service, read from the files without building them: what the
+    /// shell completes before a service is used. Empty with reflection, whose files come later.
+    pub fn method_names(&self) -> Vec<(String, Vec<String>)> {
+        if self.reflection.is_some() {
+            return Vec::new();
+        }
+        let files = &self.reflected.files;
+        files
+            .services()
+            .into_iter()
+            .map(|s| {
+                let methods = files.methods(&s);
+                (s, methods)
+            })
+            .collect()
     }
 
     /// The service names, when they have been listed.
@@ -277,13 +375,16 @@ impl Schema {
         if self.services.is_none() {
             self.services = other.services;
         }
-        if self.reflection.is_none() {
-            return; // a local schema is whole already
+        match (&mut self.reflected.roots, other.reflected.roots) {
+            (Some(roots), Some(more)) => roots.extend(more),
+            (roots, None) => *roots = None,
+            _ => {}
         }
-        self.reflected.files.merge(&other.reflected.files);
+        if self.reflection.is_some() {
+            Arc::make_mut(&mut self.reflected.files).merge(&other.reflected.files);
+        }
         let (set, _) = self.reflected.files.build(self.reflected.roots.as_deref());
-        let mut pool = DescriptorPool::new();
-        if pool.decode_file_descriptor_set(set.as_slice()).is_ok() {
+        if let Ok(pool) = build_pool(&set) {
             self.pool = pool;
         }
     }
@@ -295,12 +396,16 @@ impl Schema {
             .iter()
             .filter(|s| self.pool.get_service_by_name(s).is_none())
             .collect();
-        let Some(reflection) = self.reflection.as_mut() else {
-            return Ok(());
-        };
         if missing.is_empty() {
             return Ok(());
         }
+        let Some(reflection) = self.reflection.as_mut() else {
+            let names: Vec<String> = missing.into_iter().cloned().collect();
+            for name in names {
+                self.add_root(&name);
+            }
+            return self.rebuild().await;
+        };
         let requests = missing
             .iter()
             .map(|s| Ask::FileContainingSymbol(s.to_string()))
@@ -334,11 +439,7 @@ impl Schema {
         }
         let names = match &mut self.reflection {
             Some(r) => service_names(r.ask(Ask::ListServices(String::new())).await)?,
-            None => self
-                .pool
-                .services()
-                .map(|s| s.full_name().to_string())
-                .collect(),
+            None => self.reflected.files.services(),
         };
         self.set_services(names)
     }
@@ -405,13 +506,6 @@ impl Schema {
             return self.rebuild().await;
         }
         if let Some(file) = well_known_symbol_file(symbol) {
-            if self.reflection.is_none() {
-                // A local schema is built whole: the well-known file goes straight in.
-                self.pool
-                    .decode_file_descriptor_proto(file.as_slice())
-                    .context("cannot add a well-known type")?;
-                return Ok(());
-            }
             self.add_root(symbol);
             return self.add_files(vec![file]).await;
         }
@@ -448,8 +542,9 @@ impl Schema {
             let pruned = &mut self.reflected;
             let mut wanted: Vec<(String, String)> = Vec::new();
             while let Some(bytes) = pending.pop() {
+                let bytes = editions::translated(bytes.into())?;
                 let name = prune::name_of(&bytes).unwrap_or_default();
-                if !pruned.files.insert(bytes) {
+                if !Arc::make_mut(&mut pruned.files).insert(bytes) {
                     continue;
                 }
                 for dep in pruned.files.imports(&name) {
@@ -467,6 +562,10 @@ impl Schema {
             wanted.dedup_by(|a, b| a.0 == b.0);
             if wanted.is_empty() {
                 return Ok(());
+            }
+            if self.reflection.is_none() {
+                let (dep, importer) = &wanted[0];
+                bail!("{importer} imports {dep}, which the schema's files do not contain");
             }
             let requests = wanted
                 .iter()
@@ -507,7 +606,7 @@ impl Schema {
                     .into_iter()
                     .filter(|o| pruned.asked.insert(o.clone()))
                     .collect();
-                if unasked.is_empty() {
+                if unasked.is_empty() || self.reflection.is_none() {
                     nowhere = Some((file, name));
                 } else {
                     // Every full name it may stand for, in the same round trip.
@@ -515,15 +614,22 @@ impl Schema {
                 }
             }
             if local.is_empty() && remote.is_empty() {
+                let whose = match self.reflection {
+                    Some(_) => "the server's",
+                    None => "the schema's",
+                };
                 if let Some((file, name)) = nowhere {
-                    bail!(
-                        "the server's descriptors do not fit together: {file} uses {name}, which neither its imports nor the server's reflection define"
-                    );
+                    match self.reflection {
+                        Some(_) => bail!(
+                            "the server's descriptors do not fit together: {file} uses {name}, which neither its imports nor the server's reflection define"
+                        ),
+                        None => bail!(
+                            "the schema's descriptors do not fit together: {file} uses {name}, which none of its files define"
+                        ),
+                    }
                 }
-                let mut pool = DescriptorPool::new();
-                pool.decode_file_descriptor_set(set.as_slice())
-                    .context("the server's descriptors do not fit together")?;
-                self.pool = pool;
+                self.pool = build_pool(&set)
+                    .with_context(|| format!("{whose} descriptors do not fit together"))?;
                 return Ok(());
             }
             let mut found = local;
@@ -738,38 +844,6 @@ fn any_type_urls(message: &DynamicMessage, urls: &mut Vec<String>) {
     for (_, value) in message.fields() {
         visit(value, urls);
     }
-}
-
-/// A protox error as `cannot compile FILE:LINE:COLUMN: what` when it points into a file.
-fn protox_error(
-    err: &protox::Error,
-    opened: &std::path::Path,
-    includes: &[PathBuf],
-) -> anyhow::Error {
-    use miette::Diagnostic;
-    let offset = err.labels().and_then(|mut l| l.next()).map(|l| l.offset());
-    let file = err.file().map(PathBuf::from);
-    // The error names the file relative to its include path: find it again to count lines.
-    let path = file.as_ref().and_then(|f| {
-        std::iter::once(opened.to_path_buf())
-            .chain(includes.iter().map(|i| i.join(f)))
-            .find(|p| p.ends_with(f) && p.exists())
-    });
-    let position = match (offset, &path) {
-        (Some(offset), Some(path)) => std::fs::read_to_string(path).ok().map(|text| {
-            let before = &text[..offset.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("{}:{line}:{column}", path.display())
-        }),
-        _ => None,
-    };
-    let position = position.unwrap_or_else(|| {
-        path.unwrap_or_else(|| opened.to_path_buf())
-            .display()
-            .to_string()
-    });
-    anyhow!("cannot compile {position}: {err}")
 }
 
 /// The listed services `name` may mean: the exact name, else those whose last component it is,

@@ -5,6 +5,7 @@
 //! and decodes only the messages it keeps. A name used by a kept message but defined in a file
 //! the using file does not import (grpc-js lists no imports) gets the import added.
 use super::{candidates, join};
+use bytes::Bytes;
 use prost::encoding::{decode_key, decode_varint, WireType};
 use prost::Message;
 use std::collections::{HashMap, HashSet};
@@ -21,6 +22,7 @@ const EXTENSION: u32 = 7;
 pub type Unresolved = (String, String, Vec<String>);
 
 /// One top-level field of an encoded file.
+#[derive(Clone)]
 struct Entry {
     tag: u32,
     /// The whole field, key included.
@@ -29,16 +31,18 @@ struct Entry {
     value: Range<usize>,
 }
 
+#[derive(Clone)]
 struct File {
     name: String,
     package: String,
     deps: Vec<String>,
-    bytes: Vec<u8>,
+    /// A slice of what was received or read (a protoset is not copied file by file).
+    bytes: Bytes,
     entries: Vec<Entry>,
 }
 
 /// Received files, and where each top-level message, enum and service is.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Files {
     files: Vec<File>,
     by_name: HashMap<String, usize>,
@@ -86,6 +90,15 @@ fn fields(bytes: &[u8]) -> Option<Vec<Entry>> {
     Some(entries)
 }
 
+/// The files of an encoded FileDescriptorSet, as slices of it.
+pub(super) fn set_files(set: &Bytes) -> Option<Vec<Bytes>> {
+    fields(set)?
+        .into_iter()
+        .filter(|e| e.tag == 1)
+        .map(|e| Some(set.slice(e.value)))
+        .collect()
+}
+
 /// Field 1 (the name) of an encoded descriptor, read without decoding the rest.
 pub(super) fn name_of(bytes: &[u8]) -> Option<String> {
     let entry = fields(bytes)?.into_iter().find(|e| e.tag == 1)?;
@@ -113,6 +126,31 @@ impl Files {
         self.by_name.contains_key(name)
     }
 
+    /// The full names of the services defined here, unsorted.
+    pub fn services(&self) -> Vec<String> {
+        self.index
+            .iter()
+            .filter(|(_, &(f, e))| self.files[f].entries[e].tag == SERVICE)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// The method names of a service defined here, read without building anything.
+    pub fn methods(&self, service: &str) -> Vec<String> {
+        let Some(&(f, e)) = self.index.get(service) else {
+            return Vec::new();
+        };
+        let file = &self.files[f];
+        prost_types::ServiceDescriptorProto::decode(&file.bytes[file.entries[e].value.clone()])
+            .map(|s| s.method.into_iter().map(|m| m.name().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The names of the files kept, with the files each imports.
+    pub fn names(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.files.iter().map(|f| (f.name.as_str(), f.deps.as_slice()))
+    }
+
     /// The imports of a received file.
     pub fn imports(&self, name: &str) -> &[String] {
         self.by_name
@@ -121,7 +159,8 @@ impl Files {
     }
 
     /// Keeps an encoded file; false when it cannot be read or one of its name is kept already.
-    pub fn insert(&mut self, bytes: Vec<u8>) -> bool {
+    pub fn insert(&mut self, bytes: impl Into<Bytes>) -> bool {
+        let bytes = bytes.into();
         let Some(entries) = fields(&bytes) else {
             return false;
         };
@@ -309,10 +348,15 @@ impl Files {
         order.sort_unstable();
         for f in order {
             let file = &self.files[f];
+            // The well-known files stay whole: they are small, and what a call's pool lacks of
+            // them is later added from elsewhere (`google.rpc.Status` details need `Any`), which
+            // a cut copy of the same file name would refuse.
+            let whole = file.name.starts_with("google/protobuf/");
             let mut bytes = Vec::with_capacity(file.bytes.len());
             for (i, entry) in file.entries.iter().enumerate() {
-                let definition = matches!(entry.tag, MESSAGE | ENUM | SERVICE)
-                    || (entry.tag == EXTENSION && roots.is_some());
+                let definition = !whole
+                    && (matches!(entry.tag, MESSAGE | ENUM | SERVICE)
+                        || (entry.tag == EXTENSION && roots.is_some()));
                 if let Some(methods) = only.get(&(f, i)) {
                     // Re-encoded with only its wanted methods (their custom options are lost,
                     // which a call does not read).
