@@ -306,6 +306,8 @@ fn write_message_desc(text: &mut String, m: &MessageDescriptor, depth: usize) {
             ""
         } else if f.is_list() {
             "repeated "
+        } else if f.cardinality() == prost_reflect::Cardinality::Required {
+            "required "
         } else if f.supports_presence() && f.containing_oneof().is_some() {
             "optional "
         } else {

@@ -6,7 +6,8 @@
 //! explicit presence as proto2 `optional` or proto3 `optional`, legacy required as `required`,
 //! packed or expanded lists as an explicit `packed`, delimited messages as groups. A file with
 //! implicit-presence fields becomes proto3, any other proto2 (its enums then closed, as
-//! editions' `CLOSED`). protox parses no editions either: `proto3_text` lets it read an
+//! editions' `CLOSED`); one that also defines a closed enum not starting at 0, which proto3
+//! cannot hold, stays proto2. protox parses no editions either: `proto3_text` lets it read an
 //! editions source as proto3 text, and `mark_editions` puts the edition back afterwards.
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
@@ -183,23 +184,18 @@ fn translate(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     };
     let features = defaults.under(&file);
     let package = text(&file, "package");
-    let proto3 = messages(&file, "message_type").any(|m| has_implicit(m, features))
+    let implicit = messages(&file, "message_type").any(|m| has_implicit(m, features))
         || messages(&file, "extension").any(|f| field_features(f, features).presence == IMPLICIT);
-    if proto3 {
-        let closed = messages(&file, "enum_type")
-            .map(|e| (e, features))
-            .chain(messages(&file, "message_type").flat_map(|m| nested_enums(m, features)))
-            .find(|(e, f)| {
-                f.under(e).enum_type == CLOSED
-                    && messages(e, "value").next().is_some_and(|v| int(v, "number") != 0)
-            });
-        if let Some((e, _)) = closed {
-            bail!(
-                "it mixes implicit presence with the closed enum {}, whose first value is not 0: rpcsh cannot express that yet",
-                text(e, "name")
-            );
-        }
-    }
+    // proto3 enums must start at 0: a file that needs both stays proto2, its implicit fields
+    // read as explicit ones (the same messages print; a zero the user writes is sent).
+    let closed_nonzero = messages(&file, "enum_type")
+        .map(|e| (e, features))
+        .chain(messages(&file, "message_type").flat_map(|m| nested_enums(m, features)))
+        .any(|(e, f)| {
+            f.under(e).enum_type == CLOSED
+                && messages(e, "value").next().is_some_and(|v| int(v, "number") != 0)
+        });
+    let proto3 = implicit && !closed_nonzero;
     for m in messages_mut(&mut file, "message_type") {
         rewrite_message(m, &package, features, proto3);
     }

@@ -28,7 +28,7 @@ fn install_hook() {
                     .unwrap_or_else(|| "no message".into());
                 let at = info
                     .location()
-                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .map(|l| format!(", at {}:{}", crate_path(l.file()), l.line()))
                     .unwrap_or_default();
                 MESSAGE.with(|m| m.set(Some(format!("{text}{at}"))));
             } else {
@@ -36,6 +36,18 @@ fn install_hook() {
             }
         }));
     });
+}
+
+/// A dependency's source path from its crate folder on (`prost-reflect-0.16.5/src/x.rs`), not
+/// from the registry's folder on this machine.
+fn crate_path(file: &str) -> &str {
+    match file.find("/registry/src/") {
+        Some(i) => {
+            let rest = &file[i + "/registry/src/".len()..];
+            rest.split_once('/').map_or(rest, |(_, path)| path)
+        }
+        None => file,
+    }
 }
 
 /// Runs `build`; a panic inside it becomes an error saying `what` could not be built.
@@ -47,7 +59,7 @@ pub fn guarded<T>(what: &str, build: impl FnOnce() -> anyhow::Result<T>) -> anyh
     result.unwrap_or_else(|_| {
         let message = MESSAGE.with(Cell::take).unwrap_or_default();
         Err(anyhow::anyhow!(
-            "cannot build {what}: the descriptor library failed on them ({message}); this is a bug in a library rpcsh uses, please report it with the file"
+            "cannot build {what}: a library rpcsh uses panicked on it ({message}); please report it, with the file"
         ))
     })
 }

@@ -199,7 +199,7 @@ fn build_pool(set: &[u8]) -> anyhow::Result<DescriptorPool> {
     let Err(err) = whole else {
         return whole;
     };
-    if !err.to_string().starts_with("cannot build the descriptors: the descriptor library") {
+    if !err.to_string().contains("panicked on it") {
         return Err(err);
     }
     // Built a file at a time (each with what precedes it) to find the one.
@@ -212,6 +212,19 @@ fn build_pool(set: &[u8]) -> anyhow::Result<DescriptorPool> {
         })?;
     }
     Err(err)
+}
+
+/// A big pool takes as long to free as a quarter of its build: the last schema holding one
+/// frees it on a thread of its own, which a one-shot command does not wait for at exit.
+impl Drop for Schema {
+    fn drop(&mut self) {
+        const BIG: usize = 1 << 20;
+        if self.reflected.files.size() > BIG {
+            let pool = std::mem::take(&mut self.pool);
+            let files = std::mem::take(&mut self.reflected.files);
+            std::thread::spawn(move || drop((pool, files)));
+        }
+    }
 }
 
 impl Schema {
@@ -328,10 +341,11 @@ impl Schema {
     /// loading in the background; a local schema is simply shared.
     pub fn fresh(&self) -> Schema {
         match &self.reflection {
-            Some(r) => Schema {
-                address: self.address.clone(),
-                ..Schema::from_reflection(r.fresh())
-            },
+            Some(r) => {
+                let mut schema = Schema::from_reflection(r.fresh());
+                schema.address = self.address.clone();
+                schema
+            }
             None => Schema {
                 pool: self.pool.clone(),
                 reflection: None,
@@ -371,11 +385,11 @@ impl Schema {
 
     /// Takes in what `other` loaded that this schema lacks (loaded elsewhere, as in the
     /// background): files and the service list.
-    pub fn absorb(&mut self, other: Schema) {
+    pub fn absorb(&mut self, mut other: Schema) {
         if self.services.is_none() {
-            self.services = other.services;
+            self.services = other.services.take();
         }
-        match (&mut self.reflected.roots, other.reflected.roots) {
+        match (&mut self.reflected.roots, other.reflected.roots.take()) {
             (Some(roots), Some(more)) => roots.extend(more),
             (roots, None) => *roots = None,
             _ => {}

@@ -81,9 +81,21 @@ pub fn compile(files: &[PathBuf], includes: &[PathBuf]) -> anyhow::Result<Compil
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler.include_imports(true);
         for f in files {
-            compiler
-                .open_file(f)
-                .map_err(|e| protox_error(&e, f, includes))?;
+            compiler.open_file(f).map_err(|e| {
+                let err = protox_error(&e, f, includes);
+                let in_editions = e
+                    .file()
+                    .is_some_and(|name| editions.lock().unwrap().contains_key(name));
+                if in_editions && e.to_string().contains("not allowed in proto3") {
+                    // protox reads editions sources as proto3 text (it parses no editions).
+                    anyhow::Error::from(crate::error::Hint::new(
+                        format!("{err} (in an editions file)"),
+                        "rpcsh reads editions sources as proto3 text, which cannot say this yet: give the file as a protoset (protoc --include_imports --descriptor_set_out=FILE), or through reflection",
+                    ))
+                } else {
+                    err
+                }
+            })?;
         }
         Ok(compiler.encode_file_descriptor_set())
     })?;

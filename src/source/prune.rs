@@ -121,6 +121,11 @@ impl Files {
             .count()
     }
 
+    /// The encoded size of the files kept.
+    pub fn size(&self) -> usize {
+        self.files.iter().map(|f| f.bytes.len()).sum()
+    }
+
     /// Whether a file of this name was received.
     pub fn has(&self, name: &str) -> bool {
         self.by_name.contains_key(name)

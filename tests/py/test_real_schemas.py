@@ -1,0 +1,195 @@
+"""Schemas nobody here wrote, served by grpcio with reflection and read from protosets and
+.proto trees: googleapis (npm google-proto-files, compiled by grpcio-tools' protoc), editions
+2023 and 2024 files, and a method whose file imports well-known types it does not use. The wire
+bytes and JSON rpcsh makes of editions messages are checked against Python protobuf's."""
+import json
+import os
+import pathlib
+import re
+
+import pexpect
+import pytest
+from conftest import ROOT, RPCSH, descriptor_set, rpcsh
+from google.protobuf import json_format
+from set_server import SetServer
+
+PROTOS = pathlib.Path(__file__).resolve().parent / "protos"
+EDITIONS = PROTOS / "editions"
+
+
+def googleapis_root() -> pathlib.Path:
+    for folder in os.environ.get("NODE_PATH", "").split(os.pathsep) + [
+            str(ROOT / "target" / "node-peers" / "node_modules")]:
+        path = pathlib.Path(folder) / "google-proto-files"
+        if (path / "google" / "api").is_dir():
+            return path
+    raise RuntimeError("google-proto-files is not installed: source scripts/node-peers.sh")
+
+
+GOOGLEAPIS_FILES = [
+    "google/cloud/aiplatform/v1/prediction_service.proto",
+    "google/pubsub/v1/pubsub.proto",
+    "google/longrunning/operations.proto",
+    "google/rpc/error_details.proto",
+    "google/rpc/status.proto",
+]
+
+
+@pytest.fixture(scope="module")
+def googleapis(tmp_path_factory):
+    root = googleapis_root()
+    out = tmp_path_factory.mktemp("googleapis") / "set.pb"
+    descriptor_set(root, GOOGLEAPIS_FILES, out)
+    server = SetServer(out)
+    yield root, out, server
+    server.stop()
+
+
+def test_googleapis_list_describe_and_call_through_reflection(googleapis):
+    _, _, server = googleapis
+    listed = rpcsh("list", "-a", server.addr).stdout.split()
+    for name in ["google.cloud.aiplatform.v1.PredictionService", "google.pubsub.v1.Publisher",
+                 "google.pubsub.v1.Subscriber", "google.longrunning.Operations"]:
+        assert name in listed
+    text = rpcsh("describe", "-a", server.addr, "google.cloud.aiplatform.v1.PredictRequest").stdout
+    assert "repeated .google.protobuf.Value instances = 2;" in text
+    out = rpcsh("call", "-a", server.addr, "PredictionService/Predict",
+                '{"endpoint": "projects/p/locations/l/endpoints/e", "instances": [{"a": 1}]}')
+    assert json.loads(out.stdout) == {}
+    topic = '{"name": "projects/p/topics/t", "labels": {"k": "v"}}'
+    out = rpcsh("call", "-a", server.addr, "google.pubsub.v1.Publisher/CreateTopic", topic)
+    assert json.loads(out.stdout) == json.loads(topic)
+    out = rpcsh("call", "-a", server.addr, "Operations/GetOperation", '{"name": "op"}')
+    assert json.loads(out.stdout) == {}
+
+
+def test_googleapis_from_the_protoset_and_the_proto_tree(googleapis):
+    root, protoset, server = googleapis
+    topic = '{"name": "projects/p/topics/t", "messageRetentionDuration": "3600s"}'
+    for schema in (["--protoset", str(protoset)],
+                   ["-I", str(root), "--proto", "google/pubsub/v1/pubsub.proto"]):
+        out = rpcsh("call", "-a", server.addr, *schema, "Publisher/CreateTopic", topic)
+        assert json.loads(out.stdout) == json.loads(topic)
+        listed = rpcsh("list", *schema).stdout.split()
+        assert "google.pubsub.v1.Publisher" in listed
+    # The tree's own google/protobuf/descriptor.proto (newer than protox parses) loses to
+    # rpcsh's, and -v says so.
+    assert (root / "google" / "protobuf" / "descriptor.proto").is_file()
+    out = rpcsh("call", "-v", "-a", server.addr, "-I", str(root), "--proto",
+                "google/cloud/aiplatform/v1/prediction_service.proto",
+                "PredictionService/Predict", '{"endpoint": "e"}')
+    assert json.loads(out.stdout) == {}
+    assert re.search(r"Using rpcsh's own well-known types, not .*google/protobuf/\w+\.proto",
+                     out.stderr), out.stderr
+
+
+def test_googleapis_in_the_shell_with_completion(googleapis):
+    _, protoset, server = googleapis
+    for schema in ([], ["--protoset", str(protoset)]):
+        shell = pexpect.spawn(RPCSH, ["connect", server.addr, "--no-history", *schema],
+                              encoding="utf-8", timeout=20, dimensions=(40, 200),
+                              env={**os.environ, "NO_COLOR": "1"})
+        try:
+            shell.expect_exact(f"{server.addr}> ")
+            shell.send("Publisher/CreateTo\t")
+            shell.expect("CreateTopic")
+            shell.send(' {"name": "x"}\r')
+            shell.expect(r'"name": "x"')
+            shell.sendline("exit")
+            shell.expect(pexpect.EOF)
+        finally:
+            shell.close(force=True)
+
+
+@pytest.fixture(scope="module")
+def unused(tmp_path_factory):
+    out = tmp_path_factory.mktemp("unused")
+    served = descriptor_set(PROTOS, ["unused_imports.proto"], out / "unused.pb")
+    status = descriptor_set(googleapis_root(), ["google/rpc/error_details.proto",
+                                                "google/rpc/status.proto"], out / "status.pb")
+    server = SetServer(served, fail={"unused.v1.Checker/Check"}, status_set=status)
+    yield served, server
+    server.stop()
+
+
+def assert_details(text):
+    assert "ERROR: code = FailedPrecondition, message = precondition failed" in text, text
+    assert '"@type":"type.googleapis.com/google.rpc.BadRequest"' in text, text
+    assert '"description":"must not be empty"' in text, text
+    assert '"reason":"EMPTY_NAME"' in text, text
+
+
+def test_status_details_print_whatever_the_methods_file_imports(unused):
+    served, server = unused
+    for schema in ([], ["--protoset", str(served)], ["--proto", str(PROTOS / "unused_imports.proto")]):
+        out = rpcsh("call", "-a", server.addr, *schema, "Checker/Check", '{"name": ""}', check=False)
+        assert out.returncode == 64 + 9, out.stderr
+        assert_details(out.stdout + out.stderr)
+    out = rpcsh("connect", server.addr, stdin='Checker/Check {"name": ""}\n', check=False)
+    assert_details(out.stdout + out.stderr)
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory):
+    out = tmp_path_factory.mktemp("editions")
+    sets = {name: descriptor_set(EDITIONS, [f"{name}.proto"], out / f"{name}.pb")
+            for name in ("ed2023", "ed2024")}
+    servers = {name: SetServer(path) for name, path in sets.items()}
+    yield sets, servers
+    for s in servers.values():
+        s.stop()
+
+
+CASES = {
+    "ed2023": ("ed.v1.Things/Echo", "ed.v1.Thing", [
+        {"requiredNum": 7},
+        {"explicitNum": 0, "requiredNum": 1},
+        {"requiredNum": 2, "packedNums": [1, 2, 300],
+         "expandedNums": [4, 5], "delimited": {"x": 3}, "prefixed": {"x": 4},
+         "color": "GREEN", "open": "OPEN_A", "name": "n", "byName": {"k": {"x": 1}},
+         "b": "9007199254740993", "delimitedList": [{"x": 1}, {}]},
+        {"requiredNum": 3, "color": "RED", "name": "none", "a": ""},
+    ]),
+    "ed2024": ("ed.v2.Boxes/Echo", "ed.v2.Box", [
+        {},
+        {"count": 0, "title": "", "maybe": 0, "level": "LOW"},
+        {"count": 3, "title": "t", "maybe": 5, "packed": ["-1", "2"], "expanded": [7, 8],
+         "part": {"label": "p"}, "parts": [{"label": "a"}, {}], "counts": {"a": 1}},
+    ]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_editions_encode_and_print_as_protobuf_does(editions, name):
+    sets, servers = editions
+    server = servers[name]
+    method, message, requests = CASES[name]
+    cls = server.message_class(message)
+    schemas = [[], ["--protoset", str(sets[name])]]
+    if name == "ed2024":  # protox reads editions sources as proto3 text: no default values
+        schemas.append(["--proto", str(EDITIONS / f"{name}.proto")])
+    for schema in schemas:
+        for request in requests:
+            out = rpcsh("call", "-v", "-a", server.addr, *schema, method, json.dumps(request))
+            sent = bytes.fromhex(re.search(r"request-hex: ([0-9a-f]*)", out.stderr).group(1))
+            expected = json_format.Parse(json.dumps(request), cls())
+            assert sent == expected.SerializeToString(deterministic=True), (schema, request)
+            printed = json.loads(out.stdout)
+            assert printed == json_format.MessageToDict(cls.FromString(sent)), (schema, request)
+
+
+def test_editions_describe_and_template(editions):
+    sets, servers = editions
+    text = rpcsh("describe", "--protoset", str(sets["ed2023"]), "ed.v1.Thing").stdout
+    assert "required int32 required_num = 3;" in text, text
+    assert "optional int32 maybe = 3;" in rpcsh("describe", "--protoset", str(sets["ed2024"]),
+                                                "ed.v2.Box").stdout
+    out = rpcsh("template", "-a", servers["ed2023"].addr, "Things/Echo").stdout
+    assert json.loads(out)["color"] == "RED"
+
+
+def test_a_proto_default_in_an_editions_source_is_one_clear_error():
+    out = rpcsh("describe", "--proto", str(EDITIONS / "ed2023.proto"), "ed.v1.Thing", check=False)
+    assert out.returncode != 0 and out.returncode != 101
+    assert "ed2023.proto:" in out.stderr and "editions file" in out.stderr, out.stderr
+    assert out.stderr.count("rpcsh: error:") == 1
