@@ -21,6 +21,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "py"))
+from chain_schema import chain  # noqa: E402
 from schema import measure, median  # noqa: E402
 from set_server import SetServer  # noqa: E402
 
@@ -45,29 +46,6 @@ def protoc(include, files, out):
     if failed:
         sys.exit(f"bench: protoc failed on {files[:3]}...")
     return out
-
-
-def chain(folder, files=200, messages=20):
-    """Files f0..f199, each importing the one before; every message holds the same message of
-    the file before and the one before it in its own file: Msg19 of the last file reaches all."""
-    for f in range(files):
-        lines = ['syntax = "proto3";', f"package chain.p{f};"]
-        if f:
-            lines.append(f'import "c{f - 1}.proto";')
-        for m in range(messages):
-            lines.append(f"message Msg{m} {{")
-            if f:
-                lines.append(f"  chain.p{f - 1}.Msg{m} previous_file = 1;")
-            if m:
-                lines.append(f"  Msg{m - 1} previous = 2;")
-            for k in range(3, 12):
-                lines.append(f"  {('string', 'int64', 'bool')[k % 3]} field_{k} = {k};")
-            lines.append("}")
-        if f == files - 1:
-            lines.append("message Request {}")
-            lines.append(f"service Chain {{ rpc Get(Request) returns (Msg{messages - 1}); }}")
-        (folder / f"c{f}.proto").write_text("\n".join(lines) + "\n")
-    return [f"c{f}.proto" for f in range(files)]
 
 
 def shell(rpcsh, args):

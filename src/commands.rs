@@ -54,7 +54,7 @@ pub async fn call(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut session = conn.open(true).await?;
-    session.schema.only_what_is_used();
+    session.schema.shallow();
     let link = session.link.clone().expect("a call connects");
     let method = session.schema.resolve_method(method).await?;
     let schema_time = started.elapsed() - session.connected;
@@ -198,7 +198,7 @@ impl<W: Write> invoke::Handler for ResolvingPrinter<'_, W> {
 /// `rpcsh list [SERVICE]`: the services, or one service's methods.
 pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
-    session.schema.only_what_is_used();
+    session.schema.shallow();
     let mut out = std::io::stdout().lock();
     match service {
         None => {
@@ -219,7 +219,7 @@ pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()
 /// `rpcsh describe SYMBOL`: a service, method, message or enum, as proto text or JSON.
 pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
-    session.schema.only_what_is_used();
+    session.schema.shallow();
     let found = session.schema.find_symbol(symbol).await?;
     let mut out = std::io::stdout().lock();
     if json {

@@ -536,7 +536,9 @@ mod tests {
         // In lists and map values too; a double field takes such a literal as it is.
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/protos/interop.proto");
         let mut schema = crate::source::Schema::from_protos(&[dir.into()], &[]).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         runtime
             .block_on(schema.load_symbol("interop.v1.Everything"))
             .unwrap();

@@ -58,7 +58,8 @@ impl Features {
 
     /// These features overridden by what `element`'s options set.
     fn under(self, element: &DynamicMessage) -> Self {
-        let Some(set) = message_field(element, "options").and_then(|o| message_field(o, "features"))
+        let Some(set) =
+            message_field(element, "options").and_then(|o| message_field(o, "features"))
         else {
             return self;
         };
@@ -90,10 +91,7 @@ fn message_field<'a>(m: &'a DynamicMessage, name: &str) -> Option<&'a DynamicMes
     }
 }
 
-fn messages<'a>(
-    m: &'a DynamicMessage,
-    name: &'a str,
-) -> impl Iterator<Item = &'a DynamicMessage> {
+fn messages<'a>(m: &'a DynamicMessage, name: &'a str) -> impl Iterator<Item = &'a DynamicMessage> {
     m.fields()
         .filter(move |(f, _)| f.name() == name)
         .flat_map(|(_, v)| v.as_list().unwrap_or_default())
@@ -193,7 +191,9 @@ fn translate(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
         .chain(messages(&file, "message_type").flat_map(|m| nested_enums(m, features)))
         .any(|(e, f)| {
             f.under(e).enum_type == CLOSED
-                && messages(e, "value").next().is_some_and(|v| int(v, "number") != 0)
+                && messages(e, "value")
+                    .next()
+                    .is_some_and(|v| int(v, "number") != 0)
         });
     let proto3 = implicit && !closed_nonzero;
     for m in messages_mut(&mut file, "message_type") {
@@ -225,12 +225,11 @@ fn has_implicit(message: &DynamicMessage, parent: Features) -> bool {
         || messages(message, "nested_type").any(|m| has_implicit(m, features))
 }
 
-fn nested_enums(
-    message: &DynamicMessage,
-    parent: Features,
-) -> Vec<(&DynamicMessage, Features)> {
+fn nested_enums(message: &DynamicMessage, parent: Features) -> Vec<(&DynamicMessage, Features)> {
     let features = parent.under(message);
-    let mut out: Vec<_> = messages(message, "enum_type").map(|e| (e, features)).collect();
+    let mut out: Vec<_> = messages(message, "enum_type")
+        .map(|e| (e, features))
+        .collect();
     for m in messages(message, "nested_type") {
         out.extend(nested_enums(m, features));
     }
@@ -351,7 +350,10 @@ pub fn proto3_text(source: &str) -> Option<(String, i32)> {
     while statement.len() < end {
         statement.push(' ');
     }
-    Some((format!("{}{statement}{}", &source[..start], &rest[end..]), edition))
+    Some((
+        format!("{}{statement}{}", &source[..start], &rest[end..]),
+        edition,
+    ))
 }
 
 /// Where the first statement begins, past whitespace and comments.

@@ -1,7 +1,8 @@
 //! Where descriptors come from — server reflection, `.proto` files compiled at run time with
-//! protox, or a protoset — and the pool they are gathered in. With reflection, only the files a
-//! command needs are fetched, dependencies included. Also resolves the method and symbol names
-//! people type (`RouteGuide/GetFeature`, `Compute.SayHello`, `/pkg.Svc/Method`).
+//! protox, or a protoset — and the pool they are gathered in. Every source keeps its files
+//! encoded and builds only what the names used reach: with reflection, only the files a command
+//! needs are fetched, dependencies included; a local source is indexed, not built. The names
+//! people type are resolved in `symbol`.
 mod editions;
 mod guard;
 mod protos;
@@ -16,11 +17,10 @@ use crate::error::Hint;
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use prost::Message;
-use prost_reflect::{
-    DescriptorPool, DynamicMessage, MethodDescriptor, ReflectMessage, ServiceDescriptor,
-};
+use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage};
 use reflection::Reflection;
 use std::{collections::HashSet, path::PathBuf, sync::Arc};
+use symbol::matching_services;
 use tonic_reflection::pb::v1::{
     server_reflection_request::MessageRequest as Ask,
     server_reflection_response::MessageResponse as Answer,
@@ -61,6 +61,9 @@ struct Reflected {
     roots: Option<Vec<String>>,
     /// Names asked of the server for files that use them without importing them.
     asked: HashSet<String>,
+    /// For a one-shot command on a big closure: build it shallow, with the names responses
+    /// turned out to need expanded since (`prune::Files::build`).
+    shallow: Option<HashSet<String>>,
 }
 
 /// The well-known types (`google/protobuf/*.proto`), built once when first needed: every source
@@ -168,8 +171,8 @@ pub fn with_status_types(pool: &DescriptorPool) -> DescriptorPool {
     }
     let add = |pool: &DescriptorPool| -> Option<DescriptorPool> {
         let mut pool = pool.clone();
-        let set = prost_types::FileDescriptorSet::decode(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .ok()?;
+        let set =
+            prost_types::FileDescriptorSet::decode(tonic_types::pb::FILE_DESCRIPTOR_SET).ok()?;
         let wkt = missing_well_known(&set.file, &pool);
         pool.decode_file_descriptor_set(wkt.as_slice()).ok()?;
         pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
@@ -233,6 +236,16 @@ impl Schema {
     pub fn only_what_is_used(&mut self) {
         if self.reflection.is_some() {
             self.reflected.roots.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// As `only_what_is_used`, and a big closure built shallow (a call's response, a described
+    /// message): the messages past the first level come in as the responses printed hold them
+    /// (`resolve_any`).
+    pub fn shallow(&mut self) {
+        self.only_what_is_used();
+        if self.reflected.roots.is_some() {
+            self.reflected.shallow.get_or_insert_with(HashSet::new);
         }
     }
 
@@ -323,6 +336,7 @@ impl Schema {
                 files: Arc::new(files),
                 roots: Some(Vec::new()),
                 asked: HashSet::new(),
+                shallow: None,
             },
             notes: Vec::new(),
         })
@@ -355,6 +369,7 @@ impl Schema {
                     files: self.reflected.files.clone(),
                     roots: self.reflected.roots.clone(),
                     asked: HashSet::new(),
+                    shallow: self.reflected.shallow.clone(),
                 },
                 notes: Vec::new(),
             },
@@ -397,7 +412,10 @@ impl Schema {
         if self.reflection.is_some() {
             Arc::make_mut(&mut self.reflected.files).merge(&other.reflected.files);
         }
-        let (set, _) = self.reflected.files.build(self.reflected.roots.as_deref());
+        let reflected = &self.reflected;
+        let (set, _) = reflected
+            .files
+            .build(reflected.roots.as_deref(), reflected.shallow.as_ref());
         if let Ok(pool) = build_pool(&set) {
             self.pool = pool;
         }
@@ -602,7 +620,9 @@ impl Schema {
     async fn rebuild(&mut self) -> anyhow::Result<()> {
         loop {
             let pruned = &mut self.reflected;
-            let (set, missing) = pruned.files.build(pruned.roots.as_deref());
+            let (set, missing) = pruned
+                .files
+                .build(pruned.roots.as_deref(), pruned.shallow.as_ref());
             let mut local = Vec::new();
             let mut remote = Vec::new();
             let mut nowhere = None;
@@ -680,158 +700,90 @@ impl Schema {
             .as_mut()
             .expect("files come from reflection")
     }
-
-    /// Finds the service a user named: its full name, or its last component when that is
-    /// unambiguous, in any case when nothing matches exactly.
-    pub async fn resolve_service(&mut self, name: &str) -> anyhow::Result<ServiceDescriptor> {
-        self.resolve_service_for(name, None).await
-    }
-
-    /// As `resolve_service`; with `method`, a one-shot command builds that method alone.
-    async fn resolve_service_for(
-        &mut self,
-        name: &str,
-        method: Option<&str>,
-    ) -> anyhow::Result<ServiceDescriptor> {
-        self.list_and_load(name).await?;
-        let services = self.services().await?;
-        let found = matching_services(name, &services);
-        let full = match found.as_slice() {
-            [one] => (*one).clone(),
-            // A service the server does not list may still be described (and answer
-            // UNIMPLEMENTED, as the interop case unimplemented_service expects).
-            [] if self.load_symbol(name).await.is_ok()
-                && self.pool.get_service_by_name(name).is_some() =>
-            {
-                name.to_string()
-            }
-            [] => {
-                let hint = suggest(name, &services)
-                    .map(|s| format!("did you mean {s}? `rpcsh list` shows them all"))
-                    .unwrap_or_else(|| format!("the server has: {}", services.join(", ")));
-                bail!(Hint::new(format!("unknown service {name:?}"), hint))
-            }
-            many => {
-                const SHOWN: usize = 5;
-                let shown: Vec<&str> = many.iter().take(SHOWN).map(|s| s.as_str()).collect();
-                let more = match many.len().saturating_sub(SHOWN) {
-                    0 => String::new(),
-                    n => format!(" and {n} more (`rpcsh list` shows them all)"),
-                };
-                bail!(Hint::new(
-                    format!(
-                        "service name {name:?} is ambiguous: {} services have it",
-                        many.len()
-                    ),
-                    format!(
-                        "name one by its full name, with its package: {}{more}",
-                        shown.join(", ")
-                    ),
-                ))
-            }
-        };
-        match method {
-            Some(method) if self.reflected.roots.is_some() => {
-                // Not every server finds a file by a method's name (grpcio's v1alpha does not):
-                // fetch it by the service's, then build the method alone.
-                if !self.reflected.files.defines(&full) {
-                    let answer = self
-                        .reflection_mut()
-                        .ask(Ask::FileContainingSymbol(full.clone()));
-                    let files = file_answer(answer.await?)?;
-                    self.fetch(files).await?;
-                }
-                self.load_symbol(&format!("{full}.{method}")).await?
-            }
-            _ => self.load_symbol(&full).await?,
-        }
-        self.pool
-            .get_service_by_name(&full)
-            .ok_or_else(|| anyhow!("the server lists {full} but does not describe it"))
-    }
-
-    /// Finds a method from `Service/Method`, `Service.Method` or `/package.Service/Method`.
-    pub async fn resolve_method(&mut self, spec: &str) -> anyhow::Result<MethodDescriptor> {
-        let trimmed = spec.trim().trim_start_matches('/');
-        let split = trimmed
-            .rsplit_once('/')
-            .or_else(|| trimmed.rsplit_once('.'));
-        let Some((service, method)) = split.filter(|(s, m)| !s.is_empty() && !m.is_empty()) else {
-            bail!(Hint::new(
-                format!("invalid method {spec:?}"),
-                "name it SERVICE/METHOD, as in RouteGuide/GetFeature",
-            ));
-        };
-        let mut service = self.resolve_service_for(service, Some(method)).await?;
-        if let Some(m) = service.methods().find(|m| m.name() == method) {
-            return Ok(m);
-        }
-        // Not that exact name: the whole service, for a name in another case or a suggestion.
-        if self.reflected.roots.is_some() {
-            let full = service.full_name().to_string();
-            self.add_root(&full);
-            self.rebuild().await?;
-            service = self.pool.get_service_by_name(&full).unwrap_or(service);
-        }
-        let methods: Vec<MethodDescriptor> = service.methods().collect();
-        let loose: Vec<&MethodDescriptor> = methods
-            .iter()
-            .filter(|m| m.name().eq_ignore_ascii_case(method))
-            .collect();
-        if let [one] = loose.as_slice() {
-            return Ok((*one).clone());
-        }
-        let names: Vec<String> = methods.iter().map(|m| m.name().to_string()).collect();
-        // Suggest a name that resolves: the short service name only when it is unambiguous.
-        let services = self.services.clone().unwrap_or_default();
-        let service_name = match matching_services(service.name(), &services).len() {
-            0 | 1 => service.name(),
-            _ => service.full_name(),
-        };
-        let hint = match suggest(method, &names) {
-            Some(s) => format!("did you mean {service_name}/{s}?"),
-            None => format!("{} has: {}", service.full_name(), names.join(", ")),
-        };
-        bail!(Hint::new(
-            format!("{} has no method {method:?}", service.full_name()),
-            hint
-        ))
-    }
 }
 
 impl Schema {
     /// `message` again, decoded with a pool that knows every type its `google.protobuf.Any`
-    /// fields hold, as far as the source can tell: JSON printing needs them. Types the source
-    /// does not know are left for the printer to report.
-    pub async fn resolve_any(&mut self, message: DynamicMessage) -> DynamicMessage {
-        let mut urls = Vec::new();
-        any_type_urls(&message, &mut urls);
-        if urls.is_empty() {
-            return message;
-        }
-        // A fresh schema (the shell's handlers) knows nothing yet, not even the message itself.
-        let own = message.descriptor().full_name().to_string();
-        let mut loaded = false;
-        if self.pool.get_message_by_name(&own).is_none() {
-            loaded = self.load_symbol(&own).await.is_ok();
-        }
-        for url in urls {
-            let name = url.rsplit('/').next().unwrap_or(&url);
-            if self.pool.get_message_by_name(name).is_none() && self.load_symbol(name).await.is_ok()
-            {
-                loaded = true;
+    /// fields hold, as far as the source can tell, and, after a shallow build, every message it
+    /// holds: JSON printing needs them. Types the source does not know are left for the
+    /// printer to report.
+    pub async fn resolve_any(&mut self, mut message: DynamicMessage) -> DynamicMessage {
+        // Levels of a response expanded one at a time before the rest is built whole.
+        const ROUNDS: usize = 4;
+        for round in 0.. {
+            let mut urls = Vec::new();
+            let mut stubs = Vec::new();
+            unresolved(&message, &mut urls, &mut stubs);
+            let expanded = self.reflected.shallow.as_ref();
+            stubs.retain(|s| expanded.is_some_and(|e| !e.contains(s)));
+            if urls.is_empty() && stubs.is_empty() {
+                return message;
+            }
+            // A fresh schema (the shell's handlers) knows nothing yet, not even the message.
+            let own = message.descriptor().full_name().to_string();
+            let mut loaded = false;
+            if self.pool.get_message_by_name(&own).is_none() {
+                loaded = self.load_symbol(&own).await.is_ok();
+            }
+            if !stubs.is_empty() {
+                match &mut self.reflected.shallow {
+                    Some(expanded) if round < ROUNDS => expanded.extend(stubs),
+                    shallow => *shallow = None,
+                }
+                loaded |= self.rebuild().await.is_ok();
+            }
+            for url in urls {
+                let name = url.rsplit('/').next().unwrap_or(&url);
+                if self.pool.get_message_by_name(name).is_none()
+                    && self.load_symbol(name).await.is_ok()
+                {
+                    loaded = true;
+                }
+            }
+            if !loaded {
+                return message;
+            }
+            let Some(desc) = self
+                .pool
+                .get_message_by_name(message.descriptor().full_name())
+            else {
+                return message;
+            };
+            match DynamicMessage::decode(desc, message.encode_to_vec().as_slice()) {
+                Ok(decoded) => message = decoded,
+                Err(_) => return message,
             }
         }
-        if !loaded {
-            return message;
+        message
+    }
+}
+
+/// The type URLs of every `Any` in `message`, and the messages in it that a shallow build
+/// left as stubs but that hold fields (unknown to the stub), nested ones included.
+fn unresolved(message: &DynamicMessage, urls: &mut Vec<String>, stubs: &mut Vec<String>) {
+    use prost_reflect::Value;
+    fn visit(value: &Value, urls: &mut Vec<String>, stubs: &mut Vec<String>) {
+        match value {
+            Value::Message(m) => unresolved(m, urls, stubs),
+            Value::List(items) => items.iter().for_each(|v| visit(v, urls, stubs)),
+            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls, stubs)),
+            _ => {}
         }
-        let Some(desc) = self
-            .pool
-            .get_message_by_name(message.descriptor().full_name())
-        else {
-            return message;
-        };
-        DynamicMessage::decode(desc, message.encode_to_vec().as_slice()).unwrap_or(message)
+    }
+    let desc = message.descriptor();
+    if desc.fields().len() == 0 && message.unknown_fields().next().is_some() {
+        let name = desc.full_name().to_string();
+        if !stubs.contains(&name) {
+            stubs.push(name);
+        }
+        return;
+    }
+    if desc.full_name() == "google.protobuf.Any" {
+        any_type_urls(message, urls);
+        return;
+    }
+    for (_, value) in message.fields() {
+        visit(value, urls, stubs);
     }
 }
 
@@ -858,39 +810,6 @@ fn any_type_urls(message: &DynamicMessage, urls: &mut Vec<String>) {
     for (_, value) in message.fields() {
         visit(value, urls);
     }
-}
-
-/// The listed services `name` may mean: the exact name, else those whose last component it is,
-/// else the same ignoring case.
-fn matching_services<'a>(name: &str, services: &'a [String]) -> Vec<&'a String> {
-    let short = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
-    let mut found: Vec<&String> = services.iter().filter(|s| *s == name).collect();
-    if found.is_empty() {
-        found = services.iter().filter(|s| short(s) == name).collect();
-    }
-    if found.is_empty() {
-        found = services
-            .iter()
-            .filter(|s| s.eq_ignore_ascii_case(name) || short(s).eq_ignore_ascii_case(name))
-            .collect();
-    }
-    found
-}
-
-/// The candidate closest to `name`, if any is close enough to be a likely typo.
-fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
-    let lower = name.to_ascii_lowercase();
-    candidates
-        .iter()
-        .map(|c| {
-            let short = c.rsplit('.').next().unwrap_or(c).to_ascii_lowercase();
-            let score = strsim::jaro_winkler(&lower, &short)
-                .max(strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()));
-            (score, c.as_str())
-        })
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 /// rpcsh's own demo protos, for tests and tools that know the demo API.

@@ -41,7 +41,11 @@ impl FileResolver for Resolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         match self.google.open_file(name) {
             Ok(file) => {
-                let copies = self.includes.iter().map(|i| i.join(name)).filter(|p| p.is_file());
+                let copies = self
+                    .includes
+                    .iter()
+                    .map(|i| i.join(name))
+                    .filter(|p| p.is_file());
                 self.shadowed.lock().unwrap().extend(copies);
                 return Ok(file);
             }
@@ -161,4 +165,3 @@ fn protox_error(
     });
     anyhow!("cannot compile {position}: {err}")
 }
-

@@ -153,7 +153,9 @@ impl Files {
 
     /// The names of the files kept, with the files each imports.
     pub fn names(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.files.iter().map(|f| (f.name.as_str(), f.deps.as_slice()))
+        self.files
+            .iter()
+            .map(|f| (f.name.as_str(), f.deps.as_slice()))
     }
 
     /// The imports of a received file.
@@ -237,103 +239,66 @@ impl Files {
     /// An encoded FileDescriptorSet holding what `roots` (full names; None: everything) reach,
     /// and each file's imports; and the names used that no file here defines, as (file, name as
     /// written, its candidate full names).
-    pub fn build(&self, roots: Option<&[String]>) -> (Vec<u8>, Vec<Unresolved>) {
-        let mut keep: HashSet<(usize, usize)> = HashSet::new();
-        let mut missing = Vec::new();
-        let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
-        let mut work: Vec<(usize, usize)> = match roots {
-            Some(roots) => roots.iter().filter_map(|r| self.locate(r)).collect(),
-            None => self.index.values().copied().collect(),
-        };
+    ///
+    /// With `shallow` (the names expanded so far), a closure of more than `SHALLOW_FROM`
+    /// messages is cut short: a method's request is built whole, its response and a named
+    /// message one level deep, and the messages they use as stubs (a name, nested names and
+    /// enums, no fields) unless expanded since — the caller expands what a response turns out
+    /// to hold.
+    pub fn build(
+        &self,
+        roots: Option<&[String]>,
+        shallow: Option<&HashSet<String>>,
+    ) -> (Vec<u8>, Vec<Unresolved>) {
         // A root naming a method keeps its service with only the methods so named (a call needs
         // no other); a root naming the service keeps it whole.
         let mut only: HashMap<(usize, usize), HashSet<String>> = HashMap::new();
         let mut whole: HashSet<(usize, usize)> = HashSet::new();
+        let mut starts = Vec::new();
         for root in roots.into_iter().flatten() {
             let Some((f, e)) = self.locate(root) else {
                 continue;
             };
-            if self.files[f].entries[e].tag != SERVICE {
-                continue;
-            }
-            match root.strip_prefix(&format!("{}.", self.full_name(f, e))) {
-                Some(method) if !method.contains('.') => {
-                    only.entry((f, e)).or_default().insert(method.to_string());
+            let mut depth = Depth::Shallow;
+            if self.files[f].entries[e].tag == SERVICE {
+                match root.strip_prefix(&format!("{}.", self.full_name(f, e))) {
+                    Some(method) if !method.contains('.') => {
+                        only.entry((f, e)).or_default().insert(method.to_string());
+                    }
+                    _ => {
+                        whole.insert((f, e));
+                        depth = Depth::Stub;
+                    }
                 }
-                _ => {
-                    whole.insert((f, e));
-                }
             }
+            starts.push(((f, e), depth));
         }
         only.retain(|k, _| !whole.contains(k));
-        while let Some((f, e)) = work.pop() {
-            if !keep.insert((f, e)) {
-                continue;
-            }
-            let file = &self.files[f];
-            let entry = &file.entries[e];
-            let value = &file.bytes[entry.value.clone()];
-            let mut used = Vec::new();
-            let mut nested = HashSet::new();
-            match entry.tag {
-                MESSAGE => {
-                    if let Ok(m) = prost_types::DescriptorProto::decode(value) {
-                        message_names(&file.package, &m, &mut used, &mut nested);
-                    }
-                }
-                SERVICE => {
-                    if let Ok(s) = prost_types::ServiceDescriptorProto::decode(value) {
-                        let scope = join(&file.package, s.name());
-                        let wanted = only.get(&(f, e));
-                        let methods = s
-                            .method
-                            .iter()
-                            .filter(|m| wanted.is_none_or(|w| w.contains(m.name())));
-                        for m in methods {
-                            for n in m.input_type.iter().chain(&m.output_type) {
-                                used.push((scope.clone(), n.clone()));
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-            for (scope, name) in used {
-                let options = candidates(&scope, &name);
-                // Protobuf's scoping without decoding every message: a top-level definition by
-                // its exact name, or a type nested in this message, or one nested in another
-                // message — never the enclosing message itself (`types.v1.Author` written in
-                // `acme.library.v2.Book` is not nested in Book).
-                let found = options
-                    .iter()
-                    .find_map(|c| self.index.get(c.as_str()).copied())
-                    .or_else(|| options.iter().any(|c| nested.contains(c)).then_some((f, e)))
-                    .or_else(|| {
-                        options.iter().find_map(|c| {
-                            let found = self.locate(c)?;
-                            let outer = self.full_name(found.0, found.1);
-                            let enclosing =
-                                scope == outer || scope.starts_with(&format!("{outer}."));
-                            (!enclosing).then_some(found)
-                        })
-                    });
-                match found {
-                    Some(found) => {
-                        let provider = &self.files[found.0].name;
-                        if found.0 != f && !file.deps.contains(provider) {
-                            let added = extra.entry(f).or_default();
-                            if !added.contains(provider) {
-                                added.push(provider.clone());
-                            }
-                        }
-                        work.push(found);
-                    }
-                    None => missing.push((file.name.clone(), name, options)),
-                }
+        let full: Vec<_> = match roots {
+            Some(_) => starts.iter().map(|&(at, _)| (at, Depth::Full)).collect(),
+            None => self.index.values().map(|&at| (at, Depth::Full)).collect(),
+        };
+        let mut memo = HashMap::new();
+        let none = HashSet::new();
+        let mut reached = self.reach(full, &only, &none, &mut memo);
+        if let Some(expanded) = shallow {
+            let messages = reached
+                .depths
+                .keys()
+                .filter(|&&(f, e)| self.files[f].entries[e].tag == MESSAGE)
+                .count();
+            if messages > SHALLOW_FROM {
+                let expanded = expanded.iter().filter_map(|n| self.locate(n)).collect();
+                reached = self.reach(starts, &only, &expanded, &mut memo);
             }
         }
+        let Reached {
+            depths,
+            missing,
+            extra,
+        } = reached;
         // The files with something kept, and every file they import (a pool needs them all).
-        let mut needed: Vec<usize> = keep.iter().map(|&(f, _)| f).collect();
+        let mut needed: Vec<usize> = depths.keys().map(|&(f, _)| f).collect();
         let mut seen: HashSet<usize> = needed.iter().copied().collect();
         while let Some(f) = needed.pop() {
             let imports = self.files[f]
@@ -356,21 +321,28 @@ impl Files {
             // The well-known files stay whole: they are small, and what a call's pool lacks of
             // them is later added from elsewhere (`google.rpc.Status` details need `Any`), which
             // a cut copy of the same file name would refuse.
-            let whole = file.name.starts_with("google/protobuf/");
+            let whole_file = file.name.starts_with("google/protobuf/");
             let mut bytes = Vec::with_capacity(file.bytes.len());
             for (i, entry) in file.entries.iter().enumerate() {
-                let definition = !whole
+                let definition = !whole_file
                     && (matches!(entry.tag, MESSAGE | ENUM | SERVICE)
                         || (entry.tag == EXTENSION && roots.is_some()));
+                let value = &file.bytes[entry.value.clone()];
                 if let Some(methods) = only.get(&(f, i)) {
                     // Re-encoded with only its wanted methods (their custom options are lost,
                     // which a call does not read).
-                    let value = &file.bytes[entry.value.clone()];
                     if let Ok(mut service) = prost_types::ServiceDescriptorProto::decode(value) {
                         service.method.retain(|m| methods.contains(m.name()));
                         prost::encoding::message::encode(SERVICE, &service, &mut bytes);
                     }
-                } else if !definition || keep.contains(&(f, i)) {
+                } else if definition
+                    && entry.tag == MESSAGE
+                    && depths.get(&(f, i)) == Some(&Depth::Stub)
+                {
+                    if let Ok(m) = prost_types::DescriptorProto::decode(value) {
+                        prost::encoding::message::encode(MESSAGE, &stub(&m), &mut bytes);
+                    }
+                } else if !definition || depths.contains_key(&(f, i)) {
                     bytes.extend_from_slice(&file.bytes[entry.field.clone()]);
                 }
             }
@@ -381,6 +353,174 @@ impl Files {
             prost::encoding::bytes::encode(1, &bytes, &mut set);
         }
         (set, missing)
+    }
+
+    /// The names a top-level definition uses, each with the scope it is written in and what it
+    /// is to its user; and the full names nested in it.
+    fn uses(
+        &self,
+        (f, e): (usize, usize),
+        only: &HashMap<(usize, usize), HashSet<String>>,
+    ) -> Uses {
+        let file = &self.files[f];
+        let entry = &file.entries[e];
+        let value = &file.bytes[entry.value.clone()];
+        let mut used = Vec::new();
+        let mut nested = HashSet::new();
+        match entry.tag {
+            MESSAGE => {
+                if let Ok(m) = prost_types::DescriptorProto::decode(value) {
+                    let mut names = Vec::new();
+                    message_names(&file.package, &m, &mut names, &mut nested);
+                    used.extend(names.into_iter().map(|(s, n)| (s, n, Side::Field)));
+                }
+            }
+            SERVICE => {
+                if let Ok(s) = prost_types::ServiceDescriptorProto::decode(value) {
+                    let scope = join(&file.package, s.name());
+                    let wanted = only.get(&(f, e));
+                    let methods = s
+                        .method
+                        .iter()
+                        .filter(|m| wanted.is_none_or(|w| w.contains(m.name())));
+                    for m in methods {
+                        if let Some(n) = &m.input_type {
+                            used.push((scope.clone(), n.clone(), Side::Request));
+                        }
+                        if let Some(n) = &m.output_type {
+                            used.push((scope.clone(), n.clone(), Side::Field));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Uses { used, nested }
+    }
+
+    /// What `work` reaches, each definition at the greatest depth it is reached at.
+    fn reach(
+        &self,
+        mut work: Vec<((usize, usize), Depth)>,
+        only: &HashMap<(usize, usize), HashSet<String>>,
+        expanded: &HashSet<(usize, usize)>,
+        memo: &mut HashMap<(usize, usize), Uses>,
+    ) -> Reached {
+        let mut depths: HashMap<(usize, usize), Depth> = HashMap::new();
+        let mut missing = Vec::new();
+        let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
+        while let Some(((f, e), depth)) = work.pop() {
+            if depths.get(&(f, e)).is_some_and(|d| *d >= depth) {
+                continue;
+            }
+            depths.insert((f, e), depth);
+            let tag = self.files[f].entries[e].tag;
+            // A stub uses nothing; a service named as a stub keeps its methods' types as stubs.
+            if depth == Depth::Stub && tag != SERVICE {
+                continue;
+            }
+            let uses = memo
+                .entry((f, e))
+                .or_insert_with(|| self.uses((f, e), only));
+            let file = &self.files[f];
+            for (scope, name, side) in &uses.used {
+                let options = candidates(scope, name);
+                // Protobuf's scoping without decoding every message: a top-level definition by
+                // its exact name, or a type nested in this message, or one nested in another
+                // message — never the enclosing message itself (`types.v1.Author` written in
+                // `acme.library.v2.Book` is not nested in Book).
+                let found = options
+                    .iter()
+                    .find_map(|c| self.index.get(c.as_str()).copied())
+                    .or_else(|| {
+                        options
+                            .iter()
+                            .any(|c| uses.nested.contains(c))
+                            .then_some((f, e))
+                    })
+                    .or_else(|| {
+                        options.iter().find_map(|c| {
+                            let found = self.locate(c)?;
+                            let outer = self.full_name(found.0, found.1);
+                            let enclosing =
+                                *scope == outer || scope.starts_with(&format!("{outer}."));
+                            (!enclosing).then_some(found)
+                        })
+                    });
+                let Some(found) = found else {
+                    missing.push((file.name.clone(), name.clone(), options));
+                    continue;
+                };
+                let provider = &self.files[found.0].name;
+                if found.0 != f && !file.deps.contains(provider) {
+                    let added = extra.entry(f).or_default();
+                    if !added.contains(provider) {
+                        added.push(provider.clone());
+                    }
+                }
+                let child = match (depth, side) {
+                    (Depth::Full, _) | (Depth::Shallow, Side::Request) => Depth::Full,
+                    (Depth::Shallow, _) if expanded.contains(&found) => Depth::Shallow,
+                    _ => Depth::Stub,
+                };
+                work.push((found, child));
+            }
+        }
+        Reached {
+            depths,
+            missing,
+            extra,
+        }
+    }
+}
+
+/// Past this many messages in a closure, a shallow build cuts it short.
+const SHALLOW_FROM: usize = 256;
+
+/// How much of a definition a pool gets.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Depth {
+    /// A message's name, nested names and enums; a service's methods with their types as stubs.
+    Stub,
+    /// Whole, with the messages it uses as stubs; a service's requests whole, responses shallow.
+    Shallow,
+    /// Whole, with everything it uses.
+    Full,
+}
+
+/// What a name is to the definition using it.
+#[derive(Clone, Copy)]
+enum Side {
+    Request,
+    Field,
+}
+
+struct Uses {
+    used: Vec<(String, String, Side)>,
+    nested: HashSet<String>,
+}
+
+struct Reached {
+    depths: HashMap<(usize, usize), Depth>,
+    missing: Vec<Unresolved>,
+    extra: HashMap<usize, Vec<String>>,
+}
+
+/// A message without its fields: its name, its nested messages as stubs (map entries go with
+/// the fields that use them) and its enums.
+fn stub(m: &prost_types::DescriptorProto) -> prost_types::DescriptorProto {
+    let map_entry =
+        |n: &prost_types::DescriptorProto| n.options.as_ref().is_some_and(|o| o.map_entry());
+    prost_types::DescriptorProto {
+        name: m.name.clone(),
+        nested_type: m
+            .nested_type
+            .iter()
+            .filter(|n| !map_entry(n))
+            .map(stub)
+            .collect(),
+        enum_type: m.enum_type.clone(),
+        ..Default::default()
     }
 }
 
@@ -422,7 +562,7 @@ mod tests {
     }
 
     fn pool(files: &Files, roots: Option<&[String]>) -> DescriptorPool {
-        let (set, missing) = files.build(roots);
+        let (set, missing) = files.build(roots, None);
         assert!(missing.is_empty(), "{missing:?}");
         DescriptorPool::decode(set.as_slice()).unwrap()
     }
@@ -524,7 +664,7 @@ mod tests {
             ..Default::default()
         };
         files.insert(broken.encode_to_vec());
-        let (_, missing) = files.build(Some(&["Broken".to_string()]));
+        let (_, missing) = files.build(Some(&["Broken".to_string()]), None);
         assert_eq!(missing.len(), 1);
         assert_eq!(missing[0].0, "broken.proto");
         assert_eq!(missing[0].2, ["nowhere.Thing"]);

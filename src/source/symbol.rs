@@ -1,9 +1,10 @@
-//! The names `describe` and `template` take — a service, method, message or enum, by full
-//! name or as people type them — and what they turn out to be.
-use super::{matching_services, NotFound, Schema};
+//! The names people type — `RouteGuide/GetFeature`, `Compute.SayHello`, `/pkg.Svc/Method`, the
+//! service, method, message or enum `describe` and `template` take — and what they turn out to
+//! be, with suggestions for the names that are not there.
+use super::{file_answer, Ask, NotFound, Schema};
 use crate::error::Hint;
-use anyhow::bail;
-use prost_reflect::MethodDescriptor;
+use anyhow::{anyhow, bail};
+use prost_reflect::{MethodDescriptor, ServiceDescriptor};
 
 /// A name `describe` and `template` found: what kind of thing it is.
 pub enum Symbol {
@@ -87,4 +88,156 @@ impl Schema {
             )),
         }
     }
+}
+
+impl Schema {
+    /// Finds the service a user named: its full name, or its last component when that is
+    /// unambiguous, in any case when nothing matches exactly.
+    pub async fn resolve_service(&mut self, name: &str) -> anyhow::Result<ServiceDescriptor> {
+        self.resolve_service_for(name, None).await
+    }
+
+    /// As `resolve_service`; with `method`, a one-shot command builds that method alone.
+    async fn resolve_service_for(
+        &mut self,
+        name: &str,
+        method: Option<&str>,
+    ) -> anyhow::Result<ServiceDescriptor> {
+        self.list_and_load(name).await?;
+        let services = self.services().await?;
+        let found = matching_services(name, &services);
+        let full = match found.as_slice() {
+            [one] => (*one).clone(),
+            // A service the server does not list may still be described (and answer
+            // UNIMPLEMENTED, as the interop case unimplemented_service expects).
+            [] if self.load_symbol(name).await.is_ok()
+                && self.pool.get_service_by_name(name).is_some() =>
+            {
+                name.to_string()
+            }
+            [] => {
+                let hint = suggest(name, &services)
+                    .map(|s| format!("did you mean {s}? `rpcsh list` shows them all"))
+                    .unwrap_or_else(|| format!("the server has: {}", services.join(", ")));
+                bail!(Hint::new(format!("unknown service {name:?}"), hint))
+            }
+            many => {
+                const SHOWN: usize = 5;
+                let shown: Vec<&str> = many.iter().take(SHOWN).map(|s| s.as_str()).collect();
+                let more = match many.len().saturating_sub(SHOWN) {
+                    0 => String::new(),
+                    n => format!(" and {n} more (`rpcsh list` shows them all)"),
+                };
+                bail!(Hint::new(
+                    format!(
+                        "service name {name:?} is ambiguous: {} services have it",
+                        many.len()
+                    ),
+                    format!(
+                        "name one by its full name, with its package: {}{more}",
+                        shown.join(", ")
+                    ),
+                ))
+            }
+        };
+        match method {
+            Some(method) if self.reflected.roots.is_some() => {
+                // Not every server finds a file by a method's name (grpcio's v1alpha does not):
+                // fetch it by the service's, then build the method alone.
+                if !self.reflected.files.defines(&full) {
+                    let answer = self
+                        .reflection_mut()
+                        .ask(Ask::FileContainingSymbol(full.clone()));
+                    let files = file_answer(answer.await?)?;
+                    self.fetch(files).await?;
+                }
+                self.load_symbol(&format!("{full}.{method}")).await?
+            }
+            _ => self.load_symbol(&full).await?,
+        }
+        self.pool
+            .get_service_by_name(&full)
+            .ok_or_else(|| anyhow!("the server lists {full} but does not describe it"))
+    }
+
+    /// Finds a method from `Service/Method`, `Service.Method` or `/package.Service/Method`.
+    pub async fn resolve_method(&mut self, spec: &str) -> anyhow::Result<MethodDescriptor> {
+        let trimmed = spec.trim().trim_start_matches('/');
+        let split = trimmed
+            .rsplit_once('/')
+            .or_else(|| trimmed.rsplit_once('.'));
+        let Some((service, method)) = split.filter(|(s, m)| !s.is_empty() && !m.is_empty()) else {
+            bail!(Hint::new(
+                format!("invalid method {spec:?}"),
+                "name it SERVICE/METHOD, as in RouteGuide/GetFeature",
+            ));
+        };
+        let mut service = self.resolve_service_for(service, Some(method)).await?;
+        if let Some(m) = service.methods().find(|m| m.name() == method) {
+            return Ok(m);
+        }
+        // Not that exact name: the whole service, for a name in another case or a suggestion.
+        if self.reflected.roots.is_some() {
+            let full = service.full_name().to_string();
+            self.add_root(&full);
+            self.rebuild().await?;
+            service = self.pool.get_service_by_name(&full).unwrap_or(service);
+        }
+        let methods: Vec<MethodDescriptor> = service.methods().collect();
+        let loose: Vec<&MethodDescriptor> = methods
+            .iter()
+            .filter(|m| m.name().eq_ignore_ascii_case(method))
+            .collect();
+        if let [one] = loose.as_slice() {
+            return Ok((*one).clone());
+        }
+        let names: Vec<String> = methods.iter().map(|m| m.name().to_string()).collect();
+        // Suggest a name that resolves: the short service name only when it is unambiguous.
+        let services = self.services.clone().unwrap_or_default();
+        let service_name = match matching_services(service.name(), &services).len() {
+            0 | 1 => service.name(),
+            _ => service.full_name(),
+        };
+        let hint = match suggest(method, &names) {
+            Some(s) => format!("did you mean {service_name}/{s}?"),
+            None => format!("{} has: {}", service.full_name(), names.join(", ")),
+        };
+        bail!(Hint::new(
+            format!("{} has no method {method:?}", service.full_name()),
+            hint
+        ))
+    }
+}
+
+/// The listed services `name` may mean: the exact name, else those whose last component it is,
+/// else the same ignoring case.
+pub(super) fn matching_services<'a>(name: &str, services: &'a [String]) -> Vec<&'a String> {
+    let short = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
+    let mut found: Vec<&String> = services.iter().filter(|s| *s == name).collect();
+    if found.is_empty() {
+        found = services.iter().filter(|s| short(s) == name).collect();
+    }
+    if found.is_empty() {
+        found = services
+            .iter()
+            .filter(|s| s.eq_ignore_ascii_case(name) || short(s).eq_ignore_ascii_case(name))
+            .collect();
+    }
+    found
+}
+
+/// The candidate closest to `name`, if any is close enough to be a likely typo.
+fn suggest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| {
+            let short = c.rsplit('.').next().unwrap_or(c).to_ascii_lowercase();
+            let score = strsim::jaro_winkler(&lower, &short)
+                .max(strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()));
+            (score, c.as_str())
+        })
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }

@@ -2,7 +2,8 @@
 it) over Python protobuf's own descriptor pool: every unary method answers its request's bytes
 when the request and response types are one, else an empty message, and says in the trailer
 `request-hex` what bytes it received. `fail` names methods (`pkg.Svc/Method`) that fail instead,
-with a google.rpc.Status carrying `google.rpc.BadRequest` and `google.rpc.ErrorInfo` details."""
+with a google.rpc.Status carrying `google.rpc.BadRequest` and `google.rpc.ErrorInfo` details;
+`answers` maps methods to the bytes they answer instead."""
 from concurrent import futures
 
 import grpc
@@ -10,7 +11,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 
 class SetServer:
-    def __init__(self, set_path, fail=(), status_set=None):
+    def __init__(self, set_path, fail=(), status_set=None, answers=None):
         fds = descriptor_pb2.FileDescriptorSet.FromString(open(set_path, "rb").read())
         self.pool = descriptor_pool.DescriptorPool()
         for file in fds.file:
@@ -21,6 +22,7 @@ class SetServer:
             for file in descriptor_pb2.FileDescriptorSet.FromString(open(status_set, "rb").read()).file:
                 status_pool.Add(file)
         self.status_pool = status_pool
+        self.answers = answers or {}
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         names = []
         for file in fds.file:
@@ -62,6 +64,8 @@ class SetServer:
                 context.set_trailing_metadata([("request-hex", request.hex()),
                                                ("grpc-status-details-bin", self._details())])
                 context.abort(grpc.StatusCode.FAILED_PRECONDITION, "precondition failed")
+            if path in self.answers:
+                return self.answers[path]
             return request if same else b""
 
         return handle

@@ -193,3 +193,44 @@ def test_a_proto_default_in_an_editions_source_is_one_clear_error():
     assert out.returncode != 0 and out.returncode != 101
     assert "ed2023.proto:" in out.stderr and "editions file" in out.stderr, out.stderr
     assert out.stderr.count("rpcsh: error:") == 1
+
+
+@pytest.fixture(scope="module")
+def chained(tmp_path_factory):
+    """30 files of 20 messages: the method's response reaches 600, past the size a one-shot
+    command builds shallow. It answers a response nested `depth` levels deep."""
+    from chain_schema import chain
+    folder = tmp_path_factory.mktemp("chain")
+    out = descriptor_set(folder, chain(folder, files=30), folder / "chain.pb")
+    servers = []
+
+    def start(depth):
+        probe = SetServer(out)
+        cls = lambda f, m: probe.message_class(f"chain.p{f}.Msg{m}")
+        probe.stop()
+        reply = cls(29, 19)(field_3="top", field_4=1)
+        level = reply
+        for d in range(depth):
+            level.previous_file.field_3 = f"file {d}"
+            level.previous.field_5 = d % 2 == 0
+            level.previous.previous.field_4 = -d
+            level = level.previous_file
+        server = SetServer(out, answers={"chain.p29.Chain/Get": reply.SerializeToString()})
+        servers.append(server)
+        return server, reply
+
+    yield out, start
+    for s in servers:
+        s.stop()
+
+
+@pytest.mark.parametrize("depth", [0, 2, 8])
+def test_a_big_response_prints_whole_from_a_shallow_build(chained, depth):
+    protoset, start = chained
+    server, reply = start(depth)
+    expected = json_format.MessageToDict(reply)
+    for schema in ([], ["--protoset", str(protoset)]):
+        out = rpcsh("call", "-a", server.addr, *schema, "chain.p29.Chain/Get", "{}")
+        assert json.loads(out.stdout) == expected, schema
+    text = rpcsh("describe", "--protoset", str(protoset), "chain.p29.Msg19").stdout
+    assert ".chain.p28.Msg19 previous_file = 1;" in text and "string field_3 = 3;" in text
