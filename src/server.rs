@@ -166,8 +166,7 @@ pub async fn serve(
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
-            // SAFETY: malloc_trim only releases free memory; it touches no live allocation.
-            unsafe { libc::malloc_trim(0) };
+            crate::util::release_free_memory();
         }
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -111,6 +111,8 @@ fn load_in_background(schema: &Schema, known: Arc<Mutex<Known>>) -> oneshot::Rec
         }
         known.lock().unwrap().loading = false;
         let _ = tx.send(schema);
+        // What reading the schema freed stays with the shell for its whole life otherwise.
+        crate::util::release_free_memory();
     });
     rx
 }
@@ -321,7 +323,8 @@ impl Shell {
         tokio::spawn(async move {
             let opened = conn.open(true).await;
             let opened = match opened {
-                Ok(session) => {
+                Ok(mut session) => {
+                    session.schema.pack();
                     let loaded = load_in_background(&session.schema, known);
                     Ok((session, loaded))
                 }
@@ -349,7 +352,11 @@ impl Shell {
             };
             let (session, loaded) = match opened {
                 Some((session, loaded)) => (session, Some(loaded)),
-                None => (self.conn.open(true).await?, None),
+                None => {
+                    let mut session = self.conn.open(true).await?;
+                    session.schema.pack();
+                    (session, None)
+                }
             };
             self.loaded = match loaded {
                 Some(loaded) => Some(loaded),
