@@ -234,3 +234,22 @@ def test_a_big_response_prints_whole_from_a_shallow_build(chained, depth):
         assert json.loads(out.stdout) == expected, schema
     text = rpcsh("describe", "--protoset", str(protoset), "chain.p29.Msg19").stdout
     assert ".chain.p28.Msg19 previous_file = 1;" in text and "string field_3 = 3;" in text
+
+
+def test_a_descriptor_the_library_panics_on_is_one_error_naming_the_file(tmp_path):
+    # prost-reflect 0.16.5 panics (an index out of bounds while labelling its error) on a file
+    # of an unknown syntax that carries no source info, as protosets and reflection send them.
+    from google.protobuf import descriptor_pb2
+    fds = descriptor_pb2.FileDescriptorSet()
+    weird = fds.file.add(name="weird.proto", package="w", syntax="proto4")
+    weird.message_type.add(name="M").field.add(name="x", number=1, type=5, label=1)
+    path = tmp_path / "weird.pb"
+    path.write_bytes(fds.SerializeToString())
+    for command in (["describe", "w.M"], ["template", "w.M"], ["list"]):
+        out = rpcsh(*command, "--protoset", str(path), check=False)
+        if command == ["list"]:  # names only: nothing is built
+            assert out.returncode == 0 and out.stdout == "", out.stderr
+            continue
+        assert out.returncode == 1, out.stderr
+        assert out.stderr.count("rpcsh: error:") == 1 and "weird.proto" in out.stderr, out.stderr
+        assert "panicked at" not in out.stderr and "RUST_BACKTRACE" not in out.stderr
