@@ -12,6 +12,8 @@
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use prost::Message;
+use super::join;
+use super::prune::field;
 use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, Value};
 
 const EDITION_2023: i32 = 1000;
@@ -124,46 +126,13 @@ fn text(m: &DynamicMessage, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn join(scope: &str, name: &str) -> String {
-    if scope.is_empty() {
-        name.to_string()
-    } else {
-        format!("{scope}.{name}")
-    }
-}
-
-/// A top-level field of an encoded message, read without decoding the rest.
-fn top_level(bytes: &[u8], tag: u32) -> Option<&[u8]> {
-    use prost::encoding::{decode_key, decode_varint, WireType};
-    let mut buf = bytes;
-    while !buf.is_empty() {
-        let (t, wire) = decode_key(&mut buf).ok()?;
-        let len = match wire {
-            WireType::Varint => {
-                decode_varint(&mut buf).ok()?;
-                0
-            }
-            WireType::SixtyFourBit => 8,
-            WireType::ThirtyTwoBit => 4,
-            WireType::LengthDelimited => decode_varint(&mut buf).ok()? as usize,
-            _ => return None,
-        };
-        let value = buf.get(..len)?;
-        if t == tag && wire == WireType::LengthDelimited {
-            return Some(value);
-        }
-        buf = &buf[len..];
-    }
-    None
-}
-
 /// `file` (an encoded FileDescriptorProto) as proto2 or proto3 when it is an editions file;
 /// untouched otherwise.
 pub fn translated(file: Bytes) -> anyhow::Result<Bytes> {
-    if top_level(&file, SYNTAX) != Some(b"editions") {
+    if field(&file, SYNTAX) != Some(b"editions") {
         return Ok(file);
     }
-    let name = top_level(&file, 1)
+    let name = field(&file, 1)
         .map(|n| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
     translate(&file)

@@ -158,10 +158,34 @@ pub(super) fn set_files(set: &Bytes) -> Option<Vec<Bytes>> {
         .collect()
 }
 
+/// The first length-delimited top-level field `tag` of an encoded message, read without
+/// decoding the rest.
+pub(super) fn field(bytes: &[u8], tag: u32) -> Option<&[u8]> {
+    let mut buf = bytes;
+    while !buf.is_empty() {
+        let (t, wire) = decode_key(&mut buf).ok()?;
+        let len = match wire {
+            WireType::Varint => {
+                decode_varint(&mut buf).ok()?;
+                0
+            }
+            WireType::SixtyFourBit => 8,
+            WireType::ThirtyTwoBit => 4,
+            WireType::LengthDelimited => decode_varint(&mut buf).ok()? as usize,
+            _ => return None,
+        };
+        let value = buf.get(..len)?;
+        if t == tag && wire == WireType::LengthDelimited {
+            return Some(value);
+        }
+        buf = &buf[len..];
+    }
+    None
+}
+
 /// Field 1 (the name) of an encoded descriptor, read without decoding the rest.
 pub(super) fn name_of(bytes: &[u8]) -> Option<String> {
-    let entry = fields(bytes)?.into_iter().find(|e| e.tag == 1)?;
-    String::from_utf8(bytes[entry.value()].to_vec()).ok()
+    String::from_utf8(field(bytes, 1)?.to_vec()).ok()
 }
 
 impl Files {
