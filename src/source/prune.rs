@@ -1,9 +1,11 @@
-//! Reflected files kept as received, and pools built from them holding only what some roots
-//! reach: a one-shot command on a big schema builds the messages of its method, not the 4 MB of
-//! files the server sends with it. Works on the encoded bytes — a file's top-level messages,
-//! enums and services are cut out or kept whole, every other field (options included) is copied —
-//! and decodes only the messages it keeps. A name used by a kept message but defined in a file
-//! the using file does not import (grpc-js lists no imports) gets the import added.
+//! Descriptor files kept encoded as received or read (reflection's, a protoset's), indexed by
+//! the names they define, and pools built from them holding only what some roots reach: a
+//! one-shot command on a big schema builds the messages of its method, not the 4 MB of files the
+//! server sends with it, nor the 21 MB of a googleapis protoset. Works on the encoded bytes — a
+//! file's top-level messages, enums and services are cut out, kept whole, or (past a size, for a
+//! shallow build) kept as stubs; every other field (options included) is copied — and decodes
+//! only the messages it keeps. A name used by a kept message but defined in a file the using file
+//! does not import (grpc-js lists no imports) gets the import added.
 use super::{candidates, join};
 use bytes::Bytes;
 use prost::encoding::{decode_key, decode_varint, WireType};
