@@ -402,22 +402,19 @@ impl Files {
         };
         let mut memo = HashMap::new();
         let none = HashSet::new();
-        let mut reached = self.reach(full, &only, &none, &mut memo);
-        if let Some(expanded) = shallow {
-            let messages = reached
-                .depths
-                .keys()
-                .filter(|&&(f, e)| self.files[f].entries[e].tag == MESSAGE)
-                .count();
-            if messages > SHALLOW_FROM {
-                let expanded = expanded.iter().filter_map(|n| self.locate(n)).collect();
-                reached = self.reach(starts, &only, &expanded, &mut memo);
-            }
+        // Whole, unless that reaches past the size a shallow build cuts at (found out without
+        // walking the rest).
+        let limit = shallow.map(|_| SHALLOW_FROM);
+        let mut reached = self.reach(full, &only, &none, &mut memo, limit);
+        if let (Some(expanded), true) = (shallow, reached.cut) {
+            let expanded = expanded.iter().filter_map(|n| self.locate(n)).collect();
+            reached = self.reach(starts, &only, &expanded, &mut memo, None);
         }
         let Reached {
             depths,
             missing,
             extra,
+            ..
         } = reached;
         // The files with something kept, and every file they import (a pool needs them all).
         let mut needed: Vec<usize> = depths.keys().map(|&(f, _)| f).collect();
@@ -529,16 +526,28 @@ impl Files {
         only: &HashMap<(usize, usize), HashSet<String>>,
         expanded: &HashSet<(usize, usize)>,
         memo: &mut HashMap<(usize, usize), Uses>,
+        limit: Option<usize>,
     ) -> Reached {
         let mut depths: HashMap<(usize, usize), Depth> = HashMap::new();
         let mut missing = Vec::new();
         let mut extra: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut messages = 0;
         while let Some(((f, e), depth)) = work.pop() {
             if depths.get(&(f, e)).is_some_and(|d| *d >= depth) {
                 continue;
             }
-            depths.insert((f, e), depth);
             let tag = self.files[f].entries[e].tag;
+            if depths.insert((f, e), depth).is_none() && tag == MESSAGE {
+                messages += 1;
+                if limit.is_some_and(|limit| messages > limit) {
+                    return Reached {
+                        depths,
+                        missing,
+                        extra,
+                        cut: true,
+                    };
+                }
+            }
             // A stub uses nothing; a service named as a stub keeps its methods' types as stubs.
             if depth == Depth::Stub && tag != SERVICE {
                 continue;
@@ -594,6 +603,7 @@ impl Files {
             depths,
             missing,
             extra,
+            cut: false,
         }
     }
 }
@@ -628,6 +638,8 @@ struct Reached {
     depths: HashMap<(usize, usize), Depth>,
     missing: Vec<Unresolved>,
     extra: HashMap<usize, Vec<String>>,
+    /// The walk stopped at its limit.
+    cut: bool,
 }
 
 /// A message without its fields: its name, its nested messages as stubs (map entries go with

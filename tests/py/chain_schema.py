@@ -16,8 +16,9 @@ def chain(folder, files=200, messages=20):
                 lines.append(f"  chain.p{f - 1}.Msg{m} previous_file = 1;")
             if m:
                 lines.append(f"  Msg{m - 1} previous = 2;")
-            for k in range(3, 12):
-                lines.append(f"  {('string', 'int64', 'bool')[k % 3]} field_{k} = {k};")
+            for k in range(3, 16):
+                kind = ("string", "int64", "bool")[k % 3]
+                lines.append(f"  {kind} field_number_{k}_with_a_longish_name = {k};")
             lines.append("}")
         if f == files - 1:
             lines.append("message Request {}")

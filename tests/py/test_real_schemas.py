@@ -208,12 +208,13 @@ def chained(tmp_path_factory):
         probe = SetServer(out)
         cls = lambda f, m: probe.message_class(f"chain.p{f}.Msg{m}")
         probe.stop()
-        reply = cls(29, 19)(field_3="top", field_4=1)
+        reply = cls(29, 19)(field_number_3_with_a_longish_name="top",
+                           field_number_4_with_a_longish_name=1)
         level = reply
         for d in range(depth):
-            level.previous_file.field_3 = f"file {d}"
-            level.previous.field_5 = d % 2 == 0
-            level.previous.previous.field_4 = -d
+            level.previous_file.field_number_3_with_a_longish_name = f"file {d}"
+            level.previous.field_number_5_with_a_longish_name = d % 2 == 0
+            level.previous.previous.field_number_4_with_a_longish_name = -d
             level = level.previous_file
         server = SetServer(out, answers={"chain.p29.Chain/Get": reply.SerializeToString()})
         servers.append(server)
@@ -233,7 +234,8 @@ def test_a_big_response_prints_whole_from_a_shallow_build(chained, depth):
         out = rpcsh("call", "-a", server.addr, *schema, "chain.p29.Chain/Get", "{}")
         assert json.loads(out.stdout) == expected, schema
     text = rpcsh("describe", "--protoset", str(protoset), "chain.p29.Msg19").stdout
-    assert ".chain.p28.Msg19 previous_file = 1;" in text and "string field_3 = 3;" in text
+    assert ".chain.p28.Msg19 previous_file = 1;" in text
+    assert "string field_number_3_with_a_longish_name = 3;" in text
 
 
 def test_a_descriptor_the_library_panics_on_is_one_error_naming_the_file(tmp_path):
