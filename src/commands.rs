@@ -258,8 +258,11 @@ pub async fn template(conn: &Connection, symbol: &str) -> anyhow::Result<()> {
         .find_symbol(symbol)
         .await?
         .request_message()?;
-    let json = serde_json::to_string_pretty(&format::template(&message))?;
-    println!("{json}");
+    let (template, note) = format::template(&message);
+    println!("{}", serde_json::to_string_pretty(&template)?);
+    if let Some(note) = note {
+        eprintln!("rpcsh: note: {note}");
+    }
     Ok(())
 }
 

@@ -347,12 +347,38 @@ fn describe_enum_named(e: &EnumDescriptor, name: &str) -> String {
     text
 }
 
-/// A JSON skeleton of `m` with every field, for people to fill in.
-pub fn template(m: &MessageDescriptor) -> serde_json::Value {
-    template_of(m, &mut Vec::new())
+/// A JSON skeleton of `m`, every field at its default (one member of each oneof, one element of
+/// each list and map); and, when the type is too big to show whole, a note saying where it was
+/// cut. A schema is the server's to choose: a chain of types 10,000 deep, or a diamond that
+/// doubles at every level, must neither overflow the stack nor fill the memory.
+pub fn template(m: &MessageDescriptor) -> (serde_json::Value, Option<String>) {
+    let mut budget = Budget {
+        path: Vec::new(),
+        values: 0,
+        cut: false,
+    };
+    let value = template_of(m, &mut budget);
+    let note = budget.cut.then(|| {
+        format!(
+            "the template of {} is cut at {TEMPLATE_DEPTH} levels and {TEMPLATE_VALUES} values (`{{}}` past them): the type nests deeper or wider than that",
+            m.full_name()
+        )
+    });
+    (value, note)
 }
 
-fn template_of(m: &MessageDescriptor, seen: &mut Vec<String>) -> serde_json::Value {
+const TEMPLATE_DEPTH: usize = 32;
+const TEMPLATE_VALUES: usize = 20_000;
+
+/// How much of a template has been made: the message types on the way down (a recursive type is
+/// shown one level deep), and the values so far.
+struct Budget {
+    path: Vec<String>,
+    values: usize,
+    cut: bool,
+}
+
+fn template_of(m: &MessageDescriptor, budget: &mut Budget) -> serde_json::Value {
     use serde_json::{json, Value};
     match m.full_name() {
         "google.protobuf.Timestamp" => return json!("1970-01-01T00:00:00Z"),
@@ -366,14 +392,18 @@ fn template_of(m: &MessageDescriptor, seen: &mut Vec<String>) -> serde_json::Val
         name if name.starts_with("google.protobuf.") && name.ends_with("Value") => {
             return m
                 .get_field_by_name("value")
-                .map_or(Value::Null, |f| scalar_template(&f, seen));
+                .map_or(Value::Null, |f| scalar_template(&f, budget));
         }
         _ => {}
     }
-    if seen.iter().any(|s| s == m.full_name()) {
+    if budget.path.iter().any(|s| s == m.full_name()) {
         return json!({}); // recursive type: one level is enough to show its shape
     }
-    seen.push(m.full_name().to_string());
+    if budget.path.len() >= TEMPLATE_DEPTH || budget.values >= TEMPLATE_VALUES {
+        budget.cut = true;
+        return json!({});
+    }
+    budget.path.push(m.full_name().to_string());
     let mut object = serde_json::Map::new();
     let mut oneofs_done: Vec<String> = Vec::new();
     for f in m.fields() {
@@ -383,31 +413,32 @@ fn template_of(m: &MessageDescriptor, seen: &mut Vec<String>) -> serde_json::Val
             }
             oneofs_done.push(o.name().to_string());
         }
+        budget.values += 1;
         let value = if f.is_map() {
             let Kind::Message(entry) = f.kind() else {
                 unreachable!("map fields are messages")
             };
-            let key = scalar_template(&entry.map_entry_key_field(), seen);
+            let key = scalar_template(&entry.map_entry_key_field(), budget);
             let key = match key {
                 Value::String(s) if s.is_empty() => "key".to_string(),
                 other => other.to_string().trim_matches('"').to_string(),
             };
-            json!({ key: scalar_template(&entry.map_entry_value_field(), seen) })
+            json!({ key: scalar_template(&entry.map_entry_value_field(), budget) })
         } else if f.is_list() {
-            json!([scalar_template(&f, seen)])
+            json!([scalar_template(&f, budget)])
         } else {
-            scalar_template(&f, seen)
+            scalar_template(&f, budget)
         };
         object.insert(f.json_name().to_string(), value);
     }
-    seen.pop();
+    budget.path.pop();
     Value::Object(object)
 }
 
-fn scalar_template(f: &FieldDescriptor, seen: &mut Vec<String>) -> serde_json::Value {
+fn scalar_template(f: &FieldDescriptor, budget: &mut Budget) -> serde_json::Value {
     use serde_json::json;
     match f.kind() {
-        Kind::Message(m) => template_of(&m, seen),
+        Kind::Message(m) => template_of(&m, budget),
         Kind::Enum(e) => json!(e.default_value().name()),
         Kind::Bool => json!(false),
         Kind::String | Kind::Bytes => json!(""),

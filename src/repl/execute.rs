@@ -60,10 +60,12 @@ impl Shell {
             Command::Template(symbol) => {
                 let symbol = self.qualify(&symbol);
                 let message = self.find(&symbol).await?.request_message()?;
-                self.out.out(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&format::template(&message))?
-                ));
+                let (template, note) = format::template(&message);
+                self.out
+                    .out(&format!("{}\n", serde_json::to_string_pretty(&template)?));
+                if let Some(note) = note {
+                    self.out.err(&format!("note: {note}"));
+                }
             }
             Command::Use(None) => self.set_current(None),
             Command::Use(Some(name)) => {
@@ -292,8 +294,8 @@ impl Shell {
                 .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
                 .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
                 .unwrap_or_default(),
-            None if streams => serde_json::to_string(&format::template(&method.input()))?,
-            None => serde_json::to_string_pretty(&format::template(&method.input()))?,
+            None if streams => serde_json::to_string(&format::template(&method.input()).0)?,
+            None => serde_json::to_string_pretty(&format::template(&method.input()).0)?,
         };
         let path = std::env::temp_dir().join(format!(
             "rpcsh-edit-{}-{}.json",

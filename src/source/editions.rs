@@ -9,11 +9,11 @@
 //! editions' `CLOSED`); one that also defines a closed enum not starting at 0, which proto3
 //! cannot hold, stays proto2. protox parses no editions either: `proto3_text` lets it read an
 //! editions source as proto3 text, and `mark_editions` puts the edition back afterwards.
+use super::join;
+use super::prune::field;
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use prost::Message;
-use super::join;
-use super::prune::field;
 use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, Value};
 
 const EDITION_2023: i32 = 1000;
