@@ -115,6 +115,17 @@ pub fn client(channel: Channel, options: &CallOptions) -> Grpc<Sanitize<Channel>
     grpc
 }
 
+/// A second response message to a call that answers one: gRPC's cardinality rule broken by the
+/// server, INTERNAL as grpc-go and tonic's own unary calls say.
+pub fn second_message() -> Status {
+    Status::internal("the server sent a second response message to a call that answers one")
+}
+
+/// A call that answers one message ended OK without it (the same rule).
+pub fn no_message() -> Status {
+    Status::internal("the server ended the call OK without its one response message")
+}
+
 /// Whether a failed status is the server's answer (its metadata are the response's headers or
 /// trailers), not a broken connection or a deadline tonic enforced itself.
 fn from_server(status: &Status) -> bool {
@@ -172,6 +183,7 @@ pub async fn invoke(
             }
         };
         match next {
+            Ok(Some(_)) if single && held.is_some() => break Err(second_message()),
             Ok(Some(message)) if single => held = Some(message),
             Ok(Some(message)) => handler
                 .on_message(message)
@@ -188,6 +200,9 @@ pub async fn invoke(
         return Err(CallError::Status(status));
     }
     let trailers = stream.trailers().await.map_err(CallError::Status)?;
+    if single && held.is_none() {
+        return Err(CallError::Status(no_message()));
+    }
     if let Some(message) = held {
         handler
             .on_message(message)

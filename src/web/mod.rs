@@ -378,12 +378,17 @@ impl Client {
                 .decode(method.output(), payload)
                 .map_err(CallError::Status)?;
             match single {
+                true if held.is_some() => break crate::invoke::second_message(),
                 true => held = Some(message),
                 false => handler
                     .on_message(message)
                     .await
                     .map_err(CallError::Handler)?,
             }
+        };
+        let status = match (single, &held) {
+            (true, None) if status.code() == Code::Ok => crate::invoke::no_message(),
+            _ => status,
         };
         if status.code() == Code::Ok {
             if let Some(message) = held {

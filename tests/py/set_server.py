@@ -3,7 +3,8 @@ it) over Python protobuf's own descriptor pool: every unary method answers its r
 when the request and response types are one, else an empty message, and says in the trailer
 `request-hex` what bytes it received. `fail` names methods (`pkg.Svc/Method`) that fail instead,
 with a google.rpc.Status carrying `google.rpc.BadRequest` and `google.rpc.ErrorInfo` details;
-`answers` maps methods to the bytes they answer instead."""
+`answers` maps methods to the bytes they answer instead, and `streams` unary methods to the
+messages they answer as if they streamed (none, or several: a broken server)."""
 from concurrent import futures
 
 import grpc
@@ -11,7 +12,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 
 class SetServer:
-    def __init__(self, set_path, fail=(), status_set=None, answers=None):
+    def __init__(self, set_path, fail=(), status_set=None, answers=None, streams=None):
         fds = descriptor_pb2.FileDescriptorSet.FromString(open(set_path, "rb").read())
         self.pool = descriptor_pool.DescriptorPool()
         for file in fds.file:
@@ -29,9 +30,15 @@ class SetServer:
             for svc in file.service:
                 full = f"{file.package}.{svc.name}" if file.package else svc.name
                 names.append(full)
+                streams = streams or {}
                 handlers = {m.name: grpc.unary_unary_rpc_method_handler(
                     self._handler(f"{full}/{m.name}", m, fail)) for m in svc.method
                     if not m.client_streaming and not m.server_streaming}
+                for m in svc.method:
+                    answers_of = streams.get(f"{full}/{m.name}")
+                    if answers_of is not None:
+                        handlers[m.name] = grpc.unary_stream_rpc_method_handler(
+                            lambda request, context, out=answers_of: iter(out))
                 self.server.add_generic_rpc_handlers(
                     (grpc.method_handlers_generic_handler(full, handlers),))
         from grpc_reflection.v1alpha import reflection
