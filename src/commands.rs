@@ -203,13 +203,14 @@ pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()
     match service {
         None => {
             for s in session.schema.services().await? {
-                writeln!(out, "{s}")?;
+                writeln!(out, "{}", crate::style::printable(&s))?;
             }
         }
         Some(name) => {
             let service = session.schema.resolve_service(name).await?;
             for m in service.methods() {
-                writeln!(out, "{}.{}", service.full_name(), m.name())?;
+                let name = format!("{}.{}", service.full_name(), m.name());
+                writeln!(out, "{}", crate::style::printable(&name))?;
             }
         }
     }

@@ -71,8 +71,11 @@ pub fn render(err: &anyhow::Error) -> String {
     }
     use crate::style::{paint, stderr, ERROR, HINT};
     let color = stderr();
-    let mut text = format!("{} {}\n", paint(color, ERROR, "rpcsh: error:"), chain(err));
+    let cause = chain(err);
+    let cause = crate::style::printable(&cause);
+    let mut text = format!("{} {cause}\n", paint(color, ERROR, "rpcsh: error:"));
     if let Some(hint) = hint(err) {
+        let hint = crate::style::printable(&hint);
         text.push_str(&format!("  {} {hint}\n", paint(color, HINT, "hint:")));
     }
     text

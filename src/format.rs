@@ -192,7 +192,7 @@ pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
         "{}: code = {:?}, message = {}\n",
         crate::style::paint(crate::style::stderr(), crate::style::ERROR, "ERROR"),
         status.code(),
-        status.message()
+        crate::style::printable(status.message())
     );
     if status.details().is_empty() {
         return text;
@@ -244,12 +244,13 @@ fn type_name(field: &FieldDescriptor) -> String {
 
 /// What `describe` shows: what the symbol is, then its proto-like text.
 pub fn describe_symbol(symbol: &Symbol) -> String {
-    match symbol {
+    let text = match symbol {
         Symbol::Service(s) => format!("{} is a service:\n{}", s.full_name(), describe_service(s)),
         Symbol::Method(m) => format!("{} is a method:\n{}\n", m.full_name(), describe_method(m)),
         Symbol::Message(m) => format!("{} is a message:\n{}", m.full_name(), describe_message(m)),
         Symbol::Enum(e) => format!("{} is an enum:\n{}", e.full_name(), describe_enum(e)),
-    }
+    };
+    crate::style::printable(&text).into_owned()
 }
 
 pub fn describe_method(m: &MethodDescriptor) -> String {

@@ -85,3 +85,23 @@ pub fn paint(on: bool, style: Style, text: impl std::fmt::Display) -> String {
         text.to_string()
     }
 }
+
+/// `text` from a server (a status message, a service name) made safe for a terminal: control
+/// characters other than tab, newline and carriage return are shown escaped (`\x1b`, as git and
+/// less show them), so that a server cannot set the title, clear the screen or colour text.
+/// JSON output needs none of this: its strings escape control characters already.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    if !text.chars().any(unsafe_char) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}

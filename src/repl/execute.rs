@@ -51,7 +51,7 @@ impl Shell {
                     })
                 })
                 .await?;
-                self.out.out(&text);
+                self.out.out(&crate::style::printable(&text));
             }
             Command::Describe(symbol) => {
                 let found = self.find(&symbol).await?;

@@ -12,7 +12,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 
 class SetServer:
-    def __init__(self, set_path, fail=(), status_set=None, answers=None, streams=None):
+    def __init__(self, set_path, fail=(), status_set=None, answers=None, streams=None,
+                 fail_message="precondition failed"):
+        self.fail_message = fail_message
         fds = descriptor_pb2.FileDescriptorSet.FromString(open(set_path, "rb").read())
         self.pool = descriptor_pool.DescriptorPool()
         for file in fds.file:
@@ -68,9 +70,11 @@ class SetServer:
         def handle(request: bytes, context):
             context.set_trailing_metadata([("request-hex", request.hex())])
             if path in fail:
-                context.set_trailing_metadata([("request-hex", request.hex()),
-                                               ("grpc-status-details-bin", self._details())])
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "precondition failed")
+                trailers = [("request-hex", request.hex())]
+                if self.status_pool is not self.pool:  # the status types are at hand
+                    trailers.append(("grpc-status-details-bin", self._details()))
+                context.set_trailing_metadata(trailers)
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, self.fail_message)
             if path in self.answers:
                 return self.answers[path]
             return request if same else b""

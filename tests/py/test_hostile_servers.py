@@ -33,3 +33,33 @@ def test_a_unary_call_answered_with_none_or_two_messages_is_internal(checker_set
         assert "unused.v1.Checker" in shell.stdout
     finally:
         server.stop()
+
+
+ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x1b[31mred"
+
+
+def test_terminal_escapes_from_a_server_are_shown_escaped(checker_set, tmp_path):
+    server = SetServer(checker_set, fail={CHECK}, fail_message=f"bad {ESCAPES} news\r\nline 2")
+    try:
+        for args, stdin in ((["call", "-a", server.addr, "Checker/Check", "{}"], None),
+                            (["connect", server.addr], "Checker/Check {}\n")):
+            out = rpcsh(*args, stdin=stdin, check=False)
+            text = out.stdout + out.stderr
+            assert "\x1b]" not in text and "\x1b[2J" not in text and "\x07" not in text, repr(text)
+            assert r"bad \x1b]0;PWNED\x07\x1b[2J\x1b[31mred news" in text, repr(text)
+            assert "news\nline 2" in text or "news\r\nline 2" in text  # line breaks are kept
+    finally:
+        server.stop()
+    # Names: a protoset's service names, listed from its index without building anything.
+    from google.protobuf import descriptor_pb2
+    fds = descriptor_pb2.FileDescriptorSet()
+    f = fds.file.add(name="evil.proto", package="evil", syntax="proto3")
+    f.message_type.add(name="M")
+    f.service.add(name=f"Ev{ESCAPES}il").method.add(name="Get", input_type=".evil.M",
+                                                    output_type=".evil.M")
+    path = tmp_path / "evil.pb"
+    path.write_bytes(fds.SerializeToString())
+    out = rpcsh("list", "--protoset", str(path), check=False)
+    assert "\x1b" not in out.stdout + out.stderr and r"Ev\x1b]0;PWNED" in out.stdout, repr(out)
+    out = rpcsh("describe", "--protoset", str(path), f"evil.Ev{ESCAPES}il", check=False)
+    assert "\x1b" not in out.stdout + out.stderr, repr(out.stdout + out.stderr)
