@@ -56,7 +56,27 @@ pub async fn call(
     let mut session = conn.open(true).await?;
     session.schema.shallow();
     let link = session.link.clone().expect("a call connects");
-    let method = session.schema.resolve_method(method).await?;
+    // --timeout bounds reflection too: a server silent on its reflection stream, or sending
+    // imports without end, is a deadline like any other; the call gets what is left.
+    let resolving = session.schema.resolve_method(method);
+    let method = match timeout {
+        None => resolving.await?,
+        Some(t) => match tokio::time::timeout(t, resolving).await {
+            Ok(method) => method?,
+            Err(_) => {
+                let status = crate::error::timed_out();
+                return Err(CallFailed {
+                    code: status.code(),
+                    rendered: format::render_status(&status, &Default::default()),
+                }
+                .into());
+            }
+        },
+    };
+    let timeout = timeout.map(|t| {
+        t.saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1))
+    });
     let schema_time = started.elapsed() - session.connected;
     let verbose = conn.verbose;
     if let Some(v) = &verbose {

@@ -22,7 +22,16 @@ impl Link {
     ) -> Result<(), CallError> {
         match self {
             Link::Grpc(channel) => {
-                crate::invoke::invoke(channel.clone(), method, requests, options, handler).await
+                let call =
+                    crate::invoke::invoke(channel.clone(), method, requests, options, handler);
+                // tonic stops enforcing the deadline once response headers arrived: a server
+                // that then sends nothing would hold the call for ever.
+                match options.timeout {
+                    None => call.await,
+                    Some(t) => tokio::time::timeout(t, call)
+                        .await
+                        .unwrap_or_else(|_| Err(CallError::Status(crate::error::timed_out()))),
+                }
             }
             Link::Web(client) => client.invoke(method, requests, options, handler).await,
         }

@@ -63,3 +63,59 @@ def test_terminal_escapes_from_a_server_are_shown_escaped(checker_set, tmp_path)
     assert "\x1b" not in out.stdout + out.stderr and r"Ev\x1b]0;PWNED" in out.stdout, repr(out)
     out = rpcsh("describe", "--protoset", str(path), f"evil.Ev{ESCAPES}il", check=False)
     assert "\x1b" not in out.stdout + out.stderr, repr(out.stdout + out.stderr)
+
+
+@pytest.fixture
+def raw():
+    from raw_h2_server import RawH2Server
+    servers = []
+
+    def start(mode):
+        servers.append(RawH2Server(mode))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def timed(*args, stdin=None):
+    import time
+    started = time.monotonic()
+    out = rpcsh(*args, stdin=stdin, check=False, timeout=20)
+    return out, time.monotonic() - started
+
+
+def test_timeout_bounds_a_call_whose_server_stalls_after_its_headers(raw, checker_set):
+    server = raw("stall")
+    out, took = timed("call", "-a", server.addr, "--protoset", str(checker_set), "--timeout", "1s",
+                      "Checker/Check", "{}")
+    assert out.returncode == 64 + 4, (out.returncode, out.stderr)
+    assert "DeadlineExceeded" in out.stdout + out.stderr
+    assert took < 5, took
+    # The shell's `set timeout` likewise, and the shell lives on.
+    out, took = timed("connect", server.addr, "--protoset", str(checker_set),
+                      stdin="set timeout 1s\nChecker/Check {}\nlist\n")
+    assert "DeadlineExceeded" in out.stdout + out.stderr and took < 8, (took, out.stderr)
+    assert "unused.v1.Checker" in out.stdout
+
+
+def test_timeout_bounds_reflection_from_a_silent_server(raw):
+    server = raw("silent")
+    out, took = timed("call", "-a", server.addr, "--timeout", "1s", "Checker/Check", "{}")
+    assert out.returncode == 64 + 4, (out.returncode, out.stderr)
+    assert "DeadlineExceeded" in out.stdout + out.stderr
+    assert took < 5, took
+
+
+@pytest.mark.parametrize("sent, shown", [
+    ("bad %FF%FE utf8 %E4%BD%A0", "bad \ufffd\ufffd utf8 你 (the server's message is not UTF-8"),
+    ("raw \xff byte", "raw \ufffd byte (the server's message is not UTF-8"),
+    ("bad %ZZ percent", "bad %ZZ percent"),
+])
+def test_a_broken_grpc_message_is_shown_lossily(raw, checker_set, sent, shown):
+    server = raw("message:" + sent)
+    out = rpcsh("call", "-a", server.addr, "--protoset", str(checker_set), "Checker/Check", "{}",
+                check=False)
+    assert out.returncode == 64 + 2, out.stderr
+    assert f"ERROR: code = Unknown, message = {shown}" in out.stdout + out.stderr, out.stderr
