@@ -513,6 +513,8 @@ pub async fn run(
     });
     let next = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    // Ctrl-C: calls in flight are given up (a stalled server would hold them for ever).
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let path = http::uri::PathAndQuery::try_from(crate::invoke::path(&method))
         .context("invalid method path")?;
     let start = Instant::now();
@@ -569,6 +571,7 @@ pub async fn run(
                 },
             }))
         };
+        let mut cancelled = cancelled.clone();
         let (next, stop, method, requests, options, done) = (
             next.clone(),
             stop.clone(),
@@ -597,14 +600,20 @@ pub async fn run(
                     }
                     None => Instant::now(),
                 };
-                let outcome = match &requests {
-                    Requests::Fixed(messages) => caller.call(messages).await,
-                    template => {
-                        match template.render(&method, i, worker, options.stream_messages) {
-                            Ok(messages) => caller.call(&messages).await,
-                            Err(e) => Err(Status::invalid_argument(e.to_string())),
+                let call = async {
+                    match &requests {
+                        Requests::Fixed(messages) => caller.call(messages).await,
+                        template => {
+                            match template.render(&method, i, worker, options.stream_messages) {
+                                Ok(messages) => caller.call(&messages).await,
+                                Err(e) => Err(Status::invalid_argument(e.to_string())),
+                            }
                         }
                     }
+                };
+                let outcome = tokio::select! {
+                    outcome = call => outcome,
+                    _ = cancelled.wait_for(|c| *c) => break,
                 };
                 if i < options.warmup {
                     continue;
@@ -644,8 +653,12 @@ pub async fn run(
         r = &mut all => r,
         _ = tokio::signal::ctrl_c() => {
             stop.store(true, Ordering::Relaxed);
-            eprintln!("rpcsh: bench stopped: reporting what was measured so far");
-            all.await
+            let _ = cancel.send(true);
+            eprintln!("rpcsh: bench stopped: reporting what was measured so far (Ctrl-C again quits)");
+            tokio::select! {
+                r = &mut all => r,
+                _ = tokio::signal::ctrl_c() => std::process::exit(130),
+            }
         }
     };
     let wall = start.elapsed();

@@ -119,3 +119,25 @@ def test_a_broken_grpc_message_is_shown_lossily(raw, checker_set, sent, shown):
                 check=False)
     assert out.returncode == 64 + 2, out.stderr
     assert f"ERROR: code = Unknown, message = {shown}" in out.stdout + out.stderr, out.stderr
+
+
+def test_bench_reports_at_once_on_ctrl_c_and_a_second_one_quits(raw, checker_set):
+    import signal
+    import subprocess
+    import time
+    from conftest import RPCSH
+    server = raw("stall")
+    args = [RPCSH, "bench", "-a", server.addr, "--protoset", str(checker_set), "-n", "100",
+            "-c", "4", "Checker/Check", "{}"]
+    for presses in (1, 2):
+        bench = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)  # every call in flight, stalled
+        started = time.monotonic()
+        for _ in range(presses):
+            bench.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+        out, err = bench.communicate(timeout=10)
+        assert time.monotonic() - started < 3, err
+        assert "bench stopped: reporting what was measured so far" in err, err
+        if presses == 1:
+            assert bench.returncode == 0 and "requests" in out.lower(), (out, err)
