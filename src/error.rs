@@ -195,6 +195,11 @@ pub fn status_error(
         Some(cause) if cause.starts_with(SILENT_SERVER) || cause.starts_with(CONNECTION_LOST) => {
             anyhow::anyhow!("{doing}: {cause}")
         }
+        // A stream error, or an error the server itself sent (GOAWAY, RST_STREAM), came over a
+        // working HTTP/2 connection: TLS is not the matter, the server broke HTTP/2.
+        Some(cause) if cause.contains("stream error") || cause.contains("error received") => {
+            anyhow::anyhow!("{doing}: the server broke HTTP/2 on this call ({cause})")
+        }
         Some(cause) if first_exchange => Hint::new(
             format!("{doing}: the connection failed: {cause}"),
             "a server that expects TLS closes plaintext connections like this: try --tls",

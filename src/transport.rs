@@ -161,7 +161,8 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
     });
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
         .with_context(|| format!("invalid authority {authority:?}"))?
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        .http2_max_header_list_size(crate::util::MAX_HEADER_LIST_SIZE);
     if let Some(t) = options.connect_timeout {
         endpoint = endpoint.connect_timeout(t);
     }

@@ -5,6 +5,10 @@ use std::time::Duration;
 /// The 4 MiB gRPC default message size, for calls, reflection and the demo servers alike.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
+/// How big a response's headers (or trailers) may be, decoded: grpc-go's limit. hyper's own
+/// 16 KB refused a large `grpc-status-details-bin` with an "unspecific protocol error".
+pub const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024 * 1024;
+
 /// A duration that can be switched off: `off` (or `none`, `0`) is None.
 pub fn parse_optional_duration(text: &str) -> Result<Option<Duration>, String> {
     match text.trim() {

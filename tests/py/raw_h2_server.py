@@ -5,7 +5,10 @@ Modes:
 - `silent`: accepts every call (reflection included) and answers nothing at all;
 - `stall`: answers headers and one empty message, then nothing, the stream left open;
 - `message:TEXT`: ends every call with grpc-status 2 and the raw header value TEXT (bytes
-  as given, so a broken percent-encoding or UTF-8 reaches the client as it is).
+  as given, so a broken percent-encoding or UTF-8 reaches the client as it is);
+- `reset`: resets every stream (RST_STREAM, PROTOCOL_ERROR) before answering;
+- `details:N`: ends every call with NOT_FOUND and a `grpc-status-details-bin` of a
+  google.rpc.Status whose message is N bytes long (headers past hyper's 16 KB default).
 """
 import socket
 import threading
@@ -65,6 +68,23 @@ class RawH2Server:
         if self.mode == "stall":
             h2conn.send_headers(stream, headers)
             h2conn.send_data(stream, b"\x00\x00\x00\x00\x00")
+            return
+        if self.mode == "reset":
+            h2conn.reset_stream(stream, error_code=1)
+            return
+        if self.mode.startswith("details:"):
+            import base64
+            text = b"x" * int(self.mode.removeprefix("details:"))
+            length, varint = len(text), b""
+            while True:
+                varint += bytes([(length & 0x7F) | (0x80 if length > 0x7F else 0)])
+                length >>= 7
+                if not length:
+                    break
+            status = b"\x08\x05\x12" + varint + text  # google.rpc.Status{code: 5, message}
+            h2conn.send_headers(stream, headers + [
+                (b"grpc-status", b"5"), (b"grpc-message", b"big"),
+                (b"grpc-status-details-bin", base64.b64encode(status))], end_stream=True)
             return
         if self.mode.startswith("message:"):
             text = self.mode.removeprefix("message:").encode("latin-1")

@@ -141,3 +141,21 @@ def test_bench_reports_at_once_on_ctrl_c_and_a_second_one_quits(raw, checker_set
         assert "bench stopped: reporting what was measured so far" in err, err
         if presses == 1:
             assert bench.returncode == 0 and "requests" in out.lower(), (out, err)
+
+
+def test_response_headers_past_16_kb_are_read(raw, checker_set):
+    server = raw("details:40000")
+    out = rpcsh("call", "-a", server.addr, "--protoset", str(checker_set), "Checker/Check", "{}",
+                check=False)
+    assert out.returncode == 64 + 5, out.stderr
+    assert "ERROR: code = NotFound, message = big" in out.stdout + out.stderr, out.stderr
+    assert "protocol error" not in out.stderr
+
+
+def test_an_http2_error_from_the_server_does_not_hint_tls(raw, checker_set):
+    server = raw("reset")
+    out = rpcsh("call", "-a", server.addr, "--protoset", str(checker_set), "Checker/Check", "{}",
+                check=False)
+    assert out.returncode == 1, out.stderr
+    assert "the server broke HTTP/2 on this call" in out.stderr, out.stderr
+    assert "--tls" not in out.stderr and out.stderr.count("rpcsh: error:") == 1
