@@ -51,6 +51,7 @@ pub fn write_message(
     message: &DynamicMessage,
     style: &Style,
 ) -> anyhow::Result<()> {
+    check_any_depth(message)?;
     let options = style.serialize_options();
     match style.format {
         Format::Json if style.color => {
@@ -186,6 +187,49 @@ pub fn is_secret(name: &str) -> bool {
         || name.ends_with("-key")
 }
 
+/// How deep `google.protobuf.Any` values may nest in what is printed.
+const ANY_DEPTH: usize = 64;
+
+/// Refuses a message whose `Any` values nest past `ANY_DEPTH`: prost-reflect's printer decodes
+/// every level anew, in memory that grows with the square of the depth (a 2 MB response took
+/// gigabytes), and a server chooses what it sends. Each level is decoded once, and let go before
+/// the next.
+pub fn check_any_depth(message: &DynamicMessage) -> anyhow::Result<()> {
+    fn any_values(message: &DynamicMessage, depth: usize) -> anyhow::Result<()> {
+        use prost_reflect::Value;
+        if depth > ANY_DEPTH {
+            anyhow::bail!(
+                "the message nests google.protobuf.Any more than {ANY_DEPTH} levels deep: rpcsh does not print it (a broken or hostile server)"
+            );
+        }
+        fn visit(value: &Value, depth: usize) -> anyhow::Result<()> {
+            match value {
+                Value::Message(m) => any_values(m, depth),
+                Value::List(items) => items.iter().try_for_each(|v| visit(v, depth)),
+                Value::Map(entries) => entries.values().try_for_each(|v| visit(v, depth)),
+                _ => Ok(()),
+            }
+        }
+        let desc = prost_reflect::ReflectMessage::descriptor(message);
+        if desc.full_name() == "google.protobuf.Any" {
+            let field = |name| message.get_field_by_name(name);
+            let url = field("type_url").and_then(|v| v.as_str().map(str::to_string));
+            let bytes = field("value").and_then(|v| v.as_bytes().cloned());
+            let inner = url.zip(bytes).and_then(|(url, bytes)| {
+                let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+                let inner = desc.parent_pool().get_message_by_name(&name)?;
+                DynamicMessage::decode(inner, bytes).ok()
+            });
+            return match inner {
+                Some(inner) => any_values(&inner, depth + 1),
+                None => Ok(()),
+            };
+        }
+        message.fields().try_for_each(|(_, v)| visit(v, depth))
+    }
+    any_values(message, 0)
+}
+
 /// `ERROR: code = ..., message = ...` and the decoded `google.rpc.Status` details, one per line.
 pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
     let mut text = format!(
@@ -217,6 +261,10 @@ pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
         let Some(any) = any.as_message() else {
             continue;
         };
+        if let Err(e) = check_any_depth(any) {
+            text.push_str(&format!("  details: <{e}>\n"));
+            continue;
+        }
         let json = serde_json::to_string(any).unwrap_or_else(|_| {
             let url = any
                 .get_field_by_name("type_url")

@@ -112,6 +112,7 @@ impl Handler for Counting {
             None => message,
         };
         self.count.fetch_add(1, Ordering::Relaxed);
+        format::check_any_depth(&message)?;
         if let Ok(json) = serde_json::to_value(&message) {
             let mut kept = self.kept.lock().unwrap();
             if kept.len() == KEPT_MESSAGES {

@@ -801,26 +801,47 @@ fn unresolved(message: &DynamicMessage, urls: &mut Vec<String>, stubs: &mut Vec<
 
 /// The type URLs of every `Any` in `message`, nested ones included.
 fn any_type_urls(message: &DynamicMessage, urls: &mut Vec<String>) {
+    any_urls_within(message, urls, 0)
+}
+
+/// As `any_type_urls`, looking into the `Any` values whose type is known too, to a bounded
+/// depth (the printer refuses deeper ones).
+fn any_urls_within(message: &DynamicMessage, urls: &mut Vec<String>, depth: usize) {
     use prost_reflect::Value;
-    fn visit(value: &Value, urls: &mut Vec<String>) {
+    const DEPTH: usize = 64;
+    fn visit(value: &Value, urls: &mut Vec<String>, depth: usize) {
         match value {
-            Value::Message(m) => any_type_urls(m, urls),
-            Value::List(items) => items.iter().for_each(|v| visit(v, urls)),
-            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls)),
+            Value::Message(m) => any_urls_within(m, urls, depth),
+            Value::List(items) => items.iter().for_each(|v| visit(v, urls, depth)),
+            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls, depth)),
             _ => {}
         }
     }
-    if message.descriptor().full_name() == "google.protobuf.Any" {
-        if let Some(url) = message
+    let desc = message.descriptor();
+    if desc.full_name() == "google.protobuf.Any" {
+        let Some(url) = message
             .get_field_by_name("type_url")
             .and_then(|v| v.as_str().map(str::to_string))
-        {
+        else {
+            return;
+        };
+        let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+        if !urls.contains(&url) {
             urls.push(url);
+        }
+        let inner = desc.parent_pool().get_message_by_name(&name);
+        let value = message.get_field_by_name("value");
+        if let (Some(inner), Some(bytes), true) = (inner, value, depth < DEPTH) {
+            if let Some(bytes) = bytes.as_bytes() {
+                if let Ok(decoded) = DynamicMessage::decode(inner, bytes.clone()) {
+                    any_urls_within(&decoded, urls, depth + 1);
+                }
+            }
         }
         return;
     }
     for (_, value) in message.fields() {
-        visit(value, urls);
+        visit(value, urls, depth);
     }
 }
 

@@ -159,3 +159,45 @@ def test_an_http2_error_from_the_server_does_not_hint_tls(raw, checker_set):
     assert out.returncode == 1, out.stderr
     assert "the server broke HTTP/2 on this call" in out.stderr, out.stderr
     assert "--tls" not in out.stderr and out.stderr.count("rpcsh: error:") == 1
+
+
+@pytest.mark.parametrize("levels", [3, 5000])
+def test_any_nested_in_any_is_printed_in_bounded_memory(tmp_path, levels):
+    import resource
+    from google.protobuf import any_pb2, duration_pb2
+    served = descriptor_set(PROTOS, ["hostile.proto"], tmp_path / "hostile.pb")
+    inner = any_pb2.Any()
+    inner.Pack(duration_pb2.Duration(seconds=3))
+    for _ in range(levels):
+        outer = any_pb2.Any()
+        outer.Pack(inner)
+        inner = outer
+    box = b"\x0a" + _varint(len(inner.SerializeToString())) + inner.SerializeToString()
+    server = SetServer(served, answers={"hostile.v1.Boxes/Get": box})
+    try:
+        out = rpcsh("call", "-a", server.addr, "Boxes/Get", "{}", check=False, timeout=60)
+        shell = rpcsh("connect", server.addr, stdin="Boxes/Get {}\nlist\n", check=False,
+                      timeout=60)
+    finally:
+        server.stop()
+    assert "hostile.v1.Boxes" in shell.stdout, shell.stderr  # the shell lived on
+    assert (levels == 3) == ("nests google.protobuf.Any" not in shell.stderr), shell.stderr
+    if levels == 3:
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.count("type.googleapis.com/google.protobuf.Any") == 3, out.stdout
+        assert '"3s"' in out.stdout
+    else:
+        assert out.returncode == 1, out.stderr
+        assert "nests google.protobuf.Any more than 64 levels deep" in out.stderr, out.stderr
+        assert out.stderr.count("rpcsh: error:") == 1
+    # Every child so far, this one included, stayed small (it took gigabytes).
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 300 * 1024
+
+
+def _varint(n):
+    out = b""
+    while True:
+        out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return out
