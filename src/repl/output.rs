@@ -79,13 +79,55 @@ pub(super) struct Counting {
     pub(super) printer: Printer<OutWriter>,
     pub(super) count: Arc<AtomicUsize>,
     pub(super) started: Option<tokio::sync::oneshot::Sender<()>>,
-    pub(super) kept: Arc<Mutex<Vec<serde_json::Value>>>,
+    pub(super) kept: Arc<Mutex<Kept>>,
     /// Resolves the types `google.protobuf.Any` fields hold, as the one-shot `call` does.
     pub(super) schema: Option<Schema>,
 }
 
-/// Messages kept per call for `expect`: the newest ones when a stream is longer.
+/// Messages kept per call for `expect`: the newest ones when a stream is longer, by count and
+/// by size (encoded bytes): a stream of 3,000 messages of 1 MB must not stay resident.
 pub(super) const KEPT_MESSAGES: usize = 100_000;
+pub(super) const KEPT_BYTES: usize = 64 << 20;
+
+/// The newest messages of a call, bounded by `KEPT_MESSAGES` and `KEPT_BYTES`; dropping the
+/// oldest costs the same whatever the count.
+#[derive(Default)]
+pub(super) struct Kept {
+    messages: std::collections::VecDeque<(serde_json::Value, usize)>,
+    bytes: usize,
+}
+
+impl Kept {
+    pub(super) fn push(&mut self, message: serde_json::Value, size: usize) {
+        self.messages.push_back((message, size));
+        self.bytes += size;
+        while self.messages.len() > KEPT_MESSAGES
+            || (self.bytes > KEPT_BYTES && self.messages.len() > 1)
+        {
+            if let Some((_, size)) = self.messages.pop_front() {
+                self.bytes -= size;
+            }
+        }
+    }
+
+    /// The newest `n` messages, oldest first.
+    pub(super) fn newest(&self, n: usize) -> Vec<serde_json::Value> {
+        let skip = self.messages.len().saturating_sub(n);
+        self.messages
+            .iter()
+            .skip(skip)
+            .map(|(m, _)| m.clone())
+            .collect()
+    }
+
+    pub(super) fn take(&mut self) -> Vec<serde_json::Value> {
+        self.bytes = 0;
+        std::mem::take(&mut self.messages)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect()
+    }
+}
 
 impl Counting {
     pub(super) fn new(printer: Printer<OutWriter>, schema: Option<Schema>) -> Self {
@@ -114,11 +156,8 @@ impl Handler for Counting {
         self.count.fetch_add(1, Ordering::Relaxed);
         format::check_any_depth(&message)?;
         if let Ok(json) = serde_json::to_value(&message) {
-            let mut kept = self.kept.lock().unwrap();
-            if kept.len() == KEPT_MESSAGES {
-                kept.remove(0);
-            }
-            kept.push(json);
+            let size = prost::Message::encoded_len(&message);
+            self.kept.lock().unwrap().push(json, size);
         }
         self.printer.on_message(message).await
     }
@@ -154,7 +193,7 @@ impl Shell {
 pub(super) fn record(last: &Mutex<Outcome>, handler: &Counting, error: Option<&CallError>) {
     let mut last = last.lock().unwrap();
     last.called = true;
-    last.messages = std::mem::take(&mut *handler.kept.lock().unwrap());
+    last.messages = handler.kept.lock().unwrap().take();
     last.error = match error {
         Some(CallError::Status(status)) => {
             let status = client_deadline(tonic::Status::new(status.code(), status.message()));
@@ -181,4 +220,32 @@ pub(super) fn status_failure(status: tonic::Status, session: Option<&Session>) -
         rendered,
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_messages_are_bounded_by_count_and_bytes_newest_kept() {
+        let mut kept = Kept::default();
+        for i in 0..(KEPT_MESSAGES + 10) {
+            kept.push(serde_json::json!(i), 1);
+        }
+        assert_eq!(kept.messages.len(), KEPT_MESSAGES);
+        assert_eq!(
+            kept.newest(2),
+            [
+                serde_json::json!(KEPT_MESSAGES + 8),
+                serde_json::json!(KEPT_MESSAGES + 9)
+            ]
+        );
+        let mut big = Kept::default();
+        for i in 0..100 {
+            big.push(serde_json::json!(i), 1 << 20);
+        }
+        assert!(big.bytes <= KEPT_BYTES && big.messages.len() == KEPT_BYTES >> 20);
+        assert_eq!(big.take().last(), Some(&serde_json::json!(99)));
+        assert_eq!(big.bytes, 0);
+    }
 }

@@ -320,9 +320,7 @@ impl Shell {
             let recorded = r.watched.entry(w.id).or_insert(0);
             let new = seen.saturating_sub(*recorded);
             *recorded = seen;
-            let kept = w.kept.lock().unwrap();
-            let fresh: Vec<Value> = kept.iter().rev().take(new).rev().cloned().collect();
-            drop(kept);
+            let fresh: Vec<Value> = w.kept.lock().unwrap().newest(new);
             for m in fresh {
                 let m = r.trimmed(&m);
                 r.line(&format!("expect within {WITHIN} {}", compact(&m)));

@@ -16,7 +16,7 @@ pub(super) struct Watch {
     pub(super) id: usize,
     pub(super) method: String,
     pub(super) count: Arc<AtomicUsize>,
-    pub(super) kept: Arc<Mutex<Vec<serde_json::Value>>>,
+    pub(super) kept: Arc<Mutex<super::output::Kept>>,
     pub(super) task: tokio::task::JoinHandle<()>,
     /// How it ended, for `jobs`: `ended`, or the reason it failed.
     pub(super) ending: Arc<Mutex<Option<String>>>,
@@ -72,7 +72,7 @@ impl Shell {
         if printer.style.format == Format::Json {
             printer.style.format = Format::Jsonl; // one line per background message
         }
-        let kept: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let kept: Arc<Mutex<super::output::Kept>> = Arc::default();
         let mut handler = Counting {
             schema: self.resolver(),
             printer,
@@ -197,8 +197,7 @@ impl Shell {
         // from before, is no evidence for this one.
         let since_mark = |w: &Watch| -> Vec<serde_json::Value> {
             let new = w.count.load(Ordering::Relaxed).saturating_sub(w.mark);
-            let kept = w.kept.lock().unwrap();
-            kept.iter().rev().take(new).rev().cloned().collect()
+            w.kept.lock().unwrap().newest(new)
         };
         loop {
             let seen = self
