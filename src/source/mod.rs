@@ -105,7 +105,28 @@ fn service_names(answer: anyhow::Result<Answer>) -> anyhow::Result<Vec<String>> 
         Answer::ListServicesResponse(list) => {
             Ok(list.service.into_iter().map(|s| s.name).collect())
         }
-        other => bail!("reflection answered a service list request with {other:?}"),
+        other => bail!(
+            "reflection answered a service list request with {}",
+            answer_kind(&other)
+        ),
+    }
+}
+
+/// What a reflection answer is, in a few words: a server chooses its size (a 250,000-name list
+/// printed whole was a 10 MB error line).
+fn answer_kind(answer: &Answer) -> String {
+    match answer {
+        Answer::FileDescriptorResponse(f) => {
+            format!("{} file descriptors", f.file_descriptor_proto.len())
+        }
+        Answer::ListServicesResponse(l) => format!("a list of {} services", l.service.len()),
+        Answer::AllExtensionNumbersResponse(e) => {
+            format!("{} extension numbers", e.extension_number.len())
+        }
+        Answer::ErrorResponse(e) => {
+            let message: String = e.error_message.chars().take(200).collect();
+            format!("an error (code {}): {}", e.error_code, message)
+        }
     }
 }
 
@@ -113,7 +134,10 @@ fn service_names(answer: anyhow::Result<Answer>) -> anyhow::Result<Vec<String>> 
 fn file_answer(answer: Answer) -> anyhow::Result<Vec<Vec<u8>>> {
     match answer {
         Answer::FileDescriptorResponse(files) => Ok(files.file_descriptor_proto),
-        other => bail!("reflection answered a file request with {other:?}"),
+        other => bail!(
+            "reflection answered a file request with {}",
+            answer_kind(&other)
+        ),
     }
 }
 
@@ -848,4 +872,26 @@ fn any_urls_within(message: &DynamicMessage, urls: &mut Vec<String>, depth: usiz
 /// rpcsh's own demo protos, for tests and tools that know the demo API.
 pub fn demo_pool() -> DescriptorPool {
     pool_from_set(crate::pb::FILE_DESCRIPTOR_SET).expect("the demo descriptors are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_answer_is_said_in_a_few_words() {
+        let names = (0..250_000)
+            .map(|i| tonic_reflection::pb::v1::ServiceResponse {
+                name: format!("hostile.Service{i}"),
+            })
+            .collect();
+        let list = Answer::ListServicesResponse(tonic_reflection::pb::v1::ListServiceResponse {
+            service: names,
+        });
+        let err = file_answer(list).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "reflection answered a file request with a list of 250000 services"
+        );
+    }
 }
