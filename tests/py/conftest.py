@@ -16,6 +16,10 @@ INTEROP = pathlib.Path(__file__).resolve().parent / "protos"
 # The developer's own config file must not leak into the tests.
 os.environ["RPCSH_CONFIG"] = "/nonexistent/rpcsh-tests/config.toml"
 os.environ["RPCSH_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "rpcsh-tests-cache")
+# The tests fork (pexpect's pty) from a process that hosts grpcio servers: grpcio's fork
+# handlers then run in the child before it execs rpcsh, and have made it die ("epoll_wait
+# error: Bad file descriptor"). Read by grpcio when it is first imported, below this.
+os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
 
 
 def rpcsh(*args, stdin=None, check=True, timeout=30):
