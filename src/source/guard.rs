@@ -50,7 +50,19 @@ fn crate_path(file: &str) -> &str {
     }
 }
 
-/// Runs `build`; a panic inside it becomes an error saying `what` could not be built.
+/// A library's panic while building descriptors, as an error.
+#[derive(Debug)]
+pub struct Panicked(String);
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Panicked {}
+
+/// Runs `build`; a panic inside it becomes a `Panicked` error saying `what` could not be built.
 pub fn guarded<T>(what: &str, build: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
     install_hook();
     let was = GUARDED.with(|g| g.replace(true));
@@ -58,9 +70,10 @@ pub fn guarded<T>(what: &str, build: impl FnOnce() -> anyhow::Result<T>) -> anyh
     GUARDED.with(|g| g.set(was));
     result.unwrap_or_else(|_| {
         let message = MESSAGE.with(Cell::take).unwrap_or_default();
-        Err(anyhow::anyhow!(
+        Err(Panicked(format!(
             "cannot build {what}: a library rpcsh uses panicked on it ({message}); please report it, with the file"
         ))
+        .into())
     })
 }
 

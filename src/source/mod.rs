@@ -226,7 +226,7 @@ fn build_pool(set: &[u8]) -> anyhow::Result<DescriptorPool> {
     let Err(err) = whole else {
         return whole;
     };
-    if !err.to_string().contains("panicked on it") {
+    if err.downcast_ref::<guard::Panicked>().is_none() {
         return Err(err);
     }
     // Built a file at a time (each with what precedes it) to find the one.
@@ -443,10 +443,9 @@ impl Schema {
             (roots, None) => *roots = None,
             _ => {}
         }
-        match self.reflection {
-            Some(_) => Arc::make_mut(&mut self.reflected.files).merge(&other.reflected.files),
-            // The same files, packed meanwhile (`pack`).
-            None => self.reflected.files = other.reflected.files.clone(),
+        // A local schema's files are shared with the schemas `fresh` made of it already.
+        if self.reflection.is_some() {
+            Arc::make_mut(&mut self.reflected.files).merge(&other.reflected.files);
         }
         let reflected = &self.reflected;
         let (set, _) = reflected
@@ -689,14 +688,11 @@ impl Schema {
                     None => "the schema's",
                 };
                 if let Some((file, name)) = nowhere {
-                    match self.reflection {
-                        Some(_) => bail!(
-                            "the server's descriptors do not fit together: {file} uses {name}, which neither its imports nor the server's reflection define"
-                        ),
-                        None => bail!(
-                            "the schema's descriptors do not fit together: {file} uses {name}, which none of its files define"
-                        ),
-                    }
+                    let defined = match self.reflection {
+                        Some(_) => "neither its imports nor the server's reflection define",
+                        None => "none of its files define",
+                    };
+                    bail!("{whose} descriptors do not fit together: {file} uses {name}, which {defined}");
                 }
                 self.pool = build_pool(&set)
                     .with_context(|| format!("{whose} descriptors do not fit together"))?;
@@ -746,7 +742,9 @@ impl Schema {
     pub async fn resolve_any(&mut self, mut message: DynamicMessage) -> DynamicMessage {
         // Levels of a response expanded one at a time before the rest is built whole.
         const ROUNDS: usize = 4;
-        for round in 0.. {
+        let mut round = 0;
+        loop {
+            round += 1;
             let mut urls = Vec::new();
             let mut stubs = Vec::new();
             unresolved(&message, &mut urls, &mut stubs);
@@ -763,7 +761,7 @@ impl Schema {
             }
             if !stubs.is_empty() {
                 match &mut self.reflected.shallow {
-                    Some(expanded) if round < ROUNDS => expanded.extend(stubs),
+                    Some(expanded) if round <= ROUNDS => expanded.extend(stubs),
                     shallow => *shallow = None,
                 }
                 loaded |= self.rebuild().await.is_ok();
@@ -790,19 +788,24 @@ impl Schema {
                 Err(_) => return message,
             }
         }
-        message
     }
 }
 
-/// The type URLs of every `Any` in `message`, and the messages in it that a shallow build
-/// left as stubs but that hold fields (unknown to the stub), nested ones included.
+/// The type URLs of every `Any` in `message` (inside the `Any`s whose type is known too, to a
+/// bounded depth: the printer refuses deeper ones), and the messages in it that a shallow build
+/// left as stubs but that hold fields (unknown to the stub).
 fn unresolved(message: &DynamicMessage, urls: &mut Vec<String>, stubs: &mut Vec<String>) {
+    within(message, urls, stubs, 0)
+}
+
+fn within(message: &DynamicMessage, urls: &mut Vec<String>, stubs: &mut Vec<String>, depth: usize) {
     use prost_reflect::Value;
-    fn visit(value: &Value, urls: &mut Vec<String>, stubs: &mut Vec<String>) {
+    const ANY_DEPTH: usize = 64;
+    fn visit(value: &Value, urls: &mut Vec<String>, stubs: &mut Vec<String>, depth: usize) {
         match value {
-            Value::Message(m) => unresolved(m, urls, stubs),
-            Value::List(items) => items.iter().for_each(|v| visit(v, urls, stubs)),
-            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls, stubs)),
+            Value::Message(m) => within(m, urls, stubs, depth),
+            Value::List(items) => items.iter().for_each(|v| visit(v, urls, stubs, depth)),
+            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls, stubs, depth)),
             _ => {}
         }
     }
@@ -815,57 +818,29 @@ fn unresolved(message: &DynamicMessage, urls: &mut Vec<String>, stubs: &mut Vec<
         return;
     }
     if desc.full_name() == "google.protobuf.Any" {
-        any_type_urls(message, urls);
-        return;
-    }
-    for (_, value) in message.fields() {
-        visit(value, urls, stubs);
-    }
-}
-
-/// The type URLs of every `Any` in `message`, nested ones included.
-fn any_type_urls(message: &DynamicMessage, urls: &mut Vec<String>) {
-    any_urls_within(message, urls, 0)
-}
-
-/// As `any_type_urls`, looking into the `Any` values whose type is known too, to a bounded
-/// depth (the printer refuses deeper ones).
-fn any_urls_within(message: &DynamicMessage, urls: &mut Vec<String>, depth: usize) {
-    use prost_reflect::Value;
-    const DEPTH: usize = 64;
-    fn visit(value: &Value, urls: &mut Vec<String>, depth: usize) {
-        match value {
-            Value::Message(m) => any_urls_within(m, urls, depth),
-            Value::List(items) => items.iter().for_each(|v| visit(v, urls, depth)),
-            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls, depth)),
-            _ => {}
-        }
-    }
-    let desc = message.descriptor();
-    if desc.full_name() == "google.protobuf.Any" {
         let Some(url) = message
             .get_field_by_name("type_url")
             .and_then(|v| v.as_str().map(str::to_string))
         else {
             return;
         };
-        let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+        let inner = desc
+            .parent_pool()
+            .get_message_by_name(url.rsplit('/').next().unwrap_or(&url));
         if !urls.contains(&url) {
             urls.push(url);
         }
-        let inner = desc.parent_pool().get_message_by_name(&name);
         let value = message.get_field_by_name("value");
-        if let (Some(inner), Some(bytes), true) = (inner, value, depth < DEPTH) {
-            if let Some(bytes) = bytes.as_bytes() {
-                if let Ok(decoded) = DynamicMessage::decode(inner, bytes.clone()) {
-                    any_urls_within(&decoded, urls, depth + 1);
-                }
+        let bytes = value.as_deref().and_then(Value::as_bytes);
+        if let (Some(inner), Some(bytes), true) = (inner, bytes, depth < ANY_DEPTH) {
+            if let Ok(decoded) = DynamicMessage::decode(inner, bytes.clone()) {
+                within(&decoded, urls, stubs, depth + 1);
             }
         }
         return;
     }
     for (_, value) in message.fields() {
-        visit(value, urls, depth);
+        visit(value, urls, stubs, depth);
     }
 }
 
