@@ -152,7 +152,7 @@ fn translate(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     let features = defaults.under(&file);
     let package = text(&file, "package");
     let implicit = messages(&file, "message_type").any(|m| has_implicit(m, features))
-        || messages(&file, "extension").any(|f| field_features(f, features).presence == IMPLICIT);
+        || messages(&file, "extension").any(|f| features.under(f).presence == IMPLICIT);
     // proto3 enums must start at 0: a file that needs both stays proto2, its implicit fields
     // read as explicit ones (the same messages print; a zero the user writes is sent).
     let closed_nonzero = messages(&file, "enum_type")
@@ -169,16 +169,12 @@ fn translate(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
         rewrite_message(m, &package, features, proto3);
     }
     for f in messages_mut(&mut file, "extension") {
-        let resolved = field_features(f, features);
+        let resolved = features.under(f);
         rewrite_field(f, resolved, proto3, false, &Default::default());
     }
     let syntax = if proto3 { "proto3" } else { "proto2" };
     file.set_field_by_name("syntax", Value::String(syntax.into()));
     Ok(file.encode_to_vec())
-}
-
-fn field_features(field: &DynamicMessage, parent: Features) -> Features {
-    parent.under(field)
 }
 
 fn has_implicit(message: &DynamicMessage, parent: Features) -> bool {
@@ -189,7 +185,7 @@ fn has_implicit(message: &DynamicMessage, parent: Features) -> bool {
             int(f, "label") != LABEL_REPEATED
                 && !f.has_field_by_name("oneof_index")
                 && !matches!(int(f, "type"), TYPE_MESSAGE | TYPE_GROUP)
-                && field_features(f, features).presence == IMPLICIT
+                && features.under(f).presence == IMPLICIT
         })
         || messages(message, "nested_type").any(|m| has_implicit(m, features))
 }
@@ -205,35 +201,34 @@ fn nested_enums(message: &DynamicMessage, parent: Features) -> Vec<(&DynamicMess
     out
 }
 
+fn is_map_entry(message: &DynamicMessage) -> bool {
+    message_field(message, "options")
+        .and_then(|o| o.get_field_by_name("map_entry"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
 fn rewrite_message(message: &mut DynamicMessage, scope: &str, parent: Features, proto3: bool) {
     let features = parent.under(message);
     let full = join(scope, &text(message, "name"));
     // Map entries are written as nested messages; their fields are always length-prefixed.
     let map_entries: std::collections::HashSet<String> = messages(message, "nested_type")
-        .filter(|m| {
-            message_field(m, "options")
-                .and_then(|o| o.get_field_by_name("map_entry"))
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false)
-        })
+        .filter(|m| is_map_entry(m))
         .map(|m| format!(".{full}.{}", text(m, "name")))
         .collect();
-    let is_map_entry = message_field(message, "options")
-        .and_then(|o| o.get_field_by_name("map_entry"))
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
+    let map_entry = is_map_entry(message);
     let mut oneofs = messages(message, "oneof_decl").count() as i32;
     let mut synthetic = Vec::new();
     for f in messages_mut(message, "field") {
-        let resolved = field_features(f, features);
-        if rewrite_field(f, resolved, proto3 && !is_map_entry, true, &map_entries) {
+        let resolved = features.under(f);
+        if rewrite_field(f, resolved, proto3 && !map_entry, true, &map_entries) {
             f.set_field_by_name("oneof_index", Value::I32(oneofs));
             oneofs += 1;
             synthetic.push(format!("_{}", text(f, "name")));
         }
     }
     for f in messages_mut(message, "extension") {
-        let resolved = field_features(f, features);
+        let resolved = features.under(f);
         rewrite_field(f, resolved, proto3, false, &map_entries);
     }
     if !synthetic.is_empty() {
