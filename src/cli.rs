@@ -107,6 +107,9 @@ pub enum Command {
     List {
         /// A service whose methods to list.
         service: Option<String>,
+        /// Longest the command may take, connecting and reflection included.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -121,6 +124,9 @@ pub enum Command {
         /// `text` (proto-like, the default) or `json` (the descriptor proto).
         #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
         format: String,
+        /// Longest the command may take, connecting and reflection included.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -131,6 +137,9 @@ pub enum Command {
     Template {
         /// A message name, or a method as `call` takes it.
         symbol: String,
+        /// Longest the command may take, connecting and reflection included.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -547,23 +556,36 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let timeout = args.timeout.or_else(|| config.timeout_for(&conn.addr));
                 done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
             }
-            Command::List { service, conn } => {
-                done(commands::list(&conn.connection(verbose, &config), service.as_deref()).await)
+            Command::List {
+                service,
+                timeout,
+                conn,
+            } => {
+                let conn = conn.connection(verbose, &config);
+                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                let listing = commands::list(&conn, service.as_deref());
+                done(commands::within(timeout, "list", listing).await)
             }
             Command::Describe {
                 symbol,
                 format,
+                timeout,
                 conn,
-            } => done(
-                commands::describe(
-                    &conn.connection(verbose, &config),
-                    &symbol,
-                    format == "json",
-                )
-                .await,
-            ),
-            Command::Template { symbol, conn } => {
-                done(commands::template(&conn.connection(verbose, &config), &symbol).await)
+            } => {
+                let conn = conn.connection(verbose, &config);
+                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                let describing = commands::describe(&conn, &symbol, format == "json");
+                done(commands::within(timeout, "describe", describing).await)
+            }
+            Command::Template {
+                symbol,
+                timeout,
+                conn,
+            } => {
+                let conn = conn.connection(verbose, &config);
+                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                let templating = commands::template(&conn, &symbol);
+                done(commands::within(timeout, "template", templating).await)
             }
             Command::Completions { shell } => {
                 let mut cmd = <Cli as clap::CommandFactory>::command();

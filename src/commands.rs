@@ -58,21 +58,7 @@ pub async fn call(
     let link = session.link.clone().expect("a call connects");
     // --timeout bounds reflection too: a server silent on its reflection stream, or sending
     // imports without end, is a deadline like any other; the call gets what is left.
-    let resolving = session.schema.resolve_method(method);
-    let method = match timeout {
-        None => resolving.await?,
-        Some(t) => match tokio::time::timeout(t, resolving).await {
-            Ok(method) => method?,
-            Err(_) => {
-                let status = crate::error::timed_out();
-                return Err(CallFailed {
-                    code: status.code(),
-                    rendered: format::render_status(&status, &Default::default()),
-                }
-                .into());
-            }
-        },
-    };
+    let method = within(timeout, "the call", session.schema.resolve_method(method)).await?;
     let timeout = timeout.map(|t| {
         t.saturating_sub(started.elapsed())
             .max(Duration::from_millis(1))
@@ -184,6 +170,32 @@ pub async fn call(
             Err(CallFailed {
                 code: status.code(),
                 rendered,
+            }
+            .into())
+        }
+    }
+}
+
+/// `fut` bounded by `timeout`: past it, the DeadlineExceeded a call ends with, saying what ran
+/// out of time (`what`, as in "the call", "reflection").
+pub async fn within<T>(
+    timeout: Option<Duration>,
+    what: &str,
+    fut: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let Some(limit) = timeout else {
+        return fut.await;
+    };
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result,
+        Err(_) => {
+            let status = tonic::Status::deadline_exceeded(format!(
+                "{what} did not finish within {}",
+                humantime::format_duration(limit)
+            ));
+            Err(CallFailed {
+                code: status.code(),
+                rendered: format::render_status(&status, &Default::default()),
             }
             .into())
         }

@@ -32,7 +32,7 @@ impl Shell {
             }
             Command::List(service) => {
                 let out = self.out.clone();
-                let text: String = waiting(&out, "the server's services", async {
+                let text: String = waiting(&out, self.timeout, "the server's services", async {
                     let session = self.ensure_session().await?;
                     Ok(match service {
                         None => session
@@ -70,7 +70,7 @@ impl Shell {
             Command::Use(None) => self.set_current(None),
             Command::Use(Some(name)) => {
                 let out = self.out.clone();
-                let service = waiting(&out, format!("the schema of {name}"), async {
+                let service = waiting(&out, self.timeout, format!("the schema of {name}"), async {
                     self.ensure_session()
                         .await?
                         .schema
@@ -168,7 +168,7 @@ impl Shell {
     ) -> anyhow::Result<(MethodDescriptor, Link)> {
         let method = self.qualify(method);
         let out = self.out.clone();
-        let resolved = waiting(&out, format!("the schema of {method}"), async {
+        let resolved = waiting(&out, self.timeout, format!("the schema of {method}"), async {
             self.ensure_session()
                 .await?
                 .schema
@@ -263,7 +263,7 @@ impl Shell {
     /// A symbol `describe` or `template` names, fetched as needed.
     async fn find(&mut self, symbol: &str) -> anyhow::Result<crate::source::Symbol> {
         let out = self.out.clone();
-        waiting(&out, format!("the schema of {symbol}"), async {
+        waiting(&out, self.timeout, format!("the schema of {symbol}"), async {
             self.ensure_session()
                 .await?
                 .schema

@@ -121,9 +121,12 @@ fn load_in_background(schema: &Schema, known: Arc<Mutex<Known>>) -> oneshot::Rec
 /// waiting for, and Ctrl-C gives up on it without ending the shell.
 async fn waiting<T>(
     out: &Output,
+    timeout: Option<Duration>,
     what: impl std::fmt::Display,
     fut: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
+    // `set timeout` bounds reflection as it bounds calls: a silent server is a deadline.
+    let fut = crate::commands::within(timeout, "reflection", fut);
     tokio::pin!(fut);
     tokio::select! {
         r = &mut fut => return r,

@@ -100,12 +100,26 @@ def test_timeout_bounds_a_call_whose_server_stalls_after_its_headers(raw, checke
     assert "unused.v1.Checker" in out.stdout
 
 
-def test_timeout_bounds_reflection_from_a_silent_server(raw):
+@pytest.mark.parametrize("command", [
+    ["call", "Checker/Check", "{}"], ["list"], ["list", "Checker"], ["describe", "Checker"],
+    ["template", "Checker/Check"],
+])
+def test_timeout_bounds_reflection_from_a_silent_server(raw, command):
     server = raw("silent")
-    out, took = timed("call", "-a", server.addr, "--timeout", "1s", "Checker/Check", "{}")
+    out, took = timed(command[0], "-a", server.addr, "--timeout", "1s", *command[1:])
     assert out.returncode == 64 + 4, (out.returncode, out.stderr)
     assert "DeadlineExceeded" in out.stdout + out.stderr
     assert took < 5, took
+
+
+def test_the_shells_timeout_bounds_reflection_and_the_shell_lives_on(raw):
+    server = raw("silent")
+    out, took = timed("connect", server.addr, stdin="set timeout 1s\nlist\ndescribe Checker\n"
+                      "Checker/Check {}\nset timeout off\nhelp set\n")
+    assert out.stderr.count("DeadlineExceeded") == 3, out.stderr
+    assert "reflection did not finish within 1s" in out.stderr, out.stderr
+    assert "set timeout" in out.stdout, out.stdout  # the shell answered after them
+    assert took < 10, took
 
 
 @pytest.mark.parametrize("sent, shown", [
