@@ -325,9 +325,16 @@ pub struct ConnArgs {
     /// ping goes unanswered as long (a dead link, a frozen server); `off` to never.
     #[arg(long, value_name = "DURATION|off", value_parser = crate::util::parse_optional_duration, default_value = "20s")]
     pub keepalive: std::option::Option<Duration>, // fully qualified: clap's Option means "optional"
-    /// Largest message to send or receive, in bytes, reflection included.
-    #[arg(long, value_name = "BYTES")]
+    /// Largest message to send or receive, reflection included: bytes, or 100MB, 64MiB.
+    #[arg(long, value_name = "SIZE", value_parser = crate::util::parse_size)]
     pub max_msg_size: Option<usize>,
+    /// Largest response header list (trailers included) to read, decoded [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_header_size)]
+    pub max_header_size: Option<u32>,
+    /// Most memory a server's schema may take, received through reflection, before rpcsh stops
+    /// asking for more [default: 128MiB].
+    #[arg(long, value_name = "SIZE", value_parser = crate::util::parse_size)]
+    pub max_schema_size: Option<usize>,
     /// Compress request messages: gzip, zstd or deflate (responses in any of them are read).
     #[arg(long, value_name = "ENCODING", value_enum)]
     pub compress: Option<Compression>,
@@ -389,6 +396,12 @@ pub struct CallArgs {
     pub conn: ConnArgs,
 }
 
+/// A header limit: HTTP/2 counts it in 32 bits.
+fn parse_header_size(text: &str) -> Result<u32, String> {
+    let size = crate::util::parse_size(text)?;
+    u32::try_from(size).map_err(|_| format!("{text:?} is over HTTP/2's limit of 4GiB"))
+}
+
 impl ConnArgs {
     /// The connection these flags ask for; the config file fills in the rest when it is opened.
     pub fn connection(&self, verbose: bool, config: &Arc<Config>) -> Connection {
@@ -407,6 +420,7 @@ impl ConnArgs {
                 keepalive: self.keepalive,
                 user_agent: self.user_agent.clone(),
                 insecure: self.insecure,
+                max_header_size: self.max_header_size,
             },
             headers: self.headers.clone(),
             reflect_headers: self.reflect_headers.clone(),
@@ -414,6 +428,7 @@ impl ConnArgs {
             import_paths: self.import_paths.clone(),
             protoset: self.protoset.clone(),
             max_message_size: self.max_msg_size,
+            max_schema_size: self.max_schema_size,
             compress: self.compress,
             protocol: self.protocol,
             http2: self.http2,

@@ -89,6 +89,9 @@ pub struct Server {
     /// As `--max-msg-size`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_msg_size: Option<usize>,
+    /// As `--max-schema-size`, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_schema_size: Option<usize>,
     /// Default call deadline for this server.
     #[serde(default, with = "duration", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,

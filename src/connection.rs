@@ -31,6 +31,8 @@ pub struct Connection {
     pub import_paths: Vec<PathBuf>,
     pub protoset: Option<PathBuf>,
     pub max_message_size: Option<usize>,
+    /// `--max-schema-size`: the budget of a reflected schema.
+    pub max_schema_size: Option<usize>,
     /// `--compress`: the encoding of request messages.
     pub compress: Option<Compression>,
     /// `--protocol`: gRPC when not given.
@@ -143,7 +145,11 @@ impl Connection {
                     limit,
                     target.tls,
                 )
-                .for_protocol(protocol),
+                .for_protocol(protocol)
+                .with_budget(
+                    self.max_schema_size
+                        .unwrap_or(crate::util::DEFAULT_MAX_SCHEMA_SIZE),
+                ),
             )
             .remembering(&self.addr),
         };
@@ -290,6 +296,9 @@ fn fill(conn: &mut Connection, server: &Server) {
     if conn.max_message_size.is_none() {
         conn.max_message_size = server.max_msg_size;
     }
+    if conn.max_schema_size.is_none() {
+        conn.max_schema_size = server.max_schema_size;
+    }
     if conn.compress.is_none() {
         conn.compress = server.compress;
     }
@@ -328,6 +337,7 @@ fn settings(conn: &Connection) -> Server {
         import_paths: conn.import_paths.clone(),
         protoset: conn.protoset.clone(),
         max_msg_size: conn.max_message_size,
+        max_schema_size: conn.max_schema_size,
         compress: conn.compress,
         protocol: conn.protocol,
         http2: conn.http2,

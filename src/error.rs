@@ -197,6 +197,18 @@ pub fn status_error(
         }
         // A stream error, or an error the server itself sent (GOAWAY, RST_STREAM), came over a
         // working HTTP/2 connection: TLS is not the matter, the server broke HTTP/2.
+        // h2 names a header list over its limit only so: too long to be sent in the frames
+        // allowed, or a stream error it does not say more of.
+        Some(cause) if cause.contains("too_many_continuations") => Hint::new(
+            format!("{doing}: the server sent response headers larger than rpcsh reads ({cause})"),
+            HEADER_LIMIT,
+        )
+        .into(),
+        Some(cause) if cause.contains("unspecific protocol error") => Hint::new(
+            format!("{doing}: the server broke HTTP/2 on this call ({cause})"),
+            format!("response headers over rpcsh's limit end a call like this: {HEADER_LIMIT}"),
+        )
+        .into(),
         Some(cause) if cause.contains("stream error") || cause.contains("error received") => {
             anyhow::anyhow!("{doing}: the server broke HTTP/2 on this call ({cause})")
         }
@@ -209,6 +221,8 @@ pub fn status_error(
         None => anyhow::anyhow!("{doing}: {:?}: {}", status.code(), status.message()),
     }
 }
+
+const HEADER_LIMIT: &str = "--max-header-size raises it (16 MiB by default), as in --max-header-size 64MiB";
 
 /// A response over rpcsh's own `--max-msg-size`: tonic reports it as if the server had failed
 /// the call (OUT_OF_RANGE); it is the client's limit, and the user's to raise.

@@ -29,6 +29,16 @@ pub struct TransportOptions {
     pub user_agent: Option<String>,
     /// Accept any server certificate (TLS without authentication).
     pub insecure: bool,
+    /// `--max-header-size`: the largest response header list read, decoded.
+    pub max_header_size: Option<u32>,
+}
+
+impl TransportOptions {
+    /// The largest response header list read: grpc-go's 16 MiB unless the user said otherwise.
+    pub fn header_limit(&self) -> u32 {
+        self.max_header_size
+            .unwrap_or(crate::util::MAX_HEADER_LIST_SIZE)
+    }
 }
 
 /// Where to connect, parsed from the address a user typed.
@@ -162,7 +172,7 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
         .with_context(|| format!("invalid authority {authority:?}"))?
         .tcp_nodelay(true)
-        .http2_max_header_list_size(crate::util::MAX_HEADER_LIST_SIZE);
+        .http2_max_header_list_size(options.header_limit());
     if let Some(t) = options.connect_timeout {
         endpoint = endpoint.connect_timeout(t);
     }

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 /// The 4 MiB gRPC default message size, for calls, reflection and the demo servers alike.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+/// What a server's schema may take in memory, as received through reflection, unless
+/// `--max-schema-size` says otherwise: six times googleapis whole, and a process well under 300 MB.
+pub const DEFAULT_MAX_SCHEMA_SIZE: usize = 128 * 1024 * 1024;
 
 /// How big a response's headers (or trailers) may be, decoded: grpc-go's limit. hyper's own
 /// 16 KB refused a large `grpc-status-details-bin` with an "unspecific protocol error".
@@ -23,6 +26,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (examples: 500ms, 10s, 1m)"))
+}
+
+/// A size as flags take it: bytes, or with a unit (`100MB` is 10^8 bytes, `100MiB` 100 × 2^20).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    parse_size::parse_size(text.trim())
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| format!("{text:?} is not a size (examples: 4194304, 100MB, 256MiB)"))
 }
 
 /// Gives the memory freed so far back to the system: glibc keeps what a burst of allocations

@@ -614,6 +614,9 @@ impl Schema {
                 if !Arc::make_mut(&mut pruned.files).insert(bytes) {
                     continue;
                 }
+                if let Some(reflection) = &self.reflection {
+                    pruned.files.within(reflection.budget)?;
+                }
                 for dep in pruned.files.imports(&name) {
                     if pruned.files.has(dep) {
                         continue;

@@ -18,6 +18,7 @@ const MESSAGE: u32 = 4;
 const ENUM: u32 = 5;
 const SERVICE: u32 = 6;
 const EXTENSION: u32 = 7;
+const SOURCE_CODE_INFO: u32 = 9;
 
 /// A name a kept definition uses that no file here defines: the file, the name as written, and
 /// the full names it may stand for.
@@ -104,6 +105,9 @@ pub struct Files {
     by_name: HashMap<String, usize>,
     /// Full name of a top-level definition → (file, entry).
     index: HashMap<Box<str>, At>,
+    /// What the files kept here take in memory, bytes and index, about: what a schema budget
+    /// counts (a million tiny files cost more than their bytes).
+    cost: usize,
 }
 
 /// The top-level fields of an encoded message.
@@ -248,6 +252,27 @@ impl Files {
         self.by_name.contains_key(name)
     }
 
+    /// Stops a server whose schema grows past `budget` (answers without end, millions of
+    /// files): what the files kept take in memory, about.
+    pub fn within(&self, budget: usize) -> anyhow::Result<()> {
+        if self.cost <= budget {
+            return Ok(());
+        }
+        let mib = |n: usize| n.div_ceil(1 << 20);
+        Err(crate::error::Hint::new(
+            format!(
+                "the server's schema passed --max-schema-size ({} MiB) after {} files: rpcsh stopped asking for more",
+                mib(budget),
+                self.files.len()
+            ),
+            format!(
+                "a schema this big is rare; if the server is one you trust, raise the limit (--max-schema-size {}MiB), or give the schema with --protoset FILE",
+                mib(budget) * 4
+            ),
+        )
+        .into())
+    }
+
     /// The full names of the services defined here, unsorted.
     pub fn services(&self) -> Vec<String> {
         self.index
@@ -305,17 +330,27 @@ impl Files {
         if wkt_copy || self.by_name.contains_key(&name) {
             return false;
         }
-        let deps = entries
+        let deps: Vec<String> = entries
             .iter()
             .filter(|e| e.tag == DEPENDENCY)
             .map(text)
             .collect();
         let index = self.files.len();
+        // Each map entry and string as its bytes plus a few words of allocation and table.
+        const OVERHEAD: usize = 48;
+        self.cost += bytes.len()
+            + entries.len() * std::mem::size_of::<Entry>()
+            + std::mem::size_of::<File>()
+            + 2 * (name.len() + OVERHEAD)
+            + package.len()
+            + deps.iter().map(|d| d.len() + OVERHEAD).sum::<usize>();
         for (i, e) in entries.iter().enumerate() {
             if matches!(e.tag, MESSAGE | ENUM | SERVICE) {
                 if let Some(n) = name_of(&bytes[e.value()]) {
                     let at = At(index as u32, i as u32);
-                    self.index.insert(join(&package, &n).into(), at);
+                    let full = join(&package, &n);
+                    self.cost += full.len() + OVERHEAD;
+                    self.index.insert(full.into(), at);
                 }
             }
         }
@@ -448,6 +483,11 @@ impl Files {
                     && (matches!(entry.tag, MESSAGE | ENUM | SERVICE)
                         || (entry.tag == EXTENSION && roots.is_some()));
                 let value = &raw[entry.value()];
+                // Comments: rpcsh shows none, and their paths would point at other definitions
+                // once some are cut.
+                if entry.tag == SOURCE_CODE_INFO {
+                    continue;
+                }
                 if let Some(methods) = only.get(&(f, i)) {
                     // Re-encoded with only its wanted methods (their custom options are lost,
                     // which a call does not read).

@@ -47,6 +47,9 @@ pub struct Reflection {
     tls: bool,
     /// The protocol of the session's calls: reflection itself always speaks gRPC.
     calls: Protocol,
+    /// `--max-schema-size`: what the files received may take in memory before rpcsh stops
+    /// asking for more.
+    pub budget: usize,
 }
 
 impl Reflection {
@@ -65,6 +68,7 @@ impl Reflection {
             version: None,
             stream: None,
             calls: Protocol::Grpc,
+            budget: crate::util::DEFAULT_MAX_SCHEMA_SIZE,
         }
     }
 
@@ -72,6 +76,12 @@ impl Reflection {
     /// reflection, the error says how to give the schema instead.
     pub fn for_protocol(mut self, calls: Protocol) -> Self {
         self.calls = calls;
+        self
+    }
+
+    /// A `--max-schema-size` other than the default.
+    pub fn with_budget(mut self, budget: usize) -> Self {
+        self.budget = budget;
         self
     }
 
@@ -85,6 +95,7 @@ impl Reflection {
             stream: None,
             tls: self.tls,
             calls: self.calls,
+            budget: self.budget,
         }
     }
 

@@ -129,7 +129,7 @@ impl Client {
         let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
         builder
             .http2_only(http2 && !target.tls)
-            .http2_max_header_list_size(crate::util::MAX_HEADER_LIST_SIZE)
+            .http2_max_header_list_size(options.header_limit())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new());
         if !h2 {

@@ -31,6 +31,29 @@ def rpcsh(*args, stdin=None, check=True, timeout=30):
     return proc
 
 
+def rpcsh_peak(*args, stdin=None, timeout=60):
+    """Runs the rpcsh binary; returns its stdout, stderr, exit code and peak RSS in MiB (of that
+    one process: reaped here with wait4, whose rusage is its own)."""
+    import threading
+    proc = subprocess.Popen([RPCSH, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    got = {}
+    readers = [threading.Thread(target=lambda f=f: got.__setitem__(f, f.read()))
+               for f in (proc.stdout, proc.stderr)]
+    for r in readers:
+        r.start()
+    proc.stdin.write(stdin or "")
+    proc.stdin.close()
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for r in readers:
+        r.join()
+    return got[proc.stdout], got[proc.stderr], proc.returncode, usage.ru_maxrss / 1024
+
+
 def _compile_stubs(out: pathlib.Path) -> None:
     import grpc_tools
     from grpc_tools import protoc

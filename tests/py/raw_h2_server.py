@@ -43,6 +43,9 @@ class RawH2Server:
         h2conn = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=False, header_encoding=None, validate_outbound_headers=False,
             normalize_outbound_headers=False))
+        # Huffman coding in pure Python takes minutes for a header of megabytes.
+        encode = h2conn.encoder.encode
+        h2conn.encoder.encode = lambda headers, huffman=True: encode(headers, huffman=False)
         h2conn.initiate_connection()
         conn.sendall(h2conn.data_to_send())
         while True:

@@ -5,7 +5,7 @@ bounded: no stack overflow, no memory blow-up, one note saying where it was cut.
 import json
 
 import pytest
-from conftest import rpcsh
+from conftest import rpcsh, rpcsh_peak
 from google.protobuf import descriptor_pb2
 from set_server import SetServer
 
@@ -63,3 +63,71 @@ def test_template_is_bounded_in_the_shell_after_a_call(hostile):
     assert lines[0] == "{}" and lines[-1] == "{}", out.stdout[:300]
     assert len(lines) > 3
     assert "note: the template of deep.M0 is cut at" in out.stderr
+
+
+@pytest.fixture
+def flood():
+    from flood_reflection import FloodServer
+    servers = []
+
+    def start(mode):
+        servers.append(FloodServer(mode))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.mark.parametrize("mode", ["endless:1000000", "tiny:50000"])
+@pytest.mark.parametrize("command", [["call", "flood.Flood/Get", "{}"], ["describe", "Flood"],
+                                     ["template", "flood.Mf0"]])
+def test_a_schema_without_end_stops_at_the_budget(flood, mode, command):
+    """Imports without end (1 MB each, or with 50,000 tiny files in every answer): rpcsh stops
+    asking at --max-schema-size, says so once, and stays small."""
+    server = flood(mode)
+    out, err, code, peak = rpcsh_peak(command[0], "-a", server.addr, *command[1:])
+    assert code == 1, err
+    assert "the server's schema passed --max-schema-size (128 MiB)" in err, err
+    assert "--max-schema-size 512MiB" in err and err.count("rpcsh: error:") == 1, err
+    assert peak < 300, peak
+    # It stopped asking just past the budget (tiny files cost more than their bytes).
+    if mode.startswith("endless"):
+        assert 128 << 20 < server.flood.sent_bytes < 140 << 20, server.flood.sent_bytes
+    else:
+        assert server.flood.sent_bytes < 128 << 20
+
+
+def test_the_budget_is_the_users_to_set(flood):
+    server = flood("endless:1000000")
+    out, err, code, _ = rpcsh_peak("describe", "-a", server.addr, "--max-schema-size", "20MiB",
+                                   "Flood")
+    assert "passed --max-schema-size (20 MiB) after" in err, err
+    assert 20 << 20 < server.flood.sent_bytes < 30 << 20, server.flood.sent_bytes
+    out, err, code, _ = rpcsh_peak("describe", "-a", server.addr, "--max-schema-size", "banana",
+                                   "Flood")
+    assert code == 2 and "is not a size" in err, err
+
+
+@pytest.mark.parametrize("mode", ["endless:1000000", "tiny:50000", "big:4000000"])
+def test_the_shell_keeps_a_flooding_schema_within_the_budget(flood, mode):
+    """The shell reads every file the server has, for completion: the budget stops it too, and the
+    shell lives on (20 files of 4 MB are within the budget: read, in bounded memory)."""
+    server = flood(mode)
+    out, err, code, peak = rpcsh_peak("connect", server.addr,
+                                      stdin="list\ndescribe flood.Flood\nhelp set\n")
+    assert "flood.Flood" in out and "set timeout" in out, (out, err)
+    if mode.startswith("big"):
+        assert "rpc Get(.flood.Mf0) returns (.flood.Mf0)" in out and code == 0, err
+    else:
+        assert err.count("passed --max-schema-size (128 MiB)") == 1, err
+    assert peak < 300, peak
+
+
+def test_one_big_file_under_a_raised_message_limit(flood):
+    server = flood("one:48000000")
+    for args, stdin in [(["call", "-a", server.addr, "flood.Flood/Get", "{}"], None),
+                        (["connect", server.addr], "describe flood.Flood\n")]:
+        out, err, code, peak = rpcsh_peak(*args, "--max-msg-size", "100MB", stdin=stdin)
+        assert "Unimplemented" in out + err or "rpc Get" in out, err  # the schema was read
+        assert peak < 300, peak

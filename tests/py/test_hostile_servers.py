@@ -164,6 +164,18 @@ def test_response_headers_past_16_kb_are_read(raw, checker_set):
     assert out.returncode == 64 + 5, out.stderr
     assert "ERROR: code = NotFound, message = big" in out.stdout + out.stderr, out.stderr
     assert "protocol error" not in out.stderr
+    # Past the limit, one line naming it and the flag; the flag raises it, and lowers it.
+    server = raw("details:20000000")
+    call = ["call", "-a", server.addr, "--protoset", str(checker_set), "Checker/Check", "{}"]
+    out = rpcsh(*call, check=False)
+    assert out.returncode == 1 and out.stderr.count("rpcsh: error:") == 1, out.stderr
+    assert "--max-header-size" in out.stderr, out.stderr
+    out = rpcsh(*call, "--max-header-size", "64MiB", check=False)
+    assert out.returncode == 64 + 5, out.stderr
+    server = raw("details:40000")
+    out = rpcsh("call", "-a", server.addr, "--protoset", str(checker_set), "Checker/Check", "{}",
+                "--max-header-size", "16KiB", check=False)
+    assert out.returncode == 1 and "--max-header-size" in out.stderr, out.stderr
 
 
 def test_an_http2_error_from_the_server_does_not_hint_tls(raw, checker_set):
