@@ -222,7 +222,8 @@ pub fn status_error(
     }
 }
 
-const HEADER_LIMIT: &str = "--max-header-size raises it (16 MiB by default), as in --max-header-size 64MiB";
+const HEADER_LIMIT: &str =
+    "--max-header-size raises it (16 MiB by default), as in --max-header-size 64MiB";
 
 /// A response over rpcsh's own `--max-msg-size`: tonic reports it as if the server had failed
 /// the call (OUT_OF_RANGE); it is the client's limit, and the user's to raise.

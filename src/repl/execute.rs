@@ -168,13 +168,18 @@ impl Shell {
     ) -> anyhow::Result<(MethodDescriptor, Link)> {
         let method = self.qualify(method);
         let out = self.out.clone();
-        let resolved = waiting(&out, self.timeout, format!("the schema of {method}"), async {
-            self.ensure_session()
-                .await?
-                .schema
-                .resolve_method(&method)
-                .await
-        })
+        let resolved = waiting(
+            &out,
+            self.timeout,
+            format!("the schema of {method}"),
+            async {
+                self.ensure_session()
+                    .await?
+                    .schema
+                    .resolve_method(&method)
+                    .await
+            },
+        )
         .await?;
         self.share_schema();
         let session = self.session.as_ref().expect("resolved through it");
@@ -263,13 +268,18 @@ impl Shell {
     /// A symbol `describe` or `template` names, fetched as needed.
     async fn find(&mut self, symbol: &str) -> anyhow::Result<crate::source::Symbol> {
         let out = self.out.clone();
-        waiting(&out, self.timeout, format!("the schema of {symbol}"), async {
-            self.ensure_session()
-                .await?
-                .schema
-                .find_symbol(symbol)
-                .await
-        })
+        waiting(
+            &out,
+            self.timeout,
+            format!("the schema of {symbol}"),
+            async {
+                self.ensure_session()
+                    .await?
+                    .schema
+                    .find_symbol(symbol)
+                    .await
+            },
+        )
         .await
     }
 
