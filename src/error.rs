@@ -71,7 +71,7 @@ pub fn render(err: &anyhow::Error) -> String {
     }
     use crate::style::{paint, stderr, ERROR, HINT};
     let color = stderr();
-    let cause = chain(err);
+    let cause = collapse_repeats(&chain(err));
     let cause = crate::style::printable(&cause);
     let mut text = format!("{} {cause}\n", paint(color, ERROR, "rpcsh: error:"));
     if let Some(hint) = hint(err) {
@@ -79,6 +79,23 @@ pub fn render(err: &anyhow::Error) -> String {
         text.push_str(&format!("  {} {hint}\n", paint(color, HINT, "hint:")));
     }
     text
+}
+
+/// `text` with a part that repeats (a decoder's path through 100 nested messages: `A.b: A.b:
+/// ...`) said once and counted: one line, not kilobytes of it.
+fn collapse_repeats(text: &str) -> String {
+    let parts: Vec<&str> = text.split(": ").collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let run = parts[i..].iter().take_while(|p| **p == parts[i]).count();
+        match run {
+            1 | 2 => out.push(parts[i..i + run].join(": ")),
+            n => out.push(format!("{} ({n} times)", parts[i])),
+        }
+        i += run;
+    }
+    out.join(": ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -260,5 +277,18 @@ pub fn client_deadline(status: tonic::Status) -> tonic::Status {
         timed_out()
     } else {
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_repeated_part_is_said_once_and_counted() {
+        let path = "DescriptorProto.nested_type: ".repeat(100);
+        assert_eq!(
+            super::collapse_repeats(&format!("failed: {path}recursion limit reached")),
+            "failed: DescriptorProto.nested_type (100 times): recursion limit reached"
+        );
+        assert_eq!(super::collapse_repeats("a: a: b"), "a: a: b");
     }
 }

@@ -609,6 +609,12 @@ impl Schema {
             let pruned = &mut self.reflected;
             let mut wanted: Vec<(String, String)> = Vec::new();
             while let Some(bytes) = pending.pop() {
+                if !prune::is_descriptor(&bytes) {
+                    bail!(
+                        "the server's reflection sent a file descriptor that does not decode ({} bytes)",
+                        bytes.len()
+                    );
+                }
                 let bytes = editions::translated(bytes.into())?;
                 let name = prune::name_of(&bytes).unwrap_or_default();
                 if !Arc::make_mut(&mut pruned.files).insert(bytes) {

@@ -190,6 +190,11 @@ pub(super) fn field(bytes: &[u8], tag: u32) -> Option<&[u8]> {
 }
 
 /// Field 1 (the name) of an encoded descriptor, read without decoding the rest.
+/// Whether `bytes` read as a file descriptor at its top level, named.
+pub(super) fn is_descriptor(bytes: &[u8]) -> bool {
+    fields(bytes).is_some() && name_of(bytes).is_some()
+}
+
 pub(super) fn name_of(bytes: &[u8]) -> Option<String> {
     String::from_utf8(field(bytes, 1)?.to_vec()).ok()
 }

@@ -157,7 +157,12 @@ impl Schema {
         }
         self.pool
             .get_service_by_name(&full)
-            .ok_or_else(|| anyhow!("the server lists {full} but does not describe it"))
+            .ok_or_else(|| match self.reflected.files.defines(&full) {
+                true => anyhow!("the server lists {full} but does not describe it"),
+                false => anyhow!(
+                    "the server lists {full}, but no file its reflection gives defines it"
+                ),
+            })
     }
 
     /// Finds a method from `Service/Method`, `Service.Method` or `/package.Service/Method`.

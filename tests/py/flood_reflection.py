@@ -6,7 +6,11 @@ way per mode, for tests of rpcsh's schema budget (tests/py/test_hostile_schemas.
 - `tiny:COUNT`: the same chain, but every answer also carries COUNT tiny files of their own
   (millions of files in a few answers);
 - `big:SIZE`: flood.Flood's file imports 20 files of SIZE bytes each;
-- `one:SIZE`: flood.Flood's file alone, of SIZE bytes.
+- `one:SIZE`: flood.Flood's file alone, of SIZE bytes;
+- `garbage:0`: every file asked for is answered with bytes that are no descriptor;
+- `deep:N`: flood.Flood's file holds a message nested N levels deep (N > 100: past what
+  protobuf decoders take);
+- `elsewhere:0`: flood.Flood's file is answered with a file that defines something else.
 
 The service itself answers nothing: these runs end before any call."""
 from concurrent import futures
@@ -30,6 +34,26 @@ def _file(name, deps=(), pad=0, service=False):
     return f.SerializeToString()
 
 
+def _field(number, payload):
+    """A length-delimited field, encoded."""
+    n, varint = len(payload), b""
+    while True:
+        varint += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            break
+    return bytes([number << 3 | 2]) + varint + payload
+
+
+def _deep(levels):
+    """A top-level message (field 4 of a file) of messages nested `levels` deep, encoded by hand:
+    Python's protobuf refuses to encode past its recursion limit."""
+    inner = _field(1, b"N%d" % levels)
+    for i in reversed(range(levels)):
+        inner = _field(1, b"N%d" % i) + _field(3, inner)
+    return _field(4, _field(1, b"Deep") + _field(3, inner))
+
+
 class Flood:
     def __init__(self, mode):
         kind, _, number = mode.partition(":")
@@ -39,6 +63,12 @@ class Flood:
 
     def files(self, name):
         """The files answering a request for file `name` (or for the service's symbol)."""
+        if self.kind == "garbage":
+            return [b"\x0a\x05f0.pr\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01 garbage"]
+        if self.kind == "elsewhere":
+            return [_file("other.proto")]
+        if self.kind == "deep":
+            return [_file(name, service=True) + _deep(self.number)]
         if self.kind == "one":
             return [_file(name, pad=self.number, service=True)]
         if self.kind == "big":

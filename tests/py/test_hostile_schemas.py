@@ -131,3 +131,19 @@ def test_one_big_file_under_a_raised_message_limit(flood):
         out, err, code, peak = rpcsh_peak(*args, "--max-msg-size", "100MB", stdin=stdin)
         assert "Unimplemented" in out + err or "rpc Get" in out, err  # the schema was read
         assert peak < 300, peak
+
+
+@pytest.mark.parametrize("mode, says", [
+    ("garbage:0", "the server's reflection sent a file descriptor that does not decode (26 bytes)"),
+    ("elsewhere:0", "the server lists flood.Flood, but no file its reflection gives defines it"),
+    ("deep:300", "DescriptorProto.nested_type (99 times): FileDescriptorProto.message_type"),
+])
+def test_a_broken_reflection_answer_is_said_in_one_short_line(flood, mode, says):
+    server = flood(mode)
+    runs = [rpcsh_peak("connect", server.addr, stdin="describe flood.Flood\nhelp set\n")]
+    if not mode.startswith("deep"):  # one-shot builds only what the method uses: it works
+        runs.append(rpcsh_peak("describe", "-a", server.addr, "flood.Flood"))
+    for out, err, code, _ in runs:
+        assert says in err and err.count("rpcsh: error:") == 1, err
+        assert max(map(len, err.splitlines())) < 300, err
+    assert "set timeout" in runs[0][0]  # the shell lived on
