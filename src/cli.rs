@@ -185,7 +185,7 @@ pub enum Command {
     },
     /// Show the config file's path or the settings in effect.
     #[command(
-        after_help = "The file is $RPCSH_CONFIG, else $XDG_CONFIG_HOME/rpcsh/config.toml, else\n~/.config/rpcsh/config.toml. Flags beat environment variables, which beat the file.\n\nExample config.toml:\n  address = \"localhost:50051\"    # default server (an address or an alias below)\n  format = \"json\"                 # json, jsonl or text\n  timeout = \"10s\"                 # default call deadline\n  color = \"auto\"                  # auto, always or never\n\n  [servers.prod]                  # rpcsh connect prod, rpcsh call -a prod ...\n  address = \"grpc.example.com:443\"\n  headers = { authorization = \"Bearer ...\" }\n  cacert = \"ca.pem\"               # relative to the config file\n  timeout = \"2s\"\n  # also: reflect-headers, plaintext, tls, insecure, cert, key, authority,\n  #       user-agent, protos, import-paths, protoset, max-msg-size, compress,\n  #       protocol (grpc, grpc-web, connect), http2, codec (proto, json)\n\nExamples:\n  rpcsh config show\n  rpcsh config show -a prod\n  rpcsh config path"
+        after_help = "The file is $RPCSH_CONFIG, else $XDG_CONFIG_HOME/rpcsh/config.toml, else\n~/.config/rpcsh/config.toml. Flags beat environment variables, which beat the file.\n\nExample config.toml:\n  address = \"localhost:50051\"    # default server (an address or an alias below)\n  format = \"json\"                 # json, jsonl or text\n  timeout = \"10s\"                 # default call deadline\n  color = \"auto\"                  # auto, always or never\n\n  [servers.prod]                  # rpcsh connect prod, rpcsh call -a prod ...\n  address = \"grpc.example.com:443\"\n  headers = { authorization = \"Bearer ...\" }\n  cacert = \"ca.pem\"               # relative to the config file\n  timeout = \"2s\"\n  # also: reflect-headers, plaintext, tls, insecure, cert, key, authority,\n  #       user-agent, protos, import-paths, protoset, max-msg-size, max-schema-size, compress,\n  #       protocol (grpc, grpc-web, connect), http2, codec (proto, json)\n\nExamples:\n  rpcsh config show\n  rpcsh config show -a prod\n  rpcsh config path"
     )]
     Config {
         #[command(subcommand)]
@@ -500,135 +500,151 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .build()
     }
     .context("cannot start the tokio runtime")?;
+    // The servers, the shell and bench have their own ways with signals; the rest stop at
+    // once, printing what they received (dropping the command flushes its output).
+    let own_signals = matches!(
+        cli.command,
+        Command::Serve(_) | Command::Demo(_) | Command::Connect { .. } | Command::Bench { .. }
+    );
     let code = runtime.block_on(async {
         let done = |r: anyhow::Result<()>| r.map(|()| 0u8);
-        match cli.command {
-            Command::Serve(args) => done(serve(args).await),
-            Command::Demo(args) => demo(args).await,
-            Command::Connect {
-                address,
-                mut conn,
-                no_history,
-                record,
-                partial,
-                ignore,
-            } => {
-                conn.addr = address.or(conn.addr);
-                let record = record.map(|path| crate::repl::command::RecordSpec {
-                    path,
-                    partial: partial || !ignore.is_empty(),
+        let command = async {
+            match cli.command {
+                Command::Serve(args) => done(serve(args).await),
+                Command::Demo(args) => demo(args).await,
+                Command::Connect {
+                    address,
+                    mut conn,
+                    no_history,
+                    record,
+                    partial,
                     ignore,
-                });
-                crate::repl::run(
-                    conn.connection(verbose, &config),
-                    crate::repl::ReplOptions { no_history, record },
-                )
-                .await
-            }
-            Command::Run {
-                files,
-                conn,
-                keep_going,
-                junit,
-            } => {
-                let mut scripts = Vec::new();
-                for f in files {
-                    let text = if f == "-" {
-                        std::io::read_to_string(std::io::stdin())
-                            .context("cannot read the script from stdin")?
-                    } else {
-                        std::fs::read_to_string(&f)
-                            .with_context(|| format!("cannot read script {f}"))?
-                    };
-                    scripts.push((f, text));
+                } => {
+                    conn.addr = address.or(conn.addr);
+                    let record = record.map(|path| crate::repl::command::RecordSpec {
+                        path,
+                        partial: partial || !ignore.is_empty(),
+                        ignore,
+                    });
+                    crate::repl::run(
+                        conn.connection(verbose, &config),
+                        crate::repl::ReplOptions { no_history, record },
+                    )
+                    .await
                 }
-                let options = crate::script::RunOptions {
+                Command::Run {
+                    files,
+                    conn,
                     keep_going,
                     junit,
-                    addr_given: conn.addr.is_some(),
-                };
-                crate::script::run(scripts, conn.connection(verbose, &config), options).await
-            }
-            Command::Bench {
-                method,
-                data,
-                conn,
-                options,
-            } => done(
-                crate::bench::run(&conn.connection(verbose, &config), &method, data, options).await,
-            ),
-            Command::Call(args) => {
-                let parse = ParseOptions {
-                    allow_unknown_fields: args.allow_unknown_fields,
-                };
-                let output = OutputOptions {
-                    format: args.format.or(config.format),
-                    emit_defaults: args.emit_defaults,
-                    proto_names: args.proto_names,
-                };
-                let data = Data::parse(args.data.as_deref());
-                let conn = args.conn.connection(verbose, &config);
-                let timeout = args.timeout.or_else(|| config.timeout_for(&conn.addr));
-                done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
-            }
-            Command::List {
-                service,
-                timeout,
-                conn,
-            } => {
-                let conn = conn.connection(verbose, &config);
-                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
-                let listing = commands::list(&conn, service.as_deref());
-                done(commands::within(timeout, "list", listing).await)
-            }
-            Command::Describe {
-                symbol,
-                format,
-                timeout,
-                conn,
-            } => {
-                let conn = conn.connection(verbose, &config);
-                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
-                let describing = commands::describe(&conn, &symbol, format == "json");
-                done(commands::within(timeout, "describe", describing).await)
-            }
-            Command::Template {
-                symbol,
-                timeout,
-                conn,
-            } => {
-                let conn = conn.connection(verbose, &config);
-                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
-                let templating = commands::template(&conn, &symbol);
-                done(commands::within(timeout, "template", templating).await)
-            }
-            Command::Completions { shell } => {
-                let mut cmd = <Cli as clap::CommandFactory>::command();
-                clap_complete::generate(shell, &mut cmd, "rpcsh", &mut std::io::stdout());
-                Ok(0)
-            }
-            Command::Man { command } => done(man(command.as_deref())),
-            Command::Config { action } => done(match action {
-                ConfigAction::Show { conn } => {
-                    print!("{}", conn.connection(verbose, &config).effective_config());
-                    Ok(())
+                } => {
+                    let mut scripts = Vec::new();
+                    for f in files {
+                        let text = if f == "-" {
+                            std::io::read_to_string(std::io::stdin())
+                                .context("cannot read the script from stdin")?
+                        } else {
+                            std::fs::read_to_string(&f)
+                                .with_context(|| format!("cannot read script {f}"))?
+                        };
+                        scripts.push((f, text));
+                    }
+                    let options = crate::script::RunOptions {
+                        keep_going,
+                        junit,
+                        addr_given: conn.addr.is_some(),
+                    };
+                    crate::script::run(scripts, conn.connection(verbose, &config), options).await
                 }
-                ConfigAction::Path => {
-                    let path = Config::default_path()
-                        .context("no config path: neither XDG_CONFIG_HOME nor HOME is set")?;
-                    println!("{}", path.display());
-                    Ok(())
+                Command::Bench {
+                    method,
+                    data,
+                    conn,
+                    options,
+                } => done(
+                    crate::bench::run(&conn.connection(verbose, &config), &method, data, options)
+                        .await,
+                ),
+                Command::Call(args) => {
+                    let parse = ParseOptions {
+                        allow_unknown_fields: args.allow_unknown_fields,
+                    };
+                    let output = OutputOptions {
+                        format: args.format.or(config.format),
+                        emit_defaults: args.emit_defaults,
+                        proto_names: args.proto_names,
+                    };
+                    let data = Data::parse(args.data.as_deref());
+                    let conn = args.conn.connection(verbose, &config);
+                    let timeout = args.timeout.or_else(|| config.timeout_for(&conn.addr));
+                    done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
                 }
-            }),
-            Command::Health {
-                service,
-                timeout,
-                conn,
-            } => {
-                let conn = conn.connection(verbose, &config);
-                let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
-                done(commands::health(&conn, service.as_deref(), timeout).await)
+                Command::List {
+                    service,
+                    timeout,
+                    conn,
+                } => {
+                    let conn = conn.connection(verbose, &config);
+                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let listing = commands::list(&conn, service.as_deref());
+                    done(commands::within(timeout, "list", listing).await)
+                }
+                Command::Describe {
+                    symbol,
+                    format,
+                    timeout,
+                    conn,
+                } => {
+                    let conn = conn.connection(verbose, &config);
+                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let describing = commands::describe(&conn, &symbol, format == "json");
+                    done(commands::within(timeout, "describe", describing).await)
+                }
+                Command::Template {
+                    symbol,
+                    timeout,
+                    conn,
+                } => {
+                    let conn = conn.connection(verbose, &config);
+                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let templating = commands::template(&conn, &symbol);
+                    done(commands::within(timeout, "template", templating).await)
+                }
+                Command::Completions { shell } => {
+                    let mut cmd = <Cli as clap::CommandFactory>::command();
+                    clap_complete::generate(shell, &mut cmd, "rpcsh", &mut std::io::stdout());
+                    Ok(0)
+                }
+                Command::Man { command } => done(man(command.as_deref())),
+                Command::Config { action } => done(match action {
+                    ConfigAction::Show { conn } => {
+                        print!("{}", conn.connection(verbose, &config).effective_config());
+                        Ok(())
+                    }
+                    ConfigAction::Path => {
+                        let path = Config::default_path()
+                            .context("no config path: neither XDG_CONFIG_HOME nor HOME is set")?;
+                        println!("{}", path.display());
+                        Ok(())
+                    }
+                }),
+                Command::Health {
+                    service,
+                    timeout,
+                    conn,
+                } => {
+                    let conn = conn.connection(verbose, &config);
+                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    done(commands::health(&conn, service.as_deref(), timeout).await)
+                }
             }
+        };
+        if own_signals {
+            return command.await;
+        }
+        tokio::select! {
+            code = command => code,
+            code = crate::signals::interrupted(true) => Ok(code),
         }
     })?;
     Ok(ExitCode::from(code))

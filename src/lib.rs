@@ -68,6 +68,7 @@ pub mod repl;
 pub mod sanitize;
 pub mod script;
 pub mod server;
+pub mod signals;
 pub mod source;
 pub mod stats;
 pub mod style;

@@ -236,7 +236,7 @@ impl Shell {
         // Ctrl-C ends the call, not the shell: dropping the call resets its stream.
         let result = tokio::select! {
             r = call => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = self.out.ctrl_c() => None,
         };
         let _ = handler.printer.out.flush();
         record(

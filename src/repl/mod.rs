@@ -135,11 +135,11 @@ async fn waiting<T>(
                 out.err(&format!("waiting for {what} (Ctrl-C gives up)\n"));
             }
         }
-        _ = tokio::signal::ctrl_c() => anyhow::bail!("cancelled"),
+        _ = out.ctrl_c() => anyhow::bail!("cancelled"),
     }
     tokio::select! {
         r = fut => r,
-        _ = tokio::signal::ctrl_c() => anyhow::bail!("cancelled"),
+        _ = out.ctrl_c() => anyhow::bail!("cancelled"),
     }
 }
 
@@ -147,6 +147,17 @@ async fn waiting<T>(
 /// when piped input had a command fail.
 pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    // Typed at, Ctrl-C is the editor's (it cancels a wait, the shell stays); SIGTERM and SIGHUP
+    // end the shell with the terminal restored. Piped, Ctrl-C ends the session too. History
+    // and recordings are on disk after every command: nothing is lost.
+    let terminal = interactive.then(crate::signals::Terminal::save);
+    tokio::spawn(async move {
+        let code = crate::signals::interrupted(!interactive).await;
+        if let Some(terminal) = &terminal {
+            terminal.restore();
+        }
+        std::process::exit(code.into());
+    });
     let color = interactive && crate::style::stdout();
     let known = Arc::new(Mutex::new(Known::default()));
     let stream_input = Arc::new(Mutex::new(None));

@@ -21,6 +21,17 @@ pub(super) enum Output {
 }
 
 impl Output {
+    /// Ctrl-C as a shell command waits on it: typed at a terminal, it gives up the wait; piped,
+    /// it ends the session (`signals`), so this never resolves.
+    pub(super) async fn ctrl_c(&self) {
+        match self {
+            Output::Screen(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+            Output::Plain => std::future::pending().await,
+        }
+    }
+
     pub(super) fn out(&self, text: &str) {
         match self {
             Output::Plain => {

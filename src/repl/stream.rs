@@ -140,7 +140,7 @@ impl Shell {
         self.end_stream_mode();
         tokio::select! {
             _ = &mut stream.task => {}
-            _ = tokio::signal::ctrl_c() => {
+            _ = self.out.ctrl_c() => {
                 stream.task.abort();
                 self.out.err("cancelled\n");
             }

@@ -155,14 +155,14 @@ impl Schema {
             }
             _ => self.load_symbol(&full).await?,
         }
-        self.pool
-            .get_service_by_name(&full)
-            .ok_or_else(|| match self.reflected.files.defines(&full) {
+        self.pool.get_service_by_name(&full).ok_or_else(|| {
+            match self.reflected.files.defines(&full) {
                 true => anyhow!("the server lists {full} but does not describe it"),
-                false => anyhow!(
-                    "the server lists {full}, but no file its reflection gives defines it"
-                ),
-            })
+                false => {
+                    anyhow!("the server lists {full}, but no file its reflection gives defines it")
+                }
+            }
+        })
     }
 
     /// Finds a method from `Service/Method`, `Service.Method` or `/package.Service/Method`.
