@@ -227,3 +227,31 @@ def _varint(n):
         n >>= 7
         if not n:
             return out
+
+
+@pytest.mark.parametrize("mode, protocol, code, says", [
+    ("web:0", "grpc-web", 13, "the server ended the call OK without its one response message"),
+    ("web:2", "grpc-web", 13, "the server sent a second response message to a call that answers one"),
+    ("web-stall", "grpc-web", 4, "the call did not finish within --timeout"),
+    ("connect-stall", "connect", 4, "the call did not finish within --timeout"),
+    ("connect-error:bad \x1b]0;PWNED\x07 news", "connect", 9, r"bad \x1b]0;PWNED\x07 news"),
+])
+def test_connect_and_grpc_web_servers_that_break_the_rules(checker_set, mode, protocol, code, says):
+    """The same rules over HTTP/1.1 (a server on plain sockets): one response message for a
+    unary call, --timeout whatever the server sends, control characters escaped."""
+    import time
+    from raw_web_server import RawWebServer
+    server = RawWebServer(mode)
+    try:
+        common = ["--protoset", str(checker_set), "--protocol", protocol]
+        started = time.monotonic()
+        out = rpcsh("call", "-a", server.addr, *common, "--timeout", "1s", "Checker/Check", "{}",
+                    check=False)
+        assert time.monotonic() - started < 5
+        assert out.returncode == 64 + code, out.stderr
+        shell = rpcsh("connect", server.addr, *common, stdin="set timeout 1s\nChecker/Check {}\n",
+                      check=False)
+    finally:
+        server.stop()
+    for run in (out, shell):
+        assert says in run.stderr and "\x1b" not in run.stdout + run.stderr, run.stderr
