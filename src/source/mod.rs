@@ -321,7 +321,7 @@ impl Schema {
     /// A local schema: the files of an encoded FileDescriptorSet, kept encoded and built as
     /// names are used (a 21 MB protoset costs its bytes and an index, not a pool of it all).
     /// Every import must be in the set, or be a well-known file.
-    fn from_set(set: Bytes, what: &str) -> anyhow::Result<Self> {
+    pub fn from_set(set: Bytes, what: &str) -> anyhow::Result<Self> {
         let mut files = prune::Files::default();
         let entries = prune::set_files(&set).ok_or_else(|| anyhow!("not a FileDescriptorSet"))?;
         for file in entries {

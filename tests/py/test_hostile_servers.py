@@ -31,6 +31,11 @@ def test_a_unary_call_answered_with_none_or_two_messages_is_internal(checker_set
         shell = rpcsh("connect", server.addr, stdin="Checker/Check {}\nlist\n", check=False)
         assert says in shell.stdout + shell.stderr
         assert "unused.v1.Checker" in shell.stdout
+        # bench counts them as errors, on its raw HTTP/2 path as on tonic's (with --compress).
+        for extra in ([], ["--compress", "gzip"]):
+            bench = rpcsh("bench", "-a", server.addr, "-n", "3", *extra, "Checker/Check", "{}")
+            assert "[Internal]  3 responses" in bench.stdout, bench.stdout
+            assert says in bench.stdout or extra, bench.stdout  # tonic's unary has its wording
     finally:
         server.stop()
 

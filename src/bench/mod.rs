@@ -3,6 +3,7 @@
 //! omission, workers over connections), the per-worker histograms merged at the end (memory does
 //! not grow with -n) and the report. Requests are encoded once unless DATA varies per request;
 //! responses are counted, not decoded, so the client is not what is measured.
+mod report;
 use crate::connection::Connection;
 use crate::input::{self, ParseOptions};
 use crate::transport::{self, Target};
@@ -11,6 +12,7 @@ use bytes::{Buf, BufMut, Bytes};
 use hdrhistogram::Histogram;
 use prost::Message;
 use prost_reflect::MethodDescriptor;
+use report::Report;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -396,6 +398,37 @@ impl Caller {
     }
 }
 
+/// Counts the length-prefixed messages of a gRPC body as its data arrives, in pieces of any size.
+#[derive(Default)]
+struct Messages {
+    count: u64,
+    prefix: Vec<u8>,
+    /// Bytes of the current message still to come.
+    left: usize,
+}
+
+impl Messages {
+    fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.left > 0 {
+                let n = self.left.min(data.len());
+                self.left -= n;
+                data = &data[n..];
+                continue;
+            }
+            let n = (5 - self.prefix.len()).min(data.len());
+            self.prefix.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if let Ok(prefix) = <[u8; 5]>::try_from(self.prefix.as_slice()) {
+                self.left =
+                    u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+                self.count += 1;
+                self.prefix.clear();
+            }
+        }
+    }
+}
+
 /// A unary call on a raw HTTP/2 connection; the status comes from the headers (trailers-only)
 /// or the trailers.
 async fn unary_raw(
@@ -423,16 +456,28 @@ async fn unary_raw(
     }
     crate::sanitize::headers(response.headers_mut());
     let mut status = Status::from_header_map(response.headers());
-    // The reply's data is not kept: only its end and trailers matter here.
+    // The reply's data is not kept: only how many messages it holds, its end and trailers.
     let mut body = response.into_body();
+    let mut messages = Messages::default();
     while let Some(frame) = body.frame().await {
-        if let Ok(trailers) = frame.map_err(unavailable)?.into_trailers() {
-            let mut trailers = trailers;
-            crate::sanitize::headers(&mut trailers);
-            status = status.or_else(|| Status::from_header_map(&trailers));
+        match frame.map_err(unavailable)?.into_data() {
+            Ok(data) => messages.feed(&data),
+            Err(frame) => {
+                if let Ok(mut trailers) = frame.into_trailers() {
+                    crate::sanitize::headers(&mut trailers);
+                    status = status.or_else(|| Status::from_header_map(&trailers));
+                }
+            }
         }
     }
     match status {
+        // One message, as the call's other paths require (`invoke`).
+        Some(s) if s.code() == tonic::Code::Ok && messages.count == 0 => {
+            Err(crate::invoke::no_message())
+        }
+        Some(s) if s.code() == tonic::Code::Ok && messages.count > 1 => {
+            Err(crate::invoke::second_message())
+        }
         Some(s) if s.code() == tonic::Code::Ok => Ok(1),
         Some(s) => Err(s),
         None => Err(Status::internal("the response ended without a grpc-status")),
@@ -719,145 +764,22 @@ fn progress_bar(
     }))
 }
 
-const PERCENTILES: [f64; 8] = [10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
-
-struct Report {
-    method: String,
-    count: u64,
-    wall: Duration,
-    rps: f64,
-    average_ms: f64,
-    fastest_ms: f64,
-    slowest_ms: f64,
-    percentiles: Vec<(f64, f64)>,
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
-impl Report {
-    fn new(method: &MethodDescriptor, tally: &Tally, wall: Duration) -> Report {
-        let h = &tally.latency;
-        let count = h.len();
-        Report {
-            method: crate::invoke::path(method),
-            count,
-            wall,
-            rps: count as f64 / wall.as_secs_f64().max(f64::EPSILON),
-            average_ms: h.mean() / 1000.0,
-            fastest_ms: if count == 0 { 0.0 } else { ms(h.min()) },
-            slowest_ms: ms(h.max()),
-            percentiles: PERCENTILES
-                .iter()
-                .map(|p| (*p, ms(h.value_at_quantile(p / 100.0))))
-                .collect(),
-        }
-    }
-
-    fn text(&self, tally: &Tally, color: bool) -> String {
-        use crate::style::{paint, ERROR, HEADING, OK};
-        let heading = |h: &str| paint(color, HEADING, h);
-        let mut t = format!(
-            "{}\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  Requests/sec: {:.1}\n",
-            heading("Summary:"), self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, self.rps
-        );
-        if tally.messages != self.count {
-            t.push_str(&format!("  Messages:     {} responses\n", tally.messages));
-        }
-        t.push_str(&format!("\n{}\n", heading("Response time histogram:")));
-        t.push_str(&histogram(&tally.latency));
-        t.push_str(&format!("\n{}\n", heading("Latency distribution:")));
-        for (p, v) in &self.percentiles {
-            t.push_str(&format!("  {p:>5} % in {v:.2} ms\n"));
-        }
-        t.push_str(&format!("\n{}\n", heading("Status code distribution:")));
-        for (status, n) in &tally.statuses {
-            let style = if status == "OK" { OK } else { ERROR };
-            let status = paint(color, style, format!("[{status}]"));
-            t.push_str(&format!("  {status}  {n} responses\n"));
-        }
-        if !tally.errors.is_empty() {
-            let title = heading("Error distribution (first distinct errors):");
-            t.push_str(&format!("\n{title}\n"));
-            for e in &tally.errors {
-                t.push_str(&format!("  {e}\n"));
-            }
-        }
-        t
-    }
-
-    fn json(&self, tally: &Tally) -> serde_json::Value {
-        serde_json::json!({
-            "method": self.method,
-            "count": self.count,
-            "total_s": self.wall.as_secs_f64(),
-            "rps": self.rps,
-            "average_ms": self.average_ms,
-            "fastest_ms": self.fastest_ms,
-            "slowest_ms": self.slowest_ms,
-            "percentiles_ms": self.percentiles.iter().map(|(p, v)| (format!("p{p}"), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
-            "statuses": tally.statuses,
-            "errors": tally.errors,
-            "responses": tally.messages,
-        })
-    }
-
-    fn csv(&self) -> String {
-        let mut t = String::from("metric,value\n");
-        t.push_str(&format!("count,{}\ntotal_s,{:.6}\nrps,{:.3}\naverage_ms,{:.3}\nfastest_ms,{:.3}\nslowest_ms,{:.3}\n", self.count, self.wall.as_secs_f64(), self.rps, self.average_ms, self.fastest_ms, self.slowest_ms));
-        for (p, v) in &self.percentiles {
-            t.push_str(&format!("p{p},{v:.3}\n"));
-        }
-        t
-    }
-}
-
-/// Ten bars from fastest to slowest.
-fn histogram(h: &Histogram<u64>) -> String {
-    if h.is_empty() {
-        return "  (no requests)\n".into();
-    }
-    let (lo, hi) = (h.min(), h.max().max(h.min() + 1));
-    let step = ((hi - lo) / 10).max(1);
-    let mut buckets = Vec::new();
-    let mut from = lo;
-    while from <= hi && buckets.len() < 11 {
-        let to = from + step;
-        buckets.push((to, h.count_between(from, to.saturating_sub(1))));
-        from = to;
-    }
-    let most = buckets.iter().map(|b| b.1).max().unwrap_or(1).max(1);
-    buckets
-        .iter()
-        .map(|(to, n)| {
-            format!(
-                "  {:>9.3} ms [{n:>7}] |{}\n",
-                ms(*to),
-                "■".repeat((n * 40 / most) as usize)
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn histogram_bars_and_percentiles() {
-        let mut t = Tally::new();
-        for us in [100u64, 200, 300, 400, 10_000] {
-            t.latency.record(us).unwrap();
+    fn messages_are_counted_across_data_frames_of_any_size() {
+        let mut body = Vec::new();
+        for message in [&b""[..], b"abc", &[7u8; 300]] {
+            body.push(0);
+            body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+            body.extend_from_slice(message);
         }
-        let bars = histogram(&t.latency);
-        assert_eq!(bars.lines().count(), 11, "{bars}");
-        assert!(bars.lines().next().unwrap().contains("[      4]"), "{bars}");
-        let mut other = Tally::new();
-        other.latency.record(50).unwrap();
-        other.statuses.insert("OK".into(), 1);
-        t.merge(other);
-        assert_eq!(t.latency.len(), 6);
-        assert_eq!(t.statuses["OK"], 1);
+        for piece in [1, 2, 5, 7, body.len()] {
+            let mut messages = super::Messages::default();
+            for chunk in body.chunks(piece) {
+                messages.feed(chunk);
+            }
+            assert_eq!(messages.count, 3, "in pieces of {piece}");
+        }
     }
 }
