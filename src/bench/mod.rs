@@ -368,19 +368,24 @@ impl Caller {
                 None => call.await,
             };
         }
+        let timeout = self.timeout;
+        let call = self.call_tonic(requests);
+        match timeout {
+            // tonic stops enforcing its deadline once response headers came.
+            Some(t) => tokio::time::timeout(t, call)
+                .await
+                .unwrap_or_else(|_| Err(crate::error::timed_out())),
+            None => call.await,
+        }
+    }
+
+    /// A call through tonic, unary ones included: as a stream, whose messages are counted (one
+    /// for a unary call, as on every other path; tonic's unary takes the first of two).
+    async fn call_tonic(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
         let grpc = &mut self.grpc;
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(crate::error::root_cause(&*e)))?;
-        if self.unary {
-            let mut unary = tonic::Request::new(requests.first().cloned().unwrap_or_default());
-            *unary.metadata_mut() = self.metadata.clone();
-            if let Some(t) = self.timeout {
-                unary.set_timeout(t);
-            }
-            grpc.unary(unary, self.path.clone(), RawCodec).await?;
-            return Ok(1);
-        }
         let mut request = tonic::Request::new(tokio_stream::iter(requests.to_vec()));
         *request.metadata_mut() = self.metadata.clone();
         if let Some(t) = self.timeout {
@@ -393,6 +398,12 @@ impl Caller {
         let mut count = 0;
         while stream.message().await?.is_some() {
             count += 1;
+            if self.unary && count > 1 {
+                return Err(crate::invoke::second_message());
+            }
+        }
+        if self.unary && count == 0 {
+            return Err(crate::invoke::no_message());
         }
         Ok(count)
     }
