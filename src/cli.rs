@@ -508,6 +508,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     );
     let code = runtime.block_on(async {
         let done = |r: anyhow::Result<()>| r.map(|()| 0u8);
+        // A command's connection and deadline: its --timeout, else its server's in the config.
+        let deadline = |conn: &ConnArgs, timeout: Option<Duration>| {
+            let conn = conn.connection(verbose, &config);
+            let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+            (conn, timeout)
+        };
         let command = async {
             match cli.command {
                 Command::Serve(args) => done(serve(args).await),
@@ -575,8 +581,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         proto_names: args.proto_names,
                     };
                     let data = Data::parse(args.data.as_deref());
-                    let conn = args.conn.connection(verbose, &config);
-                    let timeout = args.timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let (conn, timeout) = deadline(&args.conn, args.timeout);
                     done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
                 }
                 Command::List {
@@ -584,8 +589,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     timeout,
                     conn,
                 } => {
-                    let conn = conn.connection(verbose, &config);
-                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let (conn, timeout) = deadline(&conn, timeout);
                     let listing = commands::list(&conn, service.as_deref());
                     done(commands::within(timeout, "list", listing).await)
                 }
@@ -595,8 +599,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     timeout,
                     conn,
                 } => {
-                    let conn = conn.connection(verbose, &config);
-                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let (conn, timeout) = deadline(&conn, timeout);
                     let describing = commands::describe(&conn, &symbol, format == "json");
                     done(commands::within(timeout, "describe", describing).await)
                 }
@@ -605,8 +608,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     timeout,
                     conn,
                 } => {
-                    let conn = conn.connection(verbose, &config);
-                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let (conn, timeout) = deadline(&conn, timeout);
                     let templating = commands::template(&conn, &symbol);
                     done(commands::within(timeout, "template", templating).await)
                 }
@@ -633,8 +635,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     timeout,
                     conn,
                 } => {
-                    let conn = conn.connection(verbose, &config);
-                    let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
+                    let (conn, timeout) = deadline(&conn, timeout);
                     done(commands::health(&conn, service.as_deref(), timeout).await)
                 }
             }

@@ -7,34 +7,15 @@ server would, one way per mode, for tests of what rpcsh does with one:
 - `connect-error:TEXT`: a Connect error (HTTP 400) whose message is TEXT, sent as it is.
 """
 import json
-import socket
-import threading
+
+from raw_h2_server import SocketServer
 
 
 def _frame(flags, payload):
     return bytes([flags]) + len(payload).to_bytes(4, "big") + payload
 
 
-class RawWebServer:
-    def __init__(self, mode):
-        self.mode = mode
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.connections = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
+class RawWebServer(SocketServer):
     def _serve(self, conn):
         data = b""
         while b"\r\n\r\n" not in data:
@@ -81,11 +62,3 @@ class RawWebServer:
             body = json.dumps({"code": "failed_precondition", "message": arg}).encode()
             return response("400 Bad Request", "application/json", body)
         raise ValueError(self.mode)
-
-    def stop(self):
-        self.sock.close()
-        for c in self.connections:
-            try:
-                c.close()
-            except OSError:
-                pass
