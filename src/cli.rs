@@ -317,6 +317,10 @@ pub struct ConnArgs {
     /// The user-agent to send.
     #[arg(long, value_name = "TEXT")]
     pub user_agent: Option<String>,
+    /// An HTTP proxy to connect through (CONNECT): http://[USER:PASSWORD@]HOST:PORT, or `none`
+    /// [default: HTTPS_PROXY for TLS, HTTP_PROXY for plaintext, less NO_PROXY; never loopback].
+    #[arg(long, value_name = "URL|none", value_parser = parse_proxy)]
+    pub proxy: Option<crate::proxy::Setting>,
     /// Give up connecting, or on a server that accepted the connection but sends nothing, after
     /// this long.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
@@ -396,6 +400,10 @@ pub struct CallArgs {
     pub conn: ConnArgs,
 }
 
+fn parse_proxy(text: &str) -> Result<crate::proxy::Setting, String> {
+    Ok(crate::proxy::Setting::parse(text))
+}
+
 /// A header limit: HTTP/2 counts it in 32 bits.
 fn parse_header_size(text: &str) -> Result<u32, String> {
     let size = crate::util::parse_size(text)?;
@@ -419,6 +427,7 @@ impl ConnArgs {
                 connect_timeout: Some(self.connect_timeout),
                 keepalive: self.keepalive,
                 user_agent: self.user_agent.clone(),
+                proxy: self.proxy.clone().unwrap_or_default(),
                 insecure: self.insecure,
                 max_header_size: self.max_header_size,
             },

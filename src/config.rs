@@ -77,6 +77,9 @@ pub struct Server {
     /// As `--user-agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// As `--proxy`: an http:// URL, or "none".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     /// As `--proto`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protos: Vec<PathBuf>,

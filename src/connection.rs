@@ -127,8 +127,12 @@ impl Connection {
         let connected = started.elapsed();
         if let Some(v) = &self.verbose {
             let mode = if target.tls { "TLS" } else { "plaintext" };
+            let through = match self.transport.proxy_for(&target)? {
+                Some(proxy) => format!(" through proxy {}", proxy.shown),
+                None => String::new(),
+            };
             v.line(format_args!(
-                "Connected to {} ({mode}) in {:.1?}",
+                "Connected to {} ({mode}){through} in {:.1?}",
                 self.addr, connected
             ));
             if let Some(Link::Web(client)) = &link {
@@ -270,6 +274,9 @@ fn fill(conn: &mut Connection, server: &Server) {
     if t.user_agent.is_none() {
         t.user_agent.clone_from(&server.user_agent);
     }
+    if let (crate::proxy::Setting::Environment, Some(proxy)) = (&t.proxy, &server.proxy) {
+        t.proxy = crate::proxy::Setting::parse(proxy);
+    }
     for (mine, theirs) in [
         (&mut conn.headers, &server.headers),
         (&mut conn.reflect_headers, &server.reflect_headers),
@@ -333,6 +340,11 @@ fn settings(conn: &Connection) -> Server {
         key: t.key.clone(),
         authority: t.authority.clone(),
         user_agent: t.user_agent.clone(),
+        proxy: match &t.proxy {
+            crate::proxy::Setting::Environment => None,
+            crate::proxy::Setting::Off => Some("none".into()),
+            crate::proxy::Setting::Url(url) => Some(crate::proxy::redact(url)),
+        },
         protos: conn.protos.clone(),
         import_paths: conn.import_paths.clone(),
         protoset: conn.protoset.clone(),

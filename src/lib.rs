@@ -64,6 +64,7 @@ pub mod input;
 pub mod invoke;
 pub mod link;
 pub mod pb;
+pub mod proxy;
 pub mod repl;
 pub mod sanitize;
 pub mod script;

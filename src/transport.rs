@@ -31,9 +31,19 @@ pub struct TransportOptions {
     pub insecure: bool,
     /// `--max-header-size`: the largest response header list read, decoded.
     pub max_header_size: Option<u32>,
+    /// `--proxy`, or the config's `proxy`: else the environment's.
+    pub proxy: crate::proxy::Setting,
 }
 
 impl TransportOptions {
+    /// The proxy connections to `target` go through, if any (never for unix sockets).
+    pub fn proxy_for(&self, target: &Target) -> anyhow::Result<Option<crate::proxy::Proxy>> {
+        match target.unix {
+            true => Ok(None),
+            false => crate::proxy::for_target(&self.proxy, &target.address, target.tls),
+        }
+    }
+
     /// The largest response header list read: grpc-go's 16 MiB unless the user said otherwise.
     pub fn header_limit(&self) -> u32 {
         self.max_header_size
@@ -200,6 +210,7 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
         ),
         false => None,
     };
+    let proxy = options.proxy_for(target)?;
     let connecting = async {
         if target.unix {
             let path = PathBuf::from(&target.address);
@@ -220,8 +231,10 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             return endpoint
                 .connect_with_connector(tower::service_fn(move |_| {
                     let (tls, name, address) = (tls.clone(), name.clone(), address.clone());
+                    let proxy = proxy.clone();
                     async move {
-                        let stream = Watched::new(tcp(&address).await?, silence, keepalive);
+                        let tcp = tcp(&address, proxy.as_ref()).await?;
+                        let stream = Watched::new(tcp, silence, keepalive);
                         Ok::<_, std::io::Error>(TokioIo::new(tls.connect(name, stream).await?))
                     }
                 }))
@@ -231,9 +244,10 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
         // TLS on top when the endpoint has it).
         endpoint
             .connect_with_connector(tower::service_fn(move |_| {
-                let address = address.clone();
+                let (address, proxy) = (address.clone(), proxy.clone());
                 async move {
-                    let stream = Watched::new(tcp(&address).await?, silence, keepalive);
+                    let tcp = tcp(&address, proxy.as_ref()).await?;
+                    let stream = Watched::new(tcp, silence, keepalive);
                     Ok::<_, std::io::Error>(TokioIo::new(stream))
                 }
             }))
@@ -468,9 +482,17 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<S> {
     }
 }
 
-/// A TCP connection for our own connectors, without Nagle's delay (as tonic's own).
-pub(crate) async fn tcp(address: &str) -> std::io::Result<tokio::net::TcpStream> {
-    let stream = tokio::net::TcpStream::connect(address).await?;
+/// A TCP connection for our own connectors, without Nagle's delay (as tonic's own): to
+/// `address`, or through `proxy` to it (the proxy resolves the name). Each address a name
+/// resolves to is tried in turn until one connects.
+pub(crate) async fn tcp(
+    address: &str,
+    proxy: Option<&crate::proxy::Proxy>,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let stream = match proxy {
+        Some(proxy) => proxy.tunnel(address).await?,
+        None => tokio::net::TcpStream::connect(address).await?,
+    };
     stream.set_nodelay(true)?;
     Ok(stream)
 }
@@ -509,6 +531,10 @@ pub(crate) fn connect_error(
     target: &Target,
 ) -> anyhow::Error {
     let cause = crate::error::root_cause(err);
+    // The proxy's own failure names the proxy and what it said: no hint of the server's.
+    if crate::proxy::failure(err) {
+        return anyhow::anyhow!("{cause}");
+    }
     let io_kind = crate::error::io_kind(err);
     let message = format!("cannot connect to {shown}: {cause}");
     let hint = match io_kind {

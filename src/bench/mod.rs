@@ -247,10 +247,10 @@ impl Link {
                 transport::connect(target, &conn.transport).await?,
             ));
         }
-        let tcp = tokio::net::TcpStream::connect(&target.address)
+        let proxy = conn.transport.proxy_for(target)?;
+        let tcp = transport::tcp(&target.address, proxy.as_ref())
             .await
-            .with_context(|| format!("cannot connect to {}", target.address))?;
-        tcp.set_nodelay(true)?;
+            .map_err(|e| transport::connect_error(&e, &target.address, target))?;
         // A dead link fails the calls on it (counted as errors) instead of holding them.
         let mut builder =
             hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());

@@ -70,6 +70,7 @@ pub(super) struct Connector {
         tokio_rustls::rustls::pki_types::ServerName<'static>,
     )>,
     pub(super) first: Arc<Mutex<Option<Io>>>,
+    pub(super) proxy: Option<crate::proxy::Proxy>,
 }
 
 impl Connector {
@@ -79,7 +80,7 @@ impl Connector {
                 let s = tokio::net::UnixStream::connect(&self.target.address).await?;
                 Box::new(crate::transport::Watched::with(s, &self.options))
             } else {
-                let s = crate::transport::tcp(&self.target.address).await?;
+                let s = crate::transport::tcp(&self.target.address, self.proxy.as_ref()).await?;
                 Box::new(crate::transport::Watched::with(s, &self.options))
             };
             Ok::<_, std::io::Error>(stream)

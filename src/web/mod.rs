@@ -119,6 +119,7 @@ impl Client {
             options: watched,
             tls,
             first: Arc::default(),
+            proxy: options.proxy_for(target)?,
         };
         let first = connector
             .open()
