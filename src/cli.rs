@@ -185,7 +185,7 @@ pub enum Command {
     },
     /// Show the config file's path or the settings in effect.
     #[command(
-        after_help = "The file is $RPCSH_CONFIG, else $XDG_CONFIG_HOME/rpcsh/config.toml, else\n~/.config/rpcsh/config.toml. Flags beat environment variables, which beat the file.\n\nExample config.toml:\n  address = \"localhost:50051\"    # default server (an address or an alias below)\n  format = \"json\"                 # json, jsonl or text\n  timeout = \"10s\"                 # default call deadline\n  color = \"auto\"                  # auto, always or never\n\n  [servers.prod]                  # rpcsh connect prod, rpcsh call -a prod ...\n  address = \"grpc.example.com:443\"\n  headers = { authorization = \"Bearer ...\" }\n  cacert = \"ca.pem\"               # relative to the config file\n  timeout = \"2s\"\n  # also: reflect-headers, plaintext, tls, insecure, cert, key, authority,\n  #       user-agent, protos, import-paths, protoset, max-msg-size, max-schema-size, compress,\n  #       protocol (grpc, grpc-web, connect), http2, codec (proto, json)\n\nExamples:\n  rpcsh config show\n  rpcsh config show -a prod\n  rpcsh config path"
+        after_help = "The file is $RPCSH_CONFIG, else $XDG_CONFIG_HOME/rpcsh/config.toml, else\n~/.config/rpcsh/config.toml. Flags beat environment variables, which beat the file.\n\nExample config.toml:\n  address = \"localhost:50051\"    # default server (an address or an alias below)\n  format = \"json\"                 # json, jsonl or text\n  timeout = \"10s\"                 # default call deadline\n  color = \"auto\"                  # auto, always or never\n\n  [servers.prod]                  # rpcsh connect prod, rpcsh call -a prod ...\n  address = \"grpc.example.com:443\"\n  headers = { authorization = \"Bearer ...\" }\n  cacert = \"ca.pem\"               # relative to the config file\n  timeout = \"2s\"\n  # also: reflect-headers, plaintext, tls, insecure, cert, key, authority,\n  #       user-agent, protos, import-paths, protoset, max-msg-size, max-schema-size, compress,\n  #       proxy, header-command,\n  #       protocol (grpc, grpc-web, connect), http2, codec (proto, json)\n\nExamples:\n  rpcsh config show\n  rpcsh config show -a prod\n  rpcsh config path"
     )]
     Config {
         #[command(subcommand)]
@@ -311,6 +311,10 @@ pub struct ConnArgs {
     /// Header sent with the call and reflection requests: 'name: value' (repeatable; -bin names take base64).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// A command whose output adds headers (`name: value` lines), run once: for short-lived
+    /// tokens (gcloud, vault, a credential helper).
+    #[arg(long, value_name = "COMMAND")]
+    pub header_command: Option<String>,
     /// Header sent with reflection requests only.
     #[arg(long = "reflect-header", value_name = "NAME: VALUE")]
     pub reflect_headers: Vec<String>,
@@ -433,6 +437,7 @@ impl ConnArgs {
             },
             headers: self.headers.clone(),
             reflect_headers: self.reflect_headers.clone(),
+            header_command: self.header_command.clone(),
             protos: self.protos.clone(),
             import_paths: self.import_paths.clone(),
             protoset: self.protoset.clone(),

@@ -319,7 +319,7 @@ pub async fn health(
     let mut request = DynamicMessage::new(check.input());
     request.set_field_by_name("service", Value::String(service.unwrap_or_default().into()));
     let options = CallOptions {
-        metadata: parse_headers(&conn.headers)?,
+        metadata: parse_headers(&conn.header_lines()?)?,
         timeout,
         max_message_size: conn.max_message_size,
         compress: conn.compress,

@@ -77,6 +77,9 @@ pub struct Server {
     /// As `--user-agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// As `--header-command`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_command: Option<String>,
     /// As `--proxy`: an http:// URL, or "none".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,

@@ -27,6 +27,9 @@ pub struct Connection {
     pub headers: Vec<String>,
     /// `--reflect-header`: sent with reflection requests only.
     pub reflect_headers: Vec<String>,
+    /// `--header-command`, or the config's `header-command`: a program whose output adds
+    /// headers.
+    pub header_command: Option<String>,
     pub protos: Vec<PathBuf>,
     pub import_paths: Vec<PathBuf>,
     pub protoset: Option<PathBuf>,
@@ -66,7 +69,7 @@ impl Connection {
     async fn open_resolved(&self, for_call: bool) -> anyhow::Result<Session> {
         let started = Instant::now();
         let target = Target::parse(&self.addr, &self.transport)?;
-        let metadata = parse_headers(&self.headers)?;
+        let metadata = parse_headers(&self.header_lines()?)?;
         let mut reflect_metadata = metadata.clone();
         for (k, v) in parse_headers(&self.reflect_headers)?.into_headers().iter() {
             reflect_metadata.as_mut().append(k.clone(), v.clone());
@@ -189,7 +192,7 @@ impl Connection {
 pub fn parse_headers(headers: &[String]) -> anyhow::Result<MetadataMap> {
     use base64::Engine;
     let mut map = MetadataMap::new();
-    for h in headers {
+    for h in &header_lines(headers)? {
         let Some((name, value)) = h.split_once(':') else {
             bail!(Hint::new(
                 format!("invalid header {h:?}"),
@@ -229,7 +232,86 @@ pub fn parse_headers(headers: &[String]) -> anyhow::Result<MetadataMap> {
     Ok(map)
 }
 
+/// The header lines `headers` stand for: `@FILE` is the file's lines (`name: value` each; blank
+/// lines and `#` comments skipped), and `${env:VAR}` in a value is the variable's value — so
+/// that secrets stay out of the command line, `ps` and the shell's history.
+fn header_lines(headers: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for h in headers {
+        match h.strip_prefix('@') {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the headers file {path}"))?;
+                lines.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(String::from),
+                );
+            }
+            None => lines.push(h.clone()),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|line| {
+            let name = line
+                .split_once(':')
+                .map_or(line.as_str(), |(n, _)| n.trim());
+            crate::expect::substitute(&line, &Default::default())
+                .map_err(|e| anyhow::anyhow!("header {name}: {e}"))
+        })
+        .collect()
+}
+
+/// Runs `--header-command` (through `sh -c`) once per process, and keeps its `name: value`
+/// lines: short-lived tokens from gcloud, vault or a credential helper, as kubectl's exec
+/// credentials and git's credential helpers work.
+fn command_headers(command: &str) -> anyhow::Result<Vec<String>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static RAN: OnceLock<Mutex<HashMap<String, Result<Vec<String>, String>>>> = OnceLock::new();
+    let mut ran = RAN.get_or_init(Default::default).lock().unwrap();
+    let result = ran.entry(command.to_string()).or_insert_with(|| {
+        let output = std::process::Command::new("sh")
+            .args(["-c", command])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run the header command: {e}"))?;
+        if !output.status.success() {
+            let said = String::from_utf8_lossy(&output.stderr);
+            let said = said.lines().next().unwrap_or_default();
+            return Err(format!(
+                "the header command failed ({}){}",
+                output.status,
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", crate::style::printable(said))
+                }
+            ));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect())
+    });
+    result.clone().map_err(anyhow::Error::msg)
+}
+
 impl Connection {
+    /// The headers of calls and reflection: `-H` (and the config's), then those the header
+    /// command prints.
+    pub fn header_lines(&self) -> anyhow::Result<Vec<String>> {
+        let mut lines = self.headers.clone();
+        if let Some(command) = &self.header_command {
+            lines.extend(command_headers(command)?);
+        }
+        Ok(lines)
+    }
+
     /// This connection with its address resolved through the config file and the matching
     /// section's settings filled in where no flag set them.
     pub fn resolved(&self) -> Connection {
@@ -273,6 +355,9 @@ fn fill(conn: &mut Connection, server: &Server) {
     }
     if t.user_agent.is_none() {
         t.user_agent.clone_from(&server.user_agent);
+    }
+    if conn.header_command.is_none() {
+        conn.header_command.clone_from(&server.header_command);
     }
     if let (crate::proxy::Setting::Environment, Some(proxy)) = (&t.proxy, &server.proxy) {
         t.proxy = crate::proxy::Setting::parse(proxy);
@@ -340,6 +425,7 @@ fn settings(conn: &Connection) -> Server {
         key: t.key.clone(),
         authority: t.authority.clone(),
         user_agent: t.user_agent.clone(),
+        header_command: conn.header_command.clone(),
         proxy: match &t.proxy {
             crate::proxy::Setting::Environment => None,
             crate::proxy::Setting::Off => Some("none".into()),

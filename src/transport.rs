@@ -233,7 +233,7 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
                     let (tls, name, address) = (tls.clone(), name.clone(), address.clone());
                     let proxy = proxy.clone();
                     async move {
-                        let tcp = tcp(&address, proxy.as_ref()).await?;
+                        let tcp = tcp(&address, proxy.as_ref(), silence).await?;
                         let stream = Watched::new(tcp, silence, keepalive);
                         Ok::<_, std::io::Error>(TokioIo::new(tls.connect(name, stream).await?))
                     }
@@ -246,7 +246,7 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             .connect_with_connector(tower::service_fn(move |_| {
                 let (address, proxy) = (address.clone(), proxy.clone());
                 async move {
-                    let tcp = tcp(&address, proxy.as_ref()).await?;
+                    let tcp = tcp(&address, proxy.as_ref(), silence).await?;
                     let stream = Watched::new(tcp, silence, keepalive);
                     Ok::<_, std::io::Error>(TokioIo::new(stream))
                 }
@@ -483,18 +483,57 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<S> {
 }
 
 /// A TCP connection for our own connectors, without Nagle's delay (as tonic's own): to
-/// `address`, or through `proxy` to it (the proxy resolves the name). Each address a name
-/// resolves to is tried in turn until one connects.
+/// `address`, or through `proxy` to it (the proxy resolves the name). A name's addresses are
+/// tried in turn within `within` (`--connect-timeout`).
 pub(crate) async fn tcp(
     address: &str,
     proxy: Option<&crate::proxy::Proxy>,
+    within: Option<Duration>,
 ) -> std::io::Result<tokio::net::TcpStream> {
     let stream = match proxy {
         Some(proxy) => proxy.tunnel(address).await?,
-        None => tokio::net::TcpStream::connect(address).await?,
+        None => {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host(address).await?.collect();
+            connect_any(&addrs, within).await?
+        }
     };
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// The first of `addrs` that accepts a connection, each given an equal share of what is left
+/// of `within`: an address that never answers (a dead IPv6 route) leaves time for the next,
+/// where one connect would wait out the whole budget on it (grpcurl#384).
+async fn connect_any(
+    addrs: &[std::net::SocketAddr],
+    within: Option<Duration>,
+) -> std::io::Result<tokio::net::TcpStream> {
+    use std::io::{Error, ErrorKind};
+    let started = std::time::Instant::now();
+    let mut last = Error::new(ErrorKind::NotFound, "the name resolves to no address");
+    for (i, addr) in addrs.iter().enumerate() {
+        let attempt = tokio::net::TcpStream::connect(addr);
+        let result = match within {
+            None => attempt.await,
+            Some(t) => {
+                let share = t.saturating_sub(started.elapsed()) / (addrs.len() - i) as u32;
+                tokio::time::timeout(share, attempt)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::new(
+                            ErrorKind::TimedOut,
+                            format!("{addr} did not answer"),
+                        ))
+                    })
+            }
+        };
+        match result {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn tls_config(target: &Target, options: &TransportOptions) -> anyhow::Result<ClientTlsConfig> {
@@ -572,6 +611,21 @@ fn tls_mismatch(cause: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_next_address_is_tried_when_one_refuses() {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (open_addr, closed_addr) = (open.local_addr().unwrap(), closed.local_addr().unwrap());
+        drop(closed);
+        let budget = Some(Duration::from_secs(5));
+        let stream = connect_any(&[closed_addr, open_addr], budget)
+            .await
+            .unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), open_addr);
+        let refused = connect_any(&[closed_addr], budget).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
 
     fn parse(addr: &str) -> Target {
         Target::parse(addr, &TransportOptions::default()).unwrap()

@@ -248,9 +248,13 @@ impl Link {
             ));
         }
         let proxy = conn.transport.proxy_for(target)?;
-        let tcp = transport::tcp(&target.address, proxy.as_ref())
-            .await
-            .map_err(|e| transport::connect_error(&e, &target.address, target))?;
+        let tcp = transport::tcp(
+            &target.address,
+            proxy.as_ref(),
+            conn.transport.connect_timeout,
+        )
+        .await
+        .map_err(|e| transport::connect_error(&e, &target.address, target))?;
         // A dead link fails the calls on it (counted as errors) instead of holding them.
         let mut builder =
             hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());

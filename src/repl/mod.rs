@@ -322,7 +322,7 @@ impl Shell {
     }
 
     fn metadata(&self) -> anyhow::Result<tonic::metadata::MetadataMap> {
-        let mut all = self.conn.headers.clone();
+        let mut all = self.conn.header_lines()?;
         all.extend(self.headers.iter().map(|(k, v)| format!("{k}: {v}")));
         parse_headers(&all)
     }

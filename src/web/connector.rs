@@ -80,7 +80,12 @@ impl Connector {
                 let s = tokio::net::UnixStream::connect(&self.target.address).await?;
                 Box::new(crate::transport::Watched::with(s, &self.options))
             } else {
-                let s = crate::transport::tcp(&self.target.address, self.proxy.as_ref()).await?;
+                let s = crate::transport::tcp(
+                    &self.target.address,
+                    self.proxy.as_ref(),
+                    self.options.connect_timeout,
+                )
+                .await?;
                 Box::new(crate::transport::Watched::with(s, &self.options))
             };
             Ok::<_, std::io::Error>(stream)

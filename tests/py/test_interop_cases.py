@@ -112,6 +112,61 @@ def test_custom_metadata(test_server):
         assert "x-grpc-test-echo-trailing-bin: q6ur" in trailing, out.stderr
 
 
+def test_custom_metadata_from_a_file_the_environment_and_a_command(test_server, serve, tmp_path):
+    """The same metadata, with no secret on the command line: -H @FILE, ${env:VAR} in -H and in
+    a config section, and a header command (run once), in call, the shell and bench."""
+    secret = "s3cret-token-value"
+    (tmp_path / "headers").write_text("# the team's token\n"
+                                      "x-grpc-test-echo-initial: ${env:ECHO_TOKEN}\n\n")
+    helper = tmp_path / "helper.sh"
+    helper.write_text(f"#!/bin/sh\necho run >> {tmp_path}/runs\n"
+                      "echo 'x-grpc-test-echo-trailing-bin: q6ur'\n")
+    helper.chmod(0o755)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[servers.interop]\naddress = "{test_server.addr}"\n'
+                      f'header-command = "{helper}"\n'
+                      'headers = { x-from-config = "${env:ECHO_TOKEN}" }\n')
+    env = {**os.environ, "ECHO_TOKEN": secret, "RPCSH_CONFIG": str(config)}
+
+    def run(*args, stdin=None):
+        out = subprocess.run([RPCSH, *args], input=stdin, capture_output=True, text=True,
+                             timeout=30, env=env)
+        assert out.returncode == 0, out.stderr
+        return out
+
+    out = run("call", "-v", "-a", "interop", "-H", f"@{tmp_path}/headers",
+              f"{SERVICE}/UnaryCall", '{"responseSize": 1}')
+    initial, trailing = out.stderr.split("Response headers received:")[1].split(
+        "Response trailers received:")
+    assert f"x-grpc-test-echo-initial: {secret}" in initial, out.stderr
+    assert "x-grpc-test-echo-trailing-bin: q6ur" in trailing, out.stderr
+    assert "x-from-config: " + secret in out.stderr.split("Request metadata to send:")[1]
+    # ${env:VAR} given on the command line (quoted, so the shell does not expand it).
+    out = run("call", "-v", "-a", "interop", "-H", "x-grpc-test-echo-initial: ${env:ECHO_TOKEN}",
+              f"{SERVICE}/EmptyCall", "{}")
+    assert f"x-grpc-test-echo-initial: {secret}" in out.stderr.split("Response headers")[1]
+    # The shell sends them too: rpcsh serve's Echo fails with the code an x-echo-code header names.
+    (tmp_path / "code").write_text("x-echo-code: ${env:ECHO_CODE}\n")
+    ours = serve("--task-interval", "0")
+    shell = subprocess.run([RPCSH, "connect", ours.addr, "-H", f"@{tmp_path}/code"],
+                           input="Testing/Echo {}\n", capture_output=True, text=True, timeout=30,
+                           env={**env, "ECHO_CODE": "5"})
+    assert "code = NotFound" in shell.stdout + shell.stderr, shell.stderr
+    bench = run("bench", "-a", "interop", "-n", "5", "-H", f"@{tmp_path}/headers",
+                f"{SERVICE}/EmptyCall", "{}")
+    assert "[OK]  5 responses" in bench.stdout
+    assert (tmp_path / "runs").read_text().count("run") == 3  # once a process (of three)
+    for missing, says in [(["-H", "@/nonexistent/h"], "cannot read the headers file /nonexistent/h"),
+                          (["-H", "x-a: ${env:NOT_SET_HERE}"],
+                           "header x-a: environment variable NOT_SET_HERE is not set"),
+                          (["--header-command", "echo broken >&2; exit 3"],
+                           "the header command failed (exit status: 3): broken")]:
+        out = subprocess.run([RPCSH, "call", "-a", test_server.addr, *missing,
+                              f"{SERVICE}/EmptyCall", "{}"], capture_output=True, text=True,
+                             timeout=30, env={**os.environ, "RPCSH_CONFIG": "/nonexistent"})
+        assert out.returncode == 1 and says in out.stderr, out.stderr
+
+
 def test_status_code_and_message(test_server):
     status = {"code": 2, "message": "test status message"}
     for method, data, stdin in (
