@@ -270,7 +270,8 @@ fn header_lines(headers: &[String]) -> anyhow::Result<Vec<String>> {
 fn command_headers(command: &str) -> anyhow::Result<Vec<String>> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static RAN: OnceLock<Mutex<HashMap<String, Result<Vec<String>, String>>>> = OnceLock::new();
+    type Outputs = HashMap<String, Result<Vec<String>, String>>;
+    static RAN: OnceLock<Mutex<Outputs>> = OnceLock::new();
     let mut ran = RAN.get_or_init(Default::default).lock().unwrap();
     let result = ran.entry(command.to_string()).or_insert_with(|| {
         let output = std::process::Command::new("sh")

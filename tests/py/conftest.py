@@ -31,27 +31,27 @@ def rpcsh(*args, stdin=None, check=True, timeout=30):
     return proc
 
 
+# Forks and execs rpcsh, then says its peak RSS. A child made by a big process starts at that
+# process's high-water mark (Linux keeps it across exec), so the pytest process cannot spawn
+# rpcsh itself: a fresh, small Python does.
+_PEAK_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\n@peak-kib %d\\n" % usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
 def rpcsh_peak(*args, stdin=None, timeout=60):
     """Runs the rpcsh binary; returns its stdout, stderr, exit code and peak RSS in MiB (of that
-    one process: reaped here with wait4, whose rusage is its own)."""
-    import threading
-    proc = subprocess.Popen([RPCSH, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    got = {}
-    readers = [threading.Thread(target=lambda f=f: got.__setitem__(f, f.read()))
-               for f in (proc.stdout, proc.stderr)]
-    for r in readers:
-        r.start()
-    proc.stdin.write(stdin or "")
-    proc.stdin.close()
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for r in readers:
-        r.join()
-    return got[proc.stdout], got[proc.stderr], proc.returncode, usage.ru_maxrss / 1024
+    one process)."""
+    proc = subprocess.run([sys.executable, "-c", _PEAK_LAUNCHER, RPCSH, *args], input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+    err, _, peak = proc.stderr.rpartition("\n@peak-kib ")
+    return proc.stdout, err, proc.returncode, int(peak) / 1024
 
 
 def _compile_stubs(out: pathlib.Path) -> None:
