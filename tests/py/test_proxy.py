@@ -133,6 +133,13 @@ def test_connect_protocol_through_the_proxy(proxy, testing_pb):  # noqa: F811
                   "--protoset", str(testing_pb), "grpc.testing.TestService/UnaryCall",
                   '{"responseSize": 1}', env=via(proxy))
         assert out.stdout.strip() == '{"payload":{"body":"AA=="}}'
+        common = ["--protocol", "connect", "--protoset", str(testing_pb)]
+        bench = run("bench", "-n", "5", "-a", f"http://grpc.test:{port}", *common,
+                    "grpc.testing.TestService/EmptyCall", "{}", env=via(proxy))
+        assert "[OK]  5 responses" in bench.stdout, bench.stdout
+        shell = run("connect", f"http://grpc.test:{port}", *common, env=via(proxy),
+                    stdin='grpc.testing.TestService/UnaryCall {"responseSize": 1}\n')
+        assert '"AA=="' in shell.stdout, shell.stderr
     finally:
         server.proc.kill()
         server.proc.wait()
