@@ -156,6 +156,23 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// Stand between a client and its server: every call passes through unchanged and is printed as it happens.
+    #[command(
+        after_help = "The client connects to --listen (plaintext HTTP/2); calls go on to --to with the connection\nflags (TLS, headers of its own are not added). Messages are decoded with the upstream's\nreflection, or --proto/--protoset; what cannot be decoded is shown as bytes.\n\nExamples:\n  rpcsh proxy --listen 127.0.0.1:7000 --to localhost:50051\n  rpcsh proxy --to api.example.com:443 --format jsonl"
+    )]
+    Proxy {
+        /// Address the client connects to.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7000")]
+        listen: String,
+        /// The server calls go on to.
+        #[arg(long, value_name = "ADDR")]
+        to: String,
+        /// How calls are printed: text (a line per event) or jsonl (a JSON object per event).
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "jsonl"])]
+        format: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Host the demo services (Greeter, RouteGuide, compute.Compute, Cal, Contact, Testing) with reflection and health.
     #[command(
         after_help = "Examples:\n  rpcsh serve\n  rpcsh serve greeter routeguide --listen 127.0.0.1:0\n  rpcsh serve --listen unix:/tmp/rpcsh.sock"
@@ -498,7 +515,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let verbose = cli.verbose;
     let serving = matches!(
         cli.command,
-        Command::Serve(_) | Command::Demo(_) | Command::Bench { .. }
+        Command::Serve(_) | Command::Demo(_) | Command::Bench { .. } | Command::Proxy { .. }
     );
     // Only the servers log through tracing; a one-shot client skips the subscriber (and the
     // pages of code it would touch) unless RPCSH_LOG asks for the libraries' logs.
@@ -518,7 +535,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // once, printing what they received (dropping the command flushes its output).
     let own_signals = matches!(
         cli.command,
-        Command::Serve(_) | Command::Demo(_) | Command::Connect { .. } | Command::Bench { .. }
+        Command::Serve(_)
+            | Command::Demo(_)
+            | Command::Connect { .. }
+            | Command::Bench { .. }
+            | Command::Proxy { .. }
     );
     let code = runtime.block_on(async {
         let done = |r: anyhow::Result<()>| r.map(|()| 0u8);
@@ -531,6 +552,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let command = async {
             match cli.command {
                 Command::Serve(args) => done(serve(args).await),
+                Command::Proxy {
+                    listen,
+                    to,
+                    format,
+                    mut conn,
+                } => {
+                    conn.addr = Some(to);
+                    let upstream = conn.connection(verbose, &config);
+                    done(crate::relay::run(&listen, upstream, format == "jsonl").await)
+                }
                 Command::Demo(args) => demo(args).await,
                 Command::Connect {
                     address,

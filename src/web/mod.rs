@@ -4,11 +4,12 @@
 //! trailers and statuses — so that every front end calls all three alike.
 mod connector;
 mod wire;
+pub(crate) use wire::decompressed;
 
 use connector::Connector;
 use wire::{
-    code_of_http, compressed, decompressed, end_of_stream, header_block, split_trailers,
-    status_from_headers, too_large, ConnectError,
+    code_of_http, compressed, end_of_stream, header_block, split_trailers, status_from_headers,
+    too_large, ConnectError,
 };
 
 use crate::error::Hint;

@@ -201,7 +201,7 @@ pub(super) fn too_large(found: usize, limit: usize) -> CallError {
 
 /// A payload in `encoding` (`identity` or none: as it is), decompressed no further than
 /// `limit` (a small body must not inflate without end).
-pub(super) fn decompressed(
+pub(crate) fn decompressed(
     encoding: Option<&str>,
     bytes: Bytes,
     limit: usize,

@@ -1,0 +1,141 @@
+"""`rpcsh proxy` between real clients and real servers: the seed's grpcio clients and the
+grpc-js seed client, in all four call styles, get through it what they get directly, while it
+prints every call; against a grpcio server too; an upstream that goes away fails the calls in
+flight with UNAVAILABLE and the proxy serves again once it is back."""
+import json
+import random
+import subprocess
+import threading
+import time
+
+import pytest
+from conftest import DB, RPCSH, rpcsh
+from test_node_peers import NODE, node_env
+
+
+class Relay:
+    """A running `rpcsh proxy`; `addr` is where clients connect, `lines` what it printed."""
+
+    def __init__(self, upstream, *flags):
+        self.proc = subprocess.Popen([RPCSH, "proxy", "--listen", "127.0.0.1:0", "--to", upstream,
+                                      *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        first = self.proc.stdout.readline()
+        assert first.startswith("proxying "), (first, self.proc.stderr.read())
+        self.addr = first.split()[1]
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def printed(self, until, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(until in line for line in self.lines):
+                break
+            time.sleep(0.02)
+        return "\n".join(self.lines)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def relay():
+    relays = []
+
+    def start(upstream, *flags):
+        relays.append(Relay(upstream, *flags))
+        return relays[-1]
+
+    yield start
+    for r in relays:
+        r.stop()
+
+
+def test_the_seeds_grpcio_clients_get_through_what_they_get_directly(server, relay, capsys):
+    import routeguide_grpc_client
+    through = relay(server.addr)
+    for addr in (server.addr, through.addr):
+        routeguide_grpc_client.run(addr, str(DB), random.Random(7))
+    direct, proxied = (lambda out: (out[:len(out) // 2], out[len(out) // 2:]))(
+        capsys.readouterr().out)
+    assert direct == proxied and "Feature called" in direct
+    printed = through.printed("/RouteGuide/RouteChat")
+    # Every style, as it happened: requests (>) and responses (<) decoded, and each end.
+    for method in ("GetFeature", "ListFeature", "RecordRoute", "RouteChat"):
+        assert f"call /RouteGuide/{method}" in printed, printed
+    assert '> {"latitude":409146138,"longitude":-746188906}' in printed, printed
+    assert '< {"name":"Berkshire Valley Management Area Trail, Jefferson, NJ, USA"' in printed
+    assert printed.count("end Ok in") >= 4, printed
+
+
+def test_the_grpc_js_client_in_all_four_styles(serve, relay):
+    server = serve("--task-interval", "0")
+    through = relay(server.addr, "--format", "jsonl")
+    out = subprocess.run(["node", str(NODE / "seed_client.js"), through.addr],
+                         capture_output=True, text=True, timeout=60, env=node_env())
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["greeter"] == "hello node" and got["listed"] == 100
+    assert got["chat"] == ["a", "a", "b"] and got["summary"]["pointCount"] == 3
+    events = [json.loads(line) for line in through.printed('"event":"end"').splitlines()]
+    hello = [e for e in events if e["method"] == "/Greeter/SayHello"]
+    assert [e["event"] for e in hello][:3] == ["call", "request", "response"], hello
+    assert hello[1]["message"] == {"name": "node"}
+
+
+def test_a_grpcio_server_upstream_and_its_errors(relay, stubs):
+    from interop_testservice import TestServer
+    upstream = TestServer()
+    try:
+        through = relay(upstream.addr)
+        out = rpcsh("call", "-a", through.addr, "grpc.testing.TestService/UnaryCall",
+                    '{"responseStatus": {"code": 5, "message": "not here"}}', check=False)
+        assert out.returncode == 64 + 5 and "not here" in out.stdout + out.stderr
+        assert "end NotFound: not here" in through.printed("end NotFound")
+    finally:
+        upstream.stop()
+
+
+def test_the_upstream_going_away_and_coming_back(serve, relay):
+    server = serve("--task-interval", "0")
+    port = server.addr.rsplit(":", 1)[1]
+    through = relay(server.addr)
+    assert '"hello a"' in rpcsh("call", "-a", through.addr, "Greeter/SayHello",
+                                '{"name": "a"}').stdout
+    # A call in flight when the upstream dies ends UNAVAILABLE (or CANCELLED) for the client.
+    slow = subprocess.Popen([RPCSH, "call", "-a", through.addr, "--proto", "proto/testing.proto",
+                             "Testing/Echo", '{"delay": "5s"}'], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=str(NODE.parents[1]))
+    time.sleep(0.5)
+    server.proc.kill()
+    server.proc.wait()
+    _, err = slow.communicate(timeout=10)
+    assert slow.returncode == 64 + 14, err
+    assert "end Unavailable" in through.printed("end Unavailable"), through.lines
+    down = rpcsh("call", "-a", through.addr, "--proto", str(NODE.parents[1] / "proto" /
+                 "helloworld.proto"), "Greeter/SayHello", "{}", check=False)
+    assert down.returncode == 64 + 14 and "upstream" in down.stdout + down.stderr, down.stderr
+    # Back on the same port: the proxy serves again.
+    serve("--task-interval", "0", "--listen", f"127.0.0.1:{port}")
+    back = rpcsh("call", "-a", through.addr, "Greeter/SayHello", '{"name": "b"}')
+    assert '"hello b"' in back.stdout
+
+
+def test_a_client_that_vanishes_cancels_its_call(serve, relay):
+    server = serve("--task-interval", "0")
+    through = relay(server.addr)
+    client = subprocess.Popen([RPCSH, "call", "-a", through.addr, "--proto",
+                               str(NODE.parents[1] / "proto" / "testing.proto"), "Testing/Echo",
+                               '{"delay": "5s"}'], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    client.kill()
+    client.wait()
+    assert "end Cancelled: the client cancelled the call" in through.printed("end Cancelled")
+    # And the proxy goes on.
+    assert '"hello c"' in rpcsh("call", "-a", through.addr, "Greeter/SayHello",
+                                '{"name": "c"}').stdout
