@@ -1,6 +1,6 @@
 //! `rpcsh proxy --listen ADDR --to ADDR`: a gRPC proxy in front of a real client's server. Each
 //! call passes through unchanged — headers, every DATA frame as it comes, trailers, resets — over
-//! one channel to the upstream (tonic's: TLS, keepalive, reconnection), while a tap copies its
+//! one connection to the upstream (`Upstream`), while a tap copies its
 //! messages to a printer that decodes them with the upstream's schema and says each call as it
 //! happens. What the tap cannot read is shown as bytes; it never holds the call back.
 use crate::connection::Connection;
@@ -49,7 +49,7 @@ enum Event {
 pub async fn run(listen: &str, upstream: Connection, jsonl: bool) -> anyhow::Result<()> {
     let conn = upstream.resolved();
     let target = crate::transport::Target::parse(&conn.addr, &conn.transport)?;
-    let channel = crate::transport::connect(&target, &conn.transport).await?;
+    let channel = Upstream::open(&target, &conn.transport).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -96,12 +96,11 @@ pub async fn run(listen: &str, upstream: Connection, jsonl: bool) -> anyhow::Res
 /// One call: the client's request sent upstream as it is (its body tapped), and the upstream's
 /// response handed back as it is (tapped too).
 async fn forward(
-    mut channel: tonic::transport::Channel,
+    channel: Upstream,
     events: mpsc::UnboundedSender<Event>,
     call: u64,
     request: http::Request<hyper::body::Incoming>,
 ) -> Result<http::Response<tonic::body::Body>, std::convert::Infallible> {
-    use tower::Service;
     let (parts, body) = request.into_parts();
     let encoding = header(&parts.headers, "grpc-encoding");
     let _ = events.send(Event::Start {
@@ -113,10 +112,7 @@ async fn forward(
     let request = http::Request::from_parts(parts, tonic::body::Body::new(tapped));
     // Dropped before the upstream answered: the client went away, the call is cancelled.
     let waiting = Unanswered(Some((events.clone(), call)));
-    let answered = match futures_util::future::poll_fn(|cx| channel.poll_ready(cx)).await {
-        Ok(()) => channel.call(request).await,
-        Err(e) => Err(e),
-    };
+    let answered = channel.send(request).await;
     drop(waiting.disarm());
     match answered {
         Ok(response) => {
@@ -143,15 +139,126 @@ async fn forward(
         }
         Err(e) => {
             // The upstream cannot be reached: the client gets UNAVAILABLE, as from a server.
-            let status = tonic::Status::unavailable(format!(
-                "rpcsh proxy: the upstream failed: {}",
-                crate::error::root_cause(&e)
-            ));
+            let status =
+                tonic::Status::unavailable(format!("rpcsh proxy: the upstream failed: {}", e));
             let _ = events.send(Event::End {
                 call,
                 status: Some(status.clone()),
             });
             Ok(status.into_http())
+        }
+    }
+}
+
+/// The upstream: for plaintext TCP one HTTP/2 connection driven by hyper directly (no tower
+/// buffer between the calls and h2: it costs a task hop a call, as `rpcsh bench` found), made
+/// again when it broke; otherwise (TLS, unix sockets) a tonic channel.
+#[derive(Clone)]
+enum Upstream {
+    Direct {
+        target: crate::transport::Target,
+        options: crate::transport::TransportOptions,
+        sender: std::sync::Arc<
+            tokio::sync::Mutex<Option<hyper::client::conn::http2::SendRequest<tonic::body::Body>>>,
+        >,
+    },
+    Channel(tonic::transport::Channel),
+}
+
+impl Upstream {
+    async fn open(
+        target: &crate::transport::Target,
+        options: &crate::transport::TransportOptions,
+    ) -> anyhow::Result<Upstream> {
+        if target.tls || target.unix {
+            return Ok(Upstream::Channel(
+                crate::transport::connect(target, options).await?,
+            ));
+        }
+        let upstream = Upstream::Direct {
+            target: target.clone(),
+            options: options.clone(),
+            sender: Default::default(),
+        };
+        upstream.sender().await.map_err(anyhow::Error::msg)?;
+        Ok(upstream)
+    }
+
+    /// The open connection's sender, or a new connection's.
+    async fn sender(
+        &self,
+    ) -> Result<hyper::client::conn::http2::SendRequest<tonic::body::Body>, String> {
+        let Upstream::Direct {
+            target,
+            options,
+            sender,
+        } = self
+        else {
+            unreachable!("only direct upstreams have a sender");
+        };
+        let mut held = sender.lock().await;
+        if let Some(s) = held.as_ref().filter(|s| !s.is_closed()) {
+            return Ok(s.clone());
+        }
+        let proxy = options.proxy_for(target).map_err(|e| e.to_string())?;
+        let tcp = crate::transport::tcp(&target.address, proxy.as_ref(), options.connect_timeout)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot connect to {}: {}",
+                    target.address,
+                    crate::error::root_cause(&e)
+                )
+            })?;
+        let io = crate::transport::Watched::with(tcp, options);
+        let mut builder =
+            hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.max_header_list_size(options.header_limit());
+        let (s, connection) = builder
+            .handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| format!("HTTP/2 handshake failed: {}", crate::error::root_cause(&e)))?;
+        tokio::spawn(connection);
+        *held = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<tonic::body::Body>,
+    ) -> Result<http::Response<tonic::body::Body>, String> {
+        use tower::Service;
+        match self {
+            Upstream::Channel(channel) => {
+                let mut channel = channel.clone();
+                futures_util::future::poll_fn(|cx| channel.poll_ready(cx))
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))?;
+                channel
+                    .call(request)
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))
+            }
+            Upstream::Direct { target, .. } => {
+                let mut request = request;
+                let path = request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                *request.uri_mut() = format!("http://{}{path}", target.address)
+                    .parse()
+                    .map_err(|e| format!("{e}"))?;
+                let mut sender = self.sender().await?;
+                futures_util::future::poll_fn(|cx| sender.poll_ready(cx))
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))?;
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))?;
+                Ok(response.map(tonic::body::Body::new))
+            }
         }
     }
 }
