@@ -116,9 +116,15 @@ impl Schema {
                 name.to_string()
             }
             [] => {
-                let hint = suggest(name, &services)
-                    .map(|s| format!("did you mean {s}? `rpcsh list` shows them all"))
-                    .unwrap_or_else(|| format!("the server has: {}", services.join(", ")));
+                let whose = match self.reflection {
+                    Some(_) => "the server lists",
+                    None => "the schema has",
+                };
+                let hint = match suggest(name, &services) {
+                    Some(s) => format!("did you mean {s}? `rpcsh list` shows them all"),
+                    None if services.is_empty() => format!("{whose} no services"),
+                    None => format!("{whose}: {}", services.join(", ")),
+                };
                 bail!(Hint::new(format!("unknown service {name:?}"), hint))
             }
             many => {

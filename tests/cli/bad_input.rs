@@ -212,8 +212,12 @@ table! {
     }
     unknown_service: {
         args: &["call", "Nope/Get", "{}"],
-        says: &["unknown service \"Nope\"", "hint: the server has: Cal, Contact, Greeter"],
+        says: &["unknown service \"Nope\"", "hint: the server lists: Cal, Contact, Greeter"],
         shell: Some("Nope/Get {}"),
+    }
+    unknown_service_of_an_empty_schema: {
+        args: &["call", "--protoset", "{dir}/empty.json", "Nope/Get", "{}"],
+        says: &["unknown service \"Nope\"", "hint: the schema has no services"],
     }
     unknown_method: {
         args: &["call", "Greeter/SayGoodbye", "{}"],
