@@ -30,10 +30,11 @@ class Relay:
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def printed(self, until, timeout=5):
+    def printed(self, until, count=1, timeout=5):
+        """What it printed, once `count` lines hold `until` (the printer lags the calls a little)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(until in line for line in self.lines):
+            if sum(until in line for line in self.lines) >= count:
                 break
             time.sleep(0.02)
         return "\n".join(self.lines)
@@ -67,7 +68,7 @@ def test_the_seeds_grpcio_clients_get_through_what_they_get_directly(server, rel
     # The same lines; RouteChat's sends and receives interleave as the scheduler has it.
     assert sorted(direct.splitlines()) == sorted(proxied.splitlines())
     assert "Feature called" in direct
-    printed = through.printed("/RouteGuide/RouteChat")
+    printed = through.printed("end Ok in", count=4)
     # Every style, as it happened: requests (>) and responses (<) decoded, and each end.
     for method in ("GetFeature", "ListFeature", "RecordRoute", "RouteChat"):
         assert f"call /RouteGuide/{method}" in printed, printed
@@ -85,7 +86,8 @@ def test_the_grpc_js_client_in_all_four_styles(serve, relay):
     got = json.loads(out.stdout)
     assert got["greeter"] == "hello node" and got["listed"] == 100
     assert got["chat"] == ["a", "a", "b"] and got["summary"]["pointCount"] == 3
-    events = [json.loads(line) for line in through.printed('"event":"end"').splitlines()]
+    printed = through.printed('"event":"end","method":"/Greeter/SayHello"')
+    events = [json.loads(line) for line in printed.splitlines()]
     hello = [e for e in events if e["method"] == "/Greeter/SayHello"]
     assert [e["event"] for e in hello][:3] == ["call", "request", "response"], hello
     assert hello[1]["message"] == {"name": "node"}
