@@ -134,6 +134,20 @@ def serve():
 
 
 @pytest.fixture
+def started():
+    """Starts test servers of any kind, `started(Kind, *args)`, and stops them after the test."""
+    servers = []
+
+    def start(kind, *args):
+        servers.append(kind(*args))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
 def server(serve):
     return serve("--task-interval", "0", "-v")
 

@@ -66,17 +66,9 @@ def test_template_is_bounded_in_the_shell_after_a_call(hostile):
 
 
 @pytest.fixture
-def flood():
+def flood(started):
     from flood_reflection import FloodServer
-    servers = []
-
-    def start(mode):
-        servers.append(FloodServer(mode))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
+    return lambda mode: started(FloodServer, mode)
 
 
 @pytest.mark.parametrize("mode", ["endless:1000000", "tiny:50000"])

@@ -71,17 +71,9 @@ def test_terminal_escapes_from_a_server_are_shown_escaped(checker_set, tmp_path)
 
 
 @pytest.fixture
-def raw():
+def raw(started):
     from raw_h2_server import RawH2Server
-    servers = []
-
-    def start(mode):
-        servers.append(RawH2Server(mode))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
+    return lambda mode: started(RawH2Server, mode)
 
 
 def timed(*args, stdin=None):

@@ -45,16 +45,8 @@ class Relay:
 
 
 @pytest.fixture
-def relay():
-    relays = []
-
-    def start(upstream, *flags):
-        relays.append(Relay(upstream, *flags))
-        return relays[-1]
-
-    yield start
-    for r in relays:
-        r.stop()
+def relay(started):
+    return lambda upstream, *flags: started(Relay, upstream, *flags)
 
 
 def test_the_seeds_grpcio_clients_get_through_what_they_get_directly(server, relay, capsys):
