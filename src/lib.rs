@@ -65,6 +65,7 @@ pub mod invoke;
 pub mod link;
 pub mod pb;
 pub mod proxy;
+pub mod recording;
 pub mod relay;
 pub mod repl;
 pub mod sanitize;

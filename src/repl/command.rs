@@ -76,15 +76,7 @@ pub enum Command {
     RecordStop,
 }
 
-/// What `record` (and `connect --record`) writes, and how.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RecordSpec {
-    pub path: std::path::PathBuf,
-    /// Partial expectations (`expect JSON`) instead of exact ones.
-    pub partial: bool,
-    /// Field paths (`a.b`) left out of the expectations: values that change on every call.
-    pub ignore: Vec<String>,
-}
+pub use crate::recording::RecordSpec;
 
 /// The table entry for a name or alias.
 pub fn spec(name: &str) -> Option<&'static Spec> {

@@ -6,21 +6,16 @@
 //! become `${env:NAME}` placeholders.
 use super::command::{Command, RecordSpec};
 use super::Shell;
-use crate::expect::Outcome;
-use crate::format::is_secret;
+use crate::recording::{compact, to_json, Script};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::atomic::Ordering;
 
-/// Messages of a stream recorded one by one; past this, `expect count N`.
-const LISTED_MESSAGES: usize = 20;
 /// How long a recorded `expect within` waits for a watch's message on replay.
 const WITHIN: &str = "5s";
 
 pub(super) struct Recorder {
-    spec: RecordSpec,
-    file: std::io::BufWriter<std::fs::File>,
+    script: Script,
     /// Per watch, how many of its messages are recorded.
     watched: HashMap<usize, usize>,
     calls: usize,
@@ -36,77 +31,6 @@ pub(super) struct Sent {
     pub messages: Vec<String>,
 }
 
-impl Recorder {
-    fn line(&mut self, text: &str) {
-        let _ = writeln!(self.file, "{text}");
-    }
-
-    /// `value` without the ignored fields (`a.b` paths), for partial expectations.
-    fn trimmed(&self, value: &Value) -> Value {
-        let mut value = value.clone();
-        for path in &self.spec.ignore {
-            let mut parts: Vec<&str> = path.split('.').collect();
-            let last = parts.pop().unwrap_or_default();
-            let mut at = Some(&mut value);
-            for p in parts {
-                at = at.and_then(|v| v.get_mut(p));
-            }
-            if let Some(Value::Object(map)) = at {
-                map.remove(last);
-            }
-        }
-        value
-    }
-
-    /// The expectation the outcome of a call met.
-    fn expectation(&self, outcome: &Outcome, server_streaming: bool) -> String {
-        if let Some((code, message)) = &outcome.error {
-            return format!(
-                "expect error {} {}",
-                code_name(*code),
-                serde_json::to_string(message).unwrap_or_default()
-            );
-        }
-        let messages: Vec<Value> = outcome.messages.iter().map(|m| self.trimmed(m)).collect();
-        if !server_streaming {
-            let one = messages
-                .first()
-                .cloned()
-                .unwrap_or(Value::Object(Default::default()));
-            let verb = if self.spec.partial {
-                "expect"
-            } else {
-                "expect exact"
-            };
-            return format!("{verb} {}", compact(&one));
-        }
-        if messages.len() > LISTED_MESSAGES {
-            return format!("expect count {}", messages.len());
-        }
-        format!("expect {}", compact(&Value::Array(messages)))
-    }
-}
-
-fn compact(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-/// `NOT_FOUND` for Code::NotFound: the names `expect error` takes.
-fn code_name(code: tonic::Code) -> String {
-    let mut name = String::new();
-    for (i, c) in format!("{code:?}").chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
-
-/// A message as the script writes it: proto3 JSON on one line.
-pub(super) fn to_json(message: &prost_reflect::DynamicMessage) -> String {
-    serde_json::to_string(message).unwrap_or_else(|_| "{}".into())
-}
 
 impl Shell {
     /// Remembers what a call is sending: for the recording, and for `edit`.
@@ -138,39 +62,35 @@ impl Shell {
     pub(super) fn start_recording(&mut self, spec: RecordSpec) -> anyhow::Result<()> {
         if let Some(r) = &self.recorder {
             anyhow::bail!(crate::error::Hint::new(
-                format!("already recording to {}", r.spec.path.display()),
+                format!("already recording to {}", r.script.spec.path.display()),
                 "record stop ends it",
             ));
         }
-        let file = std::fs::File::create(&spec.path)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", spec.path.display()))?;
         let mut recorder = Recorder {
-            file: std::io::BufWriter::new(file),
+            script: Script::create(spec)?,
             watched: HashMap::new(),
             calls: 0,
-            spec,
         };
-        recorder.line("# recorded by rpcsh; replay with: rpcsh run FILE");
-        recorder.line(&format!("connect {}", self.conn.addr));
+        recorder.script.line(&format!("connect {}", self.conn.addr));
         // After the connect line: a replay reaches the server first with gRPC's plain TCP.
         if self.conn.http2 {
-            recorder.line("set http2 on");
+            recorder.script.line("set http2 on");
         }
         let protocol = self.conn.protocol.unwrap_or_default();
         if protocol != crate::web::Protocol::Grpc {
             // The name the flag and `set protocol` take, as clap spells it.
             if let Some(name) = clap::ValueEnum::to_possible_value(&protocol) {
-                recorder.line(&format!("set protocol {}", name.get_name()));
+                recorder.script.line(&format!("set protocol {}", name.get_name()));
             }
         }
         if let Some(service) = &self.current {
-            recorder.line(&format!("use {service}"));
+            recorder.script.line(&format!("use {service}"));
         }
         for (name, value) in self.headers.clone() {
-            header_line(&mut recorder, &name, &value);
+            recorder.script.header(&name, &value);
         }
         if let Some(t) = self.timeout {
-            recorder.line(&format!("set timeout {}", humantime::format_duration(t)));
+            recorder.script.line(&format!("set timeout {}", humantime::format_duration(t)));
         }
         for w in &self.watches {
             recorder
@@ -178,7 +98,7 @@ impl Shell {
                 .insert(w.id, w.count.load(Ordering::Relaxed));
         }
         self.out
-            .err(&format!("recording to {}\n", recorder.spec.path.display()));
+            .err(&format!("recording to {}\n", recorder.script.spec.path.display()));
         self.recorder = Some(recorder);
         Ok(())
     }
@@ -212,11 +132,11 @@ impl Shell {
         let Some(mut r) = self.recorder.take() else {
             anyhow::bail!("not recording (record FILE starts)");
         };
-        r.file.flush()?;
+        r.script.flush()?;
         self.out.err(&format!(
             "recorded {} call(s) to {}\n",
             r.calls,
-            r.spec.path.display()
+            r.script.spec.path.display()
         ));
         Ok(())
     }
@@ -237,9 +157,9 @@ impl Shell {
                 if in_stream {
                     // A client stream: the call, its first messages a line each; the rest of
                     // them and `end` follow as they are typed.
-                    r.line(&format!("call {}", sent.method));
+                    r.script.line(&format!("call {}", sent.method));
                     for m in &sent.messages {
-                        r.line(m);
+                        r.script.line(m);
                     }
                     return;
                 }
@@ -248,7 +168,7 @@ impl Shell {
                     .first()
                     .cloned()
                     .unwrap_or_else(|| "{}".into());
-                r.line(&format!("call {} {data}", sent.method));
+                r.script.line(&format!("call {} {data}", sent.method));
             }
             Command::Watch { .. } if called => {
                 if let Some(sent) = self.sent.clone() {
@@ -257,12 +177,12 @@ impl Shell {
                         .first()
                         .cloned()
                         .unwrap_or_else(|| "{}".into());
-                    r.line(&format!("watch {} {data}", sent.method));
+                    r.script.line(&format!("watch {} {data}", sent.method));
                 }
                 return;
             }
             Command::HeaderSet(name, value) if ok => {
-                header_line(r, name, value);
+                r.script.header(name, value);
                 return;
             }
             Command::Use(_)
@@ -278,7 +198,7 @@ impl Shell {
             | Command::Stop(_)
                 if ok =>
             {
-                r.line(line.trim());
+                r.script.line(line.trim());
                 return;
             }
             _ => return,
@@ -293,12 +213,12 @@ impl Shell {
             return;
         };
         for m in sent {
-            r.line(m);
+            r.script.line(m);
         }
         if !ended {
             return;
         }
-        r.line(if line.trim() == ".cancel" {
+        r.script.line(if line.trim() == ".cancel" {
             ".cancel"
         } else {
             "end"
@@ -313,8 +233,8 @@ impl Shell {
         let Some(r) = self.recorder.as_mut() else {
             return;
         };
-        let expectation = r.expectation(&outcome, server_streaming);
-        r.line(&expectation);
+        let expectation = r.script.expectation(&outcome, server_streaming);
+        r.script.line(&expectation);
         for w in &self.watches {
             let seen = w.count.load(Ordering::Relaxed);
             let recorded = r.watched.entry(w.id).or_insert(0);
@@ -322,23 +242,10 @@ impl Shell {
             *recorded = seen;
             let fresh: Vec<Value> = w.kept.lock().unwrap().newest(new);
             for m in fresh {
-                let m = r.trimmed(&m);
-                r.line(&format!("expect within {WITHIN} {}", compact(&m)));
+                let m = r.script.trimmed(&m);
+                r.script.line(&format!("expect within {WITHIN} {}", compact(&m)));
             }
         }
-        let _ = r.file.flush();
-    }
-}
-
-/// `header set`, with a secret's value left to the environment.
-fn header_line(r: &mut Recorder, name: &str, value: &str) {
-    if is_secret(name) {
-        let var = format!("RPCSH_{}", name.to_ascii_uppercase().replace('-', "_"));
-        r.line(&format!(
-            "# {name} is a secret: export {var} before running this script"
-        ));
-        r.line(&format!("header set {name} ${{env:{var}}}"));
-    } else {
-        r.line(&format!("header set {name} {value}"));
+        let _ = r.script.flush();
     }
 }

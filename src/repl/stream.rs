@@ -1,7 +1,7 @@
 //! Client-streaming and bidi calls whose messages the person types at the `>>` sub-prompt, one
 //! line a message, until `.end` (half-close and wait) or `.cancel`.
 use super::output::{record, status_failure, Counting, Output};
-use super::record::to_json;
+use crate::recording::to_json;
 use super::Shell;
 use crate::error::{render, CallFailed};
 use crate::expect::Outcome;

@@ -1,0 +1,128 @@
+//! Writing `rpcsh run` scripts from calls that happened: the file, the expectation a call's
+//! answer met (`expect exact`, `expect [...]` or `expect count N` for a stream, `expect error
+//! CODE "message"`), and header lines with secrets left to the environment. Shared by the shell's
+//! `record` and `rpcsh proxy --record`; what to record is theirs.
+use crate::expect::Outcome;
+use crate::format::is_secret;
+use serde_json::Value;
+use std::io::Write;
+
+/// Messages of a stream recorded one by one; past this, `expect count N`.
+const LISTED_MESSAGES: usize = 20;
+
+/// What a recording writes, and how.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordSpec {
+    pub path: std::path::PathBuf,
+    /// Partial expectations (`expect JSON`) instead of exact ones.
+    pub partial: bool,
+    /// Field paths (`a.b`) left out of the expectations: values that change on every call.
+    pub ignore: Vec<String>,
+}
+
+/// A script being written.
+pub struct Script {
+    pub spec: RecordSpec,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl Script {
+    /// Creates the file and writes the script's first line.
+    pub fn create(spec: RecordSpec) -> anyhow::Result<Script> {
+        let file = std::fs::File::create(&spec.path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", spec.path.display()))?;
+        let mut script = Script {
+            spec,
+            file: std::io::BufWriter::new(file),
+        };
+        script.line("# recorded by rpcsh; replay with: rpcsh run FILE");
+        Ok(script)
+    }
+
+    pub fn line(&mut self, text: &str) {
+        let _ = writeln!(self.file, "{text}");
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+
+    /// `value` without the ignored fields (`a.b` paths), for partial expectations.
+    pub fn trimmed(&self, value: &Value) -> Value {
+        let mut value = value.clone();
+        for path in &self.spec.ignore {
+            let mut parts: Vec<&str> = path.split('.').collect();
+            let last = parts.pop().unwrap_or_default();
+            let mut at = Some(&mut value);
+            for p in parts {
+                at = at.and_then(|v| v.get_mut(p));
+            }
+            if let Some(Value::Object(map)) = at {
+                map.remove(last);
+            }
+        }
+        value
+    }
+
+    /// The expectation the outcome of a call met.
+    pub fn expectation(&self, outcome: &Outcome, server_streaming: bool) -> String {
+        if let Some((code, message)) = &outcome.error {
+            return format!(
+                "expect error {} {}",
+                code_name(*code),
+                serde_json::to_string(message).unwrap_or_default()
+            );
+        }
+        let messages: Vec<Value> = outcome.messages.iter().map(|m| self.trimmed(m)).collect();
+        if !server_streaming {
+            let one = messages
+                .first()
+                .cloned()
+                .unwrap_or(Value::Object(Default::default()));
+            let verb = if self.spec.partial {
+                "expect"
+            } else {
+                "expect exact"
+            };
+            return format!("{verb} {}", compact(&one));
+        }
+        if messages.len() > LISTED_MESSAGES {
+            return format!("expect count {}", messages.len());
+        }
+        format!("expect {}", compact(&Value::Array(messages)))
+    }
+
+    /// `header set`, with a secret's value left to the environment.
+    pub fn header(&mut self, name: &str, value: &str) {
+        if is_secret(name) {
+            let var = format!("RPCSH_{}", name.to_ascii_uppercase().replace('-', "_"));
+            self.line(&format!(
+                "# {name} is a secret: export {var} before running this script"
+            ));
+            self.line(&format!("header set {name} ${{env:{var}}}"));
+        } else {
+            self.line(&format!("header set {name} {value}"));
+        }
+    }
+}
+
+pub fn compact(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// `NOT_FOUND` for Code::NotFound: the names `expect error` takes.
+fn code_name(code: tonic::Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+/// A message as the script writes it: proto3 JSON on one line.
+pub fn to_json(message: &prost_reflect::DynamicMessage) -> String {
+    serde_json::to_string(message).unwrap_or_else(|_| "{}".into())
+}
