@@ -170,6 +170,22 @@ pub enum Command {
         /// How calls are printed: text (a line per event) or jsonl (a JSON object per event).
         #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "jsonl"])]
         format: String,
+        /// Write the calls seen as an `rpcsh run` script: each with its request and the
+        /// expectation its answer met, in the order they started.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// With --record: partial expectations (`expect JSON`) instead of exact ones.
+        #[arg(long, requires = "record")]
+        partial: bool,
+        /// With --record: fields left out of the expectations (values that change on every
+        /// call), as in --ignore id,meta.time; implies --partial.
+        #[arg(
+            long,
+            value_name = "FIELDS",
+            value_delimiter = ',',
+            requires = "record"
+        )]
+        ignore: Vec<String>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -556,11 +572,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     listen,
                     to,
                     format,
+                    record,
+                    partial,
+                    ignore,
                     mut conn,
                 } => {
                     conn.addr = Some(to);
                     let upstream = conn.connection(verbose, &config);
-                    done(crate::relay::run(&listen, upstream, format == "jsonl").await)
+                    let options = crate::relay::RelayOptions {
+                        jsonl: format == "jsonl",
+                        record: record.map(|path| record_spec(path, partial, ignore)),
+                    };
+                    done(crate::relay::run(&listen, upstream, options).await)
                 }
                 Command::Demo(args) => demo(args).await,
                 Command::Connect {
@@ -572,11 +595,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ignore,
                 } => {
                     conn.addr = address.or(conn.addr);
-                    let record = record.map(|path| crate::repl::command::RecordSpec {
-                        path,
-                        partial: partial || !ignore.is_empty(),
-                        ignore,
-                    });
+                    let record = record.map(|path| record_spec(path, partial, ignore));
                     crate::repl::run(
                         conn.connection(verbose, &config),
                         crate::repl::ReplOptions { no_history, record },
@@ -851,4 +870,13 @@ fn init_logging(verbose: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .try_init();
+}
+
+/// `--record FILE [--partial] [--ignore FIELDS]`: ignoring fields implies partial expectations.
+fn record_spec(path: PathBuf, partial: bool, ignore: Vec<String>) -> crate::recording::RecordSpec {
+    crate::recording::RecordSpec {
+        path,
+        partial: partial || !ignore.is_empty(),
+        ignore,
+    }
 }

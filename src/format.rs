@@ -168,7 +168,7 @@ impl Verbose {
         }
     }
 
-    fn redact<'a>(&self, key: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
+    pub fn redact<'a>(&self, key: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
         if !self.show_secrets && is_secret(key) {
             "<redacted: --show-secrets shows it>".into()
         } else {

@@ -31,7 +31,6 @@ pub(super) struct Sent {
     pub messages: Vec<String>,
 }
 
-
 impl Shell {
     /// Remembers what a call is sending: for the recording, and for `edit`.
     pub(super) fn set_sent(
@@ -80,7 +79,9 @@ impl Shell {
         if protocol != crate::web::Protocol::Grpc {
             // The name the flag and `set protocol` take, as clap spells it.
             if let Some(name) = clap::ValueEnum::to_possible_value(&protocol) {
-                recorder.script.line(&format!("set protocol {}", name.get_name()));
+                recorder
+                    .script
+                    .line(&format!("set protocol {}", name.get_name()));
             }
         }
         if let Some(service) = &self.current {
@@ -90,15 +91,19 @@ impl Shell {
             recorder.script.header(&name, &value);
         }
         if let Some(t) = self.timeout {
-            recorder.script.line(&format!("set timeout {}", humantime::format_duration(t)));
+            recorder
+                .script
+                .line(&format!("set timeout {}", humantime::format_duration(t)));
         }
         for w in &self.watches {
             recorder
                 .watched
                 .insert(w.id, w.count.load(Ordering::Relaxed));
         }
-        self.out
-            .err(&format!("recording to {}\n", recorder.script.spec.path.display()));
+        self.out.err(&format!(
+            "recording to {}\n",
+            recorder.script.spec.path.display()
+        ));
         self.recorder = Some(recorder);
         Ok(())
     }
@@ -233,7 +238,9 @@ impl Shell {
         let Some(r) = self.recorder.as_mut() else {
             return;
         };
-        let expectation = r.script.expectation(&outcome, server_streaming);
+        let expectation = r
+            .script
+            .expectation(&outcome, server_streaming, outcome.messages.len());
         r.script.line(&expectation);
         for w in &self.watches {
             let seen = w.count.load(Ordering::Relaxed);
@@ -243,7 +250,8 @@ impl Shell {
             let fresh: Vec<Value> = w.kept.lock().unwrap().newest(new);
             for m in fresh {
                 let m = r.script.trimmed(&m);
-                r.script.line(&format!("expect within {WITHIN} {}", compact(&m)));
+                r.script
+                    .line(&format!("expect within {WITHIN} {}", compact(&m)));
             }
         }
         let _ = r.script.flush();

@@ -1,13 +1,13 @@
 //! Client-streaming and bidi calls whose messages the person types at the `>>` sub-prompt, one
 //! line a message, until `.end` (half-close and wait) or `.cancel`.
 use super::output::{record, status_failure, Counting, Output};
-use crate::recording::to_json;
 use super::Shell;
 use crate::error::{render, CallFailed};
 use crate::expect::Outcome;
 use crate::format;
 use crate::input;
 use crate::invoke::{CallError, CallOptions};
+use crate::recording::to_json;
 use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,352 @@
+//! `rpcsh proxy --listen ADDR --to ADDR`: a gRPC proxy in front of a real client's server. Each
+//! call passes through unchanged — headers, every DATA frame as it comes, trailers, resets — over
+//! one connection to the upstream (`Upstream`), while a tap (`tap`) copies its messages to a
+//! printer (`print`) that decodes them with the upstream's schema, says each call as it happens
+//! and, with `--record`, writes the calls as an `rpcsh run` script (`record`). What the tap
+//! cannot read is shown as bytes; it never holds the call back.
+mod print;
+mod record;
+mod tap;
+
+use crate::connection::Connection;
+use crate::recording::RecordSpec;
+use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tap::Tap;
+use tokio::sync::mpsc;
+
+/// Largest message the tap decodes: past it, the message is forwarded and shown by its size.
+const TAP_LIMIT: usize = 16 << 20;
+
+/// Headers as text, in order; kept only when `-v` or `--record` needs them.
+type Headers = Vec<(String, String)>;
+
+/// What the tap saw of a call, in order.
+enum Event {
+    Start {
+        call: u64,
+        path: String,
+        encoding: Option<String>,
+        headers: Option<Headers>,
+    },
+    Message {
+        call: u64,
+        request: bool,
+        compressed: bool,
+        bytes: Bytes,
+    },
+    /// A message past the tap's limit: forwarded, not decoded.
+    TooBig {
+        call: u64,
+        request: bool,
+        len: usize,
+    },
+    ResponseHeaders {
+        call: u64,
+        encoding: Option<String>,
+        headers: Option<Headers>,
+    },
+    End {
+        call: u64,
+        status: Option<tonic::Status>,
+        trailers: Option<Headers>,
+        by: Ender,
+    },
+    /// The proxy stops: the printer finishes what it has and returns.
+    Stop,
+}
+
+/// Who ended a call.
+#[derive(Clone, Copy, PartialEq)]
+enum Ender {
+    Server,
+    /// The client went away or reset the call: nothing a replay could expect.
+    Client,
+    /// The upstream could not be reached: the proxy answered for it.
+    Proxy,
+}
+
+/// How `rpcsh proxy` shows and keeps what it sees.
+pub struct RelayOptions {
+    pub jsonl: bool,
+    pub record: Option<RecordSpec>,
+}
+
+/// Runs the proxy until Ctrl-C or SIGTERM.
+pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> anyhow::Result<()> {
+    let conn = upstream.resolved();
+    let target = crate::transport::Target::parse(&conn.addr, &conn.transport)?;
+    let script = options
+        .record
+        .map(|spec| record::Recorder::create(spec, &conn.addr))
+        .transpose()?;
+    let channel = Upstream::open(&target, &conn.transport).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    println!(
+        "proxying {} -> {}",
+        listener.local_addr()?,
+        crate::style::printable(&conn.addr)
+    );
+    let keep_headers = conn.verbose.is_some() || script.is_some();
+    let (events, rx) = mpsc::unbounded_channel();
+    let schema = conn.open(false).await.map(|s| s.schema);
+    let printer = print::Printer::new(schema.ok(), options.jsonl, conn.verbose, script);
+    let printer = tokio::spawn(printer.run(rx));
+    let next = Arc::new(AtomicU64::new(1));
+    let serving = async {
+        loop {
+            let (socket, _) = listener.accept().await?;
+            let _ = socket.set_nodelay(true);
+            let (channel, events, next) = (channel.clone(), events.clone(), next.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: http::Request<_>| {
+                    // Numbered and told in one step: the recording keeps calls in the
+                    // order they started.
+                    let call = next.fetch_add(1, Ordering::Relaxed);
+                    let _ = events.send(Event::Start {
+                        call,
+                        path: request.uri().path().to_string(),
+                        encoding: header(request.headers(), "grpc-encoding"),
+                        headers: keep_headers.then(|| headers(request.headers())),
+                    });
+                    forward(channel.clone(), events.clone(), call, request, keep_headers)
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                // A client that breaks the connection ends its own calls, never the proxy.
+                let _ = builder
+                    .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), anyhow::Error>(())
+    };
+    let served = tokio::select! {
+        r = serving => r,
+        _ = crate::signals::interrupted(true) => Ok(()),
+    };
+    // What the printer has is printed and recorded before the proxy ends.
+    let _ = events.send(Event::Stop);
+    let _ = printer.await;
+    served
+}
+
+/// One call: the client's request sent upstream as it is (its body tapped), and the upstream's
+/// response handed back as it is (tapped too).
+async fn forward(
+    channel: Upstream,
+    events: mpsc::UnboundedSender<Event>,
+    call: u64,
+    request: http::Request<hyper::body::Incoming>,
+    keep_headers: bool,
+) -> Result<http::Response<tonic::body::Body>, std::convert::Infallible> {
+    let (parts, body) = request.into_parts();
+    let tapped = Tap::new(body, events.clone(), call, true, keep_headers);
+    let request = http::Request::from_parts(parts, tonic::body::Body::new(tapped));
+    // Dropped before the upstream answered: the client went away, the call is cancelled.
+    let waiting = Unanswered(Some((events.clone(), call)));
+    let answered = channel.send(request).await;
+    drop(waiting.disarm());
+    match answered {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let _ = events.send(Event::ResponseHeaders {
+                call,
+                encoding: header(&parts.headers, "grpc-encoding"),
+                headers: keep_headers.then(|| headers(&parts.headers)),
+            });
+            // Trailers-only: the status is in the headers.
+            let status = tonic::Status::from_header_map(&parts.headers);
+            let trailers_only = status.is_some();
+            if let Some(status) = status {
+                let _ = events.send(Event::End {
+                    call,
+                    status: Some(status),
+                    trailers: None,
+                    by: Ender::Server,
+                });
+            }
+            let mut tapped = Tap::new(body, events, call, false, keep_headers);
+            tapped.ended = trailers_only;
+            Ok(http::Response::from_parts(
+                parts,
+                tonic::body::Body::new(tapped),
+            ))
+        }
+        Err(e) => {
+            // The upstream cannot be reached: the client gets UNAVAILABLE, as from a server.
+            let status =
+                tonic::Status::unavailable(format!("rpcsh proxy: the upstream failed: {}", e));
+            let _ = events.send(Event::End {
+                call,
+                status: Some(status.clone()),
+                trailers: None,
+                by: Ender::Proxy,
+            });
+            Ok(status.into_http())
+        }
+    }
+}
+
+/// The upstream: for plaintext TCP one HTTP/2 connection driven by hyper directly (no tower
+/// buffer between the calls and h2: it costs a task hop a call, as `rpcsh bench` found), made
+/// again when it broke; otherwise (TLS, unix sockets) a tonic channel.
+#[derive(Clone)]
+enum Upstream {
+    Direct {
+        target: crate::transport::Target,
+        options: crate::transport::TransportOptions,
+        sender: std::sync::Arc<
+            tokio::sync::Mutex<Option<hyper::client::conn::http2::SendRequest<tonic::body::Body>>>,
+        >,
+    },
+    Channel(tonic::transport::Channel),
+}
+
+impl Upstream {
+    async fn open(
+        target: &crate::transport::Target,
+        options: &crate::transport::TransportOptions,
+    ) -> anyhow::Result<Upstream> {
+        if target.tls || target.unix {
+            return Ok(Upstream::Channel(
+                crate::transport::connect(target, options).await?,
+            ));
+        }
+        let upstream = Upstream::Direct {
+            target: target.clone(),
+            options: options.clone(),
+            sender: Default::default(),
+        };
+        upstream.sender().await.map_err(anyhow::Error::msg)?;
+        Ok(upstream)
+    }
+
+    /// The open connection's sender, or a new connection's.
+    async fn sender(
+        &self,
+    ) -> Result<hyper::client::conn::http2::SendRequest<tonic::body::Body>, String> {
+        let Upstream::Direct {
+            target,
+            options,
+            sender,
+        } = self
+        else {
+            unreachable!("only direct upstreams have a sender");
+        };
+        let mut held = sender.lock().await;
+        if let Some(s) = held.as_ref().filter(|s| !s.is_closed()) {
+            return Ok(s.clone());
+        }
+        let proxy = options.proxy_for(target).map_err(|e| e.to_string())?;
+        let tcp = crate::transport::tcp(&target.address, proxy.as_ref(), options.connect_timeout)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot connect to {}: {}",
+                    target.address,
+                    crate::error::root_cause(&e)
+                )
+            })?;
+        let io = crate::transport::Watched::with(tcp, options);
+        let mut builder =
+            hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.max_header_list_size(options.header_limit());
+        let (s, connection) = builder
+            .handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| format!("HTTP/2 handshake failed: {}", crate::error::root_cause(&e)))?;
+        tokio::spawn(connection);
+        *held = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<tonic::body::Body>,
+    ) -> Result<http::Response<tonic::body::Body>, String> {
+        use tower::Service;
+        match self {
+            Upstream::Channel(channel) => {
+                let mut channel = channel.clone();
+                futures_util::future::poll_fn(|cx| channel.poll_ready(cx))
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))?;
+                channel
+                    .call(request)
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))
+            }
+            Upstream::Direct { target, .. } => {
+                let mut request = request;
+                let path = request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                *request.uri_mut() = format!("http://{}{path}", target.address)
+                    .parse()
+                    .map_err(|e| format!("{e}"))?;
+                let mut sender = self.sender().await?;
+                futures_util::future::poll_fn(|cx| sender.poll_ready(cx))
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))?;
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| crate::error::root_cause(&e))?;
+                Ok(response.map(tonic::body::Body::new))
+            }
+        }
+    }
+}
+
+/// Says a call cancelled when dropped armed: its client went away before any answer.
+struct Unanswered(Option<(mpsc::UnboundedSender<Event>, u64)>);
+
+impl Unanswered {
+    fn disarm(mut self) -> Self {
+        self.0 = None;
+        self
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some((events, call)) = self.0.take() {
+            let _ = events.send(cancelled(call));
+        }
+    }
+}
+
+/// The end of a call its client gave up.
+fn cancelled(call: u64) -> Event {
+    Event::End {
+        call,
+        status: Some(tonic::Status::cancelled("the client cancelled the call")),
+        trailers: None,
+        by: Ender::Client,
+    }
+}
+
+/// Every header as text (a value that is not, lossily), in order.
+fn headers(map: &http::HeaderMap) -> Headers {
+    map.iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_string(), value)
+        })
+        .collect()
+}
+
+fn header(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}

@@ -1,0 +1,316 @@
+//! The printer: one task that takes the tap's events in order, decodes each message with the
+//! upstream's schema (each method resolved once), prints a line (or a JSON object) per event,
+//! with `-v` the headers and trailers too, and hands the calls to the recorder.
+use super::record::Recorder;
+use super::{Event, Headers, TAP_LIMIT};
+use crate::format::Verbose;
+use crate::source::Schema;
+use bytes::Bytes;
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// What the printer knows of a call in flight.
+struct Seen {
+    path: String,
+    method: Option<MethodDescriptor>,
+    request_encoding: Option<String>,
+    response_encoding: Option<String>,
+    started: Instant,
+}
+
+pub(super) struct Printer {
+    schema: Option<Schema>,
+    methods: HashMap<String, Option<MethodDescriptor>>,
+    calls: HashMap<u64, Seen>,
+    out: std::io::BufWriter<std::io::Stdout>,
+    jsonl: bool,
+    verbose: Option<Verbose>,
+    recorder: Option<Recorder>,
+}
+
+/// A message as the printer shows it.
+enum Shown {
+    Json(String),
+    Note(String),
+}
+
+const STYLE: crate::format::Style = crate::format::Style {
+    format: crate::format::Format::Jsonl,
+    emit_defaults: false,
+    proto_names: false,
+    color: false,
+};
+
+impl Printer {
+    pub(super) fn new(
+        schema: Option<Schema>,
+        jsonl: bool,
+        verbose: Option<Verbose>,
+        recorder: Option<Recorder>,
+    ) -> Printer {
+        Printer {
+            schema,
+            methods: HashMap::new(),
+            calls: HashMap::new(),
+            out: std::io::BufWriter::new(std::io::stdout()),
+            jsonl,
+            verbose,
+            recorder,
+        }
+    }
+
+    /// Prints each event as it comes, until `Stop`; then the recording is finished.
+    pub(super) async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
+        while let Some(event) = events.recv().await {
+            if let Event::Stop = event {
+                break;
+            }
+            self.handle(event).await;
+            // Written as calls come, flushed when none is waiting: a line a call, not a syscall.
+            if events.is_empty() {
+                let _ = self.out.flush();
+            }
+        }
+        let _ = self.out.flush();
+        if let Some(recorder) = self.recorder.take() {
+            recorder.finish();
+        }
+    }
+
+    async fn handle(&mut self, event: Event) {
+        match event {
+            Event::Start {
+                call,
+                path,
+                encoding,
+                headers,
+            } => {
+                let method = self.method(&path).await;
+                self.say(call, "call", &path, None);
+                if let Some(h) = &headers {
+                    self.headers(call, "request-headers", &path, h);
+                }
+                if let Some(r) = &mut self.recorder {
+                    r.start(call, &path, method.as_ref(), headers.unwrap_or_default());
+                }
+                let seen = Seen {
+                    path,
+                    method,
+                    request_encoding: encoding,
+                    response_encoding: None,
+                    started: Instant::now(),
+                };
+                self.calls.insert(call, seen);
+            }
+            Event::ResponseHeaders {
+                call,
+                encoding,
+                headers,
+            } => {
+                let Some(seen) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                seen.response_encoding = encoding;
+                let path = seen.path.clone();
+                if let Some(h) = &headers {
+                    self.headers(call, "response-headers", &path, h);
+                }
+            }
+            Event::Message {
+                call,
+                request,
+                compressed,
+                bytes,
+            } => {
+                let Some(seen) = self.calls.get(&call) else {
+                    return;
+                };
+                // A client's own reflection (grpcurl's, ours) is said by its call and end.
+                if is_reflection(&seen.path) {
+                    return;
+                }
+                let (shown, message) = decode(seen, request, compressed, bytes);
+                let path = seen.path.clone();
+                if let Some(r) = &mut self.recorder {
+                    r.message(call, request, message.as_ref());
+                }
+                self.say(call, kind(request), &path, Some(shown));
+            }
+            Event::TooBig { call, request, len } => {
+                let path = self.calls.get(&call).map(|s| s.path.clone());
+                let shown = Shown::Note(format!("a message of {len} bytes, forwarded, not shown"));
+                if let Some(r) = &mut self.recorder {
+                    r.message(call, request, None);
+                }
+                self.say(call, kind(request), &path.unwrap_or_default(), Some(shown));
+            }
+            Event::End {
+                call,
+                status,
+                trailers,
+                by,
+            } => {
+                let Some(seen) = self.calls.remove(&call) else {
+                    return;
+                };
+                if let Some(t) = &trailers {
+                    self.headers(call, "trailers", &seen.path, t);
+                }
+                let took = seen.started.elapsed();
+                let code = status.as_ref().map_or(tonic::Code::Unknown, |s| s.code());
+                let message = status
+                    .as_ref()
+                    .map(|s| s.message().to_string())
+                    .unwrap_or_default();
+                let text = match (code, message.is_empty()) {
+                    (tonic::Code::Ok, _) | (_, true) => format!("{code:?} in {took:.1?}"),
+                    _ => format!(
+                        "{code:?}: {} in {took:.1?}",
+                        crate::style::printable(&message)
+                    ),
+                };
+                self.say(call, "end", &seen.path, Some(Shown::Note(text)));
+                if let Some(r) = &mut self.recorder {
+                    r.end(call, status.as_ref(), by);
+                }
+            }
+            Event::Stop => {}
+        }
+    }
+
+    /// The method a path names, resolved once through the upstream's schema.
+    async fn method(&mut self, path: &str) -> Option<MethodDescriptor> {
+        if let Some(known) = self.methods.get(path) {
+            return known.clone();
+        }
+        let method = self.schema.as_mut()?.resolve_method(path).await.ok();
+        self.methods.insert(path.to_string(), method.clone());
+        method
+    }
+
+    fn say(&mut self, call: u64, kind: &str, path: &str, shown: Option<Shown>) {
+        let path = crate::style::printable(path);
+        let line = if self.jsonl {
+            let mut event = serde_json::json!({"call": call, "event": kind, "method": path});
+            match shown {
+                Some(Shown::Json(json)) => {
+                    event["message"] = serde_json::from_str(&json).unwrap_or_default();
+                }
+                Some(Shown::Note(note)) => event["note"] = note.into(),
+                None => {}
+            }
+            event.to_string()
+        } else {
+            let arrow = match kind {
+                "call" => "call",
+                "request" => ">",
+                "response" => "<",
+                _ => "end",
+            };
+            match shown {
+                None => format!("[{call}] {arrow} {path}"),
+                Some(Shown::Json(json)) => format!("[{call}] {arrow} {json}"),
+                Some(Shown::Note(note)) => format!("[{call}] {arrow} {note}"),
+            }
+        };
+        let _ = writeln!(self.out, "{line}");
+    }
+
+    /// With `-v`: the call's headers or trailers, secrets redacted unless --show-secrets.
+    fn headers(&mut self, call: u64, kind: &str, path: &str, headers: &Headers) {
+        let Some(verbose) = self.verbose else {
+            return;
+        };
+        let shown = headers.iter().map(|(k, v)| {
+            (
+                k.as_str(),
+                crate::style::printable(&verbose.redact(k, v)).into_owned(),
+            )
+        });
+        if self.jsonl {
+            let mut map = serde_json::Map::new();
+            for (k, v) in shown {
+                // A name said twice is one entry, its values joined as HTTP joins them.
+                let joined = match map.get(k).and_then(|old| old.as_str()) {
+                    Some(old) => format!("{old}, {v}"),
+                    None => v,
+                };
+                map.insert(k.to_string(), joined.into());
+            }
+            let event = serde_json::json!({"call": call, "event": kind,
+                "method": crate::style::printable(path), "headers": map});
+            let _ = writeln!(self.out, "{event}");
+            return;
+        }
+        let (arrow, word) = match kind {
+            "request-headers" => (">", "header"),
+            "response-headers" => ("<", "header"),
+            _ => ("<", "trailer"),
+        };
+        for (k, v) in shown {
+            let _ = writeln!(self.out, "[{call}] {arrow} {word} {k}: {v}");
+        }
+    }
+}
+
+fn kind(request: bool) -> &'static str {
+    if request {
+        "request"
+    } else {
+        "response"
+    }
+}
+
+pub(super) fn is_reflection(path: &str) -> bool {
+    path.starts_with("/grpc.reflection.")
+}
+
+/// A message as shown, and as decoded when it could be.
+fn decode(
+    seen: &Seen,
+    request: bool,
+    compressed: bool,
+    bytes: Bytes,
+) -> (Shown, Option<DynamicMessage>) {
+    use base64::Engine;
+    let raw = || {
+        let shown = Shown::Note(format!(
+            "{} bytes: {}",
+            bytes.len(),
+            base64::engine::general_purpose::STANDARD.encode(&bytes[..bytes.len().min(64)])
+        ));
+        (shown, None)
+    };
+    let Some(method) = &seen.method else {
+        return raw();
+    };
+    let encoding = match request {
+        true => &seen.request_encoding,
+        false => &seen.response_encoding,
+    };
+    let plain = match compressed {
+        true => match crate::web::decompressed(encoding.as_deref(), bytes.clone(), TAP_LIMIT) {
+            Ok(plain) => plain,
+            Err(_) => return raw(),
+        },
+        false => bytes.clone(),
+    };
+    let desc = match request {
+        true => method.input(),
+        false => method.output(),
+    };
+    let Ok(message) = DynamicMessage::decode(desc, plain) else {
+        return raw();
+    };
+    let mut out = Vec::new();
+    match crate::format::write_message(&mut out, &message, &STYLE) {
+        Ok(()) => {
+            let json = String::from_utf8_lossy(&out).trim_end().to_string();
+            (Shown::Json(json), Some(message))
+        }
+        Err(_) => raw(),
+    }
+}
