@@ -170,6 +170,12 @@ pub enum Command {
         /// How calls are printed: text (a line per event) or jsonl (a JSON object per event).
         #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "jsonl"])]
         format: String,
+        /// Offer TLS to the clients with this PEM certificate chain (needs --tls-key).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Write the calls seen as an `rpcsh run` script: each with its request and the
         /// expectation its answer met, in the order they started.
         #[arg(long, value_name = "FILE")]
@@ -575,6 +581,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     record,
                     partial,
                     ignore,
+                    tls_cert,
+                    tls_key,
                     mut conn,
                 } => {
                     conn.addr = Some(to);
@@ -582,6 +590,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let options = crate::relay::RelayOptions {
                         jsonl: format == "jsonl",
                         record: record.map(|path| record_spec(path, partial, ignore)),
+                        tls: tls_cert.zip(tls_key),
                     };
                     done(crate::relay::run(&listen, upstream, options).await)
                 }

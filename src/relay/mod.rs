@@ -67,11 +67,16 @@ enum Ender {
     Proxy,
 }
 
-/// How `rpcsh proxy` shows and keeps what it sees.
+/// How `rpcsh proxy` shows and keeps what it sees, and what it offers its clients.
 pub struct RelayOptions {
     pub jsonl: bool,
     pub record: Option<RecordSpec>,
+    /// `--tls-cert`, `--tls-key`: TLS to the clients (PEM files).
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
+
+/// How long a client may take over its TLS handshake before the proxy gives up on it.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs the proxy until Ctrl-C or SIGTERM.
 pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> anyhow::Result<()> {
@@ -81,13 +86,19 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
         .record
         .map(|spec| record::Recorder::create(spec, &conn.addr))
         .transpose()?;
+    let acceptor = options
+        .tls
+        .as_ref()
+        .map(|(c, k)| acceptor(c, k))
+        .transpose()?;
     let channel = Upstream::open(&target, &conn.transport).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     println!(
-        "proxying {} -> {}",
+        "proxying {}{} -> {}",
         listener.local_addr()?,
+        if acceptor.is_some() { " (TLS)" } else { "" },
         crate::style::printable(&conn.addr)
     );
     let keep_headers = conn.verbose.is_some() || script.is_some();
@@ -101,10 +112,11 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
             let (socket, _) = listener.accept().await?;
             let _ = socket.set_nodelay(true);
             let (channel, events, next) = (channel.clone(), events.clone(), next.clone());
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request: http::Request<_>| {
-                    // Numbered and told in one step: the recording keeps calls in the
-                    // order they started.
+                    // Numbered and told in one step: the recording keeps calls in the order
+                    // they started.
                     let call = next.fetch_add(1, Ordering::Relaxed);
                     let _ = events.send(Event::Start {
                         call,
@@ -117,10 +129,25 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
                 let builder = hyper_util::server::conn::auto::Builder::new(
                     hyper_util::rt::TokioExecutor::new(),
                 );
-                // A client that breaks the connection ends its own calls, never the proxy.
-                let _ = builder
-                    .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
-                    .await;
+                // A client that breaks the connection (or its TLS) ends its own calls, never
+                // the proxy.
+                let _ = match acceptor {
+                    None => {
+                        builder
+                            .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                            .await
+                    }
+                    Some(acceptor) => {
+                        let accepted =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await;
+                        let Ok(Ok(tls)) = accepted else {
+                            return;
+                        };
+                        builder
+                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                            .await
+                    }
+                };
             });
         }
         #[allow(unreachable_code)]
@@ -134,6 +161,27 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
     let _ = events.send(Event::Stop);
     let _ = printer.await;
     served
+}
+
+/// TLS for the proxy's clients from PEM files, offering HTTP/2 and HTTP/1.1.
+fn acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("cannot read --tls-cert {}: {e}", cert.display()))?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| anyhow::anyhow!("cannot read --tls-key {}: {e}", key.display()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| anyhow::anyhow!("--tls-cert and --tls-key do not make a TLS identity: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 /// One call: the client's request sent upstream as it is (its body tapped), and the upstream's

@@ -136,3 +136,29 @@ def test_a_client_that_vanishes_cancels_its_call(serve, relay):
     # And the proxy goes on.
     assert '"hello c"' in rpcsh("call", "-a", through.addr, "Greeter/SayHello",
                                 '{"name": "c"}').stdout
+
+
+def test_tls_to_the_clients_grpcio_and_rpcsh(serve, relay, pki, stubs):
+    import grpc
+    import helloworld_pb2
+    import helloworld_pb2_grpc
+    ca, cert, key = pki
+    server = serve("--task-interval", "0")
+    through = relay(server.addr, "--tls-cert", str(cert), "--tls-key", str(key))
+    port = through.addr.rsplit(":", 1)[1]
+    creds = grpc.ssl_channel_credentials(root_certificates=open(ca, "rb").read())
+    with grpc.secure_channel(f"localhost:{port}", creds) as channel:
+        reply = helloworld_pb2_grpc.GreeterStub(channel).SayHello(
+            helloworld_pb2.HelloRequest(name="tls"), timeout=10)
+    assert reply.message == "hello tls"
+    out = rpcsh("call", "-a", f"localhost:{port}", "--tls", "--cacert", str(ca),
+                "Greeter/SayHello", '{"name": "rpcsh"}')
+    assert '"hello rpcsh"' in out.stdout
+    # A plaintext client gets a failed call, and the proxy goes on.
+    plain = rpcsh("call", "-a", f"127.0.0.1:{port}", "--plaintext", "Greeter/SayHello", "{}",
+                  check=False, timeout=20)
+    assert plain.returncode != 0 and "rpcsh: error:" in plain.stderr
+    assert "end Ok" in through.printed("end Ok", count=2)
+    again = rpcsh("call", "-a", f"localhost:{port}", "--tls", "--cacert", str(ca),
+                  "Greeter/SayHello", '{"name": "again"}')
+    assert '"hello again"' in again.stdout
