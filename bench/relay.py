@@ -30,12 +30,20 @@ def main():
     server = subprocess.Popen([rpcsh, "serve", "--listen", "127.0.0.1:0", "--task-interval", "0"],
                               stdout=subprocess.PIPE, text=True)
     addr = server.stdout.readline().split()[-1]
-    relay = subprocess.Popen([rpcsh, "proxy", "--listen", "127.0.0.1:0", "--to", addr],
-                             stdout=subprocess.PIPE, text=True)
-    through = relay.stdout.readline().split()[1]
-    # The rest of what it prints is read and dropped, so that printing never blocks it.
-    import threading
-    threading.Thread(target=lambda: [None for _ in relay.stdout], daemon=True).start()
+    # What the proxy prints goes to /dev/null: a reader here would compete with it for the
+    # two cores. Its port is picked here for that (free a moment ago).
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        through = f"127.0.0.1:{s.getsockname()[1]}"
+    relay = subprocess.Popen([rpcsh, "proxy", "--listen", through, "--to", addr],
+                             stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(through.split(":")).close()
+            break
+        except OSError:
+            time.sleep(0.05)
     try:
         bench(rpcsh, through, 2000)  # warm-up
         before = rss_kib(relay.pid)

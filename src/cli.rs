@@ -721,6 +721,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             code = crate::signals::interrupted(true) => Ok(code),
         }
     })?;
+    // A blocking task still running (a write to a terminal that stopped reading) must not keep
+    // the process from ending.
+    runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(ExitCode::from(code))
 }
 

@@ -75,6 +75,28 @@ pub struct RelayOptions {
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
+/// Events the printer may lag behind by; past it they are counted, not kept (a terminal that
+/// stopped reading must not grow the proxy without bound, nor slow its calls).
+const LAG: usize = 1 << 16;
+
+/// How long the proxy, asked to stop, waits for its printer to finish.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The tap's side of the printer's queue.
+#[derive(Clone)]
+struct Events {
+    queue: mpsc::Sender<Event>,
+    lost: Arc<AtomicU64>,
+}
+
+impl Events {
+    fn send(&self, event: Event) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.queue.try_send(event) {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// How long a client may take over its TLS handshake before the proxy gives up on it.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -102,9 +124,13 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
         crate::style::printable(&conn.addr)
     );
     let keep_headers = conn.verbose.is_some() || script.is_some();
-    let (events, rx) = mpsc::unbounded_channel();
-    let schema = conn.open(false).await.map(|s| s.schema);
-    let printer = print::Printer::new(schema.ok(), options.jsonl, conn.verbose, script);
+    let (queue, rx) = mpsc::channel(LAG);
+    let lost = Arc::new(AtomicU64::new(0));
+    let events = Events {
+        queue,
+        lost: lost.clone(),
+    };
+    let printer = print::Printer::new(conn.clone(), options.jsonl, script, lost);
     let printer = tokio::spawn(printer.run(rx));
     let next = Arc::new(AtomicU64::new(1));
     let serving = async {
@@ -118,7 +144,7 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
                     // Numbered and told in one step: the recording keeps calls in the order
                     // they started.
                     let call = next.fetch_add(1, Ordering::Relaxed);
-                    let _ = events.send(Event::Start {
+                    events.send(Event::Start {
                         call,
                         path: request.uri().path().to_string(),
                         encoding: header(request.headers(), "grpc-encoding"),
@@ -157,9 +183,15 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
         r = serving => r,
         _ = crate::signals::interrupted(true) => Ok(()),
     };
-    // What the printer has is printed and recorded before the proxy ends.
-    let _ = events.send(Event::Stop);
-    let _ = printer.await;
+    // What the printer has is printed and recorded before the proxy ends; unless its output
+    // is not read at all.
+    let finished = async {
+        let _ = events.queue.send(Event::Stop).await;
+        let _ = printer.await;
+    };
+    if tokio::time::timeout(STOP_WAIT, finished).await.is_err() {
+        eprintln!("rpcsh proxy: its output is not being read: stopped without printing the rest");
+    }
     served
 }
 
@@ -188,7 +220,7 @@ fn acceptor(
 /// response handed back as it is (tapped too).
 async fn forward(
     channel: Upstream,
-    events: mpsc::UnboundedSender<Event>,
+    events: Events,
     call: u64,
     request: http::Request<hyper::body::Incoming>,
     keep_headers: bool,
@@ -203,7 +235,7 @@ async fn forward(
     match answered {
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            let _ = events.send(Event::ResponseHeaders {
+            events.send(Event::ResponseHeaders {
                 call,
                 encoding: header(&parts.headers, "grpc-encoding"),
                 headers: keep_headers.then(|| headers(&parts.headers)),
@@ -212,7 +244,7 @@ async fn forward(
             let status = tonic::Status::from_header_map(&parts.headers);
             let trailers_only = status.is_some();
             if let Some(status) = status {
-                let _ = events.send(Event::End {
+                events.send(Event::End {
                     call,
                     status: Some(status),
                     trailers: None,
@@ -230,7 +262,7 @@ async fn forward(
             // The upstream cannot be reached: the client gets UNAVAILABLE, as from a server.
             let status =
                 tonic::Status::unavailable(format!("rpcsh proxy: the upstream failed: {}", e));
-            let _ = events.send(Event::End {
+            events.send(Event::End {
                 call,
                 status: Some(status.clone()),
                 trailers: None,
@@ -271,7 +303,10 @@ impl Upstream {
             options: options.clone(),
             sender: Default::default(),
         };
-        upstream.sender().await.map_err(anyhow::Error::msg)?;
+        // Not there yet: the proxy starts anyway, its calls UNAVAILABLE until the upstream is.
+        if let Err(e) = upstream.sender().await {
+            eprintln!("rpcsh proxy: the upstream is not reachable yet: {e}");
+        }
         Ok(upstream)
     }
 
@@ -355,7 +390,7 @@ impl Upstream {
 }
 
 /// Says a call cancelled when dropped armed: its client went away before any answer.
-struct Unanswered(Option<(mpsc::UnboundedSender<Event>, u64)>);
+struct Unanswered(Option<(Events, u64)>);
 
 impl Unanswered {
     fn disarm(mut self) -> Self {
@@ -367,7 +402,7 @@ impl Unanswered {
 impl Drop for Unanswered {
     fn drop(&mut self) {
         if let Some((events, call)) = self.0.take() {
-            let _ = events.send(cancelled(call));
+            events.send(cancelled(call));
         }
     }
 }

@@ -3,13 +3,16 @@
 //! with `-v` the headers and trailers too, and hands the calls to the recorder.
 use super::record::Recorder;
 use super::{Event, Headers, TAP_LIMIT};
+use crate::connection::Connection;
 use crate::format::Verbose;
 use crate::source::Schema;
 use bytes::Bytes;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// What the printer knows of a call in flight.
@@ -21,11 +24,21 @@ struct Seen {
     started: Instant,
 }
 
+/// How often the printer asks again for a schema the upstream could not give.
+const SCHEMA_RETRY: Duration = Duration::from_secs(2);
+
 pub(super) struct Printer {
+    upstream: Connection,
     schema: Option<Schema>,
+    /// When the schema was last asked for, and failed.
+    asked: Option<Instant>,
+    /// Events the tap could not queue (the printer lagged too far).
+    lost: Arc<AtomicU64>,
     methods: HashMap<String, Option<MethodDescriptor>>,
     calls: HashMap<u64, Seen>,
-    out: std::io::BufWriter<std::io::Stdout>,
+    /// What is printed next: written out when no event waits (a write a batch, not a line),
+    /// through tokio's stdout, so that a terminal that stops reading holds up only the printer.
+    out: Vec<u8>,
     jsonl: bool,
     verbose: Option<Verbose>,
     recorder: Option<Recorder>,
@@ -46,35 +59,49 @@ const STYLE: crate::format::Style = crate::format::Style {
 
 impl Printer {
     pub(super) fn new(
-        schema: Option<Schema>,
+        upstream: Connection,
         jsonl: bool,
-        verbose: Option<Verbose>,
         recorder: Option<Recorder>,
+        lost: Arc<AtomicU64>,
     ) -> Printer {
         Printer {
-            schema,
+            verbose: upstream.verbose,
+            upstream,
+            schema: None,
+            asked: None,
+            lost,
             methods: HashMap::new(),
             calls: HashMap::new(),
-            out: std::io::BufWriter::new(std::io::stdout()),
+            out: Vec::new(),
             jsonl,
-            verbose,
             recorder,
         }
     }
 
     /// Prints each event as it comes, until `Stop`; then the recording is finished.
-    pub(super) async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
+    pub(super) async fn run(mut self, mut events: mpsc::Receiver<Event>) {
+        let mut stdout = tokio::io::stdout();
+        self.open().await;
         while let Some(event) = events.recv().await {
             if let Event::Stop = event {
                 break;
             }
+            let lost = self.lost.swap(0, Ordering::Relaxed);
+            if lost > 0 {
+                let _ = writeln!(
+                    self.out,
+                    "[proxy] {lost} event(s) not shown: the output did not keep up"
+                );
+                if let Some(r) = &mut self.recorder {
+                    r.lost();
+                }
+            }
             self.handle(event).await;
-            // Written as calls come, flushed when none is waiting: a line a call, not a syscall.
-            if events.is_empty() {
-                let _ = self.out.flush();
+            if events.is_empty() || self.out.len() > 1 << 16 {
+                self.write_out(&mut stdout).await;
             }
         }
-        let _ = self.out.flush();
+        self.write_out(&mut stdout).await;
         if let Some(recorder) = self.recorder.take() {
             recorder.finish();
         }
@@ -181,10 +208,33 @@ impl Printer {
         }
     }
 
+    async fn write_out(&mut self, stdout: &mut tokio::io::Stdout) {
+        use tokio::io::AsyncWriteExt;
+        let _ = stdout.write_all(&self.out).await;
+        let _ = stdout.flush().await;
+        self.out.clear();
+    }
+
+    /// The upstream's schema (reflection, or the --proto/--protoset files).
+    async fn open(&mut self) {
+        match self.upstream.open(false).await {
+            Ok(session) => self.schema = Some(session.schema),
+            Err(e) => {
+                self.asked = Some(Instant::now());
+                eprintln!(
+                    "rpcsh proxy: no schema from the upstream yet (its messages are shown as bytes): {e}"
+                );
+            }
+        }
+    }
+
     /// The method a path names, resolved once through the upstream's schema.
     async fn method(&mut self, path: &str) -> Option<MethodDescriptor> {
         if let Some(known) = self.methods.get(path) {
             return known.clone();
+        }
+        if self.schema.is_none() && self.asked.is_some_and(|t| t.elapsed() > SCHEMA_RETRY) {
+            self.open().await;
         }
         let method = self.schema.as_mut()?.resolve_method(path).await.ok();
         self.methods.insert(path.to_string(), method.clone());

@@ -20,6 +20,8 @@ pub(super) struct Recorder {
     /// The headers the script has set so far.
     set: BTreeMap<String, String>,
     written: usize,
+    /// Events were lost: a call number may never come, so gaps are skipped.
+    gaps: bool,
 }
 
 /// One call as the recording needs it.
@@ -59,6 +61,7 @@ impl Recorder {
             next: 1,
             set: BTreeMap::new(),
             written: 0,
+            gaps: false,
         })
     }
 
@@ -133,12 +136,31 @@ impl Recorder {
         if let Some(why) = why {
             taken.left_out.get_or_insert_with(|| why.into());
         }
-        while self.calls.get(&self.next).is_some_and(|t| t.done) {
+        loop {
+            if self.gaps && !self.calls.contains_key(&self.next) {
+                match self.calls.keys().next() {
+                    Some(&first) if first > self.next => self.next = first,
+                    _ => break,
+                }
+            }
+            if !self.calls.get(&self.next).is_some_and(|t| t.done) {
+                break;
+            }
             let taken = self.calls.remove(&self.next).expect("checked above");
             self.write(self.next, taken);
             self.next += 1;
         }
         let _ = self.script.flush();
+    }
+
+    /// The printer lagged and events were dropped: the calls in flight may miss some.
+    pub(super) fn lost(&mut self) {
+        self.gaps = true;
+        for taken in self.calls.values_mut() {
+            taken
+                .left_out
+                .get_or_insert_with(|| "the proxy's output fell behind while it ran".into());
+        }
     }
 
     /// At the proxy's stop: the calls still waiting, the unfinished ones as comments.

@@ -1,16 +1,15 @@
 //! The tap: a body passed through frame by frame whose gRPC messages, and the end of the call
 //! (trailers, an error, or the client going away), are told to the printer.
-use super::{cancelled, headers, Ender, Event, TAP_LIMIT};
+use super::{cancelled, headers, Ender, Event, Events, TAP_LIMIT};
 use bytes::{Buf, Bytes, BytesMut};
 use http_body::{Body, Frame};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::sync::mpsc;
 
 /// A body passed through frame by frame, whose gRPC messages are copied to the printer.
 pub(super) struct Tap<B> {
     inner: B,
-    events: mpsc::UnboundedSender<Event>,
+    events: Events,
     call: u64,
     request: bool,
     pending: BytesMut,
@@ -27,7 +26,7 @@ pub(super) struct Tap<B> {
 impl<B> Drop for Tap<B> {
     fn drop(&mut self) {
         if !self.request && !self.ended {
-            let _ = self.events.send(cancelled(self.call));
+            self.events.send(cancelled(self.call));
         }
     }
 }
@@ -35,7 +34,7 @@ impl<B> Drop for Tap<B> {
 impl<B> Tap<B> {
     pub(super) fn new(
         inner: B,
-        events: mpsc::UnboundedSender<Event>,
+        events: Events,
         call: u64,
         request: bool,
         keep_headers: bool,
@@ -66,7 +65,7 @@ impl<B> Tap<B> {
             ]) as usize;
             let (call, request) = (self.call, self.request);
             if len > TAP_LIMIT {
-                let _ = self.events.send(Event::TooBig { call, request, len });
+                self.events.send(Event::TooBig { call, request, len });
                 let held = self.pending.len() - 5;
                 self.skipping = len.saturating_sub(held);
                 self.pending.clear();
@@ -79,7 +78,7 @@ impl<B> Tap<B> {
             let mut message = self.pending.split_to(5 + len);
             message.advance(5);
             let bytes = message.freeze();
-            let _ = self.events.send(Event::Message {
+            self.events.send(Event::Message {
                 call,
                 request,
                 compressed,
@@ -110,7 +109,7 @@ where
                 let status = tonic::Status::from_error(e);
                 if !self.request {
                     self.ended = true;
-                    let _ = self.events.send(Event::End {
+                    self.events.send(Event::End {
                         call: self.call,
                         status: Some(status.clone()),
                         trailers: None,
@@ -127,7 +126,7 @@ where
         } else if let Some(trailers) = frame.trailers_ref() {
             if !self.request {
                 self.ended = true;
-                let _ = self.events.send(Event::End {
+                self.events.send(Event::End {
                     call: self.call,
                     status: tonic::Status::from_header_map(trailers),
                     trailers: self.keep_headers.then(|| headers(trailers)),

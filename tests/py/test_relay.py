@@ -4,6 +4,7 @@ prints every call; against a grpcio server too; an upstream that goes away fails
 flight with UNAVAILABLE and the proxy serves again once it is back."""
 import json
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -162,3 +163,57 @@ def test_tls_to_the_clients_grpcio_and_rpcsh(serve, relay, pki, stubs):
     again = rpcsh("call", "-a", f"localhost:{port}", "--tls", "--cacert", str(ca),
                   "Greeter/SayHello", '{"name": "again"}')
     assert '"hello again"' in again.stdout
+
+
+class Unread(Relay):
+    """A proxy whose output is read for its address, and then not until `read_on`."""
+
+    def _read(self):
+        pass
+
+    def read_on(self):
+        super()._read()
+
+
+def test_output_nobody_reads_never_holds_up_the_calls(serve, started):
+    server = serve("--task-interval", "0")
+    through = started(Unread, server.addr)
+    out = rpcsh("bench", "-a", through.addr, "-n", "30000", "-c", "20", "--output", "json",
+                "Greeter/SayHello", '{"name": "x"}', timeout=120)
+    report = json.loads(out.stdout)
+    assert report["count"] == 30000 and report["errors"] == [], report
+    rss = int(next(line.split()[1] for line in open(f"/proc/{through.proc.pid}/status")
+                   if line.startswith("VmRSS:")))
+    assert rss < 200 * 1024, rss
+    # Read again, it says how much it could not show.
+    threading.Thread(target=through.read_on, daemon=True).start()
+    assert "event(s) not shown: the output did not keep up" in through.printed(
+        "not shown", timeout=30)
+
+
+def test_asked_to_stop_it_stops_though_its_output_is_not_read(serve, started):
+    server = serve("--task-interval", "0")
+    through = started(Unread, server.addr)
+    # Enough lines to fill the pipe: the printer is stuck writing.
+    rpcsh("bench", "-a", through.addr, "-n", "3000", "-c", "10", "Greeter/SayHello",
+          '{"name": "x"}', timeout=60)
+    through.proc.send_signal(signal.SIGINT)
+    through.proc.wait(timeout=15)
+    assert "its output is not being read" in through.proc.stderr.read()
+
+
+def test_started_before_its_upstream(serve, relay):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    through = relay(f"127.0.0.1:{port}")
+    hello = str(NODE.parents[1] / "proto" / "helloworld.proto")
+    early = rpcsh("call", "-a", through.addr, "--proto", hello, "Greeter/SayHello", "{}",
+                  check=False)
+    assert early.returncode == 64 + 14, early.stderr
+    serve("--task-interval", "0", "--listen", f"127.0.0.1:{port}")
+    time.sleep(2.2)  # the proxy asks again for the schema it could not get, at most every 2 s
+    late = rpcsh("call", "-a", through.addr, "Greeter/SayHello", '{"name": "late"}')
+    assert '"hello late"' in late.stdout
+    assert '< {"message":"hello late"}' in through.printed("hello late"), through.lines
