@@ -206,7 +206,7 @@ pub async fn serve(
 /// `Origin`); plain gRPC goes straight through, paying nothing for them (about 10% of unary
 /// throughput when every request crossed both layers).
 #[derive(Clone, Copy)]
-struct WebOnlyLayer;
+pub(crate) struct WebOnlyLayer;
 
 impl<S: Clone> tower::Layer<S> for WebOnlyLayer {
     type Service = WebOnly<S>;
@@ -223,7 +223,7 @@ impl<S: Clone> tower::Layer<S> for WebOnlyLayer {
 }
 
 #[derive(Clone)]
-struct WebOnly<S> {
+pub(crate) struct WebOnly<S> {
     plain: S,
     web: tower_http::cors::Cors<tonic_web::GrpcWebService<S>>,
 }

@@ -140,7 +140,7 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
             let (channel, events, next) = (channel.clone(), events.clone(), next.clone());
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request: http::Request<_>| {
+                let service = tower::service_fn(move |request: http::Request<_>| {
                     // Numbered and told in one step: the recording keeps calls in the order
                     // they started.
                     let call = next.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +152,15 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
                     });
                     forward(channel.clone(), events.clone(), call, request, keep_headers)
                 });
+                // gRPC-Web clients (HTTP/1.1 or 2, browsers' CORS included) are answered in
+                // gRPC-Web, their calls forwarded as gRPC; gRPC passes through as it is.
+                let service = tower::ServiceBuilder::new()
+                    .map_request(|r: http::Request<hyper::body::Incoming>| {
+                        r.map(tonic::body::Body::new)
+                    })
+                    .layer(crate::server::WebOnlyLayer)
+                    .service(service);
+                let service = hyper_util::service::TowerToHyperService::new(service);
                 let builder = hyper_util::server::conn::auto::Builder::new(
                     hyper_util::rt::TokioExecutor::new(),
                 );
@@ -222,7 +231,7 @@ async fn forward(
     channel: Upstream,
     events: Events,
     call: u64,
-    request: http::Request<hyper::body::Incoming>,
+    request: http::Request<tonic::body::Body>,
     keep_headers: bool,
 ) -> Result<http::Response<tonic::body::Body>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();

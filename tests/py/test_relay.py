@@ -1,13 +1,15 @@
 """`rpcsh proxy` between real clients and real servers: the seed's grpcio clients and the
 grpc-js seed client, in all four call styles, get through it what they get directly, while it
-prints every call; against a grpcio server too; an upstream that goes away fails the calls in
-flight with UNAVAILABLE and the proxy serves again once it is back."""
+prints every call; against a grpcio server too; gRPC-Web clients; TLS to the clients; an upstream
+that goes away (or is not there yet) fails the calls in flight with UNAVAILABLE and the proxy
+serves again once it is back; output nobody reads never holds the calls up."""
 import json
 import random
 import signal
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 from conftest import DB, RPCSH, rpcsh
@@ -217,3 +219,28 @@ def test_started_before_its_upstream(serve, relay):
     late = rpcsh("call", "-a", through.addr, "Greeter/SayHello", '{"name": "late"}')
     assert '"hello late"' in late.stdout
     assert '< {"message":"hello late"}' in through.printed("hello late"), through.lines
+
+
+def test_grpc_web_clients_through_the_proxy(serve, relay):
+    """gRPC-Web in (HTTP/1.1 and 2, a browser's preflight too), gRPC to the upstream."""
+    server = serve("--task-interval", "0")
+    through = relay(server.addr)
+    out = subprocess.run(["node", str(NODE / "grpc_web_client.js"), through.addr],
+                         capture_output=True, text=True, timeout=60, env=node_env())
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    for version in ("h1", "h2"):
+        hello, failing = got[version]["hello"], got[version]["failing"]
+        assert hello["contentType"] == "application/grpc-web+proto", hello
+        assert hello["messages"] == ["hello web"] and hello["grpcStatus"] == "0", hello
+        assert hello["allowOrigin"] == "http://example.test"
+        assert failing["grpcStatus"] == "5", failing
+        assert urllib.parse.unquote(failing["grpcMessage"]) == "no such thing", failing
+    assert got["preflight"]["status"] == 200
+    web = ["-a", through.addr, "--protocol", "grpc-web"]
+    out = rpcsh("call", *web, "rpcsh.testing.v1.Testing/Generate", '{"count": 3, "size": 1}')
+    assert len(out.stdout.splitlines()) == 3
+    printed = through.printed("end Ok", count=3)
+    assert '> {"name":"web"}' in printed and '< {"message":"hello web"}' in printed, printed
+    assert "end NotFound: no such thing" in printed
+    assert '< {"seq":"2","payload":"eA=="}' in printed
