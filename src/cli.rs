@@ -158,7 +158,7 @@ pub enum Command {
     },
     /// Stand between a client and its server: every call passes through unchanged and is printed as it happens.
     #[command(
-        after_help = "The client connects to --listen (plaintext HTTP/2); calls go on to --to with the connection\nflags (TLS, headers of its own are not added). Messages are decoded with the upstream's\nreflection, or --proto/--protoset; what cannot be decoded is shown as bytes.\n\nExamples:\n  rpcsh proxy --listen 127.0.0.1:7000 --to localhost:50051\n  rpcsh proxy --to api.example.com:443 --format jsonl"
+        after_help = "The client connects to --listen (gRPC over plaintext HTTP/2, or TLS with --tls-cert; gRPC-Web\nover HTTP/1.1 or 2); calls go on to --to as gRPC with the connection flags (TLS; headers of its\nown are not added). Messages are decoded with the upstream's reflection, or --proto/--protoset;\nwhat cannot be decoded is shown as bytes. -v shows headers and trailers. Ctrl-C stops it.\n\nExamples:\n  rpcsh proxy --listen 127.0.0.1:7000 --to localhost:50051\n  rpcsh proxy --to api.example.com:443 --format jsonl -v\n  rpcsh proxy --to localhost:50051 --record seen.rpcsh --ignore elapsedTime   (then: rpcsh run seen.rpcsh)"
     )]
     Proxy {
         /// Address the client connects to.
