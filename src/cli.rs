@@ -46,22 +46,8 @@ pub enum Command {
         /// Keep no history file.
         #[arg(long)]
         no_history: bool,
-        /// Record the session as an `rpcsh run` script: each call with the expectation its
-        /// answer met.
-        #[arg(long, value_name = "FILE")]
-        record: Option<PathBuf>,
-        /// With --record: partial expectations (`expect JSON`) instead of exact ones.
-        #[arg(long, requires = "record")]
-        partial: bool,
-        /// With --record: fields left out of the expectations (values that change on every
-        /// call), as in --ignore id,meta.time; implies --partial.
-        #[arg(
-            long,
-            value_name = "FIELDS",
-            value_delimiter = ',',
-            requires = "record"
-        )]
-        ignore: Vec<String>,
+        #[command(flatten)]
+        record: RecordArgs,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -176,22 +162,8 @@ pub enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Write the calls seen as an `rpcsh run` script: each with its request and the
-        /// expectation its answer met, in the order they started.
-        #[arg(long, value_name = "FILE")]
-        record: Option<PathBuf>,
-        /// With --record: partial expectations (`expect JSON`) instead of exact ones.
-        #[arg(long, requires = "record")]
-        partial: bool,
-        /// With --record: fields left out of the expectations (values that change on every
-        /// call), as in --ignore id,meta.time; implies --partial.
-        #[arg(
-            long,
-            value_name = "FIELDS",
-            value_delimiter = ',',
-            requires = "record"
-        )]
-        ignore: Vec<String>,
+        #[command(flatten)]
+        record: RecordArgs,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -270,6 +242,38 @@ pub struct DemoServiceArgs {
     /// unanswered as long; `off` to never.
     #[arg(long, value_name = "DURATION|off", value_parser = crate::util::parse_optional_duration, default_value = "30s")]
     pub keepalive: std::option::Option<Duration>, // fully qualified: clap's Option means "optional"
+}
+
+/// `--record FILE [--partial] [--ignore FIELDS]`, of the shell and of the proxy.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Record the calls as an `rpcsh run` script: each with its request as sent and the
+    /// expectation its answer met.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// With --record: partial expectations (`expect JSON`) instead of exact ones.
+    #[arg(long, requires = "record")]
+    pub partial: bool,
+    /// With --record: fields left out of the expectations (values that change on every
+    /// call), as in --ignore id,meta.time; implies --partial.
+    #[arg(
+        long,
+        value_name = "FIELDS",
+        value_delimiter = ',',
+        requires = "record"
+    )]
+    pub ignore: Vec<String>,
+}
+
+impl RecordArgs {
+    fn spec(self) -> Option<crate::recording::RecordSpec> {
+        let partial = self.partial || !self.ignore.is_empty();
+        self.record.map(|path| crate::recording::RecordSpec {
+            path,
+            partial,
+            ignore: self.ignore,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -579,8 +583,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     to,
                     format,
                     record,
-                    partial,
-                    ignore,
                     tls_cert,
                     tls_key,
                     mut conn,
@@ -589,7 +591,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let upstream = conn.connection(verbose, &config);
                     let options = crate::relay::RelayOptions {
                         jsonl: format == "jsonl",
-                        record: record.map(|path| record_spec(path, partial, ignore)),
+                        record: record.spec(),
                         tls: tls_cert.zip(tls_key),
                     };
                     done(crate::relay::run(&listen, upstream, options).await)
@@ -600,11 +602,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     mut conn,
                     no_history,
                     record,
-                    partial,
-                    ignore,
                 } => {
                     conn.addr = address.or(conn.addr);
-                    let record = record.map(|path| record_spec(path, partial, ignore));
+                    let record = record.spec();
                     crate::repl::run(
                         conn.connection(verbose, &config),
                         crate::repl::ReplOptions { no_history, record },
@@ -882,13 +882,4 @@ fn init_logging(verbose: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .try_init();
-}
-
-/// `--record FILE [--partial] [--ignore FIELDS]`: ignoring fields implies partial expectations.
-fn record_spec(path: PathBuf, partial: bool, ignore: Vec<String>) -> crate::recording::RecordSpec {
-    crate::recording::RecordSpec {
-        path,
-        partial: partial || !ignore.is_empty(),
-        ignore,
-    }
 }

@@ -75,7 +75,7 @@ impl Script {
         if let Some((code, message)) = &outcome.error {
             return format!(
                 "expect error {} {}",
-                code_name(*code),
+                crate::expect::canonical(*code),
                 serde_json::to_string(message).unwrap_or_default()
             );
         }
@@ -114,18 +114,6 @@ impl Script {
 
 pub fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
-}
-
-/// `NOT_FOUND` for Code::NotFound: the names `expect error` takes.
-fn code_name(code: tonic::Code) -> String {
-    let mut name = String::new();
-    for (i, c) in format!("{code:?}").chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
 }
 
 /// A message as the script writes it: proto3 JSON on one line.

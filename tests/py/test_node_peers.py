@@ -187,7 +187,11 @@ def test_grpc_web_clients_call_rpcsh_serve_over_both_http_versions(serve):
     out = subprocess.run(["node", str(NODE / "grpc_web_client.js"), server.addr],
                          capture_output=True, text=True, timeout=60, env=node_env())
     assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
+    check_grpc_web_answers(json.loads(out.stdout))
+
+
+def check_grpc_web_answers(got):
+    """What grpc_web_client.js saw, over both HTTP versions, as a gRPC-Web server answers."""
     for version in ("h1", "h2"):
         hello, failing = got[version]["hello"], got[version]["failing"]
         assert hello["contentType"] == "application/grpc-web+proto", hello
