@@ -416,6 +416,11 @@ impl Drop for Unanswered {
     }
 }
 
+/// A client's own reflection: shown by its start and end, never recorded.
+fn is_reflection(path: &str) -> bool {
+    path.starts_with("/grpc.reflection.")
+}
+
 /// The end of a call its client gave up.
 fn cancelled(call: u64) -> Event {
     Event::End {

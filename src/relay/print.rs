@@ -2,7 +2,7 @@
 //! upstream's schema (each method resolved once), prints a line (or a JSON object) per event,
 //! with `-v` the headers and trailers too, and hands the calls to the recorder.
 use super::record::Recorder;
-use super::{Event, Headers, TAP_LIMIT};
+use super::{is_reflection, Event, Headers, TAP_LIMIT};
 use crate::connection::Connection;
 use crate::format::Verbose;
 use crate::source::Schema;
@@ -312,10 +312,6 @@ fn kind(request: bool) -> &'static str {
     } else {
         "response"
     }
-}
-
-pub(super) fn is_reflection(path: &str) -> bool {
-    path.starts_with("/grpc.reflection.")
 }
 
 /// A message as shown, and as decoded when it could be.

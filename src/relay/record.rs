@@ -3,8 +3,7 @@
 //! as `${env:...}`), its request messages as sent, and the expectation its answer met. A call a
 //! replay could not repeat (undecodable, cancelled by its client, failed in the proxy) is a
 //! comment saying why.
-use super::print::is_reflection;
-use super::Ender;
+use super::{is_reflection, Ender};
 use crate::expect::Outcome;
 use crate::recording::{to_json, RecordSpec, Script, LISTED_MESSAGES};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
