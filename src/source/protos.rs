@@ -73,6 +73,15 @@ impl FileResolver for Resolver {
 
 /// Compiles `files` (paths) against `includes`.
 pub fn compile(files: &[PathBuf], includes: &[PathBuf]) -> anyhow::Result<Compiled> {
+    // protox says of a file that is not there that it "is not in any include path".
+    let found = |f: &PathBuf| f.is_file() || includes.iter().any(|i| i.join(f).is_file());
+    if let Some(missing) = files.iter().find(|f| !found(f)) {
+        return Err(crate::error::Hint::new(
+            format!("cannot read --proto {}: no such file", missing.display()),
+            "give the path of a .proto file (relative to the current folder, or absolute)",
+        )
+        .into());
+    }
     let editions = Arc::new(Mutex::new(HashMap::new()));
     let shadowed = Arc::new(Mutex::new(Vec::new()));
     let resolver = Resolver {

@@ -615,3 +615,36 @@ fn ctrl_c_during_a_client_stream() {
 fn ctrl_c_during_a_bidi_stream() {
     ctrl_c_during("RouteGuide/RouteChat", Some("RouteChat >> "));
 }
+
+#[test]
+fn a_proto_file_that_is_not_there_is_named_so() {
+    let out = Command::from_std(binary())
+        .args([
+            "describe",
+            "--proto",
+            "proto/route_guide.proto",
+            "RouteGuide",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_one_error(
+        &stderr,
+        &["cannot read --proto proto/route_guide.proto: no such file"],
+    );
+    // A name under an -I folder is found there, as protoc finds it.
+    Command::from_std(binary())
+        .args([
+            "describe",
+            "-I",
+            "proto",
+            "--proto",
+            "routeguide.proto",
+            "RouteGuide",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .assert()
+        .success();
+}
