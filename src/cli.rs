@@ -336,13 +336,13 @@ pub struct ConnArgs {
     /// TLS even to a loopback host or unix socket.
     #[arg(long)]
     pub tls: bool,
-    /// PEM file of the CA that signed the server's certificate (instead of the system's roots).
+    /// PEM file of the CA that signed the server's certificate (instead of the system's roots); implies TLS.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
-    /// Skip verifying the server's certificate (TLS without authentication).
+    /// Skip verifying the server's certificate (TLS without authentication); implies TLS.
     #[arg(long, short = 'k')]
     pub insecure: bool,
-    /// PEM client certificate, for mutual TLS (with --key).
+    /// PEM client certificate, for mutual TLS (with --key); implies TLS.
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// PEM private key of --cert.

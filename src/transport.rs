@@ -62,7 +62,8 @@ pub struct Target {
 
 impl Target {
     /// Parses `ADDR` as a user typed it. Without a scheme, loopback hosts and unix sockets are
-    /// plaintext and other hosts TLS; `--plaintext`/`--tls` override both.
+    /// plaintext and other hosts TLS, unless a TLS-only flag (`--cacert`, `--cert`,
+    /// `--insecure`) says TLS; `--plaintext`/`--tls` override all of these.
     pub fn parse(addr: &str, options: &TransportOptions) -> anyhow::Result<Target> {
         if options.plaintext && options.tls {
             bail!("--plaintext and --tls contradict each other");
@@ -105,12 +106,14 @@ impl Target {
                 format!("add the port, as in {rest}:50051"),
             )),
         };
+        // A CA or a client certificate means TLS, as in grpcurl and curl.
+        let implied = options.cacert.is_some() || options.cert.is_some() || options.insecure;
         let tls = if options.tls {
             true
         } else if options.plaintext {
             false
         } else {
-            scheme_tls.unwrap_or_else(|| !is_loopback(host))
+            scheme_tls.unwrap_or_else(|| implied || !is_loopback(host))
         };
         let address = if host.contains(':') {
             format!("[{host}]:{port}")
@@ -665,6 +668,12 @@ mod tests {
             ..Default::default()
         };
         assert!(Target::parse("localhost:1", &forced).unwrap().tls);
+        let with_ca = TransportOptions {
+            cacert: Some("ca.pem".into()),
+            ..TransportOptions::default()
+        };
+        assert!(Target::parse("localhost:1", &with_ca).unwrap().tls);
+        assert!(!Target::parse("http://localhost:1", &with_ca).unwrap().tls);
     }
 
     #[test]
