@@ -102,11 +102,15 @@ pub enum Command {
     /// Describe a service, method, message or enum.
     #[command(
         visible_alias = "desc",
-        after_help = "Examples:\n  rpcsh describe RouteGuide\n  rpcsh describe RouteGuide/RouteChat\n  rpcsh describe RouteNote --format json"
+        after_help = "With --protoset-out, the files the symbols need (every service's when none is named) are\nwritten as a FileDescriptorSet, imports included, as protoc --include_imports writes one.\n\nExamples:\n  rpcsh describe RouteGuide\n  rpcsh describe RouteGuide/RouteChat\n  rpcsh describe RouteNote --format json\n  rpcsh describe --protoset-out api.pb\n  rpcsh describe RouteGuide --protoset-out routeguide.pb"
     )]
     Describe {
-        /// The symbol: a fully-qualified name, or a service or method as `call` takes it.
-        symbol: String,
+        /// The symbols: fully-qualified names, or services or methods as `call` takes them.
+        #[arg(value_name = "SYMBOL", required_unless_present = "protoset_out")]
+        symbols: Vec<String>,
+        /// Write the files the symbols need (all, with no symbol) as a FileDescriptorSet.
+        #[arg(long, value_name = "FILE")]
+        protoset_out: Option<PathBuf>,
         /// `text` (proto-like, the default) or `json` (the descriptor proto).
         #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
         format: String,
@@ -667,13 +671,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     done(commands::within(timeout, "list", listing).await)
                 }
                 Command::Describe {
-                    symbol,
+                    symbols,
+                    protoset_out,
                     format,
                     timeout,
                     conn,
                 } => {
                     let (conn, timeout) = deadline(&conn, timeout);
-                    let describing = commands::describe(&conn, &symbol, format == "json");
+                    let describing = async {
+                        match &protoset_out {
+                            Some(out) => commands::export(&conn, &symbols, out).await,
+                            None => {
+                                for symbol in &symbols {
+                                    commands::describe(&conn, symbol, format == "json").await?;
+                                }
+                                Ok(())
+                            }
+                        }
+                    };
                     done(commands::within(timeout, "describe", describing).await)
                 }
                 Command::Template {

@@ -12,6 +12,7 @@ use anyhow::bail;
 use futures_util::StreamExt;
 use prost_reflect::DynamicMessage;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tonic::metadata::MetadataMap;
 
@@ -250,6 +251,21 @@ pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()
 }
 
 /// `rpcsh describe SYMBOL`: a service, method, message or enum, as proto text or JSON.
+/// `describe --protoset-out FILE [SYMBOL...]`: the schema's files as a FileDescriptorSet.
+pub async fn export(conn: &Connection, symbols: &[String], out: &Path) -> anyhow::Result<()> {
+    let mut session = conn.open(false).await?;
+    let (set, files, missing) = session.schema.export(symbols).await?;
+    std::fs::write(out, set).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    eprintln!("wrote {files} file(s) to {}", out.display());
+    if !missing.is_empty() {
+        eprintln!(
+            "rpcsh: warning: not in the schema, left out: {}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
 pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
     session.schema.shallow();

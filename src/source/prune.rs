@@ -394,6 +394,16 @@ impl Files {
         self.locate(full).is_some()
     }
 
+    /// The name of the file that defines `full` (or what it is a method or nested type of).
+    pub fn file_of(&self, full: &str) -> Option<&str> {
+        self.locate(full).map(|(f, _)| self.files[f].name.as_str())
+    }
+
+    /// A kept file, encoded as it was received or read.
+    pub fn encoded(&self, name: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+        self.by_name.get(name).map(|&i| self.files[i].bytes.raw())
+    }
+
     /// An encoded FileDescriptorSet holding what `roots` (full names; None: everything) reach,
     /// and each file's imports; and the names used that no file here defines, as (file, name as
     /// written, its candidate full names).

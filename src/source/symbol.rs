@@ -15,6 +15,16 @@ pub enum Symbol {
 }
 
 impl Symbol {
+    /// The file that defines it.
+    pub fn parent_file(&self) -> prost_reflect::FileDescriptor {
+        match self {
+            Symbol::Service(s) => s.parent_file(),
+            Symbol::Method(m) => m.parent_service().parent_file(),
+            Symbol::Message(m) => m.parent_file(),
+            Symbol::Enum(e) => e.parent_file(),
+        }
+    }
+
     /// The message a `template` is made for: the message itself, or a method's request.
     pub fn request_message(self) -> anyhow::Result<prost_reflect::MessageDescriptor> {
         match self {

@@ -648,3 +648,16 @@ fn a_proto_file_that_is_not_there_is_named_so() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_protoset_out_that_cannot_be_written_is_one_error() {
+    let out = Command::from_std(binary())
+        .args(["describe", "--proto", "proto/routeguide.proto"])
+        .args(["--protoset-out", "/nonexistent/folder/x.pb"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_one_error(&stderr, &["cannot write /nonexistent/folder/x.pb"]);
+}

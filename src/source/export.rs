@@ -1,0 +1,88 @@
+//! A schema written out: `describe --protoset-out FILE [SYMBOL...]` writes the files the symbols
+//! need (all the services' when none is named), imports first, as `protoc --include_imports
+//! --descriptor_set_out` does, each file as it was received or read (comments included), from
+//! any source. Well-known files a server leaves out are rpcsh's own.
+use super::{well_known_file, Schema};
+use std::collections::HashSet;
+
+impl Schema {
+    /// An encoded FileDescriptorSet of what `symbols` need, how many files it holds, and what
+    /// no source had (imports, files of listed services).
+    pub async fn export(
+        &mut self,
+        symbols: &[String],
+    ) -> anyhow::Result<(Vec<u8>, usize, Vec<String>)> {
+        let (mut roots, mut missing) = (Vec::new(), Vec::new());
+        if symbols.is_empty() {
+            let services = self.services().await?;
+            self.load_symbols(&services).await?;
+            // A service listed and not given (grpcio lists its reflection, and has not its
+            // file) is said, not fatal.
+            for service in services {
+                match self.file_named_by(&service) {
+                    Some(file) => roots.push(file),
+                    None => missing.push(format!("the file of {service}")),
+                }
+            }
+        } else {
+            for symbol in symbols {
+                let found = self.find_symbol(symbol).await?;
+                roots.push(found.parent_file().name().to_string());
+            }
+        }
+        let mut order = Vec::new();
+        let mut seen = HashSet::new();
+        for root in roots {
+            self.imports_first(&root, &mut seen, &mut order);
+        }
+        let mut set = Vec::new();
+        let mut written = 0;
+        for name in order {
+            let encoded = match self.reflected.files.encoded(&name) {
+                Some(bytes) => bytes.into_owned(),
+                None => match well_known_file(&name) {
+                    Some(bytes) => bytes,
+                    None => {
+                        missing.push(name);
+                        continue;
+                    }
+                },
+            };
+            prost::encoding::bytes::encode(1, &encoded, &mut set);
+            written += 1;
+        }
+        Ok((set, written, missing))
+    }
+
+    fn file_named_by(&self, service: &str) -> Option<String> {
+        if let Some(file) = self.reflected.files.file_of(service) {
+            return Some(file.to_string());
+        }
+        self.pool
+            .get_service_by_name(service)
+            .map(|s| s.parent_file().name().to_string())
+    }
+
+    /// `name` after everything it imports, each file once.
+    fn imports_first(&self, name: &str, seen: &mut HashSet<String>, order: &mut Vec<String>) {
+        if !seen.insert(name.to_string()) {
+            return;
+        }
+        let imports: Vec<String> = match self.reflected.files.encoded(name) {
+            Some(_) => self.reflected.files.imports(name).to_vec(),
+            None => well_known_imports(name),
+        };
+        for import in imports {
+            self.imports_first(&import, seen, order);
+        }
+        order.push(name.to_string());
+    }
+}
+
+/// The imports of one of rpcsh's own well-known files.
+fn well_known_imports(name: &str) -> Vec<String> {
+    super::well_known()
+        .get_file_by_name(name)
+        .map(|f| f.dependencies().map(|d| d.name().to_string()).collect())
+        .unwrap_or_default()
+}
