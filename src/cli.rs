@@ -133,6 +133,63 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// Encode a message from JSON to protobuf binary (gRPC-framed, base64 or text format with flags).
+    #[command(
+        after_help = "The schema comes from --proto/--protoset, or from a server's reflection (-a).\nBinary output is not written to a terminal: redirect it, or give --base64.\n\nExamples:\n  rpcsh encode --proto proto/routeguide.proto Point '{\"latitude\": 1}' > point.bin\n  rpcsh encode -a localhost:50051 RouteGuide/RouteChat @notes.json --framed --base64\n  rpcsh encode --protoset api.pb Point '{\"latitude\": 1}' --format text"
+    )]
+    Encode {
+        /// A message, or a method (its request; --response: its response).
+        #[arg(value_name = "TYPE")]
+        message: String,
+        /// The JSON: inline, @FILE, or - (the default) for stdin; several messages with --framed.
+        data: Option<String>,
+        /// A method's response message instead of its request.
+        #[arg(long)]
+        response: bool,
+        /// gRPC length-prefixed messages, as a call's body carries them.
+        #[arg(long)]
+        framed: bool,
+        /// Base64 text instead of bytes.
+        #[arg(long)]
+        base64: bool,
+        /// binary (the default) or text (protobuf text format).
+        #[arg(long, value_name = "FORMAT", default_value = "binary", value_parser = ["binary", "text"])]
+        format: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Decode protobuf binary (or base64, or gRPC-framed) to JSON; --raw without a schema.
+    #[command(
+        after_help = "The schema comes from --proto/--protoset, or from a server's reflection (-a). --raw needs\nnone: it prints field numbers and values as protoc --decode_raw does, nested messages guessed.\n\nExamples:\n  rpcsh decode --proto proto/routeguide.proto Point point.bin\n  rpcsh decode -a localhost:50051 RouteGuide/ListFeature --response --framed body.bin\n  echo CJqmjMMB | rpcsh decode --raw --base64"
+    )]
+    Decode {
+        /// A message, or a method (its request; --response: its response). Not with --raw.
+        #[arg(value_name = "TYPE")]
+        message: Option<String>,
+        /// The bytes: a file, or - (the default) for stdin.
+        #[arg(value_name = "FILE")]
+        input: Option<String>,
+        /// No schema: field numbers, wire types and values, as protoc --decode_raw prints them.
+        #[arg(long)]
+        raw: bool,
+        /// A method's response message instead of its request.
+        #[arg(long)]
+        response: bool,
+        /// gRPC length-prefixed messages, one after another.
+        #[arg(long)]
+        framed: bool,
+        /// The input is base64 text.
+        #[arg(long)]
+        base64: bool,
+        /// Output format: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
+        #[arg(long, short = 'f', value_enum)]
+        format: Option<crate::format::Format>,
+        /// Print fields that have their default value.
+        #[arg(long)]
+        emit_defaults: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Ask grpc.health.v1.Health whether the server (or one service) is SERVING.
     #[command(
         after_help = "Exit status: 0 when SERVING, 1 otherwise, 64 + code when the check itself fails.\n\nExamples:\n  rpcsh health\n  rpcsh health RouteGuide"
@@ -699,6 +756,61 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let (conn, timeout) = deadline(&conn, timeout);
                     let templating = commands::template(&conn, &symbol);
                     done(commands::within(timeout, "template", templating).await)
+                }
+                Command::Encode {
+                    message,
+                    data,
+                    response,
+                    framed,
+                    base64,
+                    format,
+                    conn,
+                } => {
+                    let conn = conn.connection(verbose, &config);
+                    let wire = crate::convert::Wire { framed, base64 };
+                    let data = Data::parse(data.as_deref());
+                    let text = format == "text";
+                    done(crate::convert::encode(&conn, &message, data, response, wire, text).await)
+                }
+                Command::Decode {
+                    message,
+                    input,
+                    raw,
+                    response,
+                    framed,
+                    base64,
+                    format,
+                    emit_defaults,
+                    conn,
+                } => {
+                    let wire = crate::convert::Wire { framed, base64 };
+                    if raw {
+                        // With --raw, a lone argument is the input.
+                        let input = input.or(message);
+                        return done(crate::convert::decode_raw(input.as_deref(), wire));
+                    }
+                    let Some(message) = message else {
+                        anyhow::bail!(crate::error::Hint::new(
+                            "decode needs the message TYPE",
+                            "name one (rpcsh list shows the services), or --raw to decode without",
+                        ));
+                    };
+                    let conn = conn.connection(verbose, &config);
+                    let style = commands::OutputOptions {
+                        format,
+                        emit_defaults,
+                        proto_names: false,
+                    }
+                    .style();
+                    let decoding = crate::convert::decode(
+                        &conn,
+                        &message,
+                        input.as_deref(),
+                        response,
+                        wire,
+                        style,
+                    );
+                    done(decoding.await)
                 }
                 Command::Completions { shell } => {
                     let mut cmd = <Cli as clap::CommandFactory>::command();

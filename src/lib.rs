@@ -56,6 +56,7 @@ pub mod codec;
 pub mod commands;
 pub mod config;
 pub mod connection;
+pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod expect;
