@@ -133,6 +133,23 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// Compare a live server's schema with the files a client was built from: what would break it.
+    #[command(
+        after_help = "The files are --proto FILE (with -I DIR) or --protoset FILE; the server's schema comes from its\nreflection. Each service the files define is compared with the server's by buf breaking's\nWIRE_JSON rules (services, methods, streaming, request and response types, fields by number:\nremoved, renamed, retyped, cardinality, oneof; enum values removed or renamed); what only the\nserver has is additive.\n\nExit status: 0 compatible, 1 breaking (or an error).\n\nExamples:\n  rpcsh check localhost:50051 --proto proto/routeguide.proto\n  rpcsh check api.example.com:443 --protoset client.pb --format json"
+    )]
+    Check {
+        /// The server's address (or --addr).
+        #[arg(value_name = "ADDR")]
+        address: Option<String>,
+        /// text (a line per difference, then the verdict) or json.
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        /// Longest the command may take, connecting and reflection included.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Encode a message from JSON to protobuf binary (gRPC-framed, base64 or text format with flags).
     #[command(
         after_help = "The schema comes from --proto/--protoset, or from a server's reflection (-a).\nBinary output is not written to a terminal: redirect it, or give --base64.\n\nExamples:\n  rpcsh encode --proto proto/routeguide.proto Point '{\"latitude\": 1}' > point.bin\n  rpcsh encode -a localhost:50051 RouteGuide/RouteChat @notes.json --framed --base64\n  rpcsh encode --protoset api.pb Point '{\"latitude\": 1}' --format text"
@@ -756,6 +773,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let (conn, timeout) = deadline(&conn, timeout);
                     let templating = commands::template(&conn, &symbol);
                     done(commands::within(timeout, "template", templating).await)
+                }
+                Command::Check {
+                    address,
+                    format,
+                    timeout,
+                    mut conn,
+                } => {
+                    conn.addr = address.or(conn.addr);
+                    let (conn, timeout) = deadline(&conn, timeout);
+                    let checking = crate::drift::check(&conn, format == "json");
+                    commands::within(timeout, "check", checking).await
                 }
                 Command::Encode {
                     message,

@@ -66,6 +66,15 @@ impl Connection {
         self.resolved().open_resolved(for_call).await
     }
 
+    /// The server's own schema, through its reflection, whatever files are given (`check`
+    /// compares the two).
+    pub async fn open_reflection(&self) -> anyhow::Result<Session> {
+        let mut conn = self.resolved();
+        conn.protos.clear();
+        conn.protoset = None;
+        conn.open_resolved(false).await
+    }
+
     async fn open_resolved(&self, for_call: bool) -> anyhow::Result<Session> {
         let started = Instant::now();
         let target = Target::parse(&self.addr, &self.transport)?;

@@ -58,6 +58,7 @@ pub mod config;
 pub mod connection;
 pub mod convert;
 pub mod demo;
+pub mod drift;
 pub mod error;
 pub mod expect;
 pub mod format;
