@@ -1,4 +1,7 @@
 //! Command-line definitions (clap) and the dispatch from a parsed command to the code that runs it.
+mod man;
+mod tools;
+
 use crate::commands::{self, OutputOptions};
 use crate::config::{Config, DEFAULT_ADDRESS};
 use crate::connection::Connection;
@@ -134,79 +137,11 @@ pub enum Command {
         conn: ConnArgs,
     },
     /// Compare a live server's schema with the files a client was built from: what would break it.
-    #[command(
-        after_help = "The files are --proto FILE (with -I DIR) or --protoset FILE; the server's schema comes from its\nreflection. Each service the files define is compared with the server's by buf breaking's\nWIRE_JSON rules (services, methods, streaming, request and response types, fields by number:\nremoved, renamed, retyped, cardinality, oneof; enum values removed or renamed); what only the\nserver has is additive.\n\nExit status: 0 compatible, 1 breaking (or an error).\n\nExamples:\n  rpcsh check localhost:50051 --proto proto/routeguide.proto\n  rpcsh check api.example.com:443 --protoset client.pb --format json"
-    )]
-    Check {
-        /// The server's address (or --addr).
-        #[arg(value_name = "ADDR")]
-        address: Option<String>,
-        /// text (a line per difference, then the verdict) or json.
-        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
-        format: String,
-        /// Longest the command may take, connecting and reflection included.
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        #[command(flatten)]
-        conn: ConnArgs,
-    },
+    Check(tools::CheckArgs),
     /// Encode a message from JSON to protobuf binary (gRPC-framed, base64 or text format with flags).
-    #[command(
-        after_help = "The schema comes from --proto/--protoset, or from a server's reflection (-a).\nBinary output is not written to a terminal: redirect it, or give --base64.\n\nExamples:\n  rpcsh encode --proto proto/routeguide.proto Point '{\"latitude\": 1}' > point.bin\n  rpcsh encode -a localhost:50051 RouteGuide/RouteChat @notes.json --framed --base64\n  rpcsh encode --protoset api.pb Point '{\"latitude\": 1}' --format text"
-    )]
-    Encode {
-        /// A message, or a method (its request; --response: its response).
-        #[arg(value_name = "TYPE")]
-        message: String,
-        /// The JSON: inline, @FILE, or - (the default) for stdin; several messages with --framed.
-        data: Option<String>,
-        /// A method's response message instead of its request.
-        #[arg(long)]
-        response: bool,
-        /// gRPC length-prefixed messages, as a call's body carries them.
-        #[arg(long)]
-        framed: bool,
-        /// Base64 text instead of bytes.
-        #[arg(long)]
-        base64: bool,
-        /// binary (the default) or text (protobuf text format).
-        #[arg(long, value_name = "FORMAT", default_value = "binary", value_parser = ["binary", "text"])]
-        format: String,
-        #[command(flatten)]
-        conn: ConnArgs,
-    },
+    Encode(tools::EncodeArgs),
     /// Decode protobuf binary (or base64, or gRPC-framed) to JSON; --raw without a schema.
-    #[command(
-        after_help = "The schema comes from --proto/--protoset, or from a server's reflection (-a). --raw needs\nnone: it prints field numbers and values as protoc --decode_raw does, nested messages guessed.\n\nExamples:\n  rpcsh decode --proto proto/routeguide.proto Point point.bin\n  rpcsh decode -a localhost:50051 RouteGuide/ListFeature --response --framed body.bin\n  echo CJqmjMMB | rpcsh decode --raw --base64"
-    )]
-    Decode {
-        /// A message, or a method (its request; --response: its response). Not with --raw.
-        #[arg(value_name = "TYPE")]
-        message: Option<String>,
-        /// The bytes: a file, or - (the default) for stdin.
-        #[arg(value_name = "FILE")]
-        input: Option<String>,
-        /// No schema: field numbers, wire types and values, as protoc --decode_raw prints them.
-        #[arg(long)]
-        raw: bool,
-        /// A method's response message instead of its request.
-        #[arg(long)]
-        response: bool,
-        /// gRPC length-prefixed messages, one after another.
-        #[arg(long)]
-        framed: bool,
-        /// The input is base64 text.
-        #[arg(long)]
-        base64: bool,
-        /// Output format: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
-        #[arg(long, short = 'f', value_enum)]
-        format: Option<crate::format::Format>,
-        /// Print fields that have their default value.
-        #[arg(long)]
-        emit_defaults: bool,
-        #[command(flatten)]
-        conn: ConnArgs,
-    },
+    Decode(tools::DecodeArgs),
     /// Ask grpc.health.v1.Health whether the server (or one service) is SERVING.
     #[command(
         after_help = "Exit status: 0 when SERVING, 1 otherwise, 64 + code when the check itself fails.\n\nExamples:\n  rpcsh health\n  rpcsh health RouteGuide"
@@ -774,78 +709,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let templating = commands::template(&conn, &symbol);
                     done(commands::within(timeout, "template", templating).await)
                 }
-                Command::Check {
-                    address,
-                    format,
-                    timeout,
-                    mut conn,
-                } => {
-                    conn.addr = address.or(conn.addr);
-                    let (conn, timeout) = deadline(&conn, timeout);
-                    let checking = crate::drift::check(&conn, format == "json");
-                    commands::within(timeout, "check", checking).await
-                }
-                Command::Encode {
-                    message,
-                    data,
-                    response,
-                    framed,
-                    base64,
-                    format,
-                    conn,
-                } => {
-                    let conn = conn.connection(verbose, &config);
-                    let wire = crate::convert::Wire { framed, base64 };
-                    let data = Data::parse(data.as_deref());
-                    let text = format == "text";
-                    done(crate::convert::encode(&conn, &message, data, response, wire, text).await)
-                }
-                Command::Decode {
-                    message,
-                    input,
-                    raw,
-                    response,
-                    framed,
-                    base64,
-                    format,
-                    emit_defaults,
-                    conn,
-                } => {
-                    let wire = crate::convert::Wire { framed, base64 };
-                    if raw {
-                        // With --raw, a lone argument is the input.
-                        let input = input.or(message);
-                        return done(crate::convert::decode_raw(input.as_deref(), wire));
-                    }
-                    let Some(message) = message else {
-                        anyhow::bail!(crate::error::Hint::new(
-                            "decode needs the message TYPE",
-                            "name one (rpcsh list shows the services), or --raw to decode without",
-                        ));
-                    };
-                    let conn = conn.connection(verbose, &config);
-                    let style = commands::OutputOptions {
-                        format,
-                        emit_defaults,
-                        proto_names: false,
-                    }
-                    .style();
-                    let decoding = crate::convert::decode(
-                        &conn,
-                        &message,
-                        input.as_deref(),
-                        response,
-                        wire,
-                        style,
-                    );
-                    done(decoding.await)
-                }
+                Command::Check(args) => tools::check(args, verbose, &config).await,
+                Command::Encode(args) => tools::encode(args, verbose, &config).await,
+                Command::Decode(args) => tools::decode(args, verbose, &config).await,
                 Command::Completions { shell } => {
                     let mut cmd = <Cli as clap::CommandFactory>::command();
                     clap_complete::generate(shell, &mut cmd, "rpcsh", &mut std::io::stdout());
                     Ok(0)
                 }
-                Command::Man { command } => done(man(command.as_deref())),
+                Command::Man { command } => done(man::page(command.as_deref())),
                 Command::Config { action } => done(match action {
                     ConfigAction::Show { conn } => {
                         print!("{}", conn.connection(verbose, &config).effective_config());
@@ -880,36 +752,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // the process from ending.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(ExitCode::from(code))
-}
-
-/// Writes the man page of rpcsh, or of one subcommand, in roff to stdout.
-fn man(command: Option<&str>) -> anyhow::Result<()> {
-    let cmd = <Cli as clap::CommandFactory>::command();
-    let page = match command {
-        None => cmd,
-        Some(name) => {
-            let sub = cmd
-                .find_subcommand(name)
-                .or_else(|| {
-                    cmd.get_subcommands()
-                        .find(|c| c.get_all_aliases().any(|a| a == name))
-                })
-                .ok_or_else(|| {
-                    let names: Vec<_> = cmd.get_subcommands().map(|c| c.get_name()).collect();
-                    crate::error::Hint::new(
-                        format!("no command named {name:?}"),
-                        format!("commands: {}", names.join(", ")),
-                    )
-                })?;
-            let full = format!("rpcsh-{}", sub.get_name());
-            sub.clone().name(full)
-        }
-    };
-    let mut out = Vec::new();
-    clap_mangen::Man::new(page).render(&mut out)?;
-    use std::io::Write;
-    std::io::stdout().write_all(&out)?;
-    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -93,14 +93,65 @@ pub fn parse_messages(
         let end = values.byte_offset();
         let slice = &text[value_start..end];
         check_big_integers(text, value_start, end, desc)?;
-        let mut de = serde_json::Deserializer::from_str(slice);
-        let message =
+        let message = if slice.contains("\"@file:") {
+            // Files read into bytes fields: the JSON is rewritten first (its errors lose their
+            // positions, which would point into the rewritten text).
+            let mut value: serde_json::Value = serde_json::from_str(slice)?;
+            read_files_into_bytes(&mut value, desc)?;
+            DynamicMessage::deserialize_with_options(desc.clone(), value, &options.deserialize())
+                .map_err(|e| anyhow::anyhow!("invalid request JSON: {e}"))?
+        } else {
+            let mut de = serde_json::Deserializer::from_str(slice);
             DynamicMessage::deserialize_with_options(desc.clone(), &mut de, &options.deserialize())
-                .map_err(|e| json_error(&e, text, value_start, desc))?;
+                .map_err(|e| json_error(&e, text, value_start, desc))?
+        };
         messages.push(message);
         start = end;
     }
     Ok(messages)
+}
+
+/// `"@file:PATH"` in a `bytes` field (of the message or any message in it, lists and map values
+/// included) becomes the file's contents, as the base64 the JSON mapping takes.
+fn read_files_into_bytes(
+    value: &mut serde_json::Value,
+    desc: &MessageDescriptor,
+) -> anyhow::Result<()> {
+    use base64::Engine;
+    use prost_reflect::Kind;
+    let serde_json::Value::Object(map) = value else {
+        return Ok(());
+    };
+    for (key, v) in map.iter_mut() {
+        let Some(field) = desc
+            .get_field_by_json_name(key)
+            .or_else(|| desc.get_field_by_name(key))
+        else {
+            continue;
+        };
+        let mut items: Vec<&mut serde_json::Value> = match v {
+            serde_json::Value::Array(list) => list.iter_mut().collect(),
+            serde_json::Value::Object(m) if field.is_map() => m.values_mut().collect(),
+            other => vec![other],
+        };
+        let kind = match field.kind() {
+            Kind::Message(m) if field.is_map() => m.map_entry_value_field().kind(),
+            k => k,
+        };
+        for item in items.iter_mut() {
+            match (&kind, &mut **item) {
+                (Kind::Bytes, serde_json::Value::String(s)) if s.starts_with("@file:") => {
+                    let path = &s["@file:".len()..];
+                    let bytes = std::fs::read(path)
+                        .with_context(|| format!("cannot read {path} for field {key}"))?;
+                    *s = base64::engine::general_purpose::STANDARD.encode(bytes);
+                }
+                (Kind::Message(m), item) => read_files_into_bytes(item, m)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Integer literals beyond 64 bits reach prost-reflect as floats, and 2^64 (or 2^63) as a float

@@ -90,3 +90,16 @@ def test_mistakes_are_one_error_with_a_hint(tmp_path):
     garbage = subprocess.run([RPCSH, "decode", "--raw"], input=b"\xff\xff",
                              capture_output=True, text=False)
     assert garbage.returncode == 1 and b"is not protobuf" in garbage.stderr
+
+
+def test_a_file_read_into_a_bytes_field(stubs, tmp_path):
+    import interop_pb2
+    blob = bytes(range(256))
+    (tmp_path / "blob.bin").write_bytes(blob)
+    data = json.dumps({"data": f"@file:{tmp_path / 'blob.bin'}",
+                       "inners": {"1": {"text": "@file:not-bytes"}}})
+    message = interop_pb2.Everything.FromString(run("encode", PROTO, "interop.v1.Everything",
+                                                    data))
+    assert message.data == blob
+    # Only bytes fields read files: a string keeps the text.
+    assert message.inners[1].text == "@file:not-bytes"

@@ -1,0 +1,134 @@
+//! The schema tools' arguments and dispatch: `check` (drift), `encode` and `decode`.
+use super::ConnArgs;
+use crate::config::Config;
+use crate::input::Data;
+use crate::util::parse_duration;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The files are --proto FILE (with -I DIR) or --protoset FILE; the server's schema comes from its\nreflection. Each service the files define is compared with the server's by buf breaking's\nWIRE_JSON rules (services, methods, streaming, request and response types, fields by number:\nremoved, renamed, retyped, cardinality, oneof; enum values removed or renamed); what only the\nserver has is additive.\n\nExit status: 0 compatible, 1 breaking (or an error).\n\nExamples:\n  rpcsh check localhost:50051 --proto proto/routeguide.proto\n  rpcsh check api.example.com:443 --protoset client.pb --format json"
+)]
+pub struct CheckArgs {
+    /// The server's address (or --addr).
+    #[arg(value_name = "ADDR")]
+    pub address: Option<String>,
+    /// text (a line per difference, then the verdict) or json.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Longest the command may take, connecting and reflection included.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The schema comes from --proto/--protoset, or from a server's reflection (-a).\nBinary output is not written to a terminal: redirect it, or give --base64.\n\nExamples:\n  rpcsh encode --proto proto/routeguide.proto Point '{\"latitude\": 1}' > point.bin\n  rpcsh encode -a localhost:50051 RouteGuide/RouteChat @notes.json --framed --base64\n  rpcsh encode --protoset api.pb Point '{\"latitude\": 1}' --format text"
+)]
+pub struct EncodeArgs {
+    /// A message, or a method (its request; --response: its response).
+    #[arg(value_name = "TYPE")]
+    pub message: String,
+    /// The JSON: inline, @FILE, or - (the default) for stdin; several messages with --framed.
+    pub data: Option<String>,
+    /// A method's response message instead of its request.
+    #[arg(long)]
+    pub response: bool,
+    /// gRPC length-prefixed messages, as a call's body carries them.
+    #[arg(long)]
+    pub framed: bool,
+    /// Base64 text instead of bytes.
+    #[arg(long)]
+    base64: bool,
+    /// binary (the default) or text (protobuf text format).
+    #[arg(long, value_name = "FORMAT", default_value = "binary", value_parser = ["binary", "text"])]
+    pub format: String,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The schema comes from --proto/--protoset, or from a server's reflection (-a). --raw needs\nnone: it prints field numbers and values as protoc --decode_raw does, nested messages guessed.\n\nExamples:\n  rpcsh decode --proto proto/routeguide.proto Point point.bin\n  rpcsh decode -a localhost:50051 RouteGuide/ListFeature --response --framed body.bin\n  echo CJqmjMMB | rpcsh decode --raw --base64"
+)]
+pub struct DecodeArgs {
+    /// A message, or a method (its request; --response: its response). Not with --raw.
+    #[arg(value_name = "TYPE")]
+    pub message: Option<String>,
+    /// The bytes: a file, or - (the default) for stdin.
+    #[arg(value_name = "FILE")]
+    pub input: Option<String>,
+    /// No schema: field numbers, wire types and values, as protoc --decode_raw prints them.
+    #[arg(long)]
+    pub raw: bool,
+    /// A method's response message instead of its request.
+    #[arg(long)]
+    pub response: bool,
+    /// gRPC length-prefixed messages, one after another.
+    #[arg(long)]
+    pub framed: bool,
+    /// The input is base64 text.
+    #[arg(long)]
+    base64: bool,
+    /// Output format: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<crate::format::Format>,
+    /// Print fields that have their default value.
+    #[arg(long)]
+    pub emit_defaults: bool,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+pub async fn check(args: CheckArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
+    let mut conn = args.conn;
+    conn.addr = args.address.or(conn.addr);
+    let conn = conn.connection(verbose, config);
+    let timeout = args.timeout.or_else(|| config.timeout_for(&conn.addr));
+    let checking = crate::drift::check(&conn, args.format == "json");
+    crate::commands::within(timeout, "check", checking).await
+}
+
+pub async fn encode(args: EncodeArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
+    let conn = args.conn.connection(verbose, config);
+    let wire = crate::convert::Wire {
+        framed: args.framed,
+        base64: args.base64,
+    };
+    let data = Data::parse(args.data.as_deref());
+    let text = args.format == "text";
+    crate::convert::encode(&conn, &args.message, data, args.response, wire, text).await?;
+    Ok(0)
+}
+
+pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
+    let wire = crate::convert::Wire {
+        framed: args.framed,
+        base64: args.base64,
+    };
+    if args.raw {
+        // With --raw, a lone argument is the input.
+        let input = args.input.or(args.message);
+        crate::convert::decode_raw(input.as_deref(), wire)?;
+        return Ok(0);
+    }
+    let Some(message) = args.message else {
+        anyhow::bail!(crate::error::Hint::new(
+            "decode needs the message TYPE",
+            "name one (rpcsh list shows the services), or --raw to decode without",
+        ));
+    };
+    let conn = args.conn.connection(verbose, config);
+    let style = crate::commands::OutputOptions {
+        format: args.format,
+        emit_defaults: args.emit_defaults,
+        proto_names: false,
+    }
+    .style();
+    let input = args.input.as_deref();
+    crate::convert::decode(&conn, &message, input, args.response, wire, style).await?;
+    Ok(0)
+}
