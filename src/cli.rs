@@ -450,6 +450,10 @@ pub struct CallArgs {
     /// Print fields with their proto names (point_count) instead of JSON names (pointCount).
     #[arg(long)]
     pub proto_names: bool,
+    /// Write a bytes field of the responses (FIELD or a.b) to PATH: each message's appended, the
+    /// field left out of what prints.
+    #[arg(long, value_name = "FIELD=PATH", value_parser = parse_save_bytes)]
+    pub save_bytes: Option<(String, PathBuf)>,
     /// Skip unknown fields in the request JSON instead of failing.
     #[arg(long)]
     pub allow_unknown_fields: bool,
@@ -465,6 +469,14 @@ fn parse_proxy(text: &str) -> Result<crate::proxy::Setting, String> {
 }
 
 /// A header limit: HTTP/2 counts it in 32 bits.
+fn parse_save_bytes(text: &str) -> Result<(String, PathBuf), String> {
+    let (field, path) = text
+        .split_once('=')
+        .filter(|(f, p)| !f.is_empty() && !p.is_empty())
+        .ok_or("expected FIELD=PATH, as in payload=out.bin")?;
+    Ok((field.to_string(), PathBuf::from(path)))
+}
+
 fn parse_header_size(text: &str) -> Result<u32, String> {
     let size = crate::util::parse_size(text)?;
     u32::try_from(size).map_err(|_| format!("{text:?} is over HTTP/2's limit of 4GiB"))
@@ -665,6 +677,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         format: args.format.or(config.format),
                         emit_defaults: args.emit_defaults,
                         proto_names: args.proto_names,
+                        save_bytes: args.save_bytes,
                     };
                     let data = Data::parse(args.data.as_deref());
                     let (conn, timeout) = deadline(&args.conn, args.timeout);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tonic::metadata::MetadataMap;
 
 /// Output settings of `call`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct OutputOptions {
     /// `None`: pretty JSON on a terminal, JSON lines otherwise.
     pub format: Option<Format>,
@@ -25,6 +25,9 @@ pub struct OutputOptions {
     pub emit_defaults: bool,
     /// Proto field names instead of JSON names.
     pub proto_names: bool,
+    /// `--save-bytes FIELD=PATH`: a bytes field of the responses (`a.b`) written to a file, each
+    /// message's appended (a stream of chunks makes the whole file), and left out of what prints.
+    pub save_bytes: Option<(String, std::path::PathBuf)>,
 }
 
 impl OutputOptions {
@@ -95,6 +98,11 @@ pub async fn call(
     let stdout = std::io::stdout();
     let mut handler = ResolvingPrinter {
         schema: &mut session.schema,
+        save: output.save_bytes.clone().map(|(field, path)| SaveBytes {
+            field,
+            path,
+            file: None,
+        }),
         printer: Printer {
             out: std::io::BufWriter::new(stdout.lock()),
             style: output.style(),
@@ -206,7 +214,64 @@ pub async fn within<T>(
 /// Resolves the types of `Any` fields through the schema source before the printer sees them.
 struct ResolvingPrinter<'a, W: Write> {
     schema: &'a mut Schema,
+    save: Option<SaveBytes>,
     printer: Printer<W>,
+}
+
+/// Where `--save-bytes` writes; the file is made at the first message.
+struct SaveBytes {
+    field: String,
+    path: std::path::PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl SaveBytes {
+    /// Takes the field's bytes out of `message` into the file.
+    fn take(&mut self, message: &mut DynamicMessage) -> anyhow::Result<()> {
+        let mut at = message;
+        let mut parts = self.field.split('.').peekable();
+        while let Some(part) = parts.next() {
+            let desc = prost_reflect::ReflectMessage::descriptor(&*at);
+            let field = desc
+                .get_field_by_name(part)
+                .or_else(|| desc.get_field_by_json_name(part))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(crate::error::Hint::new(
+                        format!("--save-bytes: {} has no field {part}", desc.full_name()),
+                        format!("its fields: {}", field_names(&desc)),
+                    ))
+                })?;
+            if parts.peek().is_some() {
+                match at.get_field_mut(&field) {
+                    prost_reflect::Value::Message(m) => at = m,
+                    _ => bail!("--save-bytes: {part} is not a message field"),
+                }
+                continue;
+            }
+            let bytes = match at.get_field(&field).as_ref() {
+                prost_reflect::Value::Bytes(b) => b.clone(),
+                _ => bail!("--save-bytes: {part} is not a bytes field"),
+            };
+            at.clear_field(&field);
+            if self.file.is_none() {
+                let file = std::fs::File::create(&self.path).map_err(|e| {
+                    anyhow::anyhow!("--save-bytes: cannot write {}: {e}", self.path.display())
+                })?;
+                self.file = Some(std::io::BufWriter::new(file));
+            }
+            if let Some(file) = &mut self.file {
+                file.write_all(&bytes)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn field_names(desc: &prost_reflect::MessageDescriptor) -> String {
+    desc.fields()
+        .map(|f| f.name().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl<W: Write> invoke::Handler for ResolvingPrinter<'_, W> {
@@ -214,7 +279,10 @@ impl<W: Write> invoke::Handler for ResolvingPrinter<'_, W> {
         self.printer.on_headers(headers)
     }
 
-    async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+    async fn on_message(&mut self, mut message: DynamicMessage) -> anyhow::Result<()> {
+        if let Some(save) = &mut self.save {
+            save.take(&mut message)?;
+        }
         let message = self.schema.resolve_any(message).await;
         self.printer.on_message(message).await
     }

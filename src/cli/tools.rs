@@ -126,6 +126,7 @@ pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> an
         format: args.format,
         emit_defaults: args.emit_defaults,
         proto_names: false,
+        save_bytes: None,
     }
     .style();
     let input = args.input.as_deref();

@@ -285,3 +285,19 @@ def test_tls(stubs, pki):
         assert out.returncode == 1 and "rpcsh: error:" in out.stderr
     finally:
         server.stop()
+
+
+def test_save_bytes_joins_a_streams_chunks_and_file_bytes_go_up(test_server, tmp_path):
+    sizes = [31415, 9, 2653]
+    saved = tmp_path / "body.bin"
+    out = call(test_server, "StreamingOutputCall",
+               {"responseParameters": [{"size": n} for n in sizes]},
+               "--save-bytes", f"payload.body={saved}")
+    assert saved.read_bytes() == bytes(sum(sizes))
+    # The saved field is left out of what prints.
+    assert all("body" not in line for line in out.stdout.splitlines()), out.stdout[:200]
+    chunk = tmp_path / "chunk.bin"
+    chunk.write_bytes(bytes(27182))
+    up = call(test_server, "StreamingInputCall",
+              stdin=json.dumps({"payload": {"body": f"@file:{chunk}"}}))
+    assert json.loads(up.stdout) == {"aggregatedPayloadSize": 27182}
