@@ -34,15 +34,8 @@ pub struct EncodeArgs {
     pub message: String,
     /// The JSON: inline, @FILE, or - (the default) for stdin; several messages with --framed.
     pub data: Option<String>,
-    /// A method's response message instead of its request.
-    #[arg(long)]
-    pub response: bool,
-    /// gRPC length-prefixed messages, as a call's body carries them.
-    #[arg(long)]
-    pub framed: bool,
-    /// Base64 text instead of bytes.
-    #[arg(long)]
-    base64: bool,
+    #[command(flatten)]
+    pub wire: WireArgs,
     /// binary (the default) or text (protobuf text format).
     #[arg(long, value_name = "FORMAT", default_value = "binary", value_parser = ["binary", "text"])]
     pub format: String,
@@ -64,15 +57,8 @@ pub struct DecodeArgs {
     /// No schema: field numbers, wire types and values, as protoc --decode_raw prints them.
     #[arg(long)]
     pub raw: bool,
-    /// A method's response message instead of its request.
-    #[arg(long)]
-    pub response: bool,
-    /// gRPC length-prefixed messages, one after another.
-    #[arg(long)]
-    pub framed: bool,
-    /// The input is base64 text.
-    #[arg(long)]
-    base64: bool,
+    #[command(flatten)]
+    pub wire: WireArgs,
     /// Output format: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<crate::format::Format>,
@@ -81,6 +67,29 @@ pub struct DecodeArgs {
     pub emit_defaults: bool,
     #[command(flatten)]
     pub conn: ConnArgs,
+}
+
+/// What `encode` writes and `decode` reads.
+#[derive(Debug, clap::Args)]
+pub struct WireArgs {
+    /// A method's response message instead of its request.
+    #[arg(long)]
+    pub response: bool,
+    /// gRPC length-prefixed messages, several in a row, as a call's body carries them.
+    #[arg(long)]
+    pub framed: bool,
+    /// Base64 text instead of bytes.
+    #[arg(long)]
+    pub base64: bool,
+}
+
+impl WireArgs {
+    fn wire(&self) -> crate::convert::Wire {
+        crate::convert::Wire {
+            framed: self.framed,
+            base64: self.base64,
+        }
+    }
 }
 
 pub async fn check(args: CheckArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
@@ -94,21 +103,14 @@ pub async fn check(args: CheckArgs, verbose: bool, config: &Arc<Config>) -> anyh
 
 pub async fn encode(args: EncodeArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
     let conn = args.conn.connection(verbose, config);
-    let wire = crate::convert::Wire {
-        framed: args.framed,
-        base64: args.base64,
-    };
     let data = Data::parse(args.data.as_deref());
-    let text = args.format == "text";
-    crate::convert::encode(&conn, &args.message, data, args.response, wire, text).await?;
+    let (wire, text) = (args.wire.wire(), args.format == "text");
+    crate::convert::encode(&conn, &args.message, data, args.wire.response, wire, text).await?;
     Ok(0)
 }
 
 pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
-    let wire = crate::convert::Wire {
-        framed: args.framed,
-        base64: args.base64,
-    };
+    let wire = args.wire.wire();
     if args.raw {
         // With --raw, a lone argument is the input.
         let input = args.input.or(args.message);
@@ -130,6 +132,7 @@ pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> an
     }
     .style();
     let input = args.input.as_deref();
-    crate::convert::decode(&conn, &message, input, args.response, wire, style).await?;
+    let response = args.wire.response;
+    crate::convert::decode(&conn, &message, input, response, wire, style).await?;
     Ok(0)
 }
