@@ -128,8 +128,13 @@ fn text(m: &DynamicMessage, name: &str) -> String {
 
 /// `file` (an encoded FileDescriptorProto) as proto2 or proto3 when it is an editions file;
 /// untouched otherwise.
+/// Whether an encoded file is an editions file.
+pub fn is_editions(file: &[u8]) -> bool {
+    field(file, SYNTAX) == Some(b"editions")
+}
+
 pub fn translated(file: Bytes) -> anyhow::Result<Bytes> {
-    if field(&file, SYNTAX) != Some(b"editions") {
+    if !is_editions(&file) {
         return Ok(file);
     }
     let name = field(&file, 1)

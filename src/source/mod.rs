@@ -326,7 +326,11 @@ impl Schema {
         let mut files = prune::Files::default();
         let entries = prune::set_files(&set).ok_or_else(|| anyhow!("not a FileDescriptorSet"))?;
         for file in entries {
-            files.insert(editions::translated(file)?);
+            let original = editions::is_editions(&file).then(|| file.clone());
+            let translated = editions::translated(file)?;
+            if let (Some(original), true) = (original, files.insert(translated.clone())) {
+                files.keep_original(prune::name_of(&translated).unwrap_or_default(), original);
+            }
         }
         loop {
             let missing: Vec<(String, String)> = files
@@ -616,10 +620,16 @@ impl Schema {
                         bytes.len()
                     );
                 }
-                let bytes = editions::translated(bytes.into())?;
+                let bytes: Bytes = bytes.into();
+                let original = editions::is_editions(&bytes).then(|| bytes.clone());
+                let bytes = editions::translated(bytes)?;
                 let name = prune::name_of(&bytes).unwrap_or_default();
-                if !Arc::make_mut(&mut pruned.files).insert(bytes) {
+                let files = Arc::make_mut(&mut pruned.files);
+                if !files.insert(bytes) {
                     continue;
+                }
+                if let Some(original) = original {
+                    files.keep_original(name.clone(), original);
                 }
                 if let Some(reflection) = &self.reflection {
                     pruned.files.within(reflection.budget)?;

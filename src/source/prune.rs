@@ -108,6 +108,9 @@ pub struct Files {
     /// What the files kept here take in memory, bytes and index, about: what a schema budget
     /// counts (a million tiny files cost more than their bytes).
     cost: usize,
+    /// Editions files as they came, by name: what is kept above is their proto2/proto3
+    /// translation, and an export writes the originals.
+    originals: HashMap<String, Bytes>,
 }
 
 /// The top-level fields of an encoded message.
@@ -204,6 +207,11 @@ impl Files {
     pub fn merge(&mut self, other: &Files) {
         for file in &other.files {
             self.insert(file.bytes.raw().into_owned());
+        }
+        for (name, original) in &other.originals {
+            if !self.originals.contains_key(name) {
+                self.keep_original(name.clone(), original.clone());
+            }
         }
     }
 
@@ -401,7 +409,16 @@ impl Files {
 
     /// A kept file, encoded as it was received or read.
     pub fn encoded(&self, name: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+        if let Some(original) = self.originals.get(name) {
+            return Some(std::borrow::Cow::Borrowed(original));
+        }
         self.by_name.get(name).map(|&i| self.files[i].bytes.raw())
+    }
+
+    /// Keeps the editions file a translation kept here was made from.
+    pub fn keep_original(&mut self, name: String, original: Bytes) {
+        self.cost += original.len();
+        self.originals.insert(name, original);
     }
 
     /// An encoded FileDescriptorSet holding what `roots` (full names; None: everything) reach,

@@ -104,3 +104,24 @@ def test_from_proto_files(tmp_path):
           str(out))
     protoc = files(descriptor_set(ROOT / "proto", ["routeguide.proto"], tmp_path / "p.pb"))
     assert files(out) == protoc
+
+
+def test_editions_files_are_exported_as_editions(tmp_path):
+    """rpcsh reads editions files as their proto2/proto3 translation; what it writes out is the
+    editions file it was given, through reflection and from a protoset alike."""
+    from set_server import SetServer
+    from test_real_schemas import EDITIONS
+    given = descriptor_set(EDITIONS, ["ed2023.proto", "ed2024.proto"], tmp_path / "ed.pb")
+    server = SetServer(given)
+    try:
+        for source in (["-a", server.addr], ["--protoset", str(given)]):
+            out = tmp_path / "out.pb"
+            rpcsh("describe", *source, "--protoset-out", str(out))
+            exported = files(out)
+            assert {n: f.syntax for n, f in exported.items()
+                    if n.startswith("ed")} == {"ed2023.proto": "editions",
+                                               "ed2024.proto": "editions"}, exported.keys()
+            for name, f in exported.items():
+                assert files(given)[name] == f, name
+    finally:
+        server.stop()
