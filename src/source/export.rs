@@ -25,6 +25,9 @@ impl Schema {
                 }
             }
         } else {
+            // Their files in one round trip, rather than one a symbol (`check` names every
+            // service of the files); a name reflection does not know is found below, or not.
+            self.load_symbols(symbols).await?;
             for symbol in symbols {
                 let found = self.find_symbol(symbol).await?;
                 roots.push(found.parent_file().name().to_string());
