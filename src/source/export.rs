@@ -1,9 +1,10 @@
 //! A schema written out: `describe --protoset-out FILE [SYMBOL...]` writes the files the symbols
 //! need (all the services' when none is named), imports first, as `protoc --include_imports
 //! --descriptor_set_out` does, each file as it was received or read (comments included), from
-//! any source. Well-known files a server leaves out are rpcsh's own.
+//! any source. Well-known files a server leaves out are rpcsh's own; the imports a file lacks
+//! (grpc-js lists none) are added.
 use super::{well_known_file, Schema};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 impl Schema {
     /// An encoded FileDescriptorSet of what `symbols` need, how many files it holds, and what
@@ -33,15 +34,16 @@ impl Schema {
                 roots.push(found.parent_file().name().to_string());
             }
         }
+        let added = self.reflected.files.added_imports();
         let mut order = Vec::new();
         let mut seen = HashSet::new();
         for root in roots {
-            self.imports_first(&root, &mut seen, &mut order);
+            self.imports_first(&root, &added, &mut seen, &mut order);
         }
         let mut set = Vec::new();
         let mut written = 0;
         for name in order {
-            let encoded = match self.reflected.files.encoded(&name) {
+            let mut encoded = match self.reflected.files.encoded(&name) {
                 Some(bytes) => bytes.into_owned(),
                 None => match well_known_file(&name) {
                     Some(bytes) => bytes,
@@ -51,6 +53,10 @@ impl Schema {
                     }
                 },
             };
+            // Appended: the indexes of public and weak imports still hold.
+            for dep in added.get(&name).into_iter().flatten() {
+                prost::encoding::string::encode(3, dep, &mut encoded);
+            }
             prost::encoding::bytes::encode(1, &encoded, &mut set);
             written += 1;
         }
@@ -66,17 +72,24 @@ impl Schema {
             .map(|s| s.parent_file().name().to_string())
     }
 
-    /// `name` after everything it imports, each file once.
-    fn imports_first(&self, name: &str, seen: &mut HashSet<String>, order: &mut Vec<String>) {
+    /// `name` after everything it imports (and lacked the import of), each file once.
+    fn imports_first(
+        &self,
+        name: &str,
+        added: &HashMap<String, Vec<String>>,
+        seen: &mut HashSet<String>,
+        order: &mut Vec<String>,
+    ) {
         if !seen.insert(name.to_string()) {
             return;
         }
-        let imports: Vec<String> = match self.reflected.files.encoded(name) {
+        let mut imports: Vec<String> = match self.reflected.files.encoded(name) {
             Some(_) => self.reflected.files.imports(name).to_vec(),
             None => well_known_imports(name),
         };
+        imports.extend(added.get(name).into_iter().flatten().cloned());
         for import in imports {
-            self.imports_first(&import, seen, order);
+            self.imports_first(&import, added, seen, order);
         }
         order.push(name.to_string());
     }
