@@ -235,12 +235,12 @@ impl Comparison<'_> {
             let what = format!("JSON name {} on the server", theirs.json_name());
             self.found(true, "FIELD_SAME_JSON_NAME", place, what);
         }
-        let (a, b) = (kind_name(&ours.kind()), kind_name(&theirs.kind()));
+        let (a, b) = (type_name(ours), type_name(theirs));
         if a != b {
             let what = format!("{a} in the files, {b} on the server");
             self.found(true, "FIELD_SAME_TYPE", place, what);
         } else {
-            match ours.kind() {
+            match map_value(ours).map_or_else(|| ours.kind(), |v| v.kind()) {
                 Kind::Message(m) => self.message(&m),
                 Kind::Enum(e) => self.enumeration(&e),
                 _ => {}
@@ -311,6 +311,25 @@ impl Comparison<'_> {
 }
 
 /// A field's type as the check compares it: scalars by kind, messages and enums by full name.
+/// A field's type; a map's by its key and value (grpc-js names entries `Stock`, protoc
+/// `StockEntry`: the wire is the same).
+fn type_name(field: &FieldDescriptor) -> String {
+    match (field.kind().as_message(), map_value(field)) {
+        (Some(entry), Some(value)) => {
+            let key = entry.map_entry_key_field().kind();
+            format!("map<{}, {}>", kind_name(&key), kind_name(&value.kind()))
+        }
+        _ => kind_name(&field.kind()),
+    }
+}
+
+fn map_value(field: &FieldDescriptor) -> Option<FieldDescriptor> {
+    field
+        .is_map()
+        .then(|| field.kind().as_message().map(|e| e.map_entry_value_field()))
+        .flatten()
+}
+
 fn kind_name(kind: &Kind) -> String {
     match kind {
         Kind::Message(m) => m.full_name().to_string(),

@@ -16,6 +16,8 @@ BREAKING = {
                          "interop.v1.Everything.text"),
     "field retyped": ("  int64 i64 = 2;", "  string i64 = 2;", "FIELD_SAME_TYPE",
                       "interop.v1.Everything.i64"),
+    "map value retyped": ("  map<string, int64> counts = 13;", "  map<string, string> counts = 13;",
+                          "FIELD_SAME_TYPE", "interop.v1.Everything.counts"),
     "field renamed": ("  uint64 u64 = 3;", "  uint64 unsigned = 3;", "FIELD_SAME_NAME",
                       "interop.v1.Everything.u64"),
     "field made repeated": ("  sint32 s32 = 4;", "  repeated sint32 s32 = 4;",
