@@ -102,27 +102,9 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
-    /// Describe a service, method, message or enum.
-    #[command(
-        visible_alias = "desc",
-        after_help = "With --protoset-out, the files the symbols need (every service's when none is named) are\nwritten as a FileDescriptorSet, imports included, as protoc --include_imports writes one.\n\nExamples:\n  rpcsh describe RouteGuide\n  rpcsh describe RouteGuide/RouteChat\n  rpcsh describe RouteNote --format json\n  rpcsh describe --protoset-out api.pb\n  rpcsh describe RouteGuide --protoset-out routeguide.pb"
-    )]
-    Describe {
-        /// The symbols: fully-qualified names, or services or methods as `call` takes them.
-        #[arg(value_name = "SYMBOL", required_unless_present = "protoset_out")]
-        symbols: Vec<String>,
-        /// Write the files the symbols need (all, with no symbol) as a FileDescriptorSet.
-        #[arg(long, value_name = "FILE")]
-        protoset_out: Option<PathBuf>,
-        /// `text` (proto-like, the default) or `json` (the descriptor proto).
-        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
-        format: String,
-        /// Longest the command may take, connecting and reflection included.
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        #[command(flatten)]
-        conn: ConnArgs,
-    },
+    /// Describe a service, method, message or enum; or write the schema out.
+    #[command(visible_alias = "desc")]
+    Describe(tools::DescribeArgs),
     /// Print a JSON skeleton of a message (or a method's request) with every field, to fill in.
     #[command(
         after_help = "Examples:\n  rpcsh template RouteGuide/RouteChat\n  rpcsh template Rectangle"
@@ -692,26 +674,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let listing = commands::list(&conn, service.as_deref());
                     done(commands::within(timeout, "list", listing).await)
                 }
-                Command::Describe {
-                    symbols,
-                    protoset_out,
-                    format,
-                    timeout,
-                    conn,
-                } => {
-                    let (conn, timeout) = deadline(&conn, timeout);
-                    let describing = async {
-                        match &protoset_out {
-                            Some(out) => commands::export(&conn, &symbols, out).await,
-                            None => {
-                                for symbol in &symbols {
-                                    commands::describe(&conn, symbol, format == "json").await?;
-                                }
-                                Ok(())
-                            }
-                        }
-                    };
-                    done(commands::within(timeout, "describe", describing).await)
+                Command::Describe(args) => {
+                    let (conn, timeout) = deadline(&args.conn, args.timeout);
+                    done(commands::within(timeout, "describe", tools::describe(&conn, args)).await)
                 }
                 Command::Template {
                     symbol,

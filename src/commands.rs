@@ -320,11 +320,38 @@ pub async fn list(conn: &Connection, service: Option<&str>) -> anyhow::Result<()
 
 /// `rpcsh describe SYMBOL`: a service, method, message or enum, as proto text or JSON.
 /// `describe --protoset-out FILE [SYMBOL...]`: the schema's files as a FileDescriptorSet.
-pub async fn export(conn: &Connection, symbols: &[String], out: &Path) -> anyhow::Result<()> {
+/// `describe --protoset-out FILE` and `--proto-out DIR`: the schema the symbols need, written.
+pub async fn export(
+    conn: &Connection,
+    symbols: &[String],
+    protoset: Option<&Path>,
+    protos: Option<&Path>,
+) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
     let (set, files, missing) = session.schema.export(symbols).await?;
-    std::fs::write(out, set).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-    eprintln!("wrote {files} file(s) to {}", out.display());
+    if let Some(dir) = protos {
+        let tree = crate::source::write_protos(&set, dir)?;
+        eprintln!(
+            "wrote {} .proto file(s) under {}",
+            tree.written.len(),
+            dir.display()
+        );
+        if !tree.well_known.is_empty() {
+            eprintln!(
+                "left to protoc's own copies: {}",
+                tree.well_known.join(", ")
+            );
+        }
+        for dropped in tree.dropped {
+            let dropped = crate::style::printable(&dropped);
+            eprintln!("rpcsh: warning: cannot be written in .proto, left out: {dropped}");
+        }
+    }
+    if let Some(out) = protoset {
+        std::fs::write(out, set)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        eprintln!("wrote {files} file(s) to {}", out.display());
+    }
     if !missing.is_empty() {
         eprintln!(
             "rpcsh: warning: not in the schema, left out: {}",

@@ -1,10 +1,37 @@
-//! The schema tools' arguments and dispatch: `check` (drift), `encode` and `decode`.
+//! The schema tools' arguments and dispatch: `describe` (and its export), `check` (drift),
+//! `encode` and `decode`.
 use super::ConnArgs;
 use crate::config::Config;
+use crate::connection::Connection;
 use crate::input::Data;
 use crate::util::parse_duration;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "With --protoset-out, the files the symbols need (every service's when none is named) are\nwritten as a FileDescriptorSet, imports included, as protoc --include_imports writes one;\nwith --proto-out, as .proto sources under DIR (google/protobuf/* files are left to\nprotoc's own copies) that protoc and protox compile back to the same descriptors.\n\nExamples:\n  rpcsh describe RouteGuide\n  rpcsh describe RouteGuide/RouteChat\n  rpcsh describe RouteNote --format json\n  rpcsh describe --protoset-out api.pb\n  rpcsh describe RouteGuide --protoset-out routeguide.pb\n  rpcsh describe -a localhost:50051 --proto-out protos/"
+)]
+pub struct DescribeArgs {
+    /// The symbols: fully-qualified names, or services or methods as `call` takes them.
+    #[arg(value_name = "SYMBOL", required_unless_present_any = ["protoset_out", "proto_out"])]
+    pub symbols: Vec<String>,
+    /// Write the files the symbols need (all, with no symbol) as a FileDescriptorSet.
+    #[arg(long, value_name = "FILE")]
+    pub protoset_out: Option<PathBuf>,
+    /// Write the files the symbols need (all, with no symbol) as .proto sources under DIR.
+    #[arg(long, value_name = "DIR")]
+    pub proto_out: Option<PathBuf>,
+    /// `text` (proto-like, the default) or `json` (the descriptor proto).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Longest the command may take, connecting and reflection included.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -90,6 +117,17 @@ impl WireArgs {
             base64: self.base64,
         }
     }
+}
+
+pub async fn describe(conn: &Connection, args: DescribeArgs) -> anyhow::Result<()> {
+    if args.protoset_out.is_some() || args.proto_out.is_some() {
+        let (set, out) = (args.protoset_out.as_deref(), args.proto_out.as_deref());
+        return crate::commands::export(conn, &args.symbols, set, out).await;
+    }
+    for symbol in &args.symbols {
+        crate::commands::describe(conn, symbol, args.format == "json").await?;
+    }
+    Ok(())
 }
 
 pub async fn check(args: CheckArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {

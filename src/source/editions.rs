@@ -83,7 +83,7 @@ impl Features {
     }
 }
 
-fn message_field<'a>(m: &'a DynamicMessage, name: &str) -> Option<&'a DynamicMessage> {
+pub(super) fn message_field<'a>(m: &'a DynamicMessage, name: &str) -> Option<&'a DynamicMessage> {
     if !m.has_field_by_name(name) {
         return None;
     }
@@ -93,7 +93,10 @@ fn message_field<'a>(m: &'a DynamicMessage, name: &str) -> Option<&'a DynamicMes
     }
 }
 
-fn messages<'a>(m: &'a DynamicMessage, name: &'a str) -> impl Iterator<Item = &'a DynamicMessage> {
+pub(super) fn messages<'a>(
+    m: &'a DynamicMessage,
+    name: &'a str,
+) -> impl Iterator<Item = &'a DynamicMessage> {
     m.fields()
         .filter(move |(f, _)| f.name() == name)
         .flat_map(|(_, v)| v.as_list().unwrap_or_default())
@@ -114,13 +117,13 @@ fn messages_mut<'a>(
     list.iter_mut().filter_map(Value::as_message_mut)
 }
 
-fn int(m: &DynamicMessage, name: &str) -> i32 {
+pub(super) fn int(m: &DynamicMessage, name: &str) -> i32 {
     m.get_field_by_name(name)
         .and_then(|v| v.as_enum_number().or_else(|| v.as_i32()))
         .unwrap_or(0)
 }
 
-fn text(m: &DynamicMessage, name: &str) -> String {
+pub(super) fn text(m: &DynamicMessage, name: &str) -> String {
     m.get_field_by_name(name)
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()

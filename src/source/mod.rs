@@ -6,12 +6,14 @@
 mod editions;
 mod export;
 mod guard;
+mod proto_text;
 mod protos;
 mod prune;
 pub mod reflection;
 mod remembered;
 mod symbol;
 
+pub use proto_text::write as write_protos;
 pub use symbol::Symbol;
 
 use crate::error::Hint;

@@ -9,7 +9,7 @@ import subprocess
 import urllib.parse
 
 import pytest
-from conftest import ROOT, rpcsh
+from conftest import ROOT, RPCSH, rpcsh
 
 NODE = ROOT / "tests" / "node"
 LIBRARY = "acme.library.v2.Library"
@@ -224,3 +224,53 @@ def test_a_status_detail_that_is_not_base64_is_dropped_not_a_panic():
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_schema_tools_against_grpc_js(library, tmp_path):
+    """Export, convert and drift-check a grpc-js server's schema: its reflection sends one file
+    a package, with no imports; what rpcsh writes imports what each file uses."""
+    from conftest import descriptor_set
+    from test_reflection_peers import GRPCURL
+    from test_schema_export import assert_same_files, comparable, compiled_tree
+    pb, tree = tmp_path / "library.pb", tmp_path / "tree"
+    rpcsh("describe", "-a", library, "--protoset-out", str(pb), "--proto-out", str(tree))
+    exported = comparable(pb)
+    assert "acme_types_v1.proto" in exported["acme_library_v2.proto"].dependency
+    # The tree protoc compiles holds what the server was started from: grpc-js's descriptors
+    # (relative type names, a map entry named as its field) become the source's again.
+    protos = NODE / "protos"
+    rebuilt = comparable(compiled_tree(tree, tmp_path / "rebuilt.pb"))
+    original = comparable(descriptor_set(protos, ["acme/library/v2/library.proto",
+                                                  "acme/archive/v1/archive.proto"],
+                                         tmp_path / "original.pb"))
+    for package in ("acme.library.v2", "acme.archive.v1", "acme.types.v1"):
+        [ours] = [f for f in rebuilt.values() if f.package == package]
+        [theirs] = [f for f in original.values() if f.package == package]
+        for f in (ours, theirs):
+            f.ClearField("name")
+            f.ClearField("dependency")
+            f.ClearField("options")
+            # grpc-js orders nested types its own way: the order means nothing on the wire.
+            for m in f.message_type:
+                nested = sorted(m.nested_type, key=lambda n: n.name)
+                del m.nested_type[:]
+                m.nested_type.extend(nested)
+        assert_same_files({package: theirs}, {package: ours}, [package])
+    described = subprocess.run([GRPCURL, "-protoset", str(pb), "describe",
+                                "acme.library.v2.Book"], capture_output=True, text=True,
+                               check=True).stdout
+    assert ".acme.types.v1.Author author = 3;" in described
+    # encode with the server's schema, decode with the exported one.
+    book = '{"isbn": "978-0", "author": {"name": "Lem"}, "stock": {"berlin": 3}}'
+    binary = subprocess.run([RPCSH, "encode", "-a", library, "acme.library.v2.Book", book,
+                             "--base64"], capture_output=True, text=True, check=True).stdout
+    decoded = rpcsh("decode", "--protoset", str(pb), "acme.library.v2.Book", "--base64",
+                    stdin=binary).stdout
+    assert json.loads(decoded) == json.loads(book)
+    # The server matches the files it was started from, and the files grpc-js's schema became.
+    out = rpcsh("check", library, "-I", str(protos), "--proto",
+                str(protos / "acme/library/v2/library.proto"), "--proto",
+                str(protos / "acme/archive/v1/archive.proto"))
+    assert "0 breaking" in out.stdout, out.stdout
+    assert rpcsh("check", library, "--protoset", str(descriptor_set(
+        tree, ["acme_library_v2.proto", "acme_archive_v1.proto"], tmp_path / "t.pb"))).returncode == 0
