@@ -191,7 +191,7 @@ pub enum Command {
     },
     /// Show the config file's path or the settings in effect.
     #[command(
-        after_help = "The file is $RPCSH_CONFIG, else $XDG_CONFIG_HOME/rpcsh/config.toml, else\n~/.config/rpcsh/config.toml. Flags beat environment variables, which beat the file.\n\nExample config.toml:\n  address = \"localhost:50051\"    # default server (an address or an alias below)\n  format = \"json\"                 # json, jsonl or text\n  timeout = \"10s\"                 # default call deadline\n  color = \"auto\"                  # auto, always or never\n\n  [servers.prod]                  # rpcsh connect prod, rpcsh call -a prod ...\n  address = \"grpc.example.com:443\"\n  headers = { authorization = \"Bearer ...\" }\n  cacert = \"ca.pem\"               # relative to the config file\n  timeout = \"2s\"\n  # also: reflect-headers, plaintext, tls, insecure, cert, key, authority,\n  #       user-agent, protos, import-paths, protoset, max-msg-size, max-schema-size, compress,\n  #       proxy, header-command,\n  #       protocol (grpc, grpc-web, connect), http2, codec (proto, json)\n\nExamples:\n  rpcsh config show\n  rpcsh config show -a prod\n  rpcsh config path"
+        after_help = "The file is $RPCSH_CONFIG, else $XDG_CONFIG_HOME/rpcsh/config.toml, else\n~/.config/rpcsh/config.toml. Flags beat environment variables, which beat the file.\n\nExample config.toml:\n  address = \"localhost:50051\"    # default server (an address or an alias below)\n  format = \"json\"                 # json, jsonl or text\n  timeout = \"10s\"                 # default call deadline\n  color = \"auto\"                  # auto, always or never\n\n  [servers.prod]                  # rpcsh connect prod, rpcsh call -a prod ...\n  address = \"grpc.example.com:443\"\n  headers = { authorization = \"Bearer ...\" }\n  cacert = \"ca.pem\"               # relative to the config file\n  timeout = \"2s\"\n  # also: reflect-headers, plaintext, tls, insecure, cert, key, authority,\n  #       user-agent, protos, import-paths, protoset, schema-add, max-msg-size, max-schema-size,\n  #       compress, proxy, header-command,\n  #       protocol (grpc, grpc-web, connect), http2, codec (proto, json)\n\nExamples:\n  rpcsh config show\n  rpcsh config show -a prod\n  rpcsh config path"
     )]
     Config {
         #[command(subcommand)]
@@ -412,6 +412,10 @@ pub struct ConnArgs {
         conflicts_with = "protos"
     )]
     pub protoset: Option<PathBuf>,
+    /// Add a .proto or protoset to the schema: what the server's reflection lacks (an Any's
+    /// type, a file it cannot give) is taken from it (repeatable).
+    #[arg(help_heading = "Schema", long, value_name = "FILE")]
+    pub schema_add: Vec<PathBuf>,
     /// Show secret header values (authorization, cookie, *-token, *-key) in -v output.
     #[arg(long)]
     pub show_secrets: bool,
@@ -491,6 +495,7 @@ impl ConnArgs {
             protos: self.protos.clone(),
             import_paths: self.import_paths.clone(),
             protoset: self.protoset.clone(),
+            schema_add: self.schema_add.clone(),
             max_message_size: self.max_msg_size,
             max_schema_size: self.max_schema_size,
             compress: self.compress,

@@ -92,6 +92,9 @@ pub struct Server {
     /// As `--protoset`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protoset: Option<PathBuf>,
+    /// As `--schema-add`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schema_add: Vec<PathBuf>,
     /// As `--max-msg-size`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_msg_size: Option<usize>,
@@ -320,6 +323,7 @@ impl Server {
         self.protos
             .iter_mut()
             .chain(&mut self.import_paths)
+            .chain(&mut self.schema_add)
             .for_each(fix);
     }
 }

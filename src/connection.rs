@@ -33,6 +33,8 @@ pub struct Connection {
     pub protos: Vec<PathBuf>,
     pub import_paths: Vec<PathBuf>,
     pub protoset: Option<PathBuf>,
+    /// `--schema-add`: files beside the schema source.
+    pub schema_add: Vec<PathBuf>,
     pub max_message_size: Option<usize>,
     /// `--max-schema-size`: the budget of a reflected schema.
     pub max_schema_size: Option<usize>,
@@ -89,6 +91,14 @@ impl Connection {
             Some(Schema::from_protoset(set)?)
         } else {
             None
+        };
+        let supplement = match self.schema_add.as_slice() {
+            [] => None,
+            paths => Some(crate::source::supplement::read(paths, &self.import_paths)?),
+        };
+        let (local, supplement) = match (local, supplement) {
+            (Some(schema), Some(files)) => (Some(schema.with_supplement(files)), None),
+            other => other,
         };
         if let (Some(v), Some(schema)) = (&self.verbose, &local) {
             for note in schema.notes() {
@@ -168,6 +178,10 @@ impl Connection {
                 ),
             )
             .remembering(&self.addr),
+        };
+        let schema = match supplement {
+            Some(files) => schema.with_supplement(files),
+            None => schema,
         };
         Ok(Session {
             link,
@@ -392,6 +406,9 @@ fn fill(conn: &mut Connection, server: &Server) {
         conn.protos.clone_from(&server.protos);
         conn.protoset.clone_from(&server.protoset);
     }
+    if conn.schema_add.is_empty() {
+        conn.schema_add.clone_from(&server.schema_add);
+    }
     if conn.import_paths.is_empty() {
         conn.import_paths.clone_from(&server.import_paths);
     }
@@ -444,6 +461,7 @@ fn settings(conn: &Connection) -> Server {
         protos: conn.protos.clone(),
         import_paths: conn.import_paths.clone(),
         protoset: conn.protoset.clone(),
+        schema_add: conn.schema_add.clone(),
         max_msg_size: conn.max_message_size,
         max_schema_size: conn.max_schema_size,
         compress: conn.compress,

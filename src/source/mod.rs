@@ -3,6 +3,7 @@
 //! encoded and builds only what the names used reach: with reflection, only the files a command
 //! needs are fetched, dependencies included; a local source is indexed, not built. The names
 //! people type are resolved in `symbol`.
+mod any;
 mod editions;
 mod export;
 mod guard;
@@ -11,6 +12,7 @@ mod protos;
 mod prune;
 pub mod reflection;
 mod remembered;
+pub mod supplement;
 mod symbol;
 
 pub use proto_text::write as write_protos;
@@ -20,7 +22,7 @@ use crate::error::Hint;
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage};
+use prost_reflect::DescriptorPool;
 use reflection::Reflection;
 use std::{collections::HashSet, path::PathBuf, sync::Arc};
 use symbol::matching_services;
@@ -52,6 +54,8 @@ pub struct Schema {
     reflected: Reflected,
     /// What `-v` says of how the schema was read.
     notes: Vec<String>,
+    /// `--schema-add` files beside reflection: what the server lacks is taken from them.
+    supplement: Option<Arc<prune::Files>>,
 }
 
 #[derive(Default)]
@@ -67,6 +71,8 @@ struct Reflected {
     /// For a one-shot command on a big closure: build it shallow, with the names responses
     /// turned out to need expanded since (`prune::Files::build`).
     shallow: Option<HashSet<String>>,
+    /// Files taken from the supplement, each once.
+    supplied: HashSet<String>,
 }
 
 /// The well-known types (`google/protobuf/*.proto`), built once when first needed: every source
@@ -290,24 +296,13 @@ impl Schema {
             address: None,
             reflected: Reflected::default(),
             notes: Vec::new(),
+            supplement: None,
         }
     }
 
     /// Compiles `.proto` files with protox. Without include dirs, each file's folder is one.
     pub fn from_protos(files: &[PathBuf], includes: &[PathBuf]) -> anyhow::Result<Self> {
-        let mut includes = includes.to_vec();
-        if includes.is_empty() {
-            for f in files {
-                let dir = f
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(".".as_ref());
-                if !includes.iter().any(|i| i == dir) {
-                    includes.push(dir.to_path_buf());
-                }
-            }
-        }
-        let compiled = protos::compile(files, &includes)?;
+        let compiled = protos::compile(files, &protos::includes(files, includes))?;
         let mut schema = Schema::from_set(compiled.set.into(), "the given protos")?;
         schema.notes = compiled.notes;
         Ok(schema)
@@ -326,14 +321,7 @@ impl Schema {
     /// Every import must be in the set, or be a well-known file.
     pub fn from_set(set: Bytes, what: &str) -> anyhow::Result<Self> {
         let mut files = prune::Files::default();
-        let entries = prune::set_files(&set).ok_or_else(|| anyhow!("not a FileDescriptorSet"))?;
-        for file in entries {
-            let original = editions::is_editions(&file).then(|| file.clone());
-            let translated = editions::translated(file)?;
-            if let (Some(original), true) = (original, files.insert(translated.clone())) {
-                files.keep_original(prune::name_of(&translated).unwrap_or_default(), original);
-            }
-        }
+        insert_set(&mut files, &set)?;
         loop {
             let missing: Vec<(String, String)> = files
                 .names()
@@ -369,8 +357,10 @@ impl Schema {
                 roots: Some(Vec::new()),
                 asked: HashSet::new(),
                 shallow: None,
+                supplied: HashSet::new(),
             },
             notes: Vec::new(),
+            supplement: None,
         })
     }
 
@@ -390,6 +380,7 @@ impl Schema {
             Some(r) => {
                 let mut schema = Schema::from_reflection(r.fresh());
                 schema.address = self.address.clone();
+                schema.supplement = self.supplement.clone();
                 schema
             }
             None => Schema {
@@ -402,8 +393,10 @@ impl Schema {
                     roots: self.reflected.roots.clone(),
                     asked: HashSet::new(),
                     shallow: self.reflected.shallow.clone(),
+                    supplied: HashSet::new(),
                 },
                 notes: Vec::new(),
+                supplement: None,
             },
         }
     }
@@ -591,15 +584,19 @@ impl Schema {
         };
         let answer = reflection
             .ask(Ask::FileContainingSymbol(symbol.to_string()))
-            .await
-            .map_err(|e| match e.downcast_ref::<reflection::Refused>() {
-                // NOT_FOUND, or whatever error answer a server gives for a name it lacks.
-                Some(r) => NotFound(format!(
-                    "cannot find symbol {symbol:?} through reflection: {r}"
-                ))
-                .into(),
-                _ => e.context(format!("cannot find symbol {symbol:?} through reflection")),
-            })?;
+            .await;
+        if let (Err(_), Some(file)) = (&answer, self.supplied_symbol(symbol)) {
+            self.add_root(symbol);
+            return self.add_files(vec![file]).await;
+        }
+        let answer = answer.map_err(|e| match e.downcast_ref::<reflection::Refused>() {
+            // NOT_FOUND, or whatever error answer a server gives for a name it lacks.
+            Some(r) => NotFound(format!(
+                "cannot find symbol {symbol:?} through reflection: {r}"
+            ))
+            .into(),
+            _ => e.context(format!("cannot find symbol {symbol:?} through reflection")),
+        })?;
         self.add_root(symbol);
         self.add_files(file_answer(answer)?).await
     }
@@ -662,6 +659,10 @@ impl Schema {
                 .collect();
             let answers = self.reflection_mut().ask_all(requests).await;
             for ((dep, importer), answer) in wanted.into_iter().zip(answers) {
+                if let (Err(_), Some(file)) = (&answer, self.supplied_file(&dep)) {
+                    pending.push(file);
+                    continue;
+                }
                 let answer = answer.with_context(|| {
                     format!(
                         "the server's reflection does not give {dep:?}, which {importer} imports"
@@ -694,11 +695,16 @@ impl Schema {
                     continue;
                 }
                 let unasked: Vec<String> = options
-                    .into_iter()
-                    .filter(|o| pruned.asked.insert(o.clone()))
+                    .iter()
+                    .filter(|o| pruned.asked.insert(o.to_string()))
+                    .cloned()
                     .collect();
                 if unasked.is_empty() || self.reflection.is_none() {
-                    nowhere = Some((file, name));
+                    // What the server lacks, the --schema-add files may have.
+                    match supplement::defining(self.supplement.as_deref(), &options) {
+                        Some((f, bytes)) if pruned.supplied.insert(f.clone()) => local.push(bytes),
+                        _ => nowhere = Some((file, name)),
+                    }
                 } else {
                     // Every full name it may stand for, in the same round trip.
                     remote.extend(unasked.into_iter().map(|o| (file.clone(), name.clone(), o)));
@@ -756,114 +762,18 @@ impl Schema {
     }
 }
 
-impl Schema {
-    /// `message` again, decoded with a pool that knows every type its `google.protobuf.Any`
-    /// fields hold, as far as the source can tell, and, after a shallow build, every message it
-    /// holds: JSON printing needs them. Types the source does not know are left for the
-    /// printer to report.
-    pub async fn resolve_any(&mut self, mut message: DynamicMessage) -> DynamicMessage {
-        // Levels of a response expanded one at a time before the rest is built whole.
-        const ROUNDS: usize = 4;
-        let mut round = 0;
-        loop {
-            round += 1;
-            let mut urls = Vec::new();
-            let mut stubs = Vec::new();
-            unresolved(&message, &mut urls, &mut stubs);
-            let expanded = self.reflected.shallow.as_ref();
-            stubs.retain(|s| expanded.is_some_and(|e| !e.contains(s)));
-            if urls.is_empty() && stubs.is_empty() {
-                return message;
-            }
-            // A fresh schema (the shell's handlers) knows nothing yet, not even the message.
-            let own = message.descriptor().full_name().to_string();
-            let mut loaded = false;
-            if self.pool.get_message_by_name(&own).is_none() {
-                loaded = self.load_symbol(&own).await.is_ok();
-            }
-            if !stubs.is_empty() {
-                match &mut self.reflected.shallow {
-                    Some(expanded) if round <= ROUNDS => expanded.extend(stubs),
-                    shallow => *shallow = None,
-                }
-                loaded |= self.rebuild().await.is_ok();
-            }
-            for url in urls {
-                let name = url.rsplit('/').next().unwrap_or(&url);
-                if self.pool.get_message_by_name(name).is_none()
-                    && self.load_symbol(name).await.is_ok()
-                {
-                    loaded = true;
-                }
-            }
-            if !loaded {
-                return message;
-            }
-            let Some(desc) = self
-                .pool
-                .get_message_by_name(message.descriptor().full_name())
-            else {
-                return message;
-            };
-            match DynamicMessage::decode(desc, message.encode_to_vec().as_slice()) {
-                Ok(decoded) => message = decoded,
-                Err(_) => return message,
-            }
+/// Keeps every file of an encoded FileDescriptorSet, editions files as their translation with
+/// the original beside it.
+fn insert_set(files: &mut prune::Files, set: &Bytes) -> anyhow::Result<()> {
+    let entries = prune::set_files(set).ok_or_else(|| anyhow!("not a FileDescriptorSet"))?;
+    for file in entries {
+        let original = editions::is_editions(&file).then(|| file.clone());
+        let translated = editions::translated(file)?;
+        if let (Some(original), true) = (original, files.insert(translated.clone())) {
+            files.keep_original(prune::name_of(&translated).unwrap_or_default(), original);
         }
     }
-}
-
-/// The type URLs of every `Any` in `message` (inside the `Any`s whose type is known too, to a
-/// bounded depth: the printer refuses deeper ones), and the messages in it that a shallow build
-/// left as stubs but that hold fields (unknown to the stub).
-fn unresolved(message: &DynamicMessage, urls: &mut Vec<String>, stubs: &mut Vec<String>) {
-    within(message, urls, stubs, 0)
-}
-
-fn within(message: &DynamicMessage, urls: &mut Vec<String>, stubs: &mut Vec<String>, depth: usize) {
-    use prost_reflect::Value;
-    const ANY_DEPTH: usize = 64;
-    fn visit(value: &Value, urls: &mut Vec<String>, stubs: &mut Vec<String>, depth: usize) {
-        match value {
-            Value::Message(m) => within(m, urls, stubs, depth),
-            Value::List(items) => items.iter().for_each(|v| visit(v, urls, stubs, depth)),
-            Value::Map(entries) => entries.values().for_each(|v| visit(v, urls, stubs, depth)),
-            _ => {}
-        }
-    }
-    let desc = message.descriptor();
-    if desc.fields().len() == 0 && message.unknown_fields().next().is_some() {
-        let name = desc.full_name().to_string();
-        if !stubs.contains(&name) {
-            stubs.push(name);
-        }
-        return;
-    }
-    if desc.full_name() == "google.protobuf.Any" {
-        let Some(url) = message
-            .get_field_by_name("type_url")
-            .and_then(|v| v.as_str().map(str::to_string))
-        else {
-            return;
-        };
-        let inner = desc
-            .parent_pool()
-            .get_message_by_name(url.rsplit('/').next().unwrap_or(&url));
-        if !urls.contains(&url) {
-            urls.push(url);
-        }
-        let value = message.get_field_by_name("value");
-        let bytes = value.as_deref().and_then(Value::as_bytes);
-        if let (Some(inner), Some(bytes), true) = (inner, bytes, depth < ANY_DEPTH) {
-            if let Ok(decoded) = DynamicMessage::decode(inner, bytes.clone()) {
-                within(&decoded, urls, stubs, depth + 1);
-            }
-        }
-        return;
-    }
-    for (_, value) in message.fields() {
-        visit(value, urls, stubs, depth);
-    }
+    Ok(())
 }
 
 /// rpcsh's own demo protos, for tests and tools that know the demo API.

@@ -72,6 +72,23 @@ impl FileResolver for Resolver {
 }
 
 /// Compiles `files` (paths) against `includes`.
+/// The import paths: those given, else each file's folder.
+pub fn includes(files: &[PathBuf], includes: &[PathBuf]) -> Vec<PathBuf> {
+    let mut includes = includes.to_vec();
+    if includes.is_empty() {
+        for f in files {
+            let dir = f
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(".".as_ref());
+            if !includes.iter().any(|i| i == dir) {
+                includes.push(dir.to_path_buf());
+            }
+        }
+    }
+    includes
+}
+
 pub fn compile(files: &[PathBuf], includes: &[PathBuf]) -> anyhow::Result<Compiled> {
     // protox says of a file that is not there that it "is not in any include path".
     let found = |f: &PathBuf| f.is_file() || includes.iter().any(|i| i.join(f).is_file());
