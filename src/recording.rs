@@ -7,8 +7,9 @@ use crate::format::is_secret;
 use serde_json::Value;
 use std::io::Write;
 
-/// Messages of a stream recorded one by one; past this, `expect count N`.
-pub const LISTED_MESSAGES: usize = 20;
+/// Messages of a stream recorded one by one (what `serve --mock` answers with); past this,
+/// `expect count N`.
+pub const LISTED_MESSAGES: usize = 10_000;
 
 /// What a recording writes, and how.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -75,7 +75,8 @@ def test_the_seed_clients_calls_replay_green_then_red_against_changed_data(serve
     assert f"connect {server.addr}" in text
     # Each style as the client made it: the request as sent, the stream's messages and end.
     assert 'call RouteGuide/GetFeature {"latitude":409146138,"longitude":-746188906}' in text
-    assert "expect count 100" in text  # ListFeature's 100 features
+    # ListFeature's 100 features, each listed: what serve --mock answers with.
+    assert 'expect [{"name":"Patriots Path, Mendham, NJ 07945, USA"' in text, text
     assert text.count("\nend\n") == 2, text  # RecordRoute and RouteChat
     assert '{"location":{},"message":"msg 1"}' in text, text
     green = replay(script)
