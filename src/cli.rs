@@ -162,9 +162,9 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
-    /// Host the demo services (Greeter, RouteGuide, compute.Compute, Cal, Contact, Testing) with reflection and health.
+    /// Host the demo services (Greeter, RouteGuide, compute.Compute, Cal, Contact, Testing) with reflection and health; with --mock, a schema's services answering as a recording did.
     #[command(
-        after_help = "Examples:\n  rpcsh serve\n  rpcsh serve greeter routeguide --listen 127.0.0.1:0\n  rpcsh serve --listen unix:/tmp/rpcsh.sock"
+        after_help = "Examples:\n  rpcsh serve\n  rpcsh serve greeter routeguide --listen 127.0.0.1:0\n  rpcsh serve --listen unix:/tmp/rpcsh.sock\n  rpcsh serve --mock seen.rpcsh --proto routeguide.proto --listen 127.0.0.1:50052"
     )]
     Serve(ServeArgs),
     /// Start every demo service in-process on a free loopback port and open the shell on it.
@@ -293,6 +293,8 @@ pub struct ServeArgs {
     pub stats: Option<Duration>,
     #[command(flatten)]
     pub demo: DemoServiceArgs,
+    #[command(flatten)]
+    pub mock: crate::mock::MockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -752,8 +754,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key,
         client_ca,
     });
-    let config = args.demo.config(services)?;
     let options = args.demo.serve_options(tls);
+    if !args.mock.files.is_empty() {
+        return crate::mock::serve(args.mock, &args.listen, options, shutdown_signal()).await;
+    }
+    let config = args.demo.config(services)?;
     let (addr, server) = start(&args.listen, config, options, shutdown_signal()).await?;
     println!("listening on {addr}");
     if let Some(every) = args.stats.filter(|d| !d.is_zero()) {

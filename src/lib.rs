@@ -65,6 +65,7 @@ pub mod format;
 pub mod input;
 pub mod invoke;
 pub mod link;
+pub mod mock;
 pub mod pb;
 pub mod proxy;
 pub mod recording;

@@ -50,6 +50,50 @@ pub fn check(file: &str, text: &str) -> Result<usize, String> {
     split(file, text, &mut HashSet::new()).map(|s| s.len())
 }
 
+/// A call a script makes, with what it expects of the answer: what `serve --mock` answers.
+#[derive(Debug, Clone)]
+pub struct ScriptedCall {
+    /// Where the call starts (`file:line`).
+    pub at: String,
+    pub method: String,
+    /// The request: the call's JSON argument, or the stream's messages up to `end`.
+    pub requests: Vec<String>,
+    pub expect: Option<Expectation>,
+}
+
+/// The calls of a script, each with the `expect` that follows it (other statements between
+/// are passed over).
+pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
+    let mut calls: Vec<ScriptedCall> = Vec::new();
+    let mut open = false;
+    for statement in split(file, text, &mut HashSet::new())? {
+        match statement.kind {
+            Kind::Command(Command::Call { method, data }) => {
+                open = data.is_none();
+                calls.push(ScriptedCall {
+                    at: format!("{file}:{}", statement.line),
+                    method,
+                    requests: data.into_iter().collect(),
+                    expect: None,
+                });
+            }
+            Kind::Message if open => {
+                if let Some(call) = calls.last_mut() {
+                    call.requests.push(statement.text.trim().to_string());
+                }
+            }
+            Kind::Command(Command::Expect(expectation)) => {
+                if let Some(call) = calls.last_mut().filter(|c| c.expect.is_none()) {
+                    call.expect = Some(expectation);
+                }
+                open = false;
+            }
+            _ => open = false,
+        }
+    }
+    Ok(calls)
+}
+
 /// Splits and checks a script: every command parses, JSON messages follow a call, every
 /// `${NAME}` is defined by an earlier `let`.
 fn split(file: &str, text: &str, defined: &mut HashSet<String>) -> Result<Vec<Statement>, String> {

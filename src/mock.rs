@@ -1,0 +1,363 @@
+//! `rpcsh serve --mock FILE...`: a server that answers as a recording did. A recording is an
+//! `rpcsh run` script (`connect --record`, `proxy --record`, or written by hand): each `call`
+//! with its request (the JSON argument, or a stream's messages up to `end`) and the `expect`
+//! after it — `expect exact JSON`, `expect JSON`, `expect [...]` for a stream, `expect error
+//! CODE "message"`. Every service of the schema (`--proto`, `--protoset`, or `--from ADDR`'s
+//! reflection) is hosted with reflection and health; a call whose messages contain the recorded
+//! ones (`expect`'s partial match) gets the first such answer in file order, and one that matches
+//! nothing gets UNIMPLEMENTED naming the nearest recorded request.
+use crate::codec::DynamicCodec;
+use crate::expect::{contains, Expectation};
+use crate::recording::compact;
+use anyhow::{anyhow, bail, Context};
+use futures_util::future::BoxFuture;
+use futures_util::StreamExt;
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tonic::{Code, Status};
+
+/// `serve --mock`'s flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MockArgs {
+    /// Answer as this recording (an `rpcsh run` script) did (repeatable; first match wins).
+    #[arg(long = "mock", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// With --mock: the schema from this .proto file (repeatable).
+    #[arg(long = "proto", value_name = "FILE", requires = "files")]
+    pub protos: Vec<PathBuf>,
+    /// With --mock: import path for --proto (repeatable).
+    #[arg(
+        short = 'I',
+        long = "import-path",
+        value_name = "DIR",
+        requires = "files"
+    )]
+    pub import_paths: Vec<PathBuf>,
+    /// With --mock: the schema from a FileDescriptorSet.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "files",
+        conflicts_with = "protos"
+    )]
+    pub protoset: Option<PathBuf>,
+    /// With --mock: the schema from this server's reflection.
+    #[arg(long, value_name = "ADDR", requires = "files")]
+    pub from: Option<String>,
+}
+
+/// One recorded call: where, its requests as JSON, its answer.
+struct Stub {
+    at: String,
+    requests: Vec<Value>,
+    answer: Result<Vec<DynamicMessage>, (Code, String)>,
+}
+
+struct Method {
+    descriptor: MethodDescriptor,
+    stubs: Vec<Stub>,
+}
+
+/// The recorded answers, by request path (`/pkg.Service/Method`).
+pub struct Mock {
+    methods: HashMap<String, Method>,
+}
+
+impl Mock {
+    /// Reads the recordings against the schema: every recorded call must name a method of it and
+    /// every answer fit its response type.
+    pub fn load(pool: &DescriptorPool, files: &[PathBuf]) -> anyhow::Result<Mock> {
+        let mut methods: HashMap<String, Method> = HashMap::new();
+        for service in pool.services() {
+            for m in service.methods() {
+                let path = format!("/{}/{}", service.full_name(), m.name());
+                let method = Method {
+                    descriptor: m,
+                    stubs: Vec::new(),
+                };
+                methods.insert(path, method);
+            }
+        }
+        for file in files {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read --mock {}", file.display()))?;
+            let calls = crate::script::calls(&file.display().to_string(), &text)
+                .map_err(|e| anyhow!("{e}"))?;
+            for call in calls {
+                let path = method_path(pool, &call.method)
+                    .with_context(|| format!("{}: {}", call.at, call.method))?;
+                let method = methods.get_mut(&path).expect("every method is listed");
+                let stub = stub(&method.descriptor, call)?;
+                method.stubs.push(stub);
+            }
+        }
+        Ok(Mock { methods })
+    }
+
+    /// How many recorded calls it answers with.
+    pub fn stubs(&self) -> usize {
+        self.methods.values().map(|m| m.stubs.len()).sum()
+    }
+
+    fn answer(&self, method: &Method, received: &[Value]) -> Result<Vec<DynamicMessage>, Status> {
+        let matched = method.stubs.iter().find(|s| {
+            s.requests.len() == received.len()
+                && received
+                    .iter()
+                    .zip(&s.requests)
+                    .all(|(a, e)| contains(a, e))
+        });
+        match matched {
+            Some(stub) => stub
+                .answer
+                .clone()
+                .map_err(|(code, message)| Status::new(code, message)),
+            None => {
+                let name = method.descriptor.full_name();
+                let nearest = nearest(&method.stubs, received).map_or_else(
+                    || "none is recorded".to_string(),
+                    |s| {
+                        let requests = Value::Array(s.requests.clone());
+                        format!("nearest ({}): {}", s.at, compact(&requests))
+                    },
+                );
+                let got = compact(&Value::Array(received.to_vec()));
+                Err(Status::unimplemented(format!(
+                    "no recorded call of {name} matches {got}; {nearest}"
+                )))
+            }
+        }
+    }
+}
+
+/// `Service/Method` as a script names it (short or full service name, `/` or `.`) as a
+/// request path.
+fn method_path(pool: &DescriptorPool, name: &str) -> anyhow::Result<String> {
+    let (service, method) = name
+        .rsplit_once('/')
+        .or_else(|| name.rsplit_once('.'))
+        .ok_or_else(|| anyhow!("not a method (Service/Method)"))?;
+    let found: Vec<_> = pool
+        .services()
+        .filter(|s| s.full_name() == service || s.full_name().ends_with(&format!(".{service}")))
+        .filter(|s| s.methods().any(|m| m.name() == method))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(format!("/{}/{method}", one.full_name())),
+        [] => bail!("no method of the schema is named so"),
+        _ => bail!("more than one service of the schema is named {service}: give its full name"),
+    }
+}
+
+fn stub(method: &MethodDescriptor, call: crate::script::ScriptedCall) -> anyhow::Result<Stub> {
+    let at = call.at.clone();
+    let input = method.input();
+    let mut requests = Vec::new();
+    for text in &call.requests {
+        let value: Value =
+            serde_json::from_str(text).with_context(|| format!("{at}: the request is not JSON"))?;
+        requests.push(canonical(&input, value));
+    }
+    let output = method.output();
+    let message = |v: Value| {
+        DynamicMessage::deserialize(output.clone(), v)
+            .with_context(|| format!("{at}: the recorded answer is not a {}", output.full_name()))
+    };
+    let answer = match call.expect {
+        Some(Expectation::Exact(v) | Expectation::Partial(v)) => Ok(vec![message(v)?]),
+        Some(Expectation::Stream(values)) => Ok(values
+            .into_iter()
+            .map(message)
+            .collect::<anyhow::Result<_>>()?),
+        Some(Expectation::Error(code, text)) => Err((code, text.unwrap_or_default())),
+        Some(Expectation::Count(n)) => bail!(crate::error::Hint::new(
+            format!("{at}: the recording says only that {n} messages came, not which"),
+            "a recording lists a stream's messages up to 10,000; write them in as expect [...]",
+        )),
+        Some(Expectation::Within(..)) => bail!("{at}: `expect within` is a watch's, not an answer"),
+        None if method.is_server_streaming() => Ok(Vec::new()),
+        None => Ok(vec![DynamicMessage::new(output.clone())]),
+    };
+    Ok(Stub {
+        at,
+        requests,
+        answer,
+    })
+}
+
+/// A recorded request as the server's JSON of it says it (`point_count` as `pointCount`,
+/// defaults left out), when it is one of the type; as written otherwise.
+fn canonical(input: &MessageDescriptor, value: Value) -> Value {
+    match DynamicMessage::deserialize(input.clone(), value.clone()) {
+        Ok(message) => serde_json::to_value(&message).unwrap_or(value),
+        Err(_) => value,
+    }
+}
+
+/// The stub of the most fields in common with what was received.
+fn nearest<'a>(stubs: &'a [Stub], received: &[Value]) -> Option<&'a Stub> {
+    let score = |s: &Stub| -> usize {
+        s.requests
+            .iter()
+            .zip(received)
+            .map(|(e, a)| match (e, a) {
+                (Value::Object(e), Value::Object(a)) => {
+                    e.iter().filter(|(k, v)| a.get(*k) == Some(v)).count()
+                }
+                (e, a) => usize::from(e == a),
+            })
+            .sum()
+    };
+    stubs.iter().rev().max_by_key(|s| score(s))
+}
+
+/// The tower service behind every path: decodes the call's messages with its request type,
+/// reads them all, and answers.
+#[derive(Clone)]
+pub struct MockService(pub Arc<Mock>);
+
+impl tower::Service<http::Request<axum::body::Body>> for MockService {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<axum::body::Body>) -> Self::Future {
+        let mock = self.0.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_string();
+            let Some(method) = mock.methods.get(&path) else {
+                let status = Status::unimplemented(format!("{path} is not in the mock's schema"));
+                return Ok(status.into_http());
+            };
+            let input = method.descriptor.input();
+            let mut grpc = tonic::server::Grpc::new(DynamicCodec::new(input));
+            Ok(grpc.streaming(Answer { mock, path }, request).await)
+        })
+    }
+}
+
+struct Answer {
+    mock: Arc<Mock>,
+    path: String,
+}
+
+type Messages = tokio_stream::Iter<std::vec::IntoIter<Result<DynamicMessage, Status>>>;
+
+impl tonic::server::StreamingService<DynamicMessage> for Answer {
+    type Response = DynamicMessage;
+    type ResponseStream = Messages;
+    type Future = BoxFuture<'static, Result<tonic::Response<Messages>, Status>>;
+
+    fn call(&mut self, request: tonic::Request<tonic::Streaming<DynamicMessage>>) -> Self::Future {
+        let (mock, path) = (self.mock.clone(), self.path.clone());
+        Box::pin(async move {
+            let mut incoming = request.into_inner();
+            let mut received = Vec::new();
+            while let Some(message) = incoming.next().await {
+                // A client that streams on and on is not kept in memory.
+                if received.len() == crate::recording::LISTED_MESSAGES {
+                    return Err(Status::resource_exhausted(format!(
+                        "the mock reads at most {} messages of a call",
+                        crate::recording::LISTED_MESSAGES
+                    )));
+                }
+                received.push(serde_json::to_value(&message?).unwrap_or(Value::Null));
+            }
+            let method = &mock.methods[&path];
+            let answers = mock.answer(method, &received)?;
+            let stream = tokio_stream::iter(answers.into_iter().map(Ok).collect::<Vec<_>>());
+            Ok(tonic::Response::new(stream))
+        })
+    }
+}
+
+/// Hosts the schema's services answering from the recordings, with reflection and health,
+/// until `shutdown`.
+pub async fn serve(
+    args: MockArgs,
+    listen: &str,
+    options: crate::server::ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if args.protos.is_empty() && args.protoset.is_none() && args.from.is_none() {
+        bail!(crate::error::Hint::new(
+            "serve --mock needs the schema it answers for",
+            "give --proto FILE, --protoset FILE or --from ADDR (a server with reflection)",
+        ));
+    }
+    let conn = crate::connection::Connection {
+        // A local schema connects nowhere; the address only has to parse.
+        addr: args
+            .from
+            .clone()
+            .unwrap_or_else(|| crate::config::DEFAULT_ADDRESS.to_string()),
+        protos: args.protos.clone(),
+        import_paths: args.import_paths.clone(),
+        protoset: args.protoset.clone(),
+        ..Default::default()
+    };
+    let mut session = conn.open(false).await?;
+    let (set, _, _) = session.schema.export(&[]).await?;
+    let pool = session.schema.pool().clone();
+    let mock = Mock::load(&pool, &args.files)?;
+    let names: Vec<String> = pool
+        .services()
+        .map(|s| s.full_name().to_string())
+        .filter(|n| !crate::demo::INFRA_SERVICES.contains(&n.as_str()))
+        .collect();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for name in &names {
+        health
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+    let reflection = || {
+        let mut b = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(&set)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .include_reflection_service(false);
+        for name in names
+            .iter()
+            .map(String::as_str)
+            .chain(crate::demo::INFRA_SERVICES)
+        {
+            b = b.with_service_name(name);
+        }
+        b
+    };
+    let mut builder = tonic::service::RoutesBuilder::default();
+    builder.add_service(health_service);
+    builder.add_service(
+        reflection()
+            .build_v1()
+            .context("cannot serve the schema's reflection")?,
+    );
+    builder.add_service(reflection().build_v1alpha()?);
+    let router = builder
+        .routes()
+        .into_axum_router()
+        .fallback_service(MockService(Arc::new(mock)));
+    let stubs = router_stubs(&args.files);
+    let bound = crate::server::Bound::bind(listen).await?;
+    println!("listening on {}", bound.address());
+    eprintln!("mock of {} service(s), {stubs}", names.len());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    crate::server::serve(bound, router.into(), options, shutdown).await
+}
+
+fn router_stubs(files: &[PathBuf]) -> String {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    format!("answering from {}", names.join(", "))
+}
