@@ -3,8 +3,9 @@
 //! with its request (the JSON argument, or a stream's messages up to `end`) and the `expect`
 //! after it — `expect exact JSON`, `expect JSON`, `expect [...]` for a stream, `expect error
 //! CODE "message"`. Every service of the schema (`--proto`, `--protoset`, or `--from ADDR`'s
-//! reflection) is hosted with reflection and health; a call whose messages contain the recorded
-//! ones (`expect`'s partial match) gets the first such answer in file order, and one that matches
+//! reflection) is hosted with reflection and health. A call whose messages are exactly a
+//! recorded request's gets that answer (found by hash: 10,000 stubs cost no scan); else the first
+//! stub in file order whose requests they contain (`expect`'s partial match); a call that matches
 //! nothing gets UNIMPLEMENTED naming the nearest recorded request.
 use crate::codec::DynamicCodec;
 use crate::expect::{contains, Expectation};
@@ -60,6 +61,9 @@ struct Stub {
 struct Method {
     descriptor: MethodDescriptor,
     stubs: Vec<Stub>,
+    /// The first stub of each exact request (its messages as canonical JSON): a call that
+    /// sends one is answered without a scan of the stubs.
+    exact: HashMap<String, usize>,
 }
 
 /// The recorded answers, by request path (`/pkg.Service/Method`).
@@ -78,6 +82,7 @@ impl Mock {
                 let method = Method {
                     descriptor: m,
                     stubs: Vec::new(),
+                    exact: HashMap::new(),
                 };
                 methods.insert(path, method);
             }
@@ -92,6 +97,8 @@ impl Mock {
                     .with_context(|| format!("{}: {}", call.at, call.method))?;
                 let method = methods.get_mut(&path).expect("every method is listed");
                 let stub = stub(&method.descriptor, call)?;
+                let key = compact(&Value::Array(stub.requests.clone()));
+                method.exact.entry(key).or_insert(method.stubs.len());
                 method.stubs.push(stub);
             }
         }
@@ -104,13 +111,17 @@ impl Mock {
     }
 
     fn answer(&self, method: &Method, received: &[Value]) -> Result<Vec<DynamicMessage>, Status> {
-        let matched = method.stubs.iter().find(|s| {
-            s.requests.len() == received.len()
-                && received
-                    .iter()
-                    .zip(&s.requests)
-                    .all(|(a, e)| contains(a, e))
-        });
+        let key = compact(&Value::Array(received.to_vec()));
+        let matched = match method.exact.get(&key) {
+            Some(&i) => Some(&method.stubs[i]),
+            None => method.stubs.iter().find(|s| {
+                s.requests.len() == received.len()
+                    && received
+                        .iter()
+                        .zip(&s.requests)
+                        .all(|(a, e)| contains(a, e))
+            }),
+        };
         match matched {
             Some(stub) => stub
                 .answer
@@ -360,4 +371,34 @@ pub async fn serve(
 fn router_stubs(files: &[PathBuf]) -> String {
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     format!("answering from {}", names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exact_request_wins_then_the_first_partial_one_in_file_order() {
+        let dir = std::env::temp_dir().join(format!("rpcsh-mock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("stubs.rpcsh");
+        std::fs::write(
+            &file,
+            "call Greeter/SayHello {}\nexpect exact {\"message\": \"anyone\"}\n\
+             call Greeter/SayHello {\"name\": \"x\"}\nexpect exact {\"message\": \"x\"}\n",
+        )
+        .unwrap();
+        let mock = Mock::load(&crate::source::demo_pool(), &[file]).unwrap();
+        assert_eq!(mock.stubs(), 2);
+        let method = &mock.methods["/Greeter/SayHello"];
+        let answer = |name: &str| {
+            let got = mock
+                .answer(method, &[serde_json::json!({ "name": name })])
+                .unwrap();
+            serde_json::to_value(&got[0]).unwrap()["message"].clone()
+        };
+        assert_eq!(answer("x"), "x");
+        assert_eq!(answer("y"), "anyone");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
