@@ -226,10 +226,61 @@ fn nearest<'a>(stubs: &'a [Stub], received: &[Value]) -> Option<&'a Stub> {
     stubs.iter().rev().max_by_key(|s| score(s))
 }
 
+/// The stub files as they are now: read again when one has changed since (an edit takes
+/// effect on the next call); a file that no longer reads leaves the previous stubs answering.
+pub struct Reloading {
+    pool: DescriptorPool,
+    files: Vec<PathBuf>,
+    state: std::sync::Mutex<(Vec<Stamp>, Arc<Mock>)>,
+}
+
+type Stamp = Option<(std::time::SystemTime, u64)>;
+
+fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
+    files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(f).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        })
+        .collect()
+}
+
+impl Reloading {
+    pub fn new(pool: DescriptorPool, files: Vec<PathBuf>) -> anyhow::Result<Self> {
+        let stamped = stamps(&files);
+        let mock = Arc::new(Mock::load(&pool, &files)?);
+        Ok(Reloading {
+            pool,
+            files,
+            state: std::sync::Mutex::new((stamped, mock)),
+        })
+    }
+
+    fn current(&self) -> Arc<Mock> {
+        let now = stamps(&self.files);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if now != state.0 {
+            state.0 = now;
+            match Mock::load(&self.pool, &self.files) {
+                Ok(mock) => {
+                    eprintln!("reloaded the stubs: {} call(s)", mock.stubs());
+                    state.1 = Arc::new(mock);
+                }
+                Err(e) => eprintln!(
+                    "rpcsh: warning: {}; the previous stubs still answer",
+                    crate::style::printable(&format!("{e:#}"))
+                ),
+            }
+        }
+        state.1.clone()
+    }
+}
+
 /// The tower service behind every path: decodes the call's messages with its request type,
 /// reads them all, and answers.
 #[derive(Clone)]
-pub struct MockService(pub Arc<Mock>);
+pub struct MockService(pub Arc<Reloading>);
 
 impl tower::Service<http::Request<axum::body::Body>> for MockService {
     type Response = http::Response<tonic::body::Body>;
@@ -244,7 +295,7 @@ impl tower::Service<http::Request<axum::body::Body>> for MockService {
     }
 
     fn call(&mut self, request: http::Request<axum::body::Body>) -> Self::Future {
-        let mock = self.0.clone();
+        let mock = self.0.current();
         Box::pin(async move {
             let path = request.uri().path().to_string();
             let Some(method) = mock.methods.get(&path) else {
@@ -321,7 +372,7 @@ pub async fn serve(
     let mut session = conn.open(false).await?;
     let (set, _, _) = session.schema.export(&[]).await?;
     let pool = session.schema.pool().clone();
-    let mock = Mock::load(&pool, &args.files)?;
+    let stubs = Reloading::new(pool.clone(), args.files.clone())?;
     let names: Vec<String> = pool
         .services()
         .map(|s| s.full_name().to_string())
@@ -358,7 +409,7 @@ pub async fn serve(
     let router = builder
         .routes()
         .into_axum_router()
-        .fallback_service(MockService(Arc::new(mock)));
+        .fallback_service(MockService(Arc::new(stubs)));
     let stubs = router_stubs(&args.files);
     let bound = crate::server::Bound::bind(listen).await?;
     println!("listening on {}", bound.address());

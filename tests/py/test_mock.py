@@ -107,3 +107,18 @@ def test_a_recording_of_the_grpc_js_client_answers_it_as_the_real_services(serve
     # The schema from the real server's reflection this time.
     mock = started(Mock, "--mock", str(script), "--from", server.addr)
     assert client(mock.addr) == real
+
+
+def test_an_edited_stub_file_answers_on_the_next_call(started, tmp_path):
+    script = tmp_path / "stubs.rpcsh"
+    script.write_text('call Greeter/SayHello {"name": "ana"}\nexpect exact {"message": "one"}\n')
+    mock = started(Mock, "--mock", str(script), f"--proto={ROOT / 'proto' / 'helloworld.proto'}")
+
+    def said():
+        return rpcsh("call", "-a", mock.addr, "Greeter/SayHello", '{"name": "ana"}').stdout
+    assert '"one"' in said()
+    script.write_text('call Greeter/SayHello {"name": "ana"}\nexpect exact {"message": "two"}\n')
+    assert '"two"' in said()
+    # A file that no longer reads leaves the previous stubs answering.
+    script.write_text('call Nowhere/Thing {}\n')
+    assert '"two"' in said()
