@@ -22,7 +22,7 @@ use std::sync::Arc;
 use tonic::{Code, Status};
 
 /// `serve --mock`'s flags.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct MockArgs {
     /// Answer as this recording (an `rpcsh run` script) did (repeatable; first match wins).
     #[arg(long = "mock", value_name = "FILE")]
@@ -49,6 +49,15 @@ pub struct MockArgs {
     /// With --mock: the schema from this server's reflection.
     #[arg(long, value_name = "ADDR", requires = "files")]
     pub from: Option<String>,
+    /// With --mock: the status of a call no stub matches.
+    #[arg(long, value_name = "CODE", default_value = "UNIMPLEMENTED", value_parser = status,
+          requires = "files")]
+    pub unmatched: Code,
+}
+
+fn status(name: &str) -> Result<Code, String> {
+    crate::repl::command::status_code(name)
+        .ok_or_else(|| format!("{name:?} is no gRPC status (e.g. NOT_FOUND)"))
 }
 
 /// One recorded call: where, its requests as JSON, its answer.
@@ -69,6 +78,8 @@ struct Method {
 /// The recorded answers, by request path (`/pkg.Service/Method`).
 pub struct Mock {
     methods: HashMap<String, Method>,
+    /// The status of a call no stub matches.
+    pub unmatched: Code,
 }
 
 impl Mock {
@@ -102,7 +113,15 @@ impl Mock {
                 method.stubs.push(stub);
             }
         }
-        Ok(Mock { methods })
+        Ok(Mock {
+            methods,
+            unmatched: Code::Unimplemented,
+        })
+    }
+
+    fn unmatched(mut self, code: Code) -> Self {
+        self.unmatched = code;
+        self
     }
 
     /// How many recorded calls it answers with.
@@ -137,9 +156,10 @@ impl Mock {
                     },
                 );
                 let got = compact(&Value::Array(received.to_vec()));
-                Err(Status::unimplemented(format!(
-                    "no recorded call of {name} matches {got}; {nearest}"
-                )))
+                Err(Status::new(
+                    self.unmatched,
+                    format!("no recorded call of {name} matches {got}; {nearest}"),
+                ))
             }
         }
     }
@@ -231,6 +251,7 @@ fn nearest<'a>(stubs: &'a [Stub], received: &[Value]) -> Option<&'a Stub> {
 pub struct Reloading {
     pool: DescriptorPool,
     files: Vec<PathBuf>,
+    unmatched: Code,
     state: std::sync::Mutex<(Vec<Stamp>, Arc<Mock>)>,
 }
 
@@ -247,12 +268,13 @@ fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
 }
 
 impl Reloading {
-    pub fn new(pool: DescriptorPool, files: Vec<PathBuf>) -> anyhow::Result<Self> {
+    pub fn new(pool: DescriptorPool, files: Vec<PathBuf>, unmatched: Code) -> anyhow::Result<Self> {
         let stamped = stamps(&files);
-        let mock = Arc::new(Mock::load(&pool, &files)?);
+        let mock = Arc::new(Mock::load(&pool, &files)?.unmatched(unmatched));
         Ok(Reloading {
             pool,
             files,
+            unmatched,
             state: std::sync::Mutex::new((stamped, mock)),
         })
     }
@@ -264,6 +286,7 @@ impl Reloading {
             state.0 = now;
             match Mock::load(&self.pool, &self.files) {
                 Ok(mock) => {
+                    let mock = mock.unmatched(self.unmatched);
                     eprintln!("reloaded the stubs: {} call(s)", mock.stubs());
                     state.1 = Arc::new(mock);
                 }
@@ -372,7 +395,7 @@ pub async fn serve(
     let mut session = conn.open(false).await?;
     let (set, _, _) = session.schema.export(&[]).await?;
     let pool = session.schema.pool().clone();
-    let stubs = Reloading::new(pool.clone(), args.files.clone())?;
+    let stubs = Reloading::new(pool.clone(), args.files.clone(), args.unmatched)?;
     let names: Vec<String> = pool
         .services()
         .map(|s| s.full_name().to_string())

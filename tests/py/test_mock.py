@@ -68,6 +68,11 @@ def test_unmatched_calls_name_the_nearest_recording(started, tmp_path):
     assert missed.returncode == 64 + 12, missed.stderr
     assert "no recorded call of Greeter.SayHello matches" in missed.stderr
     assert "stubs.rpcsh:" in missed.stderr and '"name":' in missed.stderr
+    # Or the status chosen for it.
+    strict = started(Mock, "--mock", str(script), "--unmatched", "NOT_FOUND",
+                     f"--proto={ROOT / 'proto' / 'helloworld.proto'}")
+    missed = rpcsh("call", "-a", strict.addr, "Greeter/SayHello", '{"name": "cy"}', check=False)
+    assert missed.returncode == 64 + 5 and "no recorded call" in missed.stderr
 
 
 @pytest.mark.parametrize("flags,said", [
