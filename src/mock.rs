@@ -19,7 +19,10 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tonic::{Code, Status};
+
+type Answered = Result<Vec<DynamicMessage>, Status>;
 
 /// `serve --mock`'s flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -65,6 +68,22 @@ struct Stub {
     at: String,
     requests: Vec<Value>,
     answer: Result<Vec<DynamicMessage>, (Code, String)>,
+    delay: Option<Duration>,
+}
+
+/// The stubs of one exact request in file order: the first call gets the first answer, the
+/// next the second, the last one repeating.
+#[derive(Default)]
+struct Sequence {
+    stubs: Vec<usize>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Sequence {
+    fn take(&self) -> usize {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.stubs[i.min(self.stubs.len() - 1)]
+    }
 }
 
 struct Method {
@@ -72,7 +91,7 @@ struct Method {
     stubs: Vec<Stub>,
     /// The first stub of each exact request (its messages as canonical JSON): a call that
     /// sends one is answered without a scan of the stubs.
-    exact: HashMap<String, usize>,
+    exact: HashMap<String, Sequence>,
 }
 
 /// The recorded answers, by request path (`/pkg.Service/Method`).
@@ -109,7 +128,8 @@ impl Mock {
                 let method = methods.get_mut(&path).expect("every method is listed");
                 let stub = stub(&method.descriptor, call)?;
                 let key = compact(&Value::Array(stub.requests.clone()));
-                method.exact.entry(key).or_insert(method.stubs.len());
+                let next = method.stubs.len();
+                method.exact.entry(key).or_default().stubs.push(next);
                 method.stubs.push(stub);
             }
         }
@@ -129,10 +149,11 @@ impl Mock {
         self.methods.values().map(|m| m.stubs.len()).sum()
     }
 
-    fn answer(&self, method: &Method, received: &[Value]) -> Result<Vec<DynamicMessage>, Status> {
+    /// The answer to `received`, and how long to wait before giving it.
+    fn answer(&self, method: &Method, received: &[Value]) -> (Option<Duration>, Answered) {
         let key = compact(&Value::Array(received.to_vec()));
         let matched = match method.exact.get(&key) {
-            Some(&i) => Some(&method.stubs[i]),
+            Some(sequence) => Some(&method.stubs[sequence.take()]),
             None => method.stubs.iter().find(|s| {
                 s.requests.len() == received.len()
                     && received
@@ -142,10 +163,12 @@ impl Mock {
             }),
         };
         match matched {
-            Some(stub) => stub
-                .answer
-                .clone()
-                .map_err(|(code, message)| Status::new(code, message)),
+            Some(stub) => (
+                stub.delay,
+                stub.answer
+                    .clone()
+                    .map_err(|(code, message)| Status::new(code, message)),
+            ),
             None => {
                 let name = method.descriptor.full_name();
                 let nearest = nearest(&method.stubs, received).map_or_else(
@@ -156,10 +179,8 @@ impl Mock {
                     },
                 );
                 let got = compact(&Value::Array(received.to_vec()));
-                Err(Status::new(
-                    self.unmatched,
-                    format!("no recorded call of {name} matches {got}; {nearest}"),
-                ))
+                let message = format!("no recorded call of {name} matches {got}; {nearest}");
+                (None, Err(Status::new(self.unmatched, message)))
             }
         }
     }
@@ -217,6 +238,7 @@ fn stub(method: &MethodDescriptor, call: crate::script::ScriptedCall) -> anyhow:
         at,
         requests,
         answer,
+        delay: call.delay,
     })
 }
 
@@ -360,7 +382,11 @@ impl tonic::server::StreamingService<DynamicMessage> for Answer {
                 received.push(serde_json::to_value(&message?).unwrap_or(Value::Null));
             }
             let method = &mock.methods[&path];
-            let answers = mock.answer(method, &received)?;
+            let (delay, answers) = mock.answer(method, &received);
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            let answers = answers?;
             let stream = tokio_stream::iter(answers.into_iter().map(Ok).collect::<Vec<_>>());
             Ok(tonic::Response::new(stream))
         })
@@ -468,11 +494,31 @@ mod tests {
         let answer = |name: &str| {
             let got = mock
                 .answer(method, &[serde_json::json!({ "name": name })])
+                .1
                 .unwrap();
             serde_json::to_value(&got[0]).unwrap()["message"].clone()
         };
         assert_eq!(answer("x"), "x");
         assert_eq!(answer("y"), "anyone");
+        // The same request recorded twice answers in sequence, the last answer repeating.
+        std::fs::write(
+            dir.join("stubs.rpcsh"),
+            "call Greeter/SayHello {\"name\": \"p\"}\nexpect exact {\"message\": \"A\"}\n\
+             call Greeter/SayHello {\"name\": \"p\"}\nexpect exact {\"message\": \"B\"}\n",
+        )
+        .unwrap();
+        let mock = Mock::load(&crate::source::demo_pool(), &[dir.join("stubs.rpcsh")]).unwrap();
+        let method = &mock.methods["/Greeter/SayHello"];
+        let said: Vec<Value> = (0..3)
+            .map(|_| {
+                let got = mock
+                    .answer(method, &[serde_json::json!({"name": "p"})])
+                    .1
+                    .unwrap();
+                serde_json::to_value(&got[0]).unwrap()["message"].clone()
+            })
+            .collect();
+        assert_eq!(said, ["A", "B", "B"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

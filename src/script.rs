@@ -59,6 +59,8 @@ pub struct ScriptedCall {
     /// The request: the call's JSON argument, or the stream's messages up to `end`.
     pub requests: Vec<String>,
     pub expect: Option<Expectation>,
+    /// A `sleep` between the call and its `expect`: how long a mock takes to answer.
+    pub delay: Option<std::time::Duration>,
 }
 
 /// The calls of a script, each with the `expect` that follows it (other statements between
@@ -75,12 +77,19 @@ pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
                     method,
                     requests: data.into_iter().collect(),
                     expect: None,
+                    delay: None,
                 });
             }
             Kind::Message if open => {
                 if let Some(call) = calls.last_mut() {
                     call.requests.push(statement.text.trim().to_string());
                 }
+            }
+            Kind::Command(Command::Sleep(pause)) => {
+                if let Some(call) = calls.last_mut().filter(|c| c.expect.is_none()) {
+                    call.delay = Some(pause);
+                }
+                open = false;
             }
             Kind::Command(Command::Expect(expectation)) => {
                 if let Some(call) = calls.last_mut().filter(|c| c.expect.is_none()) {

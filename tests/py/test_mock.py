@@ -127,3 +127,14 @@ def test_an_edited_stub_file_answers_on_the_next_call(started, tmp_path):
     # A file that no longer reads leaves the previous stubs answering.
     script.write_text('call Nowhere/Thing {}\n')
     assert '"two"' in said()
+
+
+def test_a_sleep_before_the_expect_delays_the_answer(started, tmp_path):
+    import time
+    script = tmp_path / "slow.rpcsh"
+    script.write_text('call Greeter/SayHello {"name": "ana"}\nsleep 300ms\n'
+                      'expect exact {"message": "late"}\n')
+    mock = started(Mock, "--mock", str(script), f"--proto={ROOT / 'proto' / 'helloworld.proto'}")
+    start = time.monotonic()
+    out = rpcsh("call", "-a", mock.addr, "Greeter/SayHello", '{"name": "ana"}')
+    assert '"late"' in out.stdout and time.monotonic() - start >= 0.3
