@@ -67,8 +67,93 @@ fn status(name: &str) -> Result<Code, String> {
 struct Stub {
     at: String,
     requests: Vec<Value>,
-    answer: Result<Vec<DynamicMessage>, (Code, String)>,
+    answer: Result<Reply, (Code, String)>,
     delay: Option<Duration>,
+}
+
+/// A stub's messages: built once, or, when they name the request (`${request.name}`), built
+/// for each call from the JSON.
+#[derive(Clone)]
+enum Reply {
+    Built(Vec<DynamicMessage>),
+    Templated(MessageDescriptor, Vec<Value>),
+}
+
+impl Reply {
+    fn messages(&self, request: Option<&Value>) -> Answered {
+        let (output, values) = match self {
+            Reply::Built(messages) => return Ok(messages.clone()),
+            Reply::Templated(output, values) => (output, values),
+        };
+        values
+            .iter()
+            .map(|v| {
+                let filled = fill(v, request.unwrap_or(&Value::Null));
+                DynamicMessage::deserialize(output.clone(), filled).map_err(|e| {
+                    Status::internal(format!(
+                        "the templated answer is not a {}: {e}",
+                        output.full_name()
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+fn templated(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("${request."),
+        Value::Array(items) => items.iter().any(templated),
+        Value::Object(map) => map.values().any(templated),
+        _ => false,
+    }
+}
+
+/// `value` with each `${request.a.b}` replaced by that field of `request`: a string that is
+/// one template whole takes the field's value (a number stays a number), others its text.
+fn fill(value: &Value, request: &Value) -> Value {
+    let field = |path: &str| {
+        path.split('.')
+            .try_fold(request, |v, part| v.get(part))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    match value {
+        Value::String(s) => {
+            if let Some(path) = s
+                .strip_prefix("${request.")
+                .and_then(|p| p.strip_suffix('}'))
+                .filter(|p| !p.contains('}'))
+            {
+                return field(path);
+            }
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find("${request.") {
+                out.push_str(&rest[..i]);
+                let after = &rest[i + "${request.".len()..];
+                let Some(end) = after.find('}') else {
+                    out.push_str(&rest[i..]);
+                    rest = "";
+                    break;
+                };
+                match field(&after[..end]) {
+                    Value::String(text) => out.push_str(&text),
+                    Value::Null => {}
+                    other => out.push_str(&other.to_string()),
+                }
+                rest = &after[end + 1..];
+            }
+            Value::String(out + rest)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| fill(i, request)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill(v, request)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// The stubs of one exact request in file order: the first call gets the first answer, the
@@ -165,9 +250,10 @@ impl Mock {
         match matched {
             Some(stub) => (
                 stub.delay,
-                stub.answer
-                    .clone()
-                    .map_err(|(code, message)| Status::new(code, message)),
+                match &stub.answer {
+                    Ok(reply) => reply.messages(received.first()),
+                    Err((code, message)) => Err(Status::new(*code, message.clone())),
+                },
             ),
             None => {
                 let name = method.descriptor.full_name();
@@ -219,20 +305,27 @@ fn stub(method: &MethodDescriptor, call: crate::script::ScriptedCall) -> anyhow:
         DynamicMessage::deserialize(output.clone(), v)
             .with_context(|| format!("{at}: the recorded answer is not a {}", output.full_name()))
     };
-    let answer = match call.expect {
-        Some(Expectation::Exact(v) | Expectation::Partial(v)) => Ok(vec![message(v)?]),
-        Some(Expectation::Stream(values)) => Ok(values
+    let built = |values: Vec<Value>| -> anyhow::Result<Reply> {
+        if values.iter().any(templated) {
+            return Ok(Reply::Templated(output.clone(), values));
+        }
+        let messages = values
             .into_iter()
             .map(message)
-            .collect::<anyhow::Result<_>>()?),
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Reply::Built(messages))
+    };
+    let answer = match call.expect {
+        Some(Expectation::Exact(v) | Expectation::Partial(v)) => Ok(built(vec![v])?),
+        Some(Expectation::Stream(values)) => Ok(built(values)?),
         Some(Expectation::Error(code, text)) => Err((code, text.unwrap_or_default())),
         Some(Expectation::Count(n)) => bail!(crate::error::Hint::new(
             format!("{at}: the recording says only that {n} messages came, not which"),
             "a recording lists a stream's messages up to 10,000; write them in as expect [...]",
         )),
         Some(Expectation::Within(..)) => bail!("{at}: `expect within` is a watch's, not an answer"),
-        None if method.is_server_streaming() => Ok(Vec::new()),
-        None => Ok(vec![DynamicMessage::new(output.clone())]),
+        None if method.is_server_streaming() => Ok(Reply::Built(Vec::new())),
+        None => Ok(Reply::Built(vec![DynamicMessage::new(output.clone())])),
     };
     Ok(Stub {
         at,

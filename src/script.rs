@@ -63,12 +63,16 @@ pub struct ScriptedCall {
     pub delay: Option<std::time::Duration>,
 }
 
+/// `${request.a.b}` in a mock's answers: a field of the call's request.
+pub const REQUEST: &str = "request.";
+
 /// The calls of a script, each with the `expect` that follows it (other statements between
-/// are passed over).
+/// are passed over); answers may name the request's fields, `${request.name}`.
 pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
     let mut calls: Vec<ScriptedCall> = Vec::new();
     let mut open = false;
-    for statement in split(file, text, &mut HashSet::new())? {
+    let mut defined = HashSet::from([REQUEST.to_string()]);
+    for statement in split(file, text, &mut defined)? {
         match statement.kind {
             Kind::Command(Command::Call { method, data }) => {
                 open = data.is_none();
@@ -92,6 +96,11 @@ pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
                 open = false;
             }
             Kind::Command(Command::Expect(expectation)) => {
+                // Read again without the stand-ins: a template is kept as written.
+                let expectation = match command::parse(statement.text.trim()) {
+                    Ok(Command::Expect(templated)) => templated,
+                    _ => expectation,
+                };
                 if let Some(call) = calls.last_mut().filter(|c| c.expect.is_none()) {
                     call.expect = Some(expectation);
                 }
@@ -178,7 +187,8 @@ fn check_variables(text: &str, defined: &HashSet<String>) -> Result<(), String> 
         let after = &rest[i + 2..];
         let end = after.find('}').ok_or("unclosed ${")?;
         let name = &after[..end];
-        if !name.starts_with("env:") && !defined.contains(name) {
+        let request = name.starts_with(REQUEST) && defined.contains(REQUEST);
+        if !name.starts_with("env:") && !request && !defined.contains(name) {
             return Err(format!(
                 "undefined variable ${{{name}}}: no `let {name} = ...` above"
             ));

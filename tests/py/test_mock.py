@@ -138,3 +138,15 @@ def test_a_sleep_before_the_expect_delays_the_answer(started, tmp_path):
     start = time.monotonic()
     out = rpcsh("call", "-a", mock.addr, "Greeter/SayHello", '{"name": "ana"}')
     assert '"late"' in out.stdout and time.monotonic() - start >= 0.3
+
+
+def test_answers_name_the_requests_fields(started, tmp_path):
+    script = tmp_path / "templates.rpcsh"
+    script.write_text('call Greeter/SayHello {}\nexpect exact {"message": "hello ${request.name}!"}\n'
+                      'call Cal/Add {}\nexpect exact {"number": "${request.number1}"}\n')
+    protos = [f"--proto={ROOT / 'proto' / p}" for p in ("helloworld.proto", "SimpleCal.proto")]
+    mock = started(Mock, "--mock", str(script), *protos)
+    out = rpcsh("call", "-a", mock.addr, "Greeter/SayHello", '{"name": "zed"}')
+    assert json.loads(out.stdout) == {"message": "hello zed!"}
+    out = rpcsh("call", "-a", mock.addr, "Cal/Add", '{"number1": 41, "number2": 1}')
+    assert json.loads(out.stdout) == {"number": 41}
