@@ -61,6 +61,7 @@ pub mod demo;
 pub mod drift;
 pub mod error;
 pub mod expect;
+pub mod fake;
 pub mod format;
 pub mod input;
 pub mod invoke;

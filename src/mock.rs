@@ -56,6 +56,12 @@ pub struct MockArgs {
     #[arg(long, value_name = "CODE", default_value = "UNIMPLEMENTED", value_parser = status,
           requires = "files")]
     pub unmatched: Code,
+    /// With --mock: answer a method no stub covers with messages made up from the schema.
+    #[arg(long, requires = "files")]
+    pub fake: bool,
+    /// With --fake: the seed of the made-up messages (the same seed, the same answers).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "fake")]
+    pub seed: u64,
 }
 
 fn status(name: &str) -> Result<Code, String> {
@@ -184,6 +190,8 @@ pub struct Mock {
     methods: HashMap<String, Method>,
     /// The status of a call no stub matches.
     pub unmatched: Code,
+    /// `--fake`'s seed: methods with no stub answer made-up messages.
+    fake: Option<u64>,
 }
 
 impl Mock {
@@ -221,11 +229,13 @@ impl Mock {
         Ok(Mock {
             methods,
             unmatched: Code::Unimplemented,
+            fake: None,
         })
     }
 
-    fn unmatched(mut self, code: Code) -> Self {
+    fn unmatched(mut self, code: Code, fake: Option<u64>) -> Self {
         self.unmatched = code;
+        self.fake = fake;
         self
     }
 
@@ -236,6 +246,18 @@ impl Mock {
 
     /// The answer to `received`, and how long to wait before giving it.
     fn answer(&self, method: &Method, received: &[Value]) -> (Option<Duration>, Answered) {
+        if let (Some(seed), true) = (self.fake, method.stubs.is_empty()) {
+            let descriptor = &method.descriptor;
+            let mut rng = crate::fake::rng(seed, descriptor.full_name());
+            let count = if descriptor.is_server_streaming() {
+                3
+            } else {
+                1
+            };
+            let output = descriptor.output();
+            let made = (0..count).map(|_| crate::fake::message(&output, &mut rng));
+            return (None, Ok(made.collect()));
+        }
         let key = compact(&Value::Array(received.to_vec()));
         let matched = match method.exact.get(&key) {
             Some(sequence) => Some(&method.stubs[sequence.take()]),
@@ -367,6 +389,7 @@ pub struct Reloading {
     pool: DescriptorPool,
     files: Vec<PathBuf>,
     unmatched: Code,
+    fake: Option<u64>,
     state: std::sync::Mutex<(Vec<Stamp>, Arc<Mock>)>,
 }
 
@@ -383,13 +406,19 @@ fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
 }
 
 impl Reloading {
-    pub fn new(pool: DescriptorPool, files: Vec<PathBuf>, unmatched: Code) -> anyhow::Result<Self> {
+    pub fn new(
+        pool: DescriptorPool,
+        files: Vec<PathBuf>,
+        unmatched: Code,
+        fake: Option<u64>,
+    ) -> anyhow::Result<Self> {
         let stamped = stamps(&files);
-        let mock = Arc::new(Mock::load(&pool, &files)?.unmatched(unmatched));
+        let mock = Arc::new(Mock::load(&pool, &files)?.unmatched(unmatched, fake));
         Ok(Reloading {
             pool,
             files,
             unmatched,
+            fake,
             state: std::sync::Mutex::new((stamped, mock)),
         })
     }
@@ -401,7 +430,7 @@ impl Reloading {
             state.0 = now;
             match Mock::load(&self.pool, &self.files) {
                 Ok(mock) => {
-                    let mock = mock.unmatched(self.unmatched);
+                    let mock = mock.unmatched(self.unmatched, self.fake);
                     eprintln!("reloaded the stubs: {} call(s)", mock.stubs());
                     state.1 = Arc::new(mock);
                 }
@@ -514,7 +543,8 @@ pub async fn serve(
     let mut session = conn.open(false).await?;
     let (set, _, _) = session.schema.export(&[]).await?;
     let pool = session.schema.pool().clone();
-    let stubs = Reloading::new(pool.clone(), args.files.clone(), args.unmatched)?;
+    let fake = args.fake.then_some(args.seed);
+    let stubs = Reloading::new(pool.clone(), args.files.clone(), args.unmatched, fake)?;
     let names: Vec<String> = pool
         .services()
         .map(|s| s.full_name().to_string())

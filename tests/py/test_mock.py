@@ -150,3 +150,29 @@ def test_answers_name_the_requests_fields(started, tmp_path):
     assert json.loads(out.stdout) == {"message": "hello zed!"}
     out = rpcsh("call", "-a", mock.addr, "Cal/Add", '{"number1": 41, "number2": 1}')
     assert json.loads(out.stdout) == {"number": 41}
+
+
+def test_fake_answers_every_method_of_googleapis_the_same_for_the_same_seed(started, tmp_path):
+    from test_real_schemas import GOOGLEAPIS_FILES, googleapis_root
+    from conftest import descriptor_set
+    served = descriptor_set(googleapis_root(), GOOGLEAPIS_FILES, tmp_path / "googleapis.pb")
+    empty = tmp_path / "none.rpcsh"
+    empty.write_text("# no stubs: every answer is made up\n")
+    mocks = [started(Mock, "--mock", str(empty), "--protoset", str(served), "--fake", "--seed",
+                     "7") for _ in range(2)]
+    methods = []
+    for service in rpcsh("list", "-a", mocks[0].addr).stdout.split():
+        if service.startswith("google."):
+            methods += rpcsh("list", "-a", mocks[0].addr, service).stdout.split()
+    assert len(methods) > 40, methods
+    for method in methods:
+        service, name = method.rsplit(".", 1)
+        answers = [rpcsh("call", "-a", m.addr, f"{service}/{name}", "{}", check=False)
+                   for m in mocks]
+        assert answers[0].returncode == 0, (method, answers[0].stderr)
+        if answers[0].stdout.strip() == "{}":  # only what has no fields answers nothing
+            described = rpcsh("describe", "-a", mocks[0].addr, f"{service}/{name}").stdout
+            output = described.split("returns (")[1].split(")")[0].removeprefix("stream ")
+            fields = rpcsh("describe", "-a", mocks[0].addr, output.lstrip(".")).stdout
+            assert " = " not in fields, (method, fields)
+        assert answers[0].stdout == answers[1].stdout, method
