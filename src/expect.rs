@@ -20,6 +20,11 @@ pub enum Expectation {
     Error(tonic::Code, Option<String>),
     /// A watch's message matching partially arrives within the time.
     Within(Duration, Value),
+    /// The last call's response headers hold this name with this value (`-bin`: base64).
+    Header(String, String),
+    /// The last call's trailers hold this name with this value; a status's details are the
+    /// `grpc-status-details-bin` trailer.
+    Trailer(String, String),
 }
 
 /// An `expect` that did not hold: what was expected and what came, as a diff.
@@ -41,6 +46,12 @@ pub struct Outcome {
     /// None while the call runs or when it ended OK.
     pub error: Option<(tonic::Code, String)>,
     pub called: bool,
+    /// The response headers and trailers as sent (binary values in base64), in order.
+    pub headers: Vec<(String, String)>,
+    pub trailers: Vec<(String, String)>,
+    /// How long each of the first messages took: the first from the call's start, each next
+    /// one from the one before.
+    pub gaps: Vec<Duration>,
 }
 
 /// `actual` has every field of `expected` with the same value (objects partially, recursively;
@@ -65,7 +76,10 @@ pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String>
     }
     if let (Some((code, message)), false) = (
         &outcome.error,
-        matches!(expectation, Expectation::Error(..)),
+        matches!(
+            expectation,
+            Expectation::Error(..) | Expectation::Header(..) | Expectation::Trailer(..)
+        ),
     ) {
         return Err(format!("the call failed: {code:?}: {message}"));
     }
@@ -121,6 +135,25 @@ pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String>
             },
         },
         Expectation::Within(..) => Err("expect within checks watches, not the last call".into()),
+        Expectation::Header(name, value) => metadata("header", &outcome.headers, name, value),
+        Expectation::Trailer(name, value) => metadata("trailer", &outcome.trailers, name, value),
+    }
+}
+
+/// Whether `sent` holds `name` with `value`.
+fn metadata(kind: &str, sent: &[(String, String)], name: &str, value: &str) -> Result<(), String> {
+    // Base64 may or may not be padded: the same bytes either way.
+    let unpadded = |v: &str| v.trim_end_matches('=').to_string();
+    let same = |v: &str| v == value || (name.ends_with("-bin") && unpadded(v) == unpadded(value));
+    let values: Vec<&str> = sent
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .collect();
+    match values.as_slice() {
+        _ if values.iter().any(|v| same(v)) => Ok(()),
+        [] => Err(format!("the call sent no {kind} {name}")),
+        got => Err(format!("{kind} {name} is {got:?}, not {value:?}")),
     }
 }
 
@@ -245,9 +278,32 @@ mod tests {
     fn outcome(messages: Vec<Value>) -> Outcome {
         Outcome {
             messages,
-            error: None,
             called: true,
+            ..Outcome::default()
         }
+    }
+
+    #[test]
+    fn headers_and_trailers() {
+        let failed = Outcome {
+            error: Some((tonic::Code::InvalidArgument, "no".into())),
+            headers: vec![("x-id".into(), "7".into())],
+            trailers: vec![("x-trace-bin".into(), "AAE=".into())],
+            ..outcome(vec![])
+        };
+        let header = |n: &str, v: &str| Expectation::Header(n.into(), v.into());
+        assert!(check(&header("x-id", "7"), &failed).is_ok());
+        assert_eq!(
+            check(&header("x-id", "8"), &failed).unwrap_err(),
+            "header x-id is [\"7\"], not \"8\""
+        );
+        assert!(check(&header("x-trace-bin", "AAE"), &failed).is_err());
+        let trailer = |n: &str, v: &str| Expectation::Trailer(n.into(), v.into());
+        // Base64 padded or not: the same bytes.
+        assert!(check(&trailer("x-trace-bin", "AAE"), &failed).is_ok());
+        assert!(check(&trailer("x-id", "7"), &failed)
+            .unwrap_err()
+            .contains("no trailer x-id"));
     }
 
     #[test]
@@ -286,9 +342,8 @@ mod tests {
         assert!(check(&Expectation::Stream(vec![json!({})]), &got).is_err());
         assert!(check(&Expectation::Count(2), &got).is_ok());
         let failed = Outcome {
-            messages: vec![],
             error: Some((tonic::Code::OutOfRange, "2 + 2 does not fit".into())),
-            called: true,
+            ..outcome(vec![])
         };
         assert!(check(
             &Expectation::Error(tonic::Code::OutOfRange, Some("not fit".into())),

@@ -99,6 +99,32 @@ impl Script {
         format!("expect {}", compact(&Value::Array(messages)))
     }
 
+    /// What the answer of a call said besides its messages and status: `expect header` and
+    /// `expect trailer` lines for the application's metadata (a status's details among them),
+    /// and `pace` when its messages came slowly enough for the pace to be the server's, not
+    /// the network's. A client stream's pace is its typist's: not written.
+    pub fn answer_lines(&self, outcome: &Outcome, client_streaming: bool) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (kind, sent) in [("header", &outcome.headers), ("trailer", &outcome.trailers)] {
+            for (name, value) in sent.iter().filter(|(n, _)| answer_metadata(n)) {
+                if is_secret(name) {
+                    lines.push(format!("# the {kind} {name} is a secret: not recorded"));
+                } else if !value.trim().is_empty() {
+                    lines.push(format!("expect {kind} {name} {}", value.trim()));
+                }
+            }
+        }
+        if !client_streaming && outcome.gaps.iter().any(|g| *g >= PACED) {
+            let gaps: Vec<String> = outcome
+                .gaps
+                .iter()
+                .map(|g| format!("{}ms", g.as_millis()))
+                .collect();
+            lines.push(format!("pace {}", gaps.join(" ")));
+        }
+        lines
+    }
+
     /// `header set`, with a secret's value left to the environment.
     pub fn header(&mut self, name: &str, value: &str) {
         if is_secret(name) {
@@ -111,6 +137,32 @@ impl Script {
             self.line(&format!("header set {name} {value}"));
         }
     }
+}
+
+/// The shortest wait between messages a recording keeps as the answer's pace: shorter ones
+/// are the network's and the machine's (a loopback call takes well under).
+const PACED: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Response metadata the application sent, not HTTP's or gRPC's own; a status's details are
+/// the application's.
+fn answer_metadata(name: &str) -> bool {
+    name == "grpc-status-details-bin"
+        || !(name.starts_with("grpc-")
+            || name.starts_with(':')
+            || matches!(
+                name,
+                "content-type"
+                    | "content-length"
+                    | "date"
+                    | "server"
+                    | "te"
+                    | "trailer"
+                    | "vary"
+                    | "connection"
+                    | "transfer-encoding"
+                    | "keep-alive"
+            )
+            || name.starts_with("access-control-"))
 }
 
 pub fn compact(v: &Value) -> String {

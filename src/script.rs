@@ -61,6 +61,11 @@ pub struct ScriptedCall {
     pub expect: Option<Expectation>,
     /// A `sleep` between the call and its `expect`: how long a mock takes to answer.
     pub delay: Option<std::time::Duration>,
+    /// The answer's `expect header` and `expect trailer` lines.
+    pub headers: Vec<(String, String)>,
+    pub trailers: Vec<(String, String)>,
+    /// Its `pace`: the wait before each message.
+    pub pace: Vec<std::time::Duration>,
 }
 
 /// `${request.a.b}` in a mock's answers: a field of the call's request.
@@ -82,6 +87,9 @@ pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
                     requests: data.into_iter().collect(),
                     expect: None,
                     delay: None,
+                    headers: Vec::new(),
+                    trailers: Vec::new(),
+                    pace: Vec::new(),
                 });
             }
             Kind::Message if open => {
@@ -92,6 +100,24 @@ pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
             Kind::Command(Command::Sleep(pause)) => {
                 if let Some(call) = calls.last_mut().filter(|c| c.expect.is_none()) {
                     call.delay = Some(pause);
+                }
+                open = false;
+            }
+            Kind::Command(Command::Expect(Expectation::Header(name, value))) => {
+                if let Some(call) = calls.last_mut() {
+                    call.headers.push((name, value));
+                }
+                open = false;
+            }
+            Kind::Command(Command::Expect(Expectation::Trailer(name, value))) => {
+                if let Some(call) = calls.last_mut() {
+                    call.trailers.push((name, value));
+                }
+                open = false;
+            }
+            Kind::Command(Command::Pace(gaps)) => {
+                if let Some(call) = calls.last_mut() {
+                    call.pace = gaps;
                 }
                 open = false;
             }

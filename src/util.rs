@@ -12,6 +12,16 @@ pub const DEFAULT_MAX_SCHEMA_SIZE: usize = 128 * 1024 * 1024;
 /// 16 KB refused a large `grpc-status-details-bin` with an "unspecific protocol error".
 pub const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024 * 1024;
 
+/// Headers (or trailers) as sent: each name with its value, binary ones in base64, in order.
+pub fn header_pairs(map: &http::HeaderMap) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_string(), value)
+        })
+        .collect()
+}
+
 /// A duration that can be switched off: `off` (or `none`, `0`) is None.
 pub fn parse_optional_duration(text: &str) -> Result<Option<Duration>, String> {
     match text.trim() {

@@ -10,6 +10,7 @@ mod tap;
 
 use crate::connection::Connection;
 use crate::recording::RecordSpec;
+use crate::util::header_pairs;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -148,7 +149,7 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
                         call,
                         path: request.uri().path().to_string(),
                         encoding: header(request.headers(), "grpc-encoding"),
-                        headers: keep_headers.then(|| headers(request.headers())),
+                        headers: keep_headers.then(|| header_pairs(request.headers())),
                     });
                     forward(channel.clone(), events.clone(), call, request, keep_headers)
                 });
@@ -247,7 +248,7 @@ async fn forward(
             events.send(Event::ResponseHeaders {
                 call,
                 encoding: header(&parts.headers, "grpc-encoding"),
-                headers: keep_headers.then(|| headers(&parts.headers)),
+                headers: keep_headers.then(|| header_pairs(&parts.headers)),
             });
             // Trailers-only: the status is in the headers.
             let status = tonic::Status::from_header_map(&parts.headers);
@@ -432,15 +433,6 @@ fn cancelled(call: u64) -> Event {
 }
 
 /// Every header as text (a value that is not, lossily), in order.
-fn headers(map: &http::HeaderMap) -> Headers {
-    map.iter()
-        .map(|(k, v)| {
-            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            (k.as_str().to_string(), value)
-        })
-        .collect()
-}
-
 fn header(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)

@@ -144,6 +144,9 @@ impl Printer {
                 let path = seen.path.clone();
                 if let Some(h) = &headers {
                     self.headers(call, "response-headers", &path, h);
+                    if let Some(r) = &mut self.recorder {
+                        r.response_headers(call, h);
+                    }
                 }
             }
             Event::Message {
@@ -201,7 +204,7 @@ impl Printer {
                 };
                 self.say(call, "end", &seen.path, Some(Shown::Note(text)));
                 if let Some(r) = &mut self.recorder {
-                    r.end(call, status.as_ref(), by);
+                    r.end(call, status.as_ref(), trailers.as_deref(), by);
                 }
             }
             Event::Stop => {}

@@ -35,6 +35,11 @@ struct Taken {
     responses: Vec<Value>,
     received: usize,
     error: Option<(tonic::Code, String)>,
+    /// The answer's metadata and pace, for `expect header`, `expect trailer` and `pace`.
+    response_headers: Vec<(String, String)>,
+    trailers: Vec<(String, String)>,
+    gaps: Vec<std::time::Duration>,
+    last_at: Option<std::time::Instant>,
     done: bool,
     /// Why it is not recorded; empty: silently (the client's own reflection).
     left_out: Option<String>,
@@ -88,6 +93,7 @@ impl Recorder {
             method,
             headers,
             left_out,
+            last_at: Some(std::time::Instant::now()),
             ..Taken::default()
         };
         self.calls.insert(call, taken);
@@ -109,6 +115,10 @@ impl Recorder {
             return;
         }
         taken.received += 1;
+        if let Some(at) = taken.last_at.filter(|_| taken.gaps.len() < LISTED_MESSAGES) {
+            taken.gaps.push(at.elapsed());
+            taken.last_at = Some(std::time::Instant::now());
+        }
         if taken.responses.len() <= LISTED_MESSAGES {
             taken
                 .responses
@@ -116,11 +126,29 @@ impl Recorder {
         }
     }
 
-    pub(super) fn end(&mut self, call: u64, status: Option<&tonic::Status>, by: Ender) {
+    pub(super) fn response_headers(&mut self, call: u64, headers: &[(String, String)]) {
+        if let Some(taken) = self.calls.get_mut(&call) {
+            taken.response_headers = headers.to_vec();
+        }
+    }
+
+    /// The call ended with `status`; `trailers`: None for a trailers-only answer, whose
+    /// headers were its trailers.
+    pub(super) fn end(
+        &mut self,
+        call: u64,
+        status: Option<&tonic::Status>,
+        trailers: Option<&[(String, String)]>,
+        by: Ender,
+    ) {
         let Some(taken) = self.calls.get_mut(&call) else {
             return;
         };
         taken.done = true;
+        match trailers {
+            Some(trailers) => taken.trailers = trailers.to_vec(),
+            None => taken.trailers = std::mem::take(&mut taken.response_headers),
+        }
         let why = match (by, status) {
             (Ender::Client, _) => Some("its client cancelled it"),
             (Ender::Proxy, _) => Some("the upstream could not be reached"),
@@ -210,11 +238,17 @@ impl Recorder {
             messages: taken.responses,
             error: taken.error,
             called: true,
+            headers: taken.response_headers,
+            trailers: taken.trailers,
+            gaps: taken.gaps,
         };
         let expectation = self
             .script
             .expectation(&outcome, server_streaming, taken.received);
         self.script.line(&expectation);
+        for line in self.script.answer_lines(&outcome, client_streaming) {
+            self.script.line(&line);
+        }
         self.written += 1;
     }
 

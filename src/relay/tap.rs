@@ -1,6 +1,7 @@
 //! The tap: a body passed through frame by frame whose gRPC messages, and the end of the call
 //! (trailers, an error, or the client going away), are told to the printer.
-use super::{cancelled, headers, Ender, Event, Events, TAP_LIMIT};
+use super::{cancelled, Ender, Event, Events, TAP_LIMIT};
+use crate::util::header_pairs;
 use bytes::{Buf, Bytes, BytesMut};
 use http_body::{Body, Frame};
 use std::pin::Pin;
@@ -129,7 +130,7 @@ where
                 self.events.send(Event::End {
                     call: self.call,
                     status: tonic::Status::from_header_map(trailers),
-                    trailers: self.keep_headers.then(|| headers(trailers)),
+                    trailers: self.keep_headers.then(|| header_pairs(trailers)),
                     by: Ender::Server,
                 });
             }

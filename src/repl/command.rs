@@ -26,9 +26,10 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "edit", aliases: &[], args: "[METHOD]", help: "write the request in $VISUAL/$EDITOR (the last one sent to METHOD, or its template), then send it; streams: one message a line" },
     Spec { name: "record", aliases: &[], args: "FILE [--partial] [--ignore a.b,c] | stop", help: "record what follows as an rpcsh run script, each call with the expectation its answer met (--partial: only fields, leaving out --ignore ones)" },
     Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server or config alias (same flags)" },
-    Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, or a watch's messages" },
+    Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | header NAME VALUE | trailer NAME VALUE | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, its headers and trailers, or a watch's messages" },
     Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
     Spec { name: "sleep", aliases: &[], args: "DURATION", help: "wait, e.g. sleep 500ms" },
+    Spec { name: "pace", aliases: &[], args: "DURATION...", help: "how the last call's answer was paced, as a recording says it (the wait before each message): serve --mock keeps it, running passes over it" },
     Spec { name: "history", aliases: &[], args: "", help: "show the commands typed so far" },
     Spec { name: "stats", aliases: &[], args: "", help: "the shell's own resident memory, open files and live tasks" },
     Spec { name: "help", aliases: &["?"], args: "[COMMAND]", help: "this table, or one command's help" },
@@ -68,6 +69,8 @@ pub enum Command {
     Expect(Expectation),
     Let(String, String),
     Sleep(Duration),
+    /// A recording's pacing of the answer above it: for `serve --mock`.
+    Pace(Vec<Duration>),
     History,
     Help(Option<String>),
     Exit,
@@ -269,6 +272,12 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "sleep" => {
             Command::Sleep(crate::util::parse_duration(rest).map_err(|e| format!("sleep: {e}"))?)
         }
+        "pace" => Command::Pace(
+            rest.split_whitespace()
+                .map(crate::util::parse_duration)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("pace: {e}"))?,
+        ),
         "history" => Command::History,
         "stats" => Command::Stats,
         "help" => Command::Help(opt(rest)),
@@ -303,6 +312,18 @@ fn parse_expectation(rest: &str) -> Result<Expectation, String> {
                 })?),
             };
             Expectation::Error(code, text)
+        }
+        "header" | "trailer" => {
+            let (name, value) = split(after);
+            if name.is_empty() || value.is_empty() {
+                return Err(format!("usage: expect {word} NAME VALUE"));
+            }
+            let (name, value) = (name.to_ascii_lowercase(), value.to_string());
+            if word == "header" {
+                Expectation::Header(name, value)
+            } else {
+                Expectation::Trailer(name, value)
+            }
         }
         "within" => {
             let (d, value) = split(after);
@@ -411,6 +432,15 @@ mod tests {
                 serde_json::json!({}),
                 serde_json::json!({"a": 2})
             ]))
+        );
+        assert_eq!(
+            parse("expect header X-Id some value").unwrap(),
+            Command::Expect(Expectation::Header("x-id".into(), "some value".into()))
+        );
+        assert!(parse("expect trailer x-id").is_err());
+        assert_eq!(
+            parse("pace 100ms 2s").unwrap(),
+            Command::Pace(vec![Duration::from_millis(100), Duration::from_secs(2)])
         );
         assert_eq!(
             parse("let lat = $.location.latitude").unwrap(),

@@ -93,6 +93,11 @@ pub(super) struct Counting {
     pub(super) kept: Arc<Mutex<Kept>>,
     /// Resolves the types `google.protobuf.Any` fields hold, as the one-shot `call` does.
     pub(super) schema: Option<Schema>,
+    /// What a recording says of the answer besides its messages.
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) trailers: Vec<(String, String)>,
+    pub(super) gaps: Vec<std::time::Duration>,
+    pub(super) last_at: std::time::Instant,
 }
 
 /// Messages kept per call for `expect`: the newest ones when a stream is longer, by count and
@@ -148,15 +153,24 @@ impl Counting {
             started: None,
             kept: Arc::default(),
             schema,
+            headers: Vec::new(),
+            trailers: Vec::new(),
+            gaps: Vec::new(),
+            last_at: std::time::Instant::now(),
         }
     }
 }
 
 impl Handler for Counting {
-    fn on_headers(&mut self, _: &tonic::metadata::MetadataMap) {
+    fn on_headers(&mut self, headers: &tonic::metadata::MetadataMap) {
         if let Some(started) = self.started.take() {
             let _ = started.send(());
         }
+        self.headers = crate::util::header_pairs(&headers.clone().into_headers());
+    }
+
+    fn on_trailers(&mut self, trailers: &tonic::metadata::MetadataMap) {
+        self.trailers = crate::util::header_pairs(&trailers.clone().into_headers());
     }
 
     async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
@@ -165,6 +179,10 @@ impl Handler for Counting {
             None => message,
         };
         self.count.fetch_add(1, Ordering::Relaxed);
+        if self.gaps.len() < crate::recording::LISTED_MESSAGES {
+            self.gaps.push(self.last_at.elapsed());
+            self.last_at = std::time::Instant::now();
+        }
         format::check_any_depth(&message)?;
         if let Ok(json) = serde_json::to_value(&message) {
             let size = prost::Message::encoded_len(&message);
@@ -205,8 +223,18 @@ pub(super) fn record(last: &Mutex<Outcome>, handler: &Counting, error: Option<&C
     let mut last = last.lock().unwrap();
     last.called = true;
     last.messages = handler.kept.lock().unwrap().take();
+    last.headers = handler.headers.clone();
+    last.trailers = handler.trailers.clone();
+    last.gaps = handler.gaps.clone();
     last.error = match error {
         Some(CallError::Status(status)) => {
+            if !status.details().is_empty() {
+                use base64::Engine;
+                let details = base64::engine::general_purpose::STANDARD_NO_PAD;
+                let details = details.encode(status.details());
+                last.trailers
+                    .push(("grpc-status-details-bin".into(), details));
+            }
             let status = client_deadline(tonic::Status::new(status.code(), status.message()));
             Some((status.code(), status.message().to_string()))
         }

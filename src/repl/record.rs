@@ -27,6 +27,7 @@ pub(super) struct Sent {
     /// `Service/Method` as the script will call it (full service name).
     pub method: String,
     pub server_streaming: bool,
+    pub client_streaming: bool,
     /// The request messages as proto3 JSON, one a line.
     pub messages: Vec<String>,
 }
@@ -44,6 +45,7 @@ impl Shell {
         self.sent = Some(Sent {
             method: name,
             server_streaming: method.is_server_streaming(),
+            client_streaming: method.is_client_streaming(),
             messages,
         });
     }
@@ -235,6 +237,7 @@ impl Shell {
     fn record_outcome(&mut self) {
         let outcome = self.last.lock().unwrap().clone();
         let server_streaming = self.sent.as_ref().is_some_and(|s| s.server_streaming);
+        let client_streaming = self.sent.as_ref().is_some_and(|s| s.client_streaming);
         let Some(r) = self.recorder.as_mut() else {
             return;
         };
@@ -242,6 +245,9 @@ impl Shell {
             .script
             .expectation(&outcome, server_streaming, outcome.messages.len());
         r.script.line(&expectation);
+        for line in r.script.answer_lines(&outcome, client_streaming) {
+            r.script.line(&line);
+        }
         for w in &self.watches {
             let seen = w.count.load(Ordering::Relaxed);
             let recorded = r.watched.entry(w.id).or_insert(0);

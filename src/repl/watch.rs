@@ -74,11 +74,10 @@ impl Shell {
         }
         let kept: Arc<Mutex<super::output::Kept>> = Arc::default();
         let mut handler = Counting {
-            schema: self.resolver(),
-            printer,
             count: count.clone(),
             started: Some(started_tx),
             kept: kept.clone(),
+            ..Counting::new(printer, self.resolver())
         };
         let out = self.out.clone();
         let name = format!("{}/{}", method.parent_service().name(), method.name());

@@ -2,6 +2,7 @@
 `rpcsh proxy --record` against `rpcsh serve`; the recording, served with --mock, answers the
 same clients as the real services did (all four call styles); a call that matches nothing gets
 UNIMPLEMENTED naming the nearest recorded request."""
+import base64
 import json
 import random
 import subprocess
@@ -176,3 +177,87 @@ def test_fake_answers_every_method_of_googleapis_the_same_for_the_same_seed(star
             fields = rpcsh("describe", "-a", mocks[0].addr, output.lstrip(".")).stdout
             assert " = " not in fields, (method, fields)
         assert answers[0].stdout == answers[1].stdout, method
+
+
+def test_a_recording_keeps_the_answers_metadata_status_and_pace(stubs, started, tmp_path):
+    """grpcio's interop TestService through `proxy --record`, then the recording as a mock: a
+    grpcio client gets the same headers, trailers, status and messages, at the recorded pace
+    (or at once with --pace none); the recording replays green against the real server."""
+    import time
+
+    import grpc
+    import grpc_testing_pb2 as pb
+    import grpc_testing_pb2_grpc as pb_grpc
+    from interop_testservice import ECHO_INITIAL, ECHO_TRAILING, TestServer
+    real = started(TestServer)
+    script = tmp_path / "seen.rpcsh"
+    through = started(Relay, real.addr, "--record", str(script))
+    echo = ((ECHO_INITIAL, "initial value"), (ECHO_TRAILING, b"\xab\xab\xab"))
+    paced = pb.StreamingOutputCallRequest(
+        response_parameters=[pb.ResponseParameters(size=3, interval_us=150_000)] * 3)
+
+    def clients(addr):
+        with grpc.insecure_channel(addr) as channel:
+            stub = pb_grpc.TestServiceStub(channel)
+            reply, call = stub.UnaryCall.with_call(pb.SimpleRequest(response_size=5),
+                                                   metadata=echo)
+            said = [reply, call.initial_metadata(), call.trailing_metadata()]
+            try:
+                stub.UnaryCall(pb.SimpleRequest(
+                    response_status=pb.EchoStatus(code=9, message="not now")))
+            except grpc.RpcError as e:
+                said.append((e.code(), e.details()))
+            start = time.monotonic()
+            said.append([len(m.payload.body) for m in stub.StreamingOutputCall(paced)])
+            return said, time.monotonic() - start
+
+    def application(metadata):
+        return sorted((k, v) for k, v in metadata if k.startswith("x-"))
+
+    def comparable(said):
+        reply, initial, trailing, *rest = said
+        return [reply, application(initial), application(trailing), *rest]
+    seen, took = clients(through.addr)
+    assert took >= 0.45
+    assert "recorded" in stop(through)
+    text = script.read_text()
+    assert "expect header x-grpc-test-echo-initial initial value" in text, text
+    assert "expect trailer x-grpc-test-echo-trailing-bin q6ur" in text, text
+    assert "\npace " in text, text
+    assert rpcsh("run", str(script), "-a", real.addr, check=False).returncode == 0
+    mock = started(Mock, "--mock", str(script), "--from", real.addr)
+    mocked, took = clients(mock.addr)
+    assert comparable(mocked) == comparable(seen) and took >= 0.45, (mocked, seen)
+    assert application(mocked[1]) == [("x-grpc-test-echo-initial", "initial value")]
+    at_once = started(Mock, "--mock", str(script), "--from", real.addr, "--pace", "none")
+    mocked, took = clients(at_once.addr)
+    assert comparable(mocked) == comparable(seen) and took < 0.3
+
+
+def test_hand_written_stubs_give_error_details_and_the_nearest_answer(stubs, started, tmp_path):
+    import grpc
+    import helloworld_pb2
+    import helloworld_pb2_grpc
+    details = b"\x08\x03\x12\x03bad"  # google.rpc.Status{code: 3, message: "bad"}
+    script = tmp_path / "stubs.rpcsh"
+    script.write_text('call Greeter/SayHello {"name": "x"}\nexpect error INVALID_ARGUMENT "bad"\n'
+                      f'expect trailer grpc-status-details-bin {base64.b64encode(details).decode()}\n'
+                      'call Greeter/SayHello {"name": "ana"}\nexpect exact {"message": "hi"}\n')
+    proto = f"--proto={ROOT / 'proto' / 'helloworld.proto'}"
+    mock = started(Mock, "--mock", str(script), proto)
+    nearest = started(Mock, "--mock", str(script), proto, "--match", "nearest")
+    for addr in (mock.addr, nearest.addr):
+        with grpc.insecure_channel(addr) as channel:
+            stub = helloworld_pb2_grpc.GreeterStub(channel)
+            with pytest.raises(grpc.RpcError) as failed:
+                stub.SayHello(helloworld_pb2.HelloRequest(name="x"))
+            assert failed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert dict(failed.value.trailing_metadata())["grpc-status-details-bin"] == details
+    with grpc.insecure_channel(mock.addr) as channel:
+        with pytest.raises(grpc.RpcError) as failed:
+            helloworld_pb2_grpc.GreeterStub(channel).SayHello(helloworld_pb2.HelloRequest(name="an"))
+        assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    with grpc.insecure_channel(nearest.addr) as channel:
+        reply = helloworld_pb2_grpc.GreeterStub(channel).SayHello(
+            helloworld_pb2.HelloRequest(name="an"))
+        assert reply.message == "hi"

@@ -2,11 +2,15 @@
 //! `rpcsh run` script (`connect --record`, `proxy --record`, or written by hand): each `call`
 //! with its request (the JSON argument, or a stream's messages up to `end`) and the `expect`
 //! after it — `expect exact JSON`, `expect JSON`, `expect [...]` for a stream, `expect error
-//! CODE "message"`. Every service of the schema (`--proto`, `--protoset`, or `--from ADDR`'s
+//! CODE "message"` — with the `expect header` / `expect trailer` lines and the `pace` that follow
+//! it. Every service of the schema (`--proto`, `--protoset`, or `--from ADDR`'s
 //! reflection) is hosted with reflection and health. A call whose messages are exactly a
 //! recorded request's gets that answer (found by hash: 10,000 stubs cost no scan); else the first
 //! stub in file order whose requests they contain (`expect`'s partial match); a call that matches
-//! nothing gets UNIMPLEMENTED naming the nearest recorded request.
+//! nothing gets UNIMPLEMENTED naming the nearest recorded request (or, `--match nearest`, that
+//! request's answer).
+mod template;
+
 use crate::codec::DynamicCodec;
 use crate::expect::{contains, Expectation};
 use crate::recording::compact;
@@ -20,9 +24,9 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use template::{templated, Reply};
+use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
-
-type Answered = Result<Vec<DynamicMessage>, Status>;
 
 /// `serve --mock`'s flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -62,6 +66,52 @@ pub struct MockArgs {
     /// With --fake: the seed of the made-up messages (the same seed, the same answers).
     #[arg(long, value_name = "N", default_value_t = 0, requires = "fake")]
     pub seed: u64,
+    /// With --mock: a stream's messages at the recorded pace (`pace` lines), or at once.
+    #[arg(long, value_enum, default_value = "recorded", requires = "files")]
+    pub pace: Pace,
+    /// With --mock: a call no stub matches gets the first in file order whose requests it
+    /// contains (`first`), or failing that the nearest recorded one (`nearest`).
+    #[arg(
+        long = "match",
+        value_enum,
+        default_value = "first",
+        requires = "files"
+    )]
+    pub matching: Matching,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum Pace {
+    Recorded,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum Matching {
+    First,
+    Nearest,
+}
+
+/// How the stubs answer, beyond what they say.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    /// The status of a call no stub matches.
+    unmatched: Code,
+    /// `--fake`'s seed: methods with no stub answer made-up messages.
+    fake: Option<u64>,
+    pace: Pace,
+    matching: Matching,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            unmatched: Code::Unimplemented,
+            fake: None,
+            pace: Pace::Recorded,
+            matching: Matching::First,
+        }
+    }
 }
 
 fn status(name: &str) -> Result<Code, String> {
@@ -75,91 +125,21 @@ struct Stub {
     requests: Vec<Value>,
     answer: Result<Reply, (Code, String)>,
     delay: Option<Duration>,
+    pace: Vec<Duration>,
+    headers: MetadataMap,
+    trailers: MetadataMap,
+    /// A failed answer's `grpc-status-details-bin`.
+    details: bytes::Bytes,
 }
 
-/// A stub's messages: built once, or, when they name the request (`${request.name}`), built
-/// for each call from the JSON.
-#[derive(Clone)]
-enum Reply {
-    Built(Vec<DynamicMessage>),
-    Templated(MessageDescriptor, Vec<Value>),
-}
-
-impl Reply {
-    fn messages(&self, request: Option<&Value>) -> Answered {
-        let (output, values) = match self {
-            Reply::Built(messages) => return Ok(messages.clone()),
-            Reply::Templated(output, values) => (output, values),
-        };
-        values
-            .iter()
-            .map(|v| {
-                let filled = fill(v, request.unwrap_or(&Value::Null));
-                DynamicMessage::deserialize(output.clone(), filled).map_err(|e| {
-                    Status::internal(format!(
-                        "the templated answer is not a {}: {e}",
-                        output.full_name()
-                    ))
-                })
-            })
-            .collect()
-    }
-}
-
-fn templated(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains("${request."),
-        Value::Array(items) => items.iter().any(templated),
-        Value::Object(map) => map.values().any(templated),
-        _ => false,
-    }
-}
-
-/// `value` with each `${request.a.b}` replaced by that field of `request`: a string that is
-/// one template whole takes the field's value (a number stays a number), others its text.
-fn fill(value: &Value, request: &Value) -> Value {
-    let field = |path: &str| {
-        path.split('.')
-            .try_fold(request, |v, part| v.get(part))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    match value {
-        Value::String(s) => {
-            if let Some(path) = s
-                .strip_prefix("${request.")
-                .and_then(|p| p.strip_suffix('}'))
-                .filter(|p| !p.contains('}'))
-            {
-                return field(path);
-            }
-            let mut out = String::new();
-            let mut rest = s.as_str();
-            while let Some(i) = rest.find("${request.") {
-                out.push_str(&rest[..i]);
-                let after = &rest[i + "${request.".len()..];
-                let Some(end) = after.find('}') else {
-                    out.push_str(&rest[i..]);
-                    rest = "";
-                    break;
-                };
-                match field(&after[..end]) {
-                    Value::String(text) => out.push_str(&text),
-                    Value::Null => {}
-                    other => out.push_str(&other.to_string()),
-                }
-                rest = &after[end + 1..];
-            }
-            Value::String(out + rest)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|i| fill(i, request)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), fill(v, request)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+/// What a call is answered: its metadata, messages and pace, or the status it fails with.
+#[derive(Default)]
+struct Given {
+    delay: Option<Duration>,
+    pace: Vec<Duration>,
+    headers: MetadataMap,
+    trailers: MetadataMap,
+    messages: Vec<DynamicMessage>,
 }
 
 /// The stubs of one exact request in file order: the first call gets the first answer, the
@@ -188,10 +168,7 @@ struct Method {
 /// The recorded answers, by request path (`/pkg.Service/Method`).
 pub struct Mock {
     methods: HashMap<String, Method>,
-    /// The status of a call no stub matches.
-    pub unmatched: Code,
-    /// `--fake`'s seed: methods with no stub answer made-up messages.
-    fake: Option<u64>,
+    settings: Settings,
 }
 
 impl Mock {
@@ -228,15 +205,8 @@ impl Mock {
         }
         Ok(Mock {
             methods,
-            unmatched: Code::Unimplemented,
-            fake: None,
+            settings: Settings::default(),
         })
-    }
-
-    fn unmatched(mut self, code: Code, fake: Option<u64>) -> Self {
-        self.unmatched = code;
-        self.fake = fake;
-        self
     }
 
     /// How many recorded calls it answers with.
@@ -244,9 +214,9 @@ impl Mock {
         self.methods.values().map(|m| m.stubs.len()).sum()
     }
 
-    /// The answer to `received`, and how long to wait before giving it.
-    fn answer(&self, method: &Method, received: &[Value]) -> (Option<Duration>, Answered) {
-        if let (Some(seed), true) = (self.fake, method.stubs.is_empty()) {
+    /// The answer to `received`.
+    fn answer(&self, method: &Method, received: &[Value]) -> Result<Given, Status> {
+        if let (Some(seed), true) = (self.settings.fake, method.stubs.is_empty()) {
             let descriptor = &method.descriptor;
             let mut rng = crate::fake::rng(seed, descriptor.full_name());
             let count = if descriptor.is_server_streaming() {
@@ -256,7 +226,10 @@ impl Mock {
             };
             let output = descriptor.output();
             let made = (0..count).map(|_| crate::fake::message(&output, &mut rng));
-            return (None, Ok(made.collect()));
+            return Ok(Given {
+                messages: made.collect(),
+                ..Given::default()
+            });
         }
         let key = compact(&Value::Array(received.to_vec()));
         let matched = match method.exact.get(&key) {
@@ -269,27 +242,60 @@ impl Mock {
                         .all(|(a, e)| contains(a, e))
             }),
         };
-        match matched {
-            Some(stub) => (
-                stub.delay,
-                match &stub.answer {
-                    Ok(reply) => reply.messages(received.first()),
-                    Err((code, message)) => Err(Status::new(*code, message.clone())),
+        let matched = match (matched, self.settings.matching) {
+            (None, Matching::Nearest) => nearest(&method.stubs, received),
+            (matched, _) => matched,
+        };
+        let Some(stub) = matched else {
+            let name = method.descriptor.full_name();
+            let nearest = nearest(&method.stubs, received).map_or_else(
+                || "none is recorded".to_string(),
+                |s| {
+                    let requests = Value::Array(s.requests.clone());
+                    format!("nearest ({}): {}", s.at, compact(&requests))
                 },
-            ),
-            None => {
-                let name = method.descriptor.full_name();
-                let nearest = nearest(&method.stubs, received).map_or_else(
-                    || "none is recorded".to_string(),
-                    |s| {
-                        let requests = Value::Array(s.requests.clone());
-                        format!("nearest ({}): {}", s.at, compact(&requests))
-                    },
-                );
-                let got = compact(&Value::Array(received.to_vec()));
-                let message = format!("no recorded call of {name} matches {got}; {nearest}");
-                (None, Err(Status::new(self.unmatched, message)))
+            );
+            let got = compact(&Value::Array(received.to_vec()));
+            let message = format!("no recorded call of {name} matches {got}; {nearest}");
+            return Err(Status::new(self.settings.unmatched, message));
+        };
+        let messages = match &stub.answer {
+            Ok(reply) => reply.messages(received.first())?,
+            Err((code, message)) => {
+                let mut metadata = stub.headers.clone();
+                for entry in stub.trailers.iter() {
+                    append(&mut metadata, entry);
+                }
+                let details = stub.details.clone();
+                return Err(Status::with_details_and_metadata(
+                    *code,
+                    message.clone(),
+                    details,
+                    metadata,
+                ));
             }
+        };
+        let pace = match self.settings.pace {
+            Pace::Recorded => stub.pace.clone(),
+            Pace::None => Vec::new(),
+        };
+        Ok(Given {
+            delay: stub.delay,
+            pace,
+            headers: stub.headers.clone(),
+            trailers: stub.trailers.clone(),
+            messages,
+        })
+    }
+}
+
+fn append(map: &mut MetadataMap, entry: tonic::metadata::KeyAndValueRef<'_>) {
+    match entry {
+        tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
+            map.append(k.clone(), v.clone());
+        }
+        tonic::metadata::KeyAndValueRef::Binary(k, v) => {
+            map.append_bin(k.clone(), v.clone());
         }
     }
 }
@@ -346,14 +352,31 @@ fn stub(method: &MethodDescriptor, call: crate::script::ScriptedCall) -> anyhow:
             "a recording lists a stream's messages up to 10,000; write them in as expect [...]",
         )),
         Some(Expectation::Within(..)) => bail!("{at}: `expect within` is a watch's, not an answer"),
+        // Kept apart by `script::calls`: never the answer itself.
+        Some(Expectation::Header(..) | Expectation::Trailer(..)) => {
+            bail!("{at}: a header is not an answer")
+        }
         None if method.is_server_streaming() => Ok(Reply::Built(Vec::new())),
         None => Ok(Reply::Built(vec![DynamicMessage::new(output.clone())])),
     };
+    let metadata = |pairs: &[(String, String)]| {
+        let lines: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        crate::connection::parse_headers(&lines).with_context(|| format!("{at}: expect header"))
+    };
+    let mut trailers = metadata(&call.trailers)?;
+    let details = trailers
+        .remove_bin("grpc-status-details-bin")
+        .and_then(|v| v.to_bytes().ok())
+        .unwrap_or_default();
     Ok(Stub {
+        headers: metadata(&call.headers)?,
+        trailers,
+        details,
         at,
         requests,
         answer,
         delay: call.delay,
+        pace: call.pace,
     })
 }
 
@@ -366,19 +389,29 @@ fn canonical(input: &MessageDescriptor, value: Value) -> Value {
     }
 }
 
-/// The stub of the most fields in common with what was received.
+/// The stub of the most fields in common with what was received; of those, the one whose
+/// differing text fields begin the most alike.
 fn nearest<'a>(stubs: &'a [Stub], received: &[Value]) -> Option<&'a Stub> {
-    let score = |s: &Stub| -> usize {
+    fn alike(e: &Value, a: &Value) -> (usize, usize) {
+        match (e, a) {
+            (Value::Object(e), Value::Object(a)) => e
+                .iter()
+                .filter_map(|(k, v)| a.get(k).map(|a| alike(v, a)))
+                .fold((0, 0), |(s, p), (s2, p2)| (s + s2, p + p2)),
+            (e, a) if e == a => (1, 0),
+            (Value::String(e), Value::String(a)) => (
+                0,
+                e.chars().zip(a.chars()).take_while(|(x, y)| x == y).count(),
+            ),
+            _ => (0, 0),
+        }
+    }
+    let score = |s: &Stub| {
         s.requests
             .iter()
             .zip(received)
-            .map(|(e, a)| match (e, a) {
-                (Value::Object(e), Value::Object(a)) => {
-                    e.iter().filter(|(k, v)| a.get(*k) == Some(v)).count()
-                }
-                (e, a) => usize::from(e == a),
-            })
-            .sum()
+            .map(|(e, a)| alike(e, a))
+            .fold((0, 0), |(s, p), (s2, p2)| (s + s2, p + p2))
     };
     stubs.iter().rev().max_by_key(|s| score(s))
 }
@@ -388,8 +421,7 @@ fn nearest<'a>(stubs: &'a [Stub], received: &[Value]) -> Option<&'a Stub> {
 pub struct Reloading {
     pool: DescriptorPool,
     files: Vec<PathBuf>,
-    unmatched: Code,
-    fake: Option<u64>,
+    settings: Settings,
     state: std::sync::Mutex<(Vec<Stamp>, Arc<Mock>)>,
 }
 
@@ -406,19 +438,14 @@ fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
 }
 
 impl Reloading {
-    pub fn new(
-        pool: DescriptorPool,
-        files: Vec<PathBuf>,
-        unmatched: Code,
-        fake: Option<u64>,
-    ) -> anyhow::Result<Self> {
+    fn new(pool: DescriptorPool, files: Vec<PathBuf>, settings: Settings) -> anyhow::Result<Self> {
         let stamped = stamps(&files);
-        let mock = Arc::new(Mock::load(&pool, &files)?.unmatched(unmatched, fake));
+        let mock = Mock::load(&pool, &files)?;
+        let mock = Arc::new(Mock { settings, ..mock });
         Ok(Reloading {
             pool,
             files,
-            unmatched,
-            fake,
+            settings,
             state: std::sync::Mutex::new((stamped, mock)),
         })
     }
@@ -430,7 +457,10 @@ impl Reloading {
             state.0 = now;
             match Mock::load(&self.pool, &self.files) {
                 Ok(mock) => {
-                    let mock = mock.unmatched(self.unmatched, self.fake);
+                    let mock = Mock {
+                        settings: self.settings,
+                        ..mock
+                    };
                     eprintln!("reloaded the stubs: {} call(s)", mock.stubs());
                     state.1 = Arc::new(mock);
                 }
@@ -481,7 +511,7 @@ struct Answer {
     path: String,
 }
 
-type Messages = tokio_stream::Iter<std::vec::IntoIter<Result<DynamicMessage, Status>>>;
+type Messages = futures_util::stream::BoxStream<'static, Result<DynamicMessage, Status>>;
 
 impl tonic::server::StreamingService<DynamicMessage> for Answer {
     type Response = DynamicMessage;
@@ -504,13 +534,34 @@ impl tonic::server::StreamingService<DynamicMessage> for Answer {
                 received.push(serde_json::to_value(&message?).unwrap_or(Value::Null));
             }
             let method = &mock.methods[&path];
-            let (delay, answers) = mock.answer(method, &received);
-            if let Some(delay) = delay {
+            let given = mock.answer(method, &received)?;
+            if let Some(delay) = given.delay {
                 tokio::time::sleep(delay).await;
             }
-            let answers = answers?;
-            let stream = tokio_stream::iter(answers.into_iter().map(Ok).collect::<Vec<_>>());
-            Ok(tonic::Response::new(stream))
+            let Given {
+                pace,
+                headers,
+                trailers,
+                messages,
+                ..
+            } = given;
+            let paced = messages
+                .into_iter()
+                .enumerate()
+                .map(move |(i, m)| (pace.get(i).copied(), m));
+            let stream = futures_util::stream::iter(paced).then(|(wait, message)| async move {
+                if let Some(wait) = wait {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(message)
+            });
+            // Trailers of an OK answer go with its status, as an OK status.
+            let end =
+                (!trailers.is_empty()).then(|| Err(Status::with_metadata(Code::Ok, "", trailers)));
+            let mut response =
+                tonic::Response::new(stream.chain(futures_util::stream::iter(end)).boxed());
+            *response.metadata_mut() = headers;
+            Ok(response)
         })
     }
 }
@@ -543,8 +594,13 @@ pub async fn serve(
     let mut session = conn.open(false).await?;
     let (set, _, _) = session.schema.export(&[]).await?;
     let pool = session.schema.pool().clone();
-    let fake = args.fake.then_some(args.seed);
-    let stubs = Reloading::new(pool.clone(), args.files.clone(), args.unmatched, fake)?;
+    let settings = Settings {
+        unmatched: args.unmatched,
+        fake: args.fake.then_some(args.seed),
+        pace: args.pace,
+        matching: args.matching,
+    };
+    let stubs = Reloading::new(pool.clone(), args.files.clone(), settings)?;
     let names: Vec<String> = pool
         .services()
         .map(|s| s.full_name().to_string())
@@ -617,8 +673,8 @@ mod tests {
         let answer = |name: &str| {
             let got = mock
                 .answer(method, &[serde_json::json!({ "name": name })])
-                .1
-                .unwrap();
+                .unwrap()
+                .messages;
             serde_json::to_value(&got[0]).unwrap()["message"].clone()
         };
         assert_eq!(answer("x"), "x");
@@ -636,8 +692,8 @@ mod tests {
             .map(|_| {
                 let got = mock
                     .answer(method, &[serde_json::json!({"name": "p"})])
-                    .1
-                    .unwrap();
+                    .unwrap()
+                    .messages;
                 serde_json::to_value(&got[0]).unwrap()["message"].clone()
             })
             .collect();
