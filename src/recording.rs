@@ -102,8 +102,14 @@ impl Script {
     /// What the answer of a call said besides its messages and status: `expect header` and
     /// `expect trailer` lines for the application's metadata (a status's details among them),
     /// and `pace` when its messages came slowly enough for the pace to be the server's, not
-    /// the network's. A client stream's pace is its typist's: not written.
-    pub fn answer_lines(&self, outcome: &Outcome, client_streaming: bool) -> Vec<String> {
+    /// the network's. A client stream's pace is its typist's: not written. `interleave`: a bidi
+    /// stream's answers before each request, written when some came before the last.
+    pub fn answer_lines(
+        &self,
+        outcome: &Outcome,
+        client_streaming: bool,
+        interleave: &[usize],
+    ) -> Vec<String> {
         let mut lines = Vec::new();
         for (kind, sent) in [("header", &outcome.headers), ("trailer", &outcome.trailers)] {
             for (name, value) in sent.iter().filter(|(n, _)| answer_metadata(n)) {
@@ -121,6 +127,10 @@ impl Script {
                 .map(|g| format!("{}ms", g.as_millis()))
                 .collect();
             lines.push(format!("pace {}", gaps.join(" ")));
+        }
+        if interleave.iter().any(|n| *n > 0) {
+            let counts: Vec<String> = interleave.iter().map(usize::to_string).collect();
+            lines.push(format!("interleave {}", counts.join(" ")));
         }
         lines
     }

@@ -66,6 +66,8 @@ pub struct ScriptedCall {
     pub trailers: Vec<(String, String)>,
     /// Its `pace`: the wait before each message.
     pub pace: Vec<std::time::Duration>,
+    /// Its `interleave`: how many answers came before each request.
+    pub interleave: Vec<usize>,
 }
 
 /// `${request.a.b}` in a mock's answers: a field of the call's request.
@@ -90,6 +92,7 @@ pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
                     headers: Vec::new(),
                     trailers: Vec::new(),
                     pace: Vec::new(),
+                    interleave: Vec::new(),
                 });
             }
             Kind::Message if open => {
@@ -112,6 +115,12 @@ pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
             Kind::Command(Command::Expect(Expectation::Trailer(name, value))) => {
                 if let Some(call) = calls.last_mut() {
                     call.trailers.push((name, value));
+                }
+                open = false;
+            }
+            Kind::Command(Command::Interleave(before)) => {
+                if let Some(call) = calls.last_mut() {
+                    call.interleave = before;
                 }
                 open = false;
             }

@@ -9,6 +9,7 @@
 //! stub in file order whose requests they contain (`expect`'s partial match); a call that matches
 //! nothing gets UNIMPLEMENTED naming the nearest recorded request (or, `--match nearest`, that
 //! request's answer).
+mod interleave;
 mod template;
 
 use crate::codec::DynamicCodec;
@@ -126,6 +127,8 @@ struct Stub {
     answer: Result<Reply, (Code, String)>,
     delay: Option<Duration>,
     pace: Vec<Duration>,
+    /// A bidi stream's answers before each request (`interleave`): empty, all after the last.
+    interleave: Vec<usize>,
     headers: MetadataMap,
     trailers: MetadataMap,
     /// A failed answer's `grpc-status-details-bin`.
@@ -163,6 +166,8 @@ struct Method {
     /// The first stub of each exact request (its messages as canonical JSON): a call that
     /// sends one is answered without a scan of the stubs.
     exact: HashMap<String, Sequence>,
+    /// Some stub answers before the client's stream ends (`interleave`).
+    interleaved: bool,
 }
 
 /// The recorded answers, by request path (`/pkg.Service/Method`).
@@ -183,6 +188,7 @@ impl Mock {
                     descriptor: m,
                     stubs: Vec::new(),
                     exact: HashMap::new(),
+                    interleaved: false,
                 };
                 methods.insert(path, method);
             }
@@ -200,6 +206,7 @@ impl Mock {
                 let key = compact(&Value::Array(stub.requests.clone()));
                 let next = method.stubs.len();
                 method.exact.entry(key).or_default().stubs.push(next);
+                method.interleaved |= !stub.interleave.is_empty();
                 method.stubs.push(stub);
             }
         }
@@ -377,6 +384,7 @@ fn stub(method: &MethodDescriptor, call: crate::script::ScriptedCall) -> anyhow:
         answer,
         delay: call.delay,
         pace: call.pace,
+        interleave: call.interleave,
     })
 }
 
@@ -523,6 +531,15 @@ impl tonic::server::StreamingService<DynamicMessage> for Answer {
         Box::pin(async move {
             let mut incoming = request.into_inner();
             let mut received = Vec::new();
+            if mock.methods[&path].interleaved {
+                if let Some(first) = incoming.next().await {
+                    let first = serde_json::to_value(&first?).unwrap_or(Value::Null);
+                    if let Some(stub) = interleave::stub(&mock.methods[&path], &first) {
+                        return interleave::answer(mock, path, stub, first, incoming).await;
+                    }
+                    received.push(first);
+                }
+            }
             while let Some(message) = incoming.next().await {
                 // A client that streams on and on is not kept in memory.
                 if received.len() == crate::recording::LISTED_MESSAGES {

@@ -40,6 +40,8 @@ struct Taken {
     trailers: Vec<(String, String)>,
     gaps: Vec<std::time::Duration>,
     last_at: Option<std::time::Instant>,
+    /// How many responses had come before each request (a bidi stream's interleaving).
+    before: Vec<usize>,
     done: bool,
     /// Why it is not recorded; empty: silently (the client's own reflection).
     left_out: Option<String>,
@@ -112,6 +114,7 @@ impl Recorder {
         };
         if request {
             taken.requests.push(to_json(message));
+            taken.before.push(taken.received);
             return;
         }
         taken.received += 1;
@@ -246,7 +249,15 @@ impl Recorder {
             .script
             .expectation(&outcome, server_streaming, taken.received);
         self.script.line(&expectation);
-        for line in self.script.answer_lines(&outcome, client_streaming) {
+        let interleave = if server_streaming {
+            &taken.before[..]
+        } else {
+            &[]
+        };
+        for line in self
+            .script
+            .answer_lines(&outcome, client_streaming, interleave)
+        {
             self.script.line(&line);
         }
         self.written += 1;

@@ -29,6 +29,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | header NAME VALUE | trailer NAME VALUE | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, its headers and trailers, or a watch's messages" },
     Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
     Spec { name: "sleep", aliases: &[], args: "DURATION", help: "wait, e.g. sleep 500ms" },
+    Spec { name: "interleave", aliases: &[], args: "N...", help: "how a recorded bidi stream went: how many answers had come before each of its requests (serve --mock answers so; running passes over it)" },
     Spec { name: "pace", aliases: &[], args: "DURATION...", help: "how the last call's answer was paced, as a recording says it (the wait before each message): serve --mock keeps it, running passes over it" },
     Spec { name: "history", aliases: &[], args: "", help: "show the commands typed so far" },
     Spec { name: "stats", aliases: &[], args: "", help: "the shell's own resident memory, open files and live tasks" },
@@ -71,6 +72,8 @@ pub enum Command {
     Sleep(Duration),
     /// A recording's pacing of the answer above it: for `serve --mock`.
     Pace(Vec<Duration>),
+    /// A recording's count of answers before each request of the bidi stream above it.
+    Interleave(Vec<usize>),
     History,
     Help(Option<String>),
     Exit,
@@ -278,6 +281,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 .collect::<Result<_, _>>()
                 .map_err(|e| format!("pace: {e}"))?,
         ),
+        "interleave" => Command::Interleave(
+            rest.split_whitespace()
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| format!("interleave: {n:?} is no count"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
         "history" => Command::History,
         "stats" => Command::Stats,
         "help" => Command::Help(opt(rest)),
@@ -442,6 +453,11 @@ mod tests {
             parse("pace 100ms 2s").unwrap(),
             Command::Pace(vec![Duration::from_millis(100), Duration::from_secs(2)])
         );
+        assert_eq!(
+            parse("interleave 0 1 1").unwrap(),
+            Command::Interleave(vec![0, 1, 1])
+        );
+        assert!(parse("interleave 0 x").is_err());
         assert_eq!(
             parse("let lat = $.location.latitude").unwrap(),
             Command::Let("lat".into(), "$.location.latitude".into())

@@ -16,7 +16,7 @@ use std::io::Write;
 impl Shell {
     pub(super) async fn execute(&mut self, command: Command) -> anyhow::Result<()> {
         match command {
-            Command::Empty | Command::Exit | Command::Pace(_) => {}
+            Command::Empty | Command::Exit | Command::Pace(_) | Command::Interleave(_) => {}
             Command::Help(topic) => self
                 .out
                 .out(&command::help(topic.as_deref()).map_err(anyhow::Error::msg)?),

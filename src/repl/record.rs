@@ -28,6 +28,8 @@ pub(super) struct Sent {
     pub method: String,
     pub server_streaming: bool,
     pub client_streaming: bool,
+    /// How many responses had come before each request message was sent.
+    pub before: Vec<usize>,
     /// The request messages as proto3 JSON, one a line.
     pub messages: Vec<String>,
 }
@@ -46,13 +48,15 @@ impl Shell {
             method: name,
             server_streaming: method.is_server_streaming(),
             client_streaming: method.is_client_streaming(),
+            before: vec![0; messages.len()],
             messages,
         });
     }
 
     /// More messages of the stream being typed.
-    pub(super) fn note_sent(&mut self, messages: &[String]) {
+    pub(super) fn note_sent(&mut self, messages: &[String], answered: usize) {
         if let Some(sent) = &mut self.sent {
+            sent.before.extend(messages.iter().map(|_| answered));
             sent.messages.extend(messages.iter().cloned());
             self.requests
                 .insert(sent.method.clone(), sent.messages.clone());
@@ -238,6 +242,10 @@ impl Shell {
         let outcome = self.last.lock().unwrap().clone();
         let server_streaming = self.sent.as_ref().is_some_and(|s| s.server_streaming);
         let client_streaming = self.sent.as_ref().is_some_and(|s| s.client_streaming);
+        let interleave = match &self.sent {
+            Some(s) if s.server_streaming => s.before.clone(),
+            _ => Vec::new(),
+        };
         let Some(r) = self.recorder.as_mut() else {
             return;
         };
@@ -245,7 +253,10 @@ impl Shell {
             .script
             .expectation(&outcome, server_streaming, outcome.messages.len());
         r.script.line(&expectation);
-        for line in r.script.answer_lines(&outcome, client_streaming) {
+        for line in r
+            .script
+            .answer_lines(&outcome, client_streaming, &interleave)
+        {
             r.script.line(&line);
         }
         for w in &self.watches {

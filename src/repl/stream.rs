@@ -21,6 +21,8 @@ pub(super) struct OpenStream {
     pub(super) task: tokio::task::JoinHandle<()>,
     /// How the call failed, kept for a script to report when it finishes the stream.
     pub(super) failure: Arc<Mutex<Option<anyhow::Error>>>,
+    /// How many responses have come: a recording's `interleave`.
+    pub(super) answered: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Shell {
@@ -44,6 +46,7 @@ impl Shell {
                 .map_err(|_| anyhow::anyhow!("too many messages at once"))?;
         }
         let mut handler = Counting::new(self.printer(String::new()), self.resolver());
+        let answered = handler.count.clone();
         let out = self.out.clone();
         let task_method = method.clone();
         let last = self.last.clone();
@@ -90,6 +93,7 @@ impl Shell {
             tx: Some(tx),
             task,
             failure,
+            answered,
         });
         Ok(())
     }
@@ -118,10 +122,11 @@ impl Shell {
             stream.input.clone(),
             stream.tx.clone().expect("open until finished"),
         );
+        let answered = stream.answered.load(std::sync::atomic::Ordering::Relaxed);
         let messages =
             input::parse_messages(line, &input, self.parse).map_err(|e| e.context("not sent"))?;
         let json: Vec<String> = messages.iter().map(to_json).collect();
-        self.note_sent(&json);
+        self.note_sent(&json, answered);
         for m in messages {
             if tx.send(m).await.is_err() {
                 break;

@@ -261,3 +261,41 @@ def test_hand_written_stubs_give_error_details_and_the_nearest_answer(stubs, sta
         reply = helloworld_pb2_grpc.GreeterStub(channel).SayHello(
             helloworld_pb2.HelloRequest(name="an"))
         assert reply.message == "hi"
+
+
+def test_a_ping_pong_client_is_answered_as_the_recorded_stream_interleaved(stubs, started,
+                                                                           tmp_path):
+    """interop ping_pong: the client sends its next request only after the answer to the last;
+    the recording's `interleave` lets the mock answer it so, instead of waiting for the end."""
+    import queue
+
+    import grpc
+    import grpc_testing_pb2 as pb
+    import grpc_testing_pb2_grpc as pb_grpc
+    from interop_testservice import TestServer
+    real = started(TestServer)
+    script = tmp_path / "seen.rpcsh"
+    through = started(Relay, real.addr, "--record", str(script))
+
+    def ping_pong(addr, sizes=(1, 2, 3, 4)):
+        asked = queue.Queue()
+        with grpc.insecure_channel(addr) as channel:
+            replies = pb_grpc.TestServiceStub(channel).FullDuplexCall(
+                iter(asked.get, None), timeout=10)
+            got = []
+            for size in sizes:
+                asked.put(pb.StreamingOutputCallRequest(
+                    response_parameters=[pb.ResponseParameters(size=size)]))
+                got.append(len(next(replies).payload.body))
+            asked.put(None)
+            return got + [len(m.payload.body) for m in replies]
+    assert ping_pong(through.addr) == [1, 2, 3, 4]
+    assert "recorded" in stop(through)
+    assert "\ninterleave 0 1 2 3\n" in script.read_text(), script.read_text()
+    mock = started(Mock, "--mock", str(script), "--from", real.addr)
+    assert ping_pong(mock.addr) == [1, 2, 3, 4]
+    # A stream that goes another way than recorded ends with the unmatched status.
+    with pytest.raises(grpc.RpcError) as failed:
+        ping_pong(mock.addr, sizes=(1, 2, 9))
+    assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "another way than recorded" in failed.value.details()
