@@ -73,13 +73,16 @@ pub enum Command {
     },
     /// Load-test a method: rpcsh bench Greeter/SayHello '{"name": "x"}' -n 10000 -c 50
     #[command(
-        after_help = "DATA may vary per request with {{request}} (the request number; also written with n) and {{worker}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{request}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json"
+        after_help = "DATA may vary per request with {{request}} (the request number; also written with n) and {{worker}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{request}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json\n\nrpcsh bench merge REPORT... merges the JSON reports of runs made at the same time (on N machines): counts added, percentiles from their merged latency histograms.\n  rpcsh bench merge run-0.json run-1.json run-2.json"
     )]
     Bench {
         /// The method, as `call` takes it.
         method: String,
         /// Request JSON (inline or @FILE); {{request}} (the request number) and {{worker}} vary it per request.
         data: Option<String>,
+        /// `rpcsh bench merge REPORT...`: the JSON reports after the first (which is DATA).
+        #[arg(hide = true)]
+        reports: Vec<String>,
         #[command(flatten)]
         options: crate::bench::BenchOptions,
         #[command(flatten)]
@@ -652,12 +655,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Bench {
                     method,
                     data,
+                    reports,
                     conn,
                     options,
-                } => done(
+                } => done(if method == "merge" {
+                    let paths: Vec<PathBuf> =
+                        data.into_iter().chain(reports).map(PathBuf::from).collect();
+                    crate::bench::merge(&paths, options.output)
+                } else if let Some(extra) = reports.first() {
+                    Err(crate::error::Hint::new(
+                        format!("unexpected argument {extra:?}"),
+                        "bench takes METHOD [DATA]; rpcsh bench merge REPORT... merges reports",
+                    )
+                    .into())
+                } else {
                     crate::bench::run(&conn.connection(verbose, &config), &method, data, options)
-                        .await,
-                ),
+                        .await
+                }),
                 Command::Call(args) => {
                     let parse = ParseOptions {
                         allow_unknown_fields: args.allow_unknown_fields,

@@ -12,6 +12,7 @@ use bytes::{Buf, BufMut, Bytes};
 use hdrhistogram::Histogram;
 use prost::Message;
 use prost_reflect::MethodDescriptor;
+pub use report::merge;
 use report::Report;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -730,19 +731,7 @@ pub async fn run(
     for r in results {
         tally.merge(r.context("a bench worker failed")?);
     }
-    let report = Report::new(&method, &tally, wall);
-    let mut out = std::io::stdout().lock();
-    use std::io::Write;
-    match options.output {
-        None => write!(out, "{}", report.text(&tally, crate::style::stdout()))?,
-        Some(ReportFormat::Json) => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&report.json(&tally))?
-        )?,
-        Some(ReportFormat::Csv) => write!(out, "{}", report.csv())?,
-    }
-    Ok(())
+    Report::new(crate::invoke::path(&method), &tally, wall).print(&tally, options.output)
 }
 
 /// A progress bar on stderr when it is a terminal: requests done of -n, or time of -z.

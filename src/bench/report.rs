@@ -1,8 +1,12 @@
 //! The report of `rpcsh bench`: throughput, latency percentiles and a histogram of the merged
-//! tallies, as text, JSON or CSV.
-use super::Tally;
+//! tallies, as text, JSON or CSV; and `rpcsh bench merge`, which reads JSON reports back (each
+//! carries its latency HdrHistogram, serialized) and reports their union exactly.
+use super::{ReportFormat, Tally};
+use anyhow::{bail, Context};
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
-use prost_reflect::MethodDescriptor;
+use std::path::PathBuf;
 use std::time::Duration;
 
 const PERCENTILES: [f64; 8] = [10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
@@ -23,11 +27,11 @@ fn ms(us: u64) -> f64 {
 }
 
 impl Report {
-    pub(super) fn new(method: &MethodDescriptor, tally: &Tally, wall: Duration) -> Report {
+    pub(super) fn new(method: String, tally: &Tally, wall: Duration) -> Report {
         let h = &tally.latency;
         let count = h.len();
         Report {
-            method: crate::invoke::path(method),
+            method,
             count,
             wall,
             rps: count as f64 / wall.as_secs_f64().max(f64::EPSILON),
@@ -86,7 +90,22 @@ impl Report {
             "statuses": tally.statuses,
             "errors": tally.errors,
             "responses": tally.messages,
+            "histogram_us": serialized(&tally.latency),
         })
+    }
+
+    /// Writes the report to stdout in `format` (text when None).
+    pub(super) fn print(&self, tally: &Tally, format: Option<ReportFormat>) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        match format {
+            None => write!(out, "{}", self.text(tally, crate::style::stdout()))?,
+            Some(ReportFormat::Json) => {
+                writeln!(out, "{}", serde_json::to_string_pretty(&self.json(tally))?)?
+            }
+            Some(ReportFormat::Csv) => write!(out, "{}", self.csv())?,
+        }
+        Ok(())
     }
 
     pub(super) fn csv(&self) -> String {
@@ -97,6 +116,80 @@ impl Report {
         }
         t
     }
+}
+
+/// The histogram as HdrHistogram's compressed V2 encoding in base64 (`HISTFAAA...`), the form
+/// its logs and other HdrHistogram libraries read.
+fn serialized(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+/// `rpcsh bench merge REPORT...`: the union of JSON reports of runs made at the same time (N
+/// machines against one server): counts and statuses added, percentiles from the merged
+/// histograms, the wall time the longest run's, the rate the runs' rates added.
+pub fn merge(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<()> {
+    if paths.is_empty() {
+        bail!(crate::error::Hint::new(
+            "bench merge needs the reports to merge",
+            "rpcsh bench merge a.json b.json (each written by rpcsh bench --output json)",
+        ));
+    }
+    let mut tally = Tally::new();
+    let (mut methods, mut wall, mut rps) = (Vec::<String>::new(), Duration::ZERO, 0.0);
+    for path in paths {
+        let (method, one, took, rate) =
+            read(path).with_context(|| format!("cannot merge {}", path.display()))?;
+        if !methods.contains(&method) {
+            methods.push(method);
+        }
+        wall = wall.max(took);
+        rps += rate;
+        tally.merge(one);
+    }
+    let mut report = Report::new(methods.join(", "), &tally, wall);
+    report.rps = rps;
+    report.print(&tally, format)
+}
+
+/// One report: its method, tally, wall time and rate.
+fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, f64)> {
+    let text = std::fs::read_to_string(path)?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).context("not JSON: write it with rpcsh bench --output json")?;
+    let Some(encoded) = v["histogram_us"].as_str() else {
+        bail!("it has no histogram_us: write it with rpcsh bench --output json");
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .context("histogram_us is not base64")?;
+    let latency: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| anyhow::anyhow!("histogram_us is not an HdrHistogram: {e:?}"))?;
+    let mut tally = Tally::new();
+    tally
+        .latency
+        .add(&latency)
+        .map_err(|e| anyhow::anyhow!("histogram_us does not fit: {e:?}"))?;
+    if let Some(statuses) = v["statuses"].as_object() {
+        for (k, n) in statuses {
+            tally.statuses.insert(k.clone(), n.as_u64().unwrap_or(0));
+        }
+    }
+    if let Some(errors) = v["errors"].as_array() {
+        tally.errors = errors
+            .iter()
+            .filter_map(|e| e.as_str().map(String::from))
+            .collect();
+    }
+    tally.messages = v["responses"].as_u64().unwrap_or(0);
+    let wall =
+        Duration::try_from_secs_f64(v["total_s"].as_f64().unwrap_or(0.0)).unwrap_or_default();
+    let method = v["method"].as_str().unwrap_or("?").to_string();
+    Ok((method, tally, wall, v["rps"].as_f64().unwrap_or(0.0)))
 }
 
 /// Ten bars from fastest to slowest.
@@ -145,5 +238,37 @@ mod tests {
         t.merge(other);
         assert_eq!(t.latency.len(), 6);
         assert_eq!(t.statuses["OK"], 1);
+    }
+
+    #[test]
+    fn reports_merge_into_their_union_exactly() {
+        let dir = std::env::temp_dir().join(format!("rpcsh-merge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut union = Tally::new();
+        let mut paths = Vec::new();
+        for run in 0..3u64 {
+            let mut t = Tally::new();
+            for i in 0..1000u64 {
+                let us = 50 + (i * 7919 + run * 104_729) % 20_000 * (run + 1);
+                t.latency.record(us).unwrap();
+                union.latency.record(us).unwrap();
+            }
+            t.statuses.insert("OK".into(), 1000);
+            let report = Report::new("/Greeter/SayHello".into(), &t, Duration::from_secs(2));
+            let path = dir.join(format!("{run}.json"));
+            std::fs::write(&path, report.json(&t).to_string()).unwrap();
+            paths.push(path);
+        }
+        let mut merged = Tally::new();
+        for p in &paths {
+            merged.merge(read(p).unwrap().1);
+        }
+        assert_eq!(merged.latency, union.latency);
+        assert_eq!(merged.statuses["OK"], 3000);
+        std::fs::write(&paths[0], "{}").unwrap();
+        assert!(
+            format!("{:#}", read(&paths[0]).err().expect("refused")).contains("no histogram_us")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
