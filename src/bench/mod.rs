@@ -4,11 +4,13 @@
 //! not grow with -n) and the report. Requests are encoded once unless DATA varies per request;
 //! responses are counted, not decoded, so the client is not what is measured.
 mod report;
+mod stream;
 use crate::connection::Connection;
 use crate::input::{self, ParseOptions};
 use crate::transport::{self, Target};
-use anyhow::Context;
+use anyhow::{bail, Context};
 use bytes::{Buf, BufMut, Bytes};
+use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use prost::Message;
 use prost_reflect::MethodDescriptor;
@@ -18,6 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use stream::{Clock, Marks};
 use tokio::time::Instant;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{client::Grpc, transport::Channel, Status};
@@ -32,9 +35,10 @@ pub struct BenchOptions {
     /// Concurrent workers.
     #[arg(short = 'c', long, default_value = "50", value_name = "C")]
     pub concurrency: usize,
-    /// HTTP/2 connections to spread the workers over.
-    #[arg(long, default_value = "1", value_name = "K")]
-    pub connections: usize,
+    /// HTTP/2 connections to spread the workers over [default: one per 5 workers, one per 100
+    /// held streams].
+    #[arg(long, value_name = "K")]
+    pub connections: Option<usize>,
     /// Run for this long instead of a count.
     #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::util::parse_duration)]
     pub duration: Option<Duration>,
@@ -44,6 +48,13 @@ pub struct BenchOptions {
     /// Requests made first and left out of the report.
     #[arg(long, default_value = "0", value_name = "N")]
     pub warmup: u64,
+    /// Hold N streams open at once (server-streaming and bidi methods), for --hold.
+    #[arg(long, value_name = "N", requires = "hold", conflicts_with_all = ["total", "duration", "rps"])]
+    pub streams: Option<usize>,
+    /// How long --streams are held open before they are cancelled (a stream that ends before
+    /// counts by its status).
+    #[arg(long, value_name = "DURATION", value_parser = crate::util::parse_duration, requires = "streams")]
+    pub hold: Option<Duration>,
     /// Messages per call for client-streaming and bidi methods when DATA is one message.
     #[arg(long, default_value = "10", value_name = "M")]
     pub stream_messages: usize,
@@ -170,17 +181,33 @@ struct Tally {
     latency: Histogram<u64>,
     statuses: BTreeMap<String, u64>,
     errors: Vec<String>,
+    /// Responses of unary and client-streaming calls (a stream's are in `streams`).
     messages: u64,
+    /// The metrics inside streams, for server-streaming and bidi methods.
+    streams: Option<Marks>,
 }
 
 impl Tally {
     fn new() -> Self {
         Tally {
-            latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            latency: stream::micros(),
             statuses: BTreeMap::new(),
             errors: Vec::new(),
             messages: 0,
+            streams: None,
         }
+    }
+
+    fn for_method(method: &MethodDescriptor) -> Self {
+        Tally {
+            streams: method.is_server_streaming().then(Marks::new),
+            ..Tally::new()
+        }
+    }
+
+    /// Every response, in streams or not.
+    fn responses(&self) -> u64 {
+        self.messages + self.streams.as_ref().map_or(0, |m| m.messages)
     }
 
     fn merge(&mut self, other: Tally) {
@@ -194,6 +221,11 @@ impl Tally {
             }
         }
         self.messages += other.messages;
+        match (&mut self.streams, &other.streams) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (None, Some(_)) => self.streams = other.streams,
+            _ => {}
+        }
     }
 }
 
@@ -287,6 +319,9 @@ struct Caller {
     headers: http::HeaderMap,
     metadata: tonic::metadata::MetadataMap,
     unary: bool,
+    bidi: bool,
+    /// Held streams: a bidi call's sending side stays open after its requests.
+    open: bool,
     /// Unary calls go over raw HTTP/2 (uncompressed requests only).
     raw: bool,
     timeout: Option<Duration>,
@@ -307,6 +342,7 @@ struct WebCaller {
     method: MethodDescriptor,
     options: crate::invoke::CallOptions,
     fixed: Option<Vec<prost_reflect::DynamicMessage>>,
+    open: bool,
 }
 
 fn decode_all(
@@ -321,24 +357,26 @@ fn decode_all(
 }
 
 impl Worker {
-    async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
+    /// Makes one call; a stream's messages are timed into `marks`.
+    async fn call(&mut self, requests: &[Bytes], marks: Option<&mut Marks>) -> Result<u64, Status> {
         let web = match self {
-            Worker::Grpc(caller) => return caller.call(requests).await,
+            Worker::Grpc(caller) => return caller.call(requests, marks).await,
             Worker::Web(web) => web,
         };
         let messages = match &web.fixed {
             Some(messages) => messages.clone(),
             None => decode_all(&web.method, requests)?,
         };
-        let mut count = Count(0);
+        let bidi = web.method.is_client_streaming();
+        let mut count = Count(0, marks.map(|m| Clock::start(m, bidi)));
+        let open = web.open && bidi;
+        let requests = match &count.1 {
+            Some(clock) => clock.requests(messages, open).boxed(),
+            None => tokio_stream::iter(messages).boxed(),
+        };
         match web
             .client
-            .invoke(
-                &web.method,
-                tokio_stream::iter(messages),
-                &web.options,
-                &mut count,
-            )
+            .invoke(&web.method, requests, &web.options, &mut count)
             .await
         {
             Ok(()) => Ok(count.0),
@@ -348,18 +386,21 @@ impl Worker {
     }
 }
 
-/// Counts the responses of a Connect or gRPC-Web call.
-struct Count(u64);
+/// Counts the responses of a Connect or gRPC-Web call, and times a stream's.
+struct Count<'a>(u64, Option<Clock<'a>>);
 
-impl crate::invoke::Handler for Count {
+impl crate::invoke::Handler for Count<'_> {
     async fn on_message(&mut self, _: prost_reflect::DynamicMessage) -> anyhow::Result<()> {
         self.0 += 1;
+        if let Some(clock) = &mut self.1 {
+            clock.message();
+        }
         Ok(())
     }
 }
 
 impl Caller {
-    async fn call(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
+    async fn call(&mut self, requests: &[Bytes], marks: Option<&mut Marks>) -> Result<u64, Status> {
         if let (true, Link::Direct(sender)) = (self.raw, &mut self.link) {
             let frame = match &self.fixed {
                 Some(frame) => frame.clone(),
@@ -374,7 +415,7 @@ impl Caller {
             };
         }
         let timeout = self.timeout;
-        let call = self.call_tonic(requests);
+        let call = self.call_tonic(requests, marks);
         match timeout {
             // tonic stops enforcing its deadline once response headers came.
             Some(t) => tokio::time::timeout(t, call)
@@ -386,12 +427,23 @@ impl Caller {
 
     /// A call through tonic, unary ones included: as a stream, whose messages are counted (one
     /// for a unary call, as on every other path; tonic's unary takes the first of two).
-    async fn call_tonic(&mut self, requests: &[Bytes]) -> Result<u64, Status> {
+    async fn call_tonic(
+        &mut self,
+        requests: &[Bytes],
+        marks: Option<&mut Marks>,
+    ) -> Result<u64, Status> {
         let grpc = &mut self.grpc;
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(crate::error::root_cause(&*e)))?;
-        let mut request = tonic::Request::new(tokio_stream::iter(requests.to_vec()));
+        let mut clock = marks.map(|m| Clock::start(m, self.bidi));
+        let requests = match &clock {
+            Some(clock) => clock
+                .requests(requests.to_vec(), self.open && self.bidi)
+                .boxed(),
+            None => tokio_stream::iter(requests.to_vec()).boxed(),
+        };
+        let mut request = tonic::Request::new(requests);
         *request.metadata_mut() = self.metadata.clone();
         if let Some(t) = self.timeout {
             request.set_timeout(t);
@@ -403,6 +455,9 @@ impl Caller {
         let mut count = 0;
         while stream.message().await?.is_some() {
             count += 1;
+            if let Some(clock) = &mut clock {
+                clock.message();
+            }
             if self.unary && count > 1 {
                 return Err(crate::invoke::second_message());
             }
@@ -519,6 +574,18 @@ pub async fn run(
     } else {
         Requests::Fixed(encode(&method, &text, options.stream_messages)?)
     };
+    let mut options = options;
+    if options.streams.is_some() && !method.is_server_streaming() {
+        bail!(crate::error::Hint::new(
+            format!(
+                "--streams holds streams open; {} is not a server-streaming or bidi method",
+                method.full_name()
+            ),
+            "use -c for concurrent calls of unary and client-streaming methods",
+        ));
+    }
+    let (workers_wanted, connections) = shape(&options);
+    options.concurrency = workers_wanted;
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
     let mut channels = Vec::new();
@@ -529,14 +596,14 @@ pub async fn run(
                 return Err(refused);
             }
             webs.push(first.clone());
-            for _ in 1..options.connections.max(1) {
+            for _ in 1..connections {
                 if let crate::link::Link::Web(client) = conn.link(&target).await? {
                     webs.push(client);
                 }
             }
         }
         _ => {
-            for _ in 0..options.connections.max(1) {
+            for _ in 0..connections {
                 channels.push(Link::open(&target, conn).await?);
             }
         }
@@ -567,11 +634,12 @@ pub async fn run(
         let value = format!("{}m", t.as_millis().max(1));
         headers.insert("grpc-timeout", value.parse().context("invalid --timeout")?);
     }
-    let total = options.total.unwrap_or(if options.duration.is_some() {
-        u64::MAX
-    } else {
-        200
-    });
+    let total = match (options.total, options.duration, options.streams) {
+        (_, _, Some(n)) => n as u64,
+        (Some(n), _, _) => n,
+        (None, Some(_), _) => u64::MAX,
+        (None, None, _) => 200,
+    };
     let next = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     // Ctrl-C: calls in flight are given up (a stalled server would hold them for ever).
@@ -580,6 +648,8 @@ pub async fn run(
         .context("invalid method path")?;
     let start = Instant::now();
     let end = options.duration.map(|d| start + d);
+    // Held streams are cut here, and count as OK: they were held as long as asked.
+    let held = options.hold.map(|d| start + d);
     let done = Arc::new(AtomicU64::new(0));
     let progress = progress_bar(options.total, options.duration, done.clone());
     let mut workers = Vec::new();
@@ -599,6 +669,7 @@ pub async fn run(
                     Requests::Fixed(m) => Some(decode_all(&method, m)?),
                     Requests::Template(_) => None,
                 },
+                open: held.is_some(),
             }))
         } else {
             let link = channels[worker % channels.len()].clone();
@@ -624,6 +695,8 @@ pub async fn run(
                 headers: headers.clone(),
                 metadata: session.metadata.clone(),
                 unary,
+                bidi: method.is_client_streaming() && method.is_server_streaming(),
+                open: held.is_some(),
                 raw: unary && conn.compress.is_none(),
                 timeout: options.timeout,
                 fixed: match &requests {
@@ -642,7 +715,7 @@ pub async fn run(
             done.clone(),
         );
         workers.push(tokio::spawn(async move {
-            let mut tally = Tally::new();
+            let mut tally = Tally::for_method(&method);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total.saturating_add(options.warmup)
@@ -661,20 +734,32 @@ pub async fn run(
                     }
                     None => Instant::now(),
                 };
+                let marks = tally.streams.as_mut();
                 let call = async {
                     match &requests {
-                        Requests::Fixed(messages) => caller.call(messages).await,
+                        Requests::Fixed(messages) => caller.call(messages, marks).await,
                         template => {
                             match template.render(&method, i, worker, options.stream_messages) {
-                                Ok(messages) => caller.call(&messages).await,
+                                Ok(messages) => caller.call(&messages, marks).await,
                                 Err(e) => Err(Status::invalid_argument(e.to_string())),
                             }
                         }
                     }
                 };
+                let hold = async {
+                    match held {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 let outcome = tokio::select! {
                     outcome = call => outcome,
-                    _ = cancelled.wait_for(|c| *c) => break,
+                    _ = hold => Ok(0),
+                    // A held stream stopped early was still held.
+                    _ = cancelled.wait_for(|c| *c) => match held {
+                        Some(_) => Ok(0),
+                        None => break,
+                    },
                 };
                 if i < options.warmup {
                     continue;
@@ -687,7 +772,9 @@ pub async fn run(
                 // No allocation for the common case: an OK status is counted in place.
                 match outcome {
                     Ok(n) => {
-                        tally.messages += n;
+                        if tally.streams.is_none() {
+                            tally.messages += n;
+                        }
                         match tally.statuses.get_mut("OK") {
                             Some(count) => *count += 1,
                             None => {
@@ -732,6 +819,21 @@ pub async fn run(
         tally.merge(r.context("a bench worker failed")?);
     }
     Report::new(crate::invoke::path(&method), &tally, wall).print(&tally, options.output)
+}
+
+/// The workers and connections of a load: `-c` workers (or one per held stream) over
+/// `--connections`, by default one connection per 5 workers — HTTP/2 serializes each
+/// connection's writes, and 50 workers on one connection reach 0.74x of h2load's 50 connections —
+/// and one per 100 held streams (the most concurrent streams many servers allow a connection).
+fn shape(options: &BenchOptions) -> (usize, usize) {
+    let (workers, per_connection) = match options.streams {
+        Some(n) => (n.max(1), 100),
+        None => (options.concurrency.max(1), 5),
+    };
+    let connections = options
+        .connections
+        .unwrap_or_else(|| workers.div_ceil(per_connection));
+    (workers, connections.clamp(1, workers))
 }
 
 /// A progress bar on stderr when it is a terminal: requests done of -n, or time of -z.

@@ -16,6 +16,8 @@ pub(super) struct Report {
     count: u64,
     wall: Duration,
     rps: f64,
+    /// Responses per second, in streams or not.
+    mps: f64,
     average_ms: f64,
     fastest_ms: f64,
     slowest_ms: f64,
@@ -30,18 +32,17 @@ impl Report {
     pub(super) fn new(method: String, tally: &Tally, wall: Duration) -> Report {
         let h = &tally.latency;
         let count = h.len();
+        let seconds = wall.as_secs_f64().max(f64::EPSILON);
         Report {
             method,
             count,
             wall,
-            rps: count as f64 / wall.as_secs_f64().max(f64::EPSILON),
+            rps: count as f64 / seconds,
+            mps: tally.responses() as f64 / seconds,
             average_ms: h.mean() / 1000.0,
             fastest_ms: if count == 0 { 0.0 } else { ms(h.min()) },
             slowest_ms: ms(h.max()),
-            percentiles: PERCENTILES
-                .iter()
-                .map(|p| (*p, ms(h.value_at_quantile(p / 100.0))))
-                .collect(),
+            percentiles: percentiles(h),
         }
     }
 
@@ -52,8 +53,26 @@ impl Report {
             "{}\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  Requests/sec: {:.1}\n",
             heading("Summary:"), self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, self.rps
         );
-        if tally.messages != self.count {
-            t.push_str(&format!("  Messages:     {} responses\n", tally.messages));
+        if tally.responses() != self.count || tally.streams.is_some() {
+            let (n, rate) = (tally.responses(), self.mps);
+            t.push_str(&format!("  Messages:     {n} responses ({rate:.1}/s)\n"));
+        }
+        if let Some(marks) = tally.streams.as_ref().filter(|m| !m.metrics().is_empty()) {
+            t.push_str(&format!(
+                "\n{}\n",
+                heading("Stream metrics (ms):        mean       p50       p90       p99     p99.9       max")
+            ));
+            for (_, label, h) in marks.metrics() {
+                t.push_str(&format!("  {label:<22}"));
+                for v in [h.mean() / 1000.0].into_iter().chain(
+                    [50.0, 90.0, 99.0, 99.9]
+                        .iter()
+                        .map(|p| ms(h.value_at_quantile(p / 100.0))),
+                ) {
+                    t.push_str(&format!("{v:>10.3}"));
+                }
+                t.push_str(&format!("{:>10.3}\n", ms(h.max())));
+            }
         }
         t.push_str(&format!("\n{}\n", heading("Response time histogram:")));
         t.push_str(&histogram(&tally.latency));
@@ -89,8 +108,20 @@ impl Report {
             "percentiles_ms": self.percentiles.iter().map(|(p, v)| (format!("p{p}"), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "statuses": tally.statuses,
             "errors": tally.errors,
-            "responses": tally.messages,
+            "responses": tally.responses(),
             "histogram_us": serialized(&tally.latency),
+            "streams": tally.streams.as_ref().map(|marks| {
+                let mut streams = serde_json::json!({"messages": marks.messages, "messages_per_s": self.mps});
+                for (name, _, h) in marks.metrics() {
+                    streams[name] = serde_json::json!({
+                        "mean_ms": h.mean() / 1000.0,
+                        "max_ms": ms(h.max()),
+                        "percentiles_ms": percentiles(h).into_iter().map(|(p, v)| (format!("p{p}"), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+                        "histogram_us": serialized(h),
+                    });
+                }
+                streams
+            }),
         })
     }
 
@@ -103,19 +134,39 @@ impl Report {
             Some(ReportFormat::Json) => {
                 writeln!(out, "{}", serde_json::to_string_pretty(&self.json(tally))?)?
             }
-            Some(ReportFormat::Csv) => write!(out, "{}", self.csv())?,
+            Some(ReportFormat::Csv) => write!(out, "{}", self.csv(tally))?,
         }
         Ok(())
     }
 
-    pub(super) fn csv(&self) -> String {
+    pub(super) fn csv(&self, tally: &Tally) -> String {
         let mut t = String::from("metric,value\n");
         t.push_str(&format!("count,{}\ntotal_s,{:.6}\nrps,{:.3}\naverage_ms,{:.3}\nfastest_ms,{:.3}\nslowest_ms,{:.3}\n", self.count, self.wall.as_secs_f64(), self.rps, self.average_ms, self.fastest_ms, self.slowest_ms));
         for (p, v) in &self.percentiles {
             t.push_str(&format!("p{p},{v:.3}\n"));
         }
+        if let Some(marks) = &tally.streams {
+            t.push_str(&format!(
+                "messages,{}\nmessages_per_s,{:.3}\n",
+                marks.messages, self.mps
+            ));
+            for (name, _, h) in marks.metrics() {
+                t.push_str(&format!("{name}_mean_ms,{:.3}\n", h.mean() / 1000.0));
+                for (p, v) in percentiles(h) {
+                    t.push_str(&format!("{name}_p{p}_ms,{v:.3}\n"));
+                }
+                t.push_str(&format!("{name}_max_ms,{:.3}\n", ms(h.max())));
+            }
+        }
         t
     }
+}
+
+fn percentiles(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    PERCENTILES
+        .iter()
+        .map(|p| (*p, ms(h.value_at_quantile(p / 100.0))))
+        .collect()
 }
 
 /// The histogram as HdrHistogram's compressed V2 encoding in base64 (`HISTFAAA...`), the form
@@ -139,41 +190,58 @@ pub fn merge(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<
         ));
     }
     let mut tally = Tally::new();
-    let (mut methods, mut wall, mut rps) = (Vec::<String>::new(), Duration::ZERO, 0.0);
+    let (mut methods, mut wall, mut rps, mut mps) =
+        (Vec::<String>::new(), Duration::ZERO, 0.0, 0.0);
     for path in paths {
-        let (method, one, took, rate) =
+        let (method, one, took, rates) =
             read(path).with_context(|| format!("cannot merge {}", path.display()))?;
         if !methods.contains(&method) {
             methods.push(method);
         }
         wall = wall.max(took);
-        rps += rate;
+        rps += rates.0;
+        mps += rates.1;
         tally.merge(one);
     }
     let mut report = Report::new(methods.join(", "), &tally, wall);
-    report.rps = rps;
+    (report.rps, report.mps) = (rps, mps);
     report.print(&tally, format)
 }
 
-/// One report: its method, tally, wall time and rate.
-fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, f64)> {
-    let text = std::fs::read_to_string(path)?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).context("not JSON: write it with rpcsh bench --output json")?;
+fn deserialized(v: &serde_json::Value, field: &str) -> anyhow::Result<Histogram<u64>> {
     let Some(encoded) = v["histogram_us"].as_str() else {
-        bail!("it has no histogram_us: write it with rpcsh bench --output json");
+        bail!("it has no {field}histogram_us: write it with rpcsh bench --output json");
     };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
-        .context("histogram_us is not base64")?;
-    let latency: Histogram<u64> = Deserializer::new()
+        .with_context(|| format!("{field}histogram_us is not base64"))?;
+    let h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut std::io::Cursor::new(bytes))
-        .map_err(|e| anyhow::anyhow!("histogram_us is not an HdrHistogram: {e:?}"))?;
+        .map_err(|e| anyhow::anyhow!("{field}histogram_us is not an HdrHistogram: {e:?}"))?;
+    let mut fitted = super::stream::micros();
+    fitted
+        .add(&h)
+        .map_err(|e| anyhow::anyhow!("{field}histogram_us does not fit: {e:?}"))?;
+    Ok(fitted)
+}
+
+/// One report: its method, tally, wall time and rates (calls and messages per second).
+fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, (f64, f64))> {
+    let text = std::fs::read_to_string(path)?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).context("not JSON: write it with rpcsh bench --output json")?;
     let mut tally = Tally::new();
-    tally
-        .latency
-        .add(&latency)
-        .map_err(|e| anyhow::anyhow!("histogram_us does not fit: {e:?}"))?;
+    tally.latency = deserialized(&v, "")?;
+    if let Some(streams) = v["streams"].as_object() {
+        let mut marks = super::Marks::new();
+        marks.messages = streams["messages"].as_u64().unwrap_or(0);
+        for (name, metric) in streams.iter().filter(|(_, m)| m.is_object()) {
+            if let Some(h) = marks.metric_mut(name) {
+                *h = deserialized(metric, &format!("streams.{name}."))?;
+            }
+        }
+        tally.streams = Some(marks);
+    }
     if let Some(statuses) = v["statuses"].as_object() {
         for (k, n) in statuses {
             tally.statuses.insert(k.clone(), n.as_u64().unwrap_or(0));
@@ -185,11 +253,18 @@ fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, f64)> {
             .filter_map(|e| e.as_str().map(String::from))
             .collect();
     }
-    tally.messages = v["responses"].as_u64().unwrap_or(0);
+    let in_streams = tally.streams.as_ref().map_or(0, |m| m.messages);
+    tally.messages = v["responses"]
+        .as_u64()
+        .unwrap_or(0)
+        .saturating_sub(in_streams);
     let wall =
         Duration::try_from_secs_f64(v["total_s"].as_f64().unwrap_or(0.0)).unwrap_or_default();
     let method = v["method"].as_str().unwrap_or("?").to_string();
-    Ok((method, tally, wall, v["rps"].as_f64().unwrap_or(0.0)))
+    let mps = v["streams"]["messages_per_s"]
+        .as_f64()
+        .unwrap_or(tally.responses() as f64 / wall.as_secs_f64().max(f64::EPSILON));
+    Ok((method, tally, wall, (v["rps"].as_f64().unwrap_or(0.0), mps)))
 }
 
 /// Ten bars from fastest to slowest.
