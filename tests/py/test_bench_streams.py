@@ -89,7 +89,9 @@ def test_held_bidi_streams_stay_open_after_their_requests(serve):
     # Had the sending side closed, Chat would have ended each call OK before the hold; held,
     # every stream is cut at the hold's end with its four answers in.
     assert r["count"] == 150 and r["statuses"] == {"OK": 150} and s["messages"] == 600
-    assert r["fastest_ms"] >= 900, r
+    # The hold ends 1 s after the run starts, so a stream opened late is held a little less;
+    # an unheld Chat call lasts milliseconds.
+    assert r["fastest_ms"] >= 500, r
     assert s["message_latency"]["percentiles_ms"]["p50"] > 0
 
 
