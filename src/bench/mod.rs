@@ -1,26 +1,30 @@
 //! `rpcsh bench METHOD [DATA]`: load on one method with the same names, JSON and connection
-//! flags as `call`. Owns the load shapes (count, duration, constant rate without coordinated
-//! omission, workers over connections), the per-worker histograms merged at the end (memory does
-//! not grow with -n) and the report. Requests are encoded once unless DATA varies per request;
-//! responses are counted, not decoded, so the client is not what is measured.
+//! flags as `call`. Owns the run: workers over connections, each making calls as the load's
+//! shape says (count, duration, open-loop rates without coordinated omission, closed-loop
+//! steps), recording into tallies a few workers share (memory does not grow with -c or -n), and
+//! the report. Responses are counted, not decoded, so the client is not what is measured.
+mod data;
 mod report;
+mod schedule;
 mod stream;
+mod tally;
 use crate::connection::Connection;
-use crate::input::{self, ParseOptions};
+use crate::input;
 use crate::transport::{self, Target};
 use anyhow::{bail, Context};
 use bytes::{Buf, BufMut, Bytes};
+use data::Requests;
 use futures_util::StreamExt;
-use hdrhistogram::Histogram;
-use prost::Message;
 use prost_reflect::MethodDescriptor;
 pub use report::merge;
 use report::Report;
-use std::collections::BTreeMap;
+use schedule::Shape;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stream::{Clock, Marks};
+use stream::Clock;
+use tally::Tally;
 use tokio::time::Instant;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{client::Grpc, transport::Channel, Status};
@@ -43,13 +47,32 @@ pub struct BenchOptions {
     #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::util::parse_duration)]
     pub duration: Option<Duration>,
     /// A constant rate (open loop): latency counts from each request's scheduled time.
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = schedule::parse_rate)]
     pub rps: Option<f64>,
+    /// A rate rising or falling linearly (open loop), reported in ten stages.
+    #[arg(long, value_name = "FROM..TO/DURATION", value_parser = schedule::parse_ramp,
+          conflicts_with_all = ["rps", "duration", "rps_steps", "concurrency_steps"])]
+    pub ramp: Option<Shape>,
+    /// Rates held in turn (open loop), each reported as a stage.
+    #[arg(long, value_name = "R1,R2,.../EACH", value_parser = schedule::parse_rate_steps,
+          conflicts_with_all = ["rps", "duration", "concurrency_steps"])]
+    pub rps_steps: Option<Shape>,
+    /// Workers in steps (closed loop), each reported as a stage.
+    #[arg(long, value_name = "C1,C2,.../EACH", value_parser = schedule::parse_concurrency_steps,
+          conflicts_with_all = ["rps", "duration", "concurrency"])]
+    pub concurrency_steps: Option<Shape>,
+    /// Requests from a JSON-lines file, one a line, taken in turn (or --random).
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub data_file: Option<PathBuf>,
+    /// Take --data-file's lines at random instead of in turn.
+    #[arg(long, requires = "data_file")]
+    pub random: bool,
     /// Requests made first and left out of the report.
     #[arg(long, default_value = "0", value_name = "N")]
     pub warmup: u64,
     /// Hold N streams open at once (server-streaming and bidi methods), for --hold.
-    #[arg(long, value_name = "N", requires = "hold", conflicts_with_all = ["total", "duration", "rps"])]
+    #[arg(long, value_name = "N", requires = "hold",
+          conflicts_with_all = ["total", "duration", "rps", "ramp", "rps_steps", "concurrency_steps"])]
     pub streams: Option<usize>,
     /// How long --streams are held open before they are cancelled (a stream that ends before
     /// counts by its status).
@@ -111,125 +134,6 @@ impl Decoder for CountingDecoder {
     }
 }
 
-/// The request messages of one call: fixed and encoded once, or rendered per request from a
-/// template with `{{n}}` or `{{request}}` (the request number) and `{{worker}}`.
-#[derive(Clone)]
-enum Requests {
-    Fixed(Vec<Bytes>),
-    Template(String),
-}
-
-impl Requests {
-    fn render(
-        &self,
-        method: &MethodDescriptor,
-        n: u64,
-        worker: usize,
-        per_call: usize,
-    ) -> anyhow::Result<Vec<Bytes>> {
-        match self {
-            Requests::Fixed(m) => Ok(m.clone()),
-            Requests::Template(t) => encode(method, &fill(t, n, worker), per_call),
-        }
-    }
-}
-
-/// The placeholders DATA may hold: the request number (`{{n}}`, or `{{request}}`: clap's help
-/// cannot show `{n}`) and the worker.
-const PLACEHOLDERS: [&str; 3] = ["{{n}}", "{{request}}", "{{worker}}"];
-
-fn is_template(text: &str) -> bool {
-    PLACEHOLDERS.iter().any(|p| text.contains(p))
-}
-
-fn fill(text: &str, n: u64, worker: usize) -> String {
-    let n = n.to_string();
-    text.replace(PLACEHOLDERS[0], &n)
-        .replace(PLACEHOLDERS[1], &n)
-        .replace(PLACEHOLDERS[2], &worker.to_string())
-}
-
-/// The messages of DATA: a JSON array or sequence is the stream; one message is repeated
-/// `per_call` times for streaming methods.
-fn encode(method: &MethodDescriptor, text: &str, per_call: usize) -> anyhow::Result<Vec<Bytes>> {
-    let trimmed = text.trim();
-    let messages = if trimmed.starts_with('[') && method.is_client_streaming() {
-        let items: Vec<serde_json::Value> =
-            serde_json::from_str(trimmed).context("invalid JSON array of messages")?;
-        let joined: Vec<String> = items.iter().map(|v| v.to_string()).collect();
-        input::parse_messages(&joined.join("\n"), &method.input(), ParseOptions::default())?
-    } else {
-        input::parse_messages(text, &method.input(), ParseOptions::default())?
-    };
-    let mut encoded: Vec<Bytes> = messages
-        .iter()
-        .map(|m| Bytes::from(m.encode_to_vec()))
-        .collect();
-    if encoded.is_empty() {
-        encoded.push(Bytes::new());
-    }
-    if method.is_client_streaming() && encoded.len() == 1 {
-        encoded = std::iter::repeat_n(encoded[0].clone(), per_call.max(1)).collect();
-    } else if !method.is_client_streaming() {
-        encoded.truncate(1);
-    }
-    Ok(encoded)
-}
-
-/// What one worker saw.
-struct Tally {
-    latency: Histogram<u64>,
-    statuses: BTreeMap<String, u64>,
-    errors: Vec<String>,
-    /// Responses of unary and client-streaming calls (a stream's are in `streams`).
-    messages: u64,
-    /// The metrics inside streams, for server-streaming and bidi methods.
-    streams: Option<Marks>,
-}
-
-impl Tally {
-    fn new() -> Self {
-        Tally {
-            latency: stream::micros(),
-            statuses: BTreeMap::new(),
-            errors: Vec::new(),
-            messages: 0,
-            streams: None,
-        }
-    }
-
-    fn for_method(method: &MethodDescriptor) -> Self {
-        Tally {
-            streams: method.is_server_streaming().then(Marks::new),
-            ..Tally::new()
-        }
-    }
-
-    /// Every response, in streams or not.
-    fn responses(&self) -> u64 {
-        self.messages + self.streams.as_ref().map_or(0, |m| m.messages)
-    }
-
-    fn merge(&mut self, other: Tally) {
-        let _ = self.latency.add(&other.latency);
-        for (k, v) in other.statuses {
-            *self.statuses.entry(k).or_default() += v;
-        }
-        for e in other.errors {
-            if self.errors.len() < 10 && !self.errors.contains(&e) {
-                self.errors.push(e);
-            }
-        }
-        self.messages += other.messages;
-        match (&mut self.streams, &other.streams) {
-            (Some(mine), Some(theirs)) => mine.merge(theirs),
-            (None, Some(_)) => self.streams = other.streams,
-            _ => {}
-        }
-    }
-}
-
-/// One call: returns the responses it counted.
 /// How a worker reaches the server: a raw HTTP/2 connection for plaintext TCP (no tower buffer,
 /// no reconnect logic between the workers and h2: they cost a task hop per request), else a
 /// tonic channel (TLS, unix sockets).
@@ -357,10 +261,14 @@ fn decode_all(
 }
 
 impl Worker {
-    /// Makes one call; a stream's messages are timed into `marks`.
-    async fn call(&mut self, requests: &[Bytes], marks: Option<&mut Marks>) -> Result<u64, Status> {
+    /// Makes one call; a stream's messages are timed into the `clock` tally.
+    async fn call(
+        &mut self,
+        requests: &[Bytes],
+        clock: Option<&Mutex<Tally>>,
+    ) -> Result<u64, Status> {
         let web = match self {
-            Worker::Grpc(caller) => return caller.call(requests, marks).await,
+            Worker::Grpc(caller) => return caller.call(requests, clock).await,
             Worker::Web(web) => web,
         };
         let messages = match &web.fixed {
@@ -368,7 +276,7 @@ impl Worker {
             None => decode_all(&web.method, requests)?,
         };
         let bidi = web.method.is_client_streaming();
-        let mut count = Count(0, marks.map(|m| Clock::start(m, bidi)));
+        let mut count = Count(0, clock.map(|t| Clock::start(t, bidi)));
         let open = web.open && bidi;
         let requests = match &count.1 {
             Some(clock) => clock.requests(messages, open).boxed(),
@@ -400,7 +308,11 @@ impl crate::invoke::Handler for Count<'_> {
 }
 
 impl Caller {
-    async fn call(&mut self, requests: &[Bytes], marks: Option<&mut Marks>) -> Result<u64, Status> {
+    async fn call(
+        &mut self,
+        requests: &[Bytes],
+        clock: Option<&Mutex<Tally>>,
+    ) -> Result<u64, Status> {
         if let (true, Link::Direct(sender)) = (self.raw, &mut self.link) {
             let frame = match &self.fixed {
                 Some(frame) => frame.clone(),
@@ -415,7 +327,7 @@ impl Caller {
             };
         }
         let timeout = self.timeout;
-        let call = self.call_tonic(requests, marks);
+        let call = self.call_tonic(requests, clock);
         match timeout {
             // tonic stops enforcing its deadline once response headers came.
             Some(t) => tokio::time::timeout(t, call)
@@ -430,13 +342,13 @@ impl Caller {
     async fn call_tonic(
         &mut self,
         requests: &[Bytes],
-        marks: Option<&mut Marks>,
+        tally: Option<&Mutex<Tally>>,
     ) -> Result<u64, Status> {
         let grpc = &mut self.grpc;
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(crate::error::root_cause(&*e)))?;
-        let mut clock = marks.map(|m| Clock::start(m, self.bidi));
+        let mut clock = tally.map(|t| Clock::start(t, self.bidi));
         let requests = match &clock {
             Some(clock) => clock
                 .requests(requests.to_vec(), self.open && self.bidi)
@@ -555,6 +467,27 @@ async fn unary_raw(
     }
 }
 
+/// What the workers of a run share: what to send, how many, when, and the tallies they record
+/// into.
+struct Plan {
+    method: MethodDescriptor,
+    requests: Requests,
+    /// Calls to make, the warmup's included.
+    total: u64,
+    warmup: u64,
+    start: Instant,
+    end: Option<Instant>,
+    /// Held streams are cut here, and count as OK: they were held as long as asked.
+    held: Option<Instant>,
+    shape: Option<Shape>,
+    next: AtomicU64,
+    stop: AtomicBool,
+    done: Arc<AtomicU64>,
+    /// A tally per few workers: one each would grow memory with -c, one for all would be
+    /// contended.
+    shards: Vec<Mutex<Tally>>,
+}
+
 /// Runs the load and prints the report.
 pub async fn run(
     conn: &Connection,
@@ -565,16 +498,17 @@ pub async fn run(
     let mut session = conn.open(true).await?;
     session.schema.only_what_is_used();
     let method = session.schema.resolve_method(method).await?;
-    let data = input::Data::parse(data.as_deref());
-    let text = data.read_text()?;
-    let requests = if is_template(&text) {
-        // Check the shape once, with a stand-in.
-        encode(&method, &fill(&text, 0, 0), options.stream_messages)?;
-        Requests::Template(text)
-    } else {
-        Requests::Fixed(encode(&method, &text, options.stream_messages)?)
+    let text = match options.data_file {
+        Some(_) => String::new(),
+        None => input::Data::parse(data.as_deref()).read_text()?,
     };
-    let mut options = options;
+    let requests = Requests::load(
+        &method,
+        &text,
+        options.data_file.as_deref(),
+        options.random,
+        options.stream_messages,
+    )?;
     if options.streams.is_some() && !method.is_server_streaming() {
         bail!(crate::error::Hint::new(
             format!(
@@ -584,8 +518,13 @@ pub async fn run(
             "use -c for concurrent calls of unary and client-streaming methods",
         ));
     }
-    let (workers_wanted, connections) = shape(&options);
-    options.concurrency = workers_wanted;
+    let shape = options
+        .rps
+        .map(Shape::Rate)
+        .or(options.ramp.clone())
+        .or(options.rps_steps.clone())
+        .or(options.concurrency_steps.clone());
+    let (workers, connections) = spread(&options, shape.as_ref());
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
     let mut channels = Vec::new();
@@ -634,27 +573,41 @@ pub async fn run(
         let value = format!("{}m", t.as_millis().max(1));
         headers.insert("grpc-timeout", value.parse().context("invalid --timeout")?);
     }
-    let total = match (options.total, options.duration, options.streams) {
+    let length = options.duration.or(shape.as_ref().and_then(Shape::length));
+    let total = match (options.total, length, options.streams) {
         (_, _, Some(n)) => n as u64,
         (Some(n), _, _) => n,
         (None, Some(_), _) => u64::MAX,
         (None, None, _) => 200,
     };
-    let next = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
     // Ctrl-C: calls in flight are given up (a stalled server would hold them for ever).
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let path = http::uri::PathAndQuery::try_from(crate::invoke::path(&method))
         .context("invalid method path")?;
+    let stages = shape.as_ref().map(Shape::stages).unwrap_or_default();
+    let parallelism = std::thread::available_parallelism().map_or(4, |n| n.get());
     let start = Instant::now();
-    let end = options.duration.map(|d| start + d);
-    // Held streams are cut here, and count as OK: they were held as long as asked.
-    let held = options.hold.map(|d| start + d);
     let done = Arc::new(AtomicU64::new(0));
-    let progress = progress_bar(options.total, options.duration, done.clone());
-    let mut workers = Vec::new();
-    for worker in 0..options.concurrency.max(1) {
-        let mut caller = if !webs.is_empty() {
+    let plan = Arc::new(Plan {
+        method: method.clone(),
+        requests: requests.clone(),
+        total: total.saturating_add(options.warmup),
+        warmup: options.warmup,
+        start,
+        end: length.map(|d| start + d),
+        held: options.hold.map(|d| start + d),
+        shape,
+        next: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        done: done.clone(),
+        shards: (0..workers.min(4 * parallelism))
+            .map(|_| Mutex::new(Tally::for_method(&method, &stages)))
+            .collect(),
+    });
+    let progress = progress_bar(options.total, length, done);
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let caller = if !webs.is_empty() {
             let call_options = crate::invoke::CallOptions {
                 metadata: session.metadata.clone(),
                 timeout: options.timeout,
@@ -665,11 +618,11 @@ pub async fn run(
                 client: webs[worker % webs.len()].clone(),
                 method: method.clone(),
                 options: call_options,
-                fixed: match &requests {
-                    Requests::Fixed(m) => Some(decode_all(&method, m)?),
-                    Requests::Template(_) => None,
+                fixed: match requests.fixed() {
+                    Some(m) => Some(decode_all(&method, m)?),
+                    None => None,
                 },
-                open: held.is_some(),
+                open: plan.held.is_some(),
             }))
         } else {
             let link = channels[worker % channels.len()].clone();
@@ -696,111 +649,28 @@ pub async fn run(
                 metadata: session.metadata.clone(),
                 unary,
                 bidi: method.is_client_streaming() && method.is_server_streaming(),
-                open: held.is_some(),
+                open: plan.held.is_some(),
                 raw: unary && conn.compress.is_none(),
                 timeout: options.timeout,
-                fixed: match &requests {
-                    Requests::Fixed(m) => m.first().map(|m| crate::codec::envelope(0, m)),
-                    Requests::Template(_) => None,
-                },
+                fixed: requests
+                    .fixed()
+                    .and_then(|m| m.first())
+                    .map(|m| crate::codec::envelope(0, m)),
             }))
         };
-        let mut cancelled = cancelled.clone();
-        let (next, stop, method, requests, options, done) = (
-            next.clone(),
-            stop.clone(),
-            method.clone(),
-            requests.clone(),
-            options.clone(),
-            done.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut tally = Tally::for_method(&method);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total.saturating_add(options.warmup)
-                    || stop.load(Ordering::Relaxed)
-                    || end.is_some_and(|e| Instant::now() >= e)
-                {
-                    break;
-                }
-                // With a rate, request i is due at start + i/rate, and its latency counts from
-                // then: a slow server shows as latency, not as fewer requests.
-                let due = match options.rps {
-                    Some(rate) => {
-                        let due = start + Duration::from_secs_f64(i as f64 / rate);
-                        tokio::time::sleep_until(due).await;
-                        due
-                    }
-                    None => Instant::now(),
-                };
-                let marks = tally.streams.as_mut();
-                let call = async {
-                    match &requests {
-                        Requests::Fixed(messages) => caller.call(messages, marks).await,
-                        template => {
-                            match template.render(&method, i, worker, options.stream_messages) {
-                                Ok(messages) => caller.call(&messages, marks).await,
-                                Err(e) => Err(Status::invalid_argument(e.to_string())),
-                            }
-                        }
-                    }
-                };
-                let hold = async {
-                    match held {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
-                    }
-                };
-                let outcome = tokio::select! {
-                    outcome = call => outcome,
-                    _ = hold => Ok(0),
-                    // A held stream stopped early was still held.
-                    _ = cancelled.wait_for(|c| *c) => match held {
-                        Some(_) => Ok(0),
-                        None => break,
-                    },
-                };
-                if i < options.warmup {
-                    continue;
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-                let elapsed = due.elapsed();
-                tally
-                    .latency
-                    .saturating_record((elapsed.as_micros() as u64).max(1));
-                // No allocation for the common case: an OK status is counted in place.
-                match outcome {
-                    Ok(n) => {
-                        if tally.streams.is_none() {
-                            tally.messages += n;
-                        }
-                        match tally.statuses.get_mut("OK") {
-                            Some(count) => *count += 1,
-                            None => {
-                                tally.statuses.insert("OK".into(), 1);
-                            }
-                        }
-                    }
-                    Err(s) => {
-                        let s = crate::error::client_deadline(s);
-                        let text = format!("{:?}: {}", s.code(), s.message());
-                        if tally.errors.len() < 10 && !tally.errors.contains(&text) {
-                            tally.errors.push(text);
-                        }
-                        *tally.statuses.entry(format!("{:?}", s.code())).or_default() += 1;
-                    }
-                }
-            }
-            tally
-        }));
+        tasks.push(tokio::spawn(work(
+            plan.clone(),
+            worker,
+            caller,
+            cancelled.clone(),
+        )));
     }
-    let all = futures_util::future::join_all(workers);
+    let all = futures_util::future::join_all(tasks);
     tokio::pin!(all);
     let results = tokio::select! {
         r = &mut all => r,
         _ = tokio::signal::ctrl_c() => {
-            stop.store(true, Ordering::Relaxed);
+            plan.stop.store(true, Ordering::Relaxed);
             let _ = cancel.send(true);
             eprintln!("rpcsh: bench stopped: reporting what was measured so far (Ctrl-C again quits)");
             tokio::select! {
@@ -814,21 +684,127 @@ pub async fn run(
         p.abort();
         eprint!("\r\x1b[2K");
     }
-    let mut tally = Tally::new();
     for r in results {
-        tally.merge(r.context("a bench worker failed")?);
+        r.context("a bench worker failed")?;
+    }
+    if let Some(shape) = plan.shape.as_ref().filter(|s| s.is_open()) {
+        let due = shape.due_within(wall).min(plan.total);
+        let sent = plan.next.load(Ordering::Relaxed).min(plan.total);
+        // An open loop sends when requests are due only while a worker is free.
+        if due > sent + sent / 100 + 1 {
+            eprintln!(
+                "rpcsh: note: {} of the {due} requests due were not sent: all {workers} workers were busy (raise -c)",
+                due - sent
+            );
+        }
+    }
+    let mut tally = Tally::new();
+    for shard in &plan.shards {
+        let mut shard = shard.lock().expect("tally");
+        tally.merge(std::mem::replace(&mut *shard, Tally::new()));
     }
     Report::new(crate::invoke::path(&method), &tally, wall).print(&tally, options.output)
 }
 
-/// The workers and connections of a load: `-c` workers (or one per held stream) over
-/// `--connections`, by default one connection per 5 workers — HTTP/2 serializes each
-/// connection's writes, and 50 workers on one connection reach 0.74x of h2load's 50 connections —
-/// and one per 100 held streams (the most concurrent streams many servers allow a connection).
-fn shape(options: &BenchOptions) -> (usize, usize) {
-    let (workers, per_connection) = match options.streams {
-        Some(n) => (n.max(1), 100),
-        None => (options.concurrency.max(1), 5),
+/// One worker's calls until the run ends: each when the shape says, timed from then.
+async fn work(
+    plan: Arc<Plan>,
+    worker: usize,
+    mut caller: Worker,
+    mut cancelled: tokio::sync::watch::Receiver<bool>,
+) {
+    let shard = &plan.shards[worker % plan.shards.len()];
+    let open = plan.shape.as_ref().filter(|s| s.is_open());
+    loop {
+        // Closed-loop steps: a worker waits for its first step and stops after its last.
+        if let Some(shape) = plan.shape.as_ref().filter(|s| !s.is_open()) {
+            let now = plan.start.elapsed();
+            match shape.runs_from(worker, now) {
+                None => break,
+                Some(at) if at > now => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(plan.start + at) => continue,
+                        _ = cancelled.wait_for(|c| *c) => break,
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let i = plan.next.fetch_add(1, Ordering::Relaxed);
+        if i >= plan.total
+            || plan.stop.load(Ordering::Relaxed)
+            || plan.end.is_some_and(|e| Instant::now() >= e)
+        {
+            break;
+        }
+        // Open loop: request i is due when the shape has sent i requests, and its latency counts
+        // from then: a slow server shows as latency, not as fewer requests.
+        let due = match open {
+            Some(shape) => {
+                let Some(at) = shape.due(i) else { break };
+                let due = plan.start + at;
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => due,
+                    _ = cancelled.wait_for(|c| *c) => break,
+                }
+            }
+            None => Instant::now(),
+        };
+        let measured = i >= plan.warmup;
+        let clock = measured.then_some(shard);
+        let call = async {
+            match plan.requests.fixed() {
+                Some(messages) => caller.call(messages, clock).await,
+                None => match plan.requests.render(&plan.method, i, worker) {
+                    Ok(messages) => caller.call(&messages, clock).await,
+                    Err(e) => Err(Status::invalid_argument(format!("{e:#}"))),
+                },
+            }
+        };
+        let hold = async {
+            match plan.held {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = call => outcome,
+            _ = hold => Ok(0),
+            // A held stream stopped early was still held.
+            _ = cancelled.wait_for(|c| *c) => match plan.held {
+                Some(_) => Ok(0),
+                None => break,
+            },
+        };
+        if !measured {
+            continue;
+        }
+        plan.done.fetch_add(1, Ordering::Relaxed);
+        let elapsed = due.elapsed();
+        let stages = match &plan.shape {
+            Some(shape) => (
+                shape.stage_at(due - plan.start),
+                shape.stage_at(plan.start.elapsed()),
+            ),
+            None => (None, None),
+        };
+        shard
+            .lock()
+            .expect("tally")
+            .record(elapsed, stages, outcome);
+    }
+}
+
+/// The workers and connections of a load: `-c` workers (or one per held stream, or the most a
+/// step runs) over `--connections`, by default one connection per 5 workers — HTTP/2
+/// serializes each connection's writes, and 50 workers on one connection reach 0.74x of
+/// h2load's 50 connections — and one per 100 held streams (the most concurrent streams many
+/// servers allow a connection).
+fn spread(options: &BenchOptions, shape: Option<&Shape>) -> (usize, usize) {
+    let (workers, per_connection) = match (options.streams, shape.and_then(Shape::workers)) {
+        (Some(n), _) => (n.max(1), 100),
+        (None, Some(n)) => (n, 5),
+        (None, None) => (options.concurrency.max(1), 5),
     };
     let connections = options
         .connections

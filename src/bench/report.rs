@@ -1,7 +1,9 @@
 //! The report of `rpcsh bench`: throughput, latency percentiles and a histogram of the merged
 //! tallies, as text, JSON or CSV; and `rpcsh bench merge`, which reads JSON reports back (each
 //! carries its latency HdrHistogram, serialized) and reports their union exactly.
-use super::{ReportFormat, Tally};
+use super::schedule::Stage;
+use super::tally::{StageTally, Tally};
+use super::ReportFormat;
 use anyhow::{bail, Context};
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
@@ -74,6 +76,32 @@ impl Report {
                 t.push_str(&format!("{:>10.3}\n", ms(h.max())));
             }
         }
+        let labels: Vec<String> = (tally.stages.iter())
+            .map(|s| {
+                let (from, to) = (s.stage.start.as_secs_f64(), s.stage.end.as_secs_f64());
+                format!("{}-{}s {}", round(from), round(to), s.stage.label)
+            })
+            .collect();
+        if let Some(w) = labels.iter().map(|l| l.chars().count()).max() {
+            let w = w.max(6);
+            let title = format!(
+                "{:<w$}{:>10}{:>10}{:>10}{:>11}{:>11}{:>10}",
+                "Stages:", "calls", "req/s", "ok/s", "p50 (ms)", "p99 (ms)", "errors"
+            );
+            t.push_str(&format!("\n{}\n", heading(&title)));
+            for (label, s) in labels.iter().zip(&tally.stages) {
+                let h = &s.latency;
+                t.push_str(&format!(
+                    "  {label:<w$}{:>8}{:>10.1}{:>10.1}{:>11.2}{:>11.2}{:>10}\n",
+                    h.len(),
+                    stage_rps(s),
+                    s.done as f64 / seconds(s),
+                    ms(h.value_at_quantile(0.5)),
+                    ms(h.value_at_quantile(0.99)),
+                    s.errors
+                ));
+            }
+        }
         t.push_str(&format!("\n{}\n", heading("Response time histogram:")));
         t.push_str(&histogram(&tally.latency));
         t.push_str(&format!("\n{}\n", heading("Latency distribution:")));
@@ -122,6 +150,18 @@ impl Report {
                 }
                 streams
             }),
+            "stages": (!tally.stages.is_empty()).then(|| tally.stages.iter().map(|s| serde_json::json!({
+                "stage": s.stage.label,
+                "from_s": s.stage.start.as_secs_f64(),
+                "to_s": s.stage.end.as_secs_f64(),
+                "count": s.latency.len(),
+                "rps": stage_rps(s),
+                "percentiles_ms": percentiles(&s.latency).into_iter().map(|(p, v)| (format!("p{p}"), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+                "errors": s.errors,
+                "ok_per_s": s.done as f64 / seconds(s),
+                "ok": s.done,
+                "histogram_us": serialized(&s.latency),
+            })).collect::<Vec<_>>()),
         })
     }
 
@@ -158,8 +198,41 @@ impl Report {
                 t.push_str(&format!("{name}_max_ms,{:.3}\n", ms(h.max())));
             }
         }
+        for (k, s) in tally.stages.iter().enumerate() {
+            let k = k + 1;
+            t.push_str(&format!(
+                "stage{k},{}\nstage{k}_count,{}\nstage{k}_rps,{:.3}\n",
+                s.stage.label,
+                s.latency.len(),
+                stage_rps(s)
+            ));
+            for (p, v) in percentiles(&s.latency) {
+                t.push_str(&format!("stage{k}_p{p}_ms,{v:.3}\n"));
+            }
+            t.push_str(&format!(
+                "stage{k}_errors,{}\nstage{k}_ok_per_s,{:.3}\n",
+                s.errors,
+                s.done as f64 / seconds(s)
+            ));
+        }
         t
     }
+}
+
+/// Seconds to a tenth, without a trailing `.0`.
+fn round(seconds: f64) -> f64 {
+    (seconds * 10.0).round() / 10.0
+}
+
+fn seconds(s: &StageTally) -> f64 {
+    (s.stage.end - s.stage.start)
+        .as_secs_f64()
+        .max(f64::EPSILON)
+}
+
+/// Calls per second of a stage: its calls over its length.
+fn stage_rps(s: &StageTally) -> f64 {
+    s.latency.len() as f64 / seconds(s)
 }
 
 fn percentiles(h: &Histogram<u64>) -> Vec<(f64, f64)> {
@@ -218,7 +291,7 @@ fn deserialized(v: &serde_json::Value, field: &str) -> anyhow::Result<Histogram<
     let h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut std::io::Cursor::new(bytes))
         .map_err(|e| anyhow::anyhow!("{field}histogram_us is not an HdrHistogram: {e:?}"))?;
-    let mut fitted = super::stream::micros();
+    let mut fitted = super::tally::micros();
     fitted
         .add(&h)
         .map_err(|e| anyhow::anyhow!("{field}histogram_us does not fit: {e:?}"))?;
@@ -233,7 +306,7 @@ fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, (f64, f64))>
     let mut tally = Tally::new();
     tally.latency = deserialized(&v, "")?;
     if let Some(streams) = v["streams"].as_object() {
-        let mut marks = super::Marks::new();
+        let mut marks = super::tally::Marks::new();
         marks.messages = streams["messages"].as_u64().unwrap_or(0);
         for (name, metric) in streams.iter().filter(|(_, m)| m.is_object()) {
             if let Some(h) = marks.metric_mut(name) {
@@ -241,6 +314,21 @@ fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, (f64, f64))>
             }
         }
         tally.streams = Some(marks);
+    }
+    for (k, stage) in v["stages"].as_array().into_iter().flatten().enumerate() {
+        let seconds = |field: &str| {
+            Duration::try_from_secs_f64(stage[field].as_f64().unwrap_or(0.0)).unwrap_or_default()
+        };
+        tally.stages.push(StageTally {
+            stage: Stage {
+                label: stage["stage"].as_str().unwrap_or("?").to_string(),
+                start: seconds("from_s"),
+                end: seconds("to_s"),
+            },
+            latency: deserialized(stage, &format!("stages[{k}]."))?,
+            errors: stage["errors"].as_u64().unwrap_or(0),
+            done: stage["ok"].as_u64().unwrap_or(0),
+        });
     }
     if let Some(statuses) = v["statuses"].as_object() {
         for (k, n) in statuses {

@@ -1,0 +1,200 @@
+//! What `rpcsh bench` counts: call latency, statuses, the first distinct errors and responses,
+//! the metrics inside streams, and per stage of a shaped load its own latency and errors. Kept
+//! in a few shards that workers share (a histogram per worker grows memory with -c), merged at
+//! the end, and rebuilt from JSON reports by `bench merge`.
+use super::schedule::Stage;
+use hdrhistogram::Histogram;
+use prost_reflect::MethodDescriptor;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tonic::Status;
+
+/// A histogram of microseconds at 3 significant digits, growing to the largest value recorded
+/// (one of a fixed hour's range is 190 KB; a thousand held streams had 780 MB of them).
+pub(super) fn micros() -> Histogram<u64> {
+    Histogram::new(3).expect("valid precision")
+}
+
+/// Records `d` in microseconds (1 at least). Not `saturating_record`: it clamps to the range the
+/// histogram has so far instead of growing it.
+pub(super) fn note(h: &mut Histogram<u64>, d: Duration) {
+    let _ = h.record((d.as_micros() as u64).max(1));
+}
+
+pub(super) struct Tally {
+    pub latency: Histogram<u64>,
+    pub statuses: BTreeMap<String, u64>,
+    pub errors: Vec<String>,
+    /// Responses of unary and client-streaming calls (a stream's are in `streams`).
+    pub messages: u64,
+    /// The metrics inside streams, for server-streaming and bidi methods.
+    pub streams: Option<Marks>,
+    /// Per stage of a shaped load (steps, a ramp's parts): latency and failed calls.
+    pub stages: Vec<StageTally>,
+}
+
+/// One stage of a shaped load: what it was (`100/s`, `c=50`), when, and its calls.
+pub(super) struct StageTally {
+    pub stage: Stage,
+    /// The latency of the calls due (open loop) or started (closed loop) in the stage.
+    pub latency: Histogram<u64>,
+    pub errors: u64,
+    /// Calls that ended OK in the stage, whenever they were due: what the server kept up with.
+    pub done: u64,
+}
+
+impl StageTally {
+    pub(super) fn new(stage: Stage) -> StageTally {
+        StageTally {
+            stage,
+            latency: micros(),
+            errors: 0,
+            done: 0,
+        }
+    }
+}
+
+impl Tally {
+    pub(super) fn new() -> Self {
+        Tally {
+            latency: micros(),
+            statuses: BTreeMap::new(),
+            errors: Vec::new(),
+            messages: 0,
+            streams: None,
+            stages: Vec::new(),
+        }
+    }
+
+    pub(super) fn for_method(method: &MethodDescriptor, stages: &[Stage]) -> Self {
+        Tally {
+            streams: method.is_server_streaming().then(Marks::new),
+            stages: stages.iter().cloned().map(StageTally::new).collect(),
+            ..Tally::new()
+        }
+    }
+
+    /// Every response, in streams or not.
+    pub(super) fn responses(&self) -> u64 {
+        self.messages + self.streams.as_ref().map_or(0, |m| m.messages)
+    }
+
+    /// One call that took `elapsed` (from when it was due, in stage `due`; it ended in stage
+    /// `ended`) with `outcome` (its responses, counted here unless a stream's clock did).
+    pub(super) fn record(
+        &mut self,
+        elapsed: Duration,
+        (due, ended): (Option<usize>, Option<usize>),
+        outcome: Result<u64, Status>,
+    ) {
+        note(&mut self.latency, elapsed);
+        if let Some(stage) = due.and_then(|k| self.stages.get_mut(k)) {
+            note(&mut stage.latency, elapsed);
+            stage.errors += outcome.is_err() as u64;
+        }
+        if let Some(stage) = ended.and_then(|k| self.stages.get_mut(k)) {
+            stage.done += outcome.is_ok() as u64;
+        }
+        match outcome {
+            Ok(n) => {
+                if self.streams.is_none() {
+                    self.messages += n;
+                }
+                // No allocation for the common case: an OK status is counted in place.
+                match self.statuses.get_mut("OK") {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.statuses.insert("OK".into(), 1);
+                    }
+                }
+            }
+            Err(s) => {
+                let s = crate::error::client_deadline(s);
+                let text = format!("{:?}: {}", s.code(), s.message());
+                if self.errors.len() < 10 && !self.errors.contains(&text) {
+                    self.errors.push(text);
+                }
+                *self.statuses.entry(format!("{:?}", s.code())).or_default() += 1;
+            }
+        }
+    }
+
+    pub(super) fn merge(&mut self, other: Tally) {
+        let _ = self.latency.add(&other.latency);
+        for (k, v) in other.statuses {
+            *self.statuses.entry(k).or_default() += v;
+        }
+        for e in other.errors {
+            if self.errors.len() < 10 && !self.errors.contains(&e) {
+                self.errors.push(e);
+            }
+        }
+        self.messages += other.messages;
+        match (&mut self.streams, &other.streams) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (None, Some(_)) => self.streams = other.streams,
+            _ => {}
+        }
+        for (k, stage) in other.stages.into_iter().enumerate() {
+            match self.stages.get_mut(k) {
+                Some(mine) => {
+                    let _ = mine.latency.add(&stage.latency);
+                    mine.errors += stage.errors;
+                    mine.done += stage.done;
+                }
+                None => self.stages.push(stage),
+            }
+        }
+    }
+}
+
+/// The metrics inside streams (`stream::Clock` records them), of a run or of a merge.
+pub(super) struct Marks {
+    /// From the start of each call to its first message.
+    pub first: Histogram<u64>,
+    /// From one message to the next of the same call.
+    pub gaps: Histogram<u64>,
+    /// Bidi: from the send of request n to answer n.
+    pub latency: Histogram<u64>,
+    /// Messages received, cut calls' included.
+    pub messages: u64,
+}
+
+impl Marks {
+    pub(super) fn new() -> Marks {
+        Marks {
+            first: micros(),
+            gaps: micros(),
+            latency: micros(),
+            messages: 0,
+        }
+    }
+
+    pub(super) fn merge(&mut self, other: &Marks) {
+        let _ = self.first.add(&other.first);
+        let _ = self.gaps.add(&other.gaps);
+        let _ = self.latency.add(&other.latency);
+        self.messages += other.messages;
+    }
+
+    /// The metrics that have values, by name, in the order reports show them.
+    pub(super) fn metrics(&self) -> Vec<(&'static str, &'static str, &Histogram<u64>)> {
+        [
+            ("first_message", "first message", &self.first),
+            ("gap", "gap between messages", &self.gaps),
+            ("message_latency", "answer from its send", &self.latency),
+        ]
+        .into_iter()
+        .filter(|(_, _, h)| !h.is_empty())
+        .collect()
+    }
+
+    pub(super) fn metric_mut(&mut self, name: &str) -> Option<&mut Histogram<u64>> {
+        match name {
+            "first_message" => Some(&mut self.first),
+            "gap" => Some(&mut self.gaps),
+            "message_latency" => Some(&mut self.latency),
+            _ => None,
+        }
+    }
+}
