@@ -73,11 +73,11 @@ pub enum Command {
     },
     /// Load-test a method: rpcsh bench Greeter/SayHello '{"name": "x"}' -n 10000 -c 50
     #[command(
-        after_help = "DATA (or each line of --data-file) may vary per request with {{request}} (the request number; also written with n), {{worker}}, {{uuid}}, {{now}} and {{random A B}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times; streams add time to first message, gaps between messages and (bidi) each answer's latency from its send.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{request}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json\n  rpcsh bench Testing/Generate '{\"count\": 100000, \"interval\": \"0.1s\"}' --streams 500 --hold 30s\n  rpcsh bench Greeter/SayHello '{\"name\": \"{{uuid}}\"}' --rps-steps 100,500,1000/10s\n  rpcsh bench Cal/Add --data-file adds.jsonl --ramp 100..2000/30s\n\nrpcsh bench merge REPORT... merges the JSON reports of runs made at the same time (on N machines): counts added, percentiles from their merged latency histograms.\n  rpcsh bench merge run-0.json run-1.json run-2.json"
+        after_help = "DATA (or each line of --data-file) may vary per request with {{request}} (the request number; also written with n), {{worker}}, {{uuid}}, {{now}} and {{random A B}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times; streams add time to first message, gaps between messages and (bidi) each answer's latency from its send.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{request}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json\n  rpcsh bench Testing/Generate '{\"count\": 100000, \"interval\": \"0.1s\"}' --streams 500 --hold 30s\n  rpcsh bench Greeter/SayHello '{\"name\": \"{{uuid}}\"}' --rps-steps 100,500,1000/10s\n  rpcsh bench Cal/Add --data-file adds.jsonl --ramp 100..2000/30s\n  rpcsh bench --script login-then-browse.rpcsh -c 20 -z 30s\n\nrpcsh bench merge REPORT... merges the JSON reports of runs made at the same time (on N machines): counts added, percentiles from their merged latency histograms.\n  rpcsh bench merge run-0.json run-1.json run-2.json"
     )]
     Bench {
-        /// The method, as `call` takes it.
-        method: String,
+        /// The method, as `call` takes it (none with --script).
+        method: Option<String>,
         /// Request JSON (inline or @FILE); placeholders ({{request}}, {{uuid}}, ...) vary it per request.
         data: Option<String>,
         /// `rpcsh bench merge REPORT...`: the JSON reports after the first (which is DATA).
@@ -658,20 +658,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     reports,
                     conn,
                     options,
-                } => done(if method == "merge" {
-                    let paths: Vec<PathBuf> =
-                        data.into_iter().chain(reports).map(PathBuf::from).collect();
-                    crate::bench::merge(&paths, options.output)
-                } else if let Some(extra) = reports.first() {
-                    Err(crate::error::Hint::new(
-                        format!("unexpected argument {extra:?}"),
-                        "bench takes METHOD [DATA]; rpcsh bench merge REPORT... merges reports",
+                } => done(
+                    crate::bench::command(
+                        &conn.connection(verbose, &config),
+                        conn.addr.is_some(),
+                        method,
+                        data.into_iter().chain(reports).collect(),
+                        *options,
                     )
-                    .into())
-                } else {
-                    crate::bench::run(&conn.connection(verbose, &config), &method, data, *options)
-                        .await
-                }),
+                    .await,
+                ),
                 Command::Call(args) => {
                     let parse = ParseOptions {
                         allow_unknown_fields: args.allow_unknown_fields,

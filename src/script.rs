@@ -246,6 +246,122 @@ fn stand_in_variables(text: &str) -> String {
     out + rest
 }
 
+/// A script as `bench --script` runs it, over and over in many shells: its statements, where
+/// a leading `connect` pointed, and its steps — each call with its streamed messages.
+pub(crate) struct Scenario {
+    statements: Vec<Statement>,
+    pub connect: Option<String>,
+    /// Per step, `file:line METHOD`.
+    pub steps: Vec<String>,
+    pub methods: Vec<String>,
+}
+
+/// How one step of a scenario went: it failed with this status, or as its `expect error`
+/// wanted.
+pub(crate) type StepOutcome = Result<(), tonic::Code>;
+
+impl Scenario {
+    /// Checks `text` whole, as `rpcsh run` does.
+    pub(crate) fn parse(file: &str, text: &str) -> Result<Scenario, String> {
+        let mut statements = split(file, text, &mut HashSet::new())?;
+        let connect = match statements.first().map(|s| &s.kind) {
+            Some(Kind::Command(Command::Connect(addr))) => Some(addr.clone()),
+            _ => None,
+        };
+        if connect.is_some() {
+            statements.remove(0);
+        }
+        let name = std::path::Path::new(file)
+            .file_name()
+            .map_or(file.into(), |n| n.to_string_lossy());
+        let (mut steps, mut methods) = (Vec::new(), Vec::new());
+        for st in &statements {
+            if let Kind::Command(Command::Call { method, .. }) = &st.kind {
+                steps.push(format!("{name}:{} {method}", st.line));
+                if !methods.contains(method) {
+                    methods.push(method.clone());
+                }
+            }
+        }
+        if steps.is_empty() {
+            return Err(format!(
+                "{file}: no calls: a scenario needs at least one METHOD line"
+            ));
+        }
+        Ok(Scenario {
+            statements,
+            connect,
+            steps,
+            methods,
+        })
+    }
+
+    /// Runs the script once in `shell`, telling `step` of each step it ends (its index, how long
+    /// it took, how it went); the first failure ends the run, as `rpcsh run` stops at it, and
+    /// a stream it left open is finished.
+    pub(crate) async fn run_once(
+        &self,
+        shell: &mut Shell,
+        step: impl FnMut(usize, std::time::Duration, StepOutcome),
+    ) -> anyhow::Result<()> {
+        let ran = self.statements_once(shell, step).await;
+        let finished = shell.finish().await;
+        ran.and(finished)
+    }
+
+    async fn statements_once(
+        &self,
+        shell: &mut Shell,
+        mut step: impl FnMut(usize, std::time::Duration, StepOutcome),
+    ) -> anyhow::Result<()> {
+        // The step open: its index and start.
+        let mut open: Option<(usize, tokio::time::Instant)> = None;
+        let mut next_step = 0;
+        for (i, st) in self.statements.iter().enumerate() {
+            let part_of_step = matches!(st.kind, Kind::Message | Kind::End);
+            let starts_step = matches!(st.kind, Kind::Command(Command::Call { .. }));
+            if !part_of_step {
+                if let Some((k, at)) = open.take() {
+                    step(k, at.elapsed(), Ok(()));
+                }
+            }
+            if starts_step {
+                open = Some((next_step, tokio::time::Instant::now()));
+                next_step += 1;
+            }
+            let result = match st.kind {
+                Kind::End if !shell.in_stream() => Ok(true),
+                _ => shell.run_line(&st.text).await,
+            };
+            let error = match result {
+                Ok(false) => break,
+                Ok(true) => continue,
+                Err(e) => e,
+            };
+            let expected = matches!(
+                self.statements.get(i + 1),
+                Some(Statement {
+                    kind: Kind::Command(Command::Expect(Expectation::Error(..))),
+                    ..
+                })
+            );
+            let code = error.downcast_ref::<CallFailed>().map(|f| f.code);
+            if let (Some(code), false) = (code, expected) {
+                if let Some((k, at)) = open.take() {
+                    step(k, at.elapsed(), Err(code));
+                }
+            }
+            if !(expected && code.is_some()) {
+                return Err(error.context(format!("{}:{}", st.file, st.line)));
+            }
+        }
+        if let Some((k, at)) = open.take() {
+            step(k, at.elapsed(), Ok(()));
+        }
+        Ok(())
+    }
+}
+
 /// One `expect`'s result, for the report.
 struct Case {
     name: String,

@@ -1,20 +1,21 @@
-//! `rpcsh bench METHOD [DATA]`: load on one method with the same names, JSON and connection
-//! flags as `call`. Owns the run: workers over connections, each making calls as the load's
-//! shape says (count, duration, open-loop rates without coordinated omission, closed-loop
+//! `rpcsh bench`: load on one method with the same names, JSON and connection flags as `call`,
+//! or a scenario (`--script`). Owns the run: workers over connections, each making calls as the
+//! load's shape says (count, duration, open-loop rates without coordinated omission, closed-loop
 //! steps), recording into tallies a few workers share (memory does not grow with -c or -n), and
-//! the report. Responses are counted, not decoded, so the client is not what is measured.
+//! the counters every run shares; `caller` makes the calls, `report` prints them.
+mod caller;
 mod data;
 mod report;
+mod scenario;
 mod schedule;
 mod stream;
 mod tally;
 use crate::connection::Connection;
 use crate::input;
-use crate::transport::{self, Target};
+use crate::transport::Target;
 use anyhow::{bail, Context};
-use bytes::{Buf, BufMut, Bytes};
+use caller::{decode_all, Caller, Link, WebCaller, Worker};
 use data::Requests;
-use futures_util::StreamExt;
 use prost_reflect::MethodDescriptor;
 pub use report::merge;
 use report::Report;
@@ -23,11 +24,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stream::Clock;
 use tally::Tally;
 use tokio::time::Instant;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::{client::Grpc, transport::Channel, Status};
+use tonic::{client::Grpc, Status};
 
 /// How the load is shaped (the flags of `rpcsh bench`).
 #[derive(Debug, Clone, clap::Args)]
@@ -67,6 +66,11 @@ pub struct BenchOptions {
     /// Take --data-file's lines at random instead of in turn.
     #[arg(long, requires = "data_file")]
     pub random: bool,
+    /// Run an `rpcsh run` script over and over instead of one method: -c virtual users, -n runs
+    /// (or -z); reports each call's latency and the whole script's.
+    #[arg(long, value_name = "FILE",
+          conflicts_with_all = ["data", "data_file", "streams", "rps", "ramp", "rps_steps", "concurrency_steps"])]
+    pub script: Option<PathBuf>,
     /// Requests made first and left out of the report.
     #[arg(long, default_value = "0", value_name = "N")]
     pub warmup: u64,
@@ -95,397 +99,98 @@ pub enum ReportFormat {
     Csv,
 }
 
-/// Sends pre-encoded messages and counts responses without decoding them.
-#[derive(Debug, Clone, Default)]
-struct RawCodec;
-
-struct RawEncoder;
-struct CountingDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ();
-    type Encoder = RawEncoder;
-    type Decoder = CountingDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> CountingDecoder {
-        CountingDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = Status;
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for CountingDecoder {
-    type Item = ();
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
-        src.advance(src.remaining());
-        Ok(Some(()))
+/// `rpcsh bench`: METHOD [DATA], `merge REPORT...` or `--script FILE`. `args` are the
+/// words after METHOD; `addr_given`: -a was, and wins over a script's `connect`.
+pub async fn command(
+    conn: &Connection,
+    addr_given: bool,
+    method: Option<String>,
+    mut args: Vec<String>,
+    options: BenchOptions,
+) -> anyhow::Result<()> {
+    match (method.as_deref(), &options.script) {
+        (Some("merge"), _) => {
+            let paths: Vec<PathBuf> = args.into_iter().map(PathBuf::from).collect();
+            merge(&paths, options.output)
+        }
+        (_, _) if args.len() > 1 => bail!(crate::error::Hint::new(
+            format!("unexpected argument {:?}", args[1]),
+            "bench takes METHOD [DATA]; rpcsh bench merge REPORT... merges reports",
+        )),
+        (Some(method), None) => run(conn, method, args.pop(), options).await,
+        (None, Some(script)) => {
+            let script = script.clone();
+            scenario::run(conn, &script, addr_given, options).await
+        }
+        (Some(method), Some(_)) => bail!(crate::error::Hint::new(
+            format!("--script runs the script's calls; {method:?} is one METHOD too many"),
+            "rpcsh bench --script FILE -c 10 -n 1000 (no METHOD or DATA)",
+        )),
+        (None, None) => bail!(crate::error::Hint::new(
+            "bench needs a METHOD, or --script FILE",
+            "rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 1000",
+        )),
     }
 }
 
-/// How a worker reaches the server: a raw HTTP/2 connection for plaintext TCP (no tower buffer,
-/// no reconnect logic between the workers and h2: they cost a task hop per request), else a
-/// tonic channel (TLS, unix sockets).
-#[derive(Clone)]
-enum Link {
-    Direct(hyper::client::conn::http2::SendRequest<tonic::body::Body>),
-    Channel(Channel),
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl tower::Service<http::Request<tonic::body::Body>> for Link {
-    type Response = http::Response<tonic::body::Body>;
-    type Error = BoxError;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), BoxError>> {
-        match self {
-            Link::Direct(s) => s.poll_ready(cx).map_err(Into::into),
-            Link::Channel(c) => tower::Service::poll_ready(c, cx).map_err(Into::into),
-        }
-    }
-
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        match self {
-            Link::Direct(s) => {
-                let response = s.send_request(request);
-                Box::pin(async move { Ok(response.await?.map(tonic::body::Body::new)) })
-            }
-            Link::Channel(c) => {
-                let response = tower::Service::call(c, request);
-                Box::pin(async move { Ok(response.await?) })
-            }
-        }
-    }
-}
-
-impl Link {
-    /// One more connection to `target`.
-    async fn open(target: &Target, conn: &Connection) -> anyhow::Result<Link> {
-        if target.tls || target.unix {
-            return Ok(Link::Channel(
-                transport::connect(target, &conn.transport).await?,
-            ));
-        }
-        let proxy = conn.transport.proxy_for(target)?;
-        let tcp = transport::tcp(
-            &target.address,
-            proxy.as_ref(),
-            conn.transport.connect_timeout,
-        )
-        .await
-        .map_err(|e| transport::connect_error(&e, &target.address, target))?;
-        // A dead link fails the calls on it (counted as errors) instead of holding them.
-        let mut builder =
-            hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
-        if let Some(k) = conn.transport.keepalive {
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .keep_alive_interval(k)
-                .keep_alive_timeout(k)
-                .keep_alive_while_idle(true);
-        }
-        let io = transport::Watched::with(tcp, &conn.transport);
-        let (sender, connection) = builder
-            .handshake(hyper_util::rt::TokioIo::new(io))
-            .await
-            .context("HTTP/2 handshake failed")?;
-        tokio::spawn(connection);
-        Ok(Link::Direct(sender))
-    }
-}
-
-/// One worker's way of making a call: tonic for streams and TLS, and for unary calls over a
-/// direct connection a pre-framed request sent whole, as h2load does — no encoder, and no body
-/// task in hyper (it spawns one for a streamed body, copying the future each time).
-struct Caller {
-    grpc: Grpc<crate::sanitize::Sanitize<Link>>,
-    link: Link,
-    uri: http::Uri,
-    path: http::uri::PathAndQuery,
-    headers: http::HeaderMap,
-    metadata: tonic::metadata::MetadataMap,
-    unary: bool,
-    bidi: bool,
-    /// Held streams: a bidi call's sending side stays open after its requests.
-    open: bool,
-    /// Unary calls go over raw HTTP/2 (uncompressed requests only).
-    raw: bool,
-    timeout: Option<Duration>,
-    /// The framed request when it is the same every time.
-    fixed: Option<Bytes>,
-}
-
-/// A worker's caller: gRPC, or Connect and gRPC-Web through `web::Client`.
-enum Worker {
-    Grpc(Box<Caller>),
-    Web(Box<WebCaller>),
-}
-
-/// A Connect or gRPC-Web worker's client, method and call options, and its requests as
-/// messages when they are the same for every call (decoded once, not per call).
-struct WebCaller {
-    client: std::sync::Arc<crate::web::Client>,
-    method: MethodDescriptor,
-    options: crate::invoke::CallOptions,
-    fixed: Option<Vec<prost_reflect::DynamicMessage>>,
-    open: bool,
-}
-
-fn decode_all(
-    method: &MethodDescriptor,
-    requests: &[Bytes],
-) -> Result<Vec<prost_reflect::DynamicMessage>, Status> {
-    requests
-        .iter()
-        .map(|m| prost_reflect::DynamicMessage::decode(method.input(), &m[..]))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Status::invalid_argument(e.to_string()))
-}
-
-impl Worker {
-    /// Makes one call; a stream's messages are timed into the `clock` tally.
-    async fn call(
-        &mut self,
-        requests: &[Bytes],
-        clock: Option<&Mutex<Tally>>,
-    ) -> Result<u64, Status> {
-        let web = match self {
-            Worker::Grpc(caller) => return caller.call(requests, clock).await,
-            Worker::Web(web) => web,
-        };
-        let messages = match &web.fixed {
-            Some(messages) => messages.clone(),
-            None => decode_all(&web.method, requests)?,
-        };
-        let bidi = web.method.is_client_streaming();
-        let mut count = Count(0, clock.map(|t| Clock::start(t, bidi)));
-        let open = web.open && bidi;
-        let requests = match &count.1 {
-            Some(clock) => clock.requests(messages, open).boxed(),
-            None => tokio_stream::iter(messages).boxed(),
-        };
-        match web
-            .client
-            .invoke(&web.method, requests, &web.options, &mut count)
-            .await
-        {
-            Ok(()) => Ok(count.0),
-            Err(crate::invoke::CallError::Status(s)) => Err(s),
-            Err(crate::invoke::CallError::Handler(e)) => Err(Status::internal(e.to_string())),
-        }
-    }
-}
-
-/// Counts the responses of a Connect or gRPC-Web call, and times a stream's.
-struct Count<'a>(u64, Option<Clock<'a>>);
-
-impl crate::invoke::Handler for Count<'_> {
-    async fn on_message(&mut self, _: prost_reflect::DynamicMessage) -> anyhow::Result<()> {
-        self.0 += 1;
-        if let Some(clock) = &mut self.1 {
-            clock.message();
-        }
-        Ok(())
-    }
-}
-
-impl Caller {
-    async fn call(
-        &mut self,
-        requests: &[Bytes],
-        clock: Option<&Mutex<Tally>>,
-    ) -> Result<u64, Status> {
-        if let (true, Link::Direct(sender)) = (self.raw, &mut self.link) {
-            let frame = match &self.fixed {
-                Some(frame) => frame.clone(),
-                None => crate::codec::envelope(0, requests.first().map_or(&[][..], |m| &m[..])),
-            };
-            let call = unary_raw(sender, &self.uri, &self.headers, frame);
-            return match self.timeout {
-                Some(t) => tokio::time::timeout(t, call)
-                    .await
-                    .unwrap_or_else(|_| Err(crate::error::timed_out())),
-                None => call.await,
-            };
-        }
-        let timeout = self.timeout;
-        let call = self.call_tonic(requests, clock);
-        match timeout {
-            // tonic stops enforcing its deadline once response headers came.
-            Some(t) => tokio::time::timeout(t, call)
-                .await
-                .unwrap_or_else(|_| Err(crate::error::timed_out())),
-            None => call.await,
-        }
-    }
-
-    /// A call through tonic, unary ones included: as a stream, whose messages are counted (one
-    /// for a unary call, as on every other path; tonic's unary takes the first of two).
-    async fn call_tonic(
-        &mut self,
-        requests: &[Bytes],
-        tally: Option<&Mutex<Tally>>,
-    ) -> Result<u64, Status> {
-        let grpc = &mut self.grpc;
-        grpc.ready()
-            .await
-            .map_err(|e| Status::unavailable(crate::error::root_cause(&*e)))?;
-        let mut clock = tally.map(|t| Clock::start(t, self.bidi));
-        let requests = match &clock {
-            Some(clock) => clock
-                .requests(requests.to_vec(), self.open && self.bidi)
-                .boxed(),
-            None => tokio_stream::iter(requests.to_vec()).boxed(),
-        };
-        let mut request = tonic::Request::new(requests);
-        *request.metadata_mut() = self.metadata.clone();
-        if let Some(t) = self.timeout {
-            request.set_timeout(t);
-        }
-        let mut stream = grpc
-            .streaming(request, self.path.clone(), RawCodec)
-            .await?
-            .into_inner();
-        let mut count = 0;
-        while stream.message().await?.is_some() {
-            count += 1;
-            if let Some(clock) = &mut clock {
-                clock.message();
-            }
-            if self.unary && count > 1 {
-                return Err(crate::invoke::second_message());
-            }
-        }
-        if self.unary && count == 0 {
-            return Err(crate::invoke::no_message());
-        }
-        Ok(count)
-    }
-}
-
-/// Counts the length-prefixed messages of a gRPC body as its data arrives, in pieces of any size.
-#[derive(Default)]
-struct Messages {
-    count: u64,
-    prefix: Vec<u8>,
-    /// Bytes of the current message still to come.
-    left: usize,
-}
-
-impl Messages {
-    fn feed(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            if self.left > 0 {
-                let n = self.left.min(data.len());
-                self.left -= n;
-                data = &data[n..];
-                continue;
-            }
-            let n = (5 - self.prefix.len()).min(data.len());
-            self.prefix.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if let Ok(prefix) = <[u8; 5]>::try_from(self.prefix.as_slice()) {
-                self.left =
-                    u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
-                self.count += 1;
-                self.prefix.clear();
-            }
-        }
-    }
-}
-
-/// A unary call on a raw HTTP/2 connection; the status comes from the headers (trailers-only)
-/// or the trailers.
-async fn unary_raw(
-    sender: &mut hyper::client::conn::http2::SendRequest<tonic::body::Body>,
-    uri: &http::Uri,
-    headers: &http::HeaderMap,
-    frame: Bytes,
-) -> Result<u64, Status> {
-    use http_body_util::BodyExt;
-    let unavailable = |e: hyper::Error| Status::unavailable(crate::error::root_cause(&e));
-    let body = tonic::body::Body::new(http_body_util::Full::new(frame));
-    let mut request = http::Request::new(body);
-    *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = uri.clone();
-    *request.headers_mut() = headers.clone();
-    futures_util::future::poll_fn(|cx| sender.poll_ready(cx))
-        .await
-        .map_err(unavailable)?;
-    let mut response = sender.send_request(request).await.map_err(unavailable)?;
-    if response.status() != http::StatusCode::OK {
-        return Err(Status::unknown(format!(
-            "HTTP status {}",
-            response.status()
-        )));
-    }
-    crate::sanitize::headers(response.headers_mut());
-    let mut status = Status::from_header_map(response.headers());
-    // The reply's data is not kept: only how many messages it holds, its end and trailers.
-    let mut body = response.into_body();
-    let mut messages = Messages::default();
-    while let Some(frame) = body.frame().await {
-        match frame.map_err(unavailable)?.into_data() {
-            Ok(data) => messages.feed(&data),
-            Err(frame) => {
-                if let Ok(mut trailers) = frame.into_trailers() {
-                    crate::sanitize::headers(&mut trailers);
-                    status = status.or_else(|| Status::from_header_map(&trailers));
-                }
-            }
-        }
-    }
-    match status {
-        // One message, as the call's other paths require (`invoke`).
-        Some(s) if s.code() == tonic::Code::Ok && messages.count == 0 => {
-            Err(crate::invoke::no_message())
-        }
-        Some(s) if s.code() == tonic::Code::Ok && messages.count > 1 => {
-            Err(crate::invoke::second_message())
-        }
-        Some(s) if s.code() == tonic::Code::Ok => Ok(1),
-        Some(s) => Err(s),
-        None => Err(Status::internal("the response ended without a grpc-status")),
-    }
-}
-
-/// What the workers of a run share: what to send, how many, when, and the tallies they record
-/// into.
-struct Plan {
-    method: MethodDescriptor,
-    requests: Requests,
-    /// Calls to make, the warmup's included.
+/// What the workers of any run share: how many calls (the warmup's included), until when, the
+/// Ctrl-C stop, the count of calls done (for the progress bar) and the tallies.
+struct Counters {
     total: u64,
     warmup: u64,
-    start: Instant,
     end: Option<Instant>,
-    /// Held streams are cut here, and count as OK: they were held as long as asked.
-    held: Option<Instant>,
-    shape: Option<Shape>,
     next: AtomicU64,
     stop: AtomicBool,
     done: Arc<AtomicU64>,
     /// A tally per few workers: one each would grow memory with -c, one for all would be
     /// contended.
     shards: Vec<Mutex<Tally>>,
+}
+
+impl Counters {
+    fn new(
+        (total, warmup): (u64, u64),
+        end: Option<Instant>,
+        workers: usize,
+        tally: impl Fn() -> Tally,
+    ) -> Counters {
+        let parallelism = std::thread::available_parallelism().map_or(4, |n| n.get());
+        Counters {
+            total: total.saturating_add(warmup),
+            warmup,
+            end,
+            next: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            done: Arc::default(),
+            shards: (0..workers.clamp(1, 4 * parallelism))
+                .map(|_| Mutex::new(tally()))
+                .collect(),
+        }
+    }
+
+    /// The number of the next call (from 0, the warmup's first), or None once the run is over.
+    fn take(&self) -> Option<u64> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let over = i >= self.total
+            || self.stop.load(Ordering::Relaxed)
+            || self.end.is_some_and(|e| Instant::now() >= e);
+        (!over).then_some(i)
+    }
+
+    fn shard(&self, worker: usize) -> &Mutex<Tally> {
+        &self.shards[worker % self.shards.len()]
+    }
+}
+
+/// What the workers of a method's run share: what to send, when, and the counters.
+struct Plan {
+    method: MethodDescriptor,
+    requests: Requests,
+    start: Instant,
+    /// Held streams are cut here, and count as OK: they were held as long as asked.
+    held: Option<Instant>,
+    shape: Option<Shape>,
+    counters: Counters,
 }
 
 /// Runs the load and prints the report.
@@ -585,26 +290,21 @@ pub async fn run(
     let path = http::uri::PathAndQuery::try_from(crate::invoke::path(&method))
         .context("invalid method path")?;
     let stages = shape.as_ref().map(Shape::stages).unwrap_or_default();
-    let parallelism = std::thread::available_parallelism().map_or(4, |n| n.get());
     let start = Instant::now();
-    let done = Arc::new(AtomicU64::new(0));
     let plan = Arc::new(Plan {
         method: method.clone(),
         requests: requests.clone(),
-        total: total.saturating_add(options.warmup),
-        warmup: options.warmup,
         start,
-        end: length.map(|d| start + d),
         held: options.hold.map(|d| start + d),
         shape,
-        next: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
-        done: done.clone(),
-        shards: (0..workers.min(4 * parallelism))
-            .map(|_| Mutex::new(Tally::for_method(&method, &stages)))
-            .collect(),
+        counters: Counters::new(
+            (total, options.warmup),
+            length.map(|d| start + d),
+            workers,
+            || Tally::for_method(&method, &stages),
+        ),
     });
-    let progress = progress_bar(options.total, length, done);
+    let progress = progress_bar(options.total, length, plan.counters.done.clone());
     let mut tasks = Vec::new();
     for worker in 0..workers {
         let caller = if !webs.is_empty() {
@@ -665,12 +365,38 @@ pub async fn run(
             cancelled.clone(),
         )));
     }
+    let counters = &plan.counters;
+    let wall = join(tasks, counters, cancel, start, progress).await?;
+    if let Some(shape) = plan.shape.as_ref().filter(|s| s.is_open()) {
+        let due = shape.due_within(wall).min(counters.total);
+        let sent = counters.next.load(Ordering::Relaxed).min(counters.total);
+        // An open loop sends when requests are due only while a worker is free.
+        if due > sent + sent / 100 + 1 {
+            eprintln!(
+                "rpcsh: note: {} of the {due} requests due were not sent: all {workers} workers were busy (raise -c)",
+                due - sent
+            );
+        }
+    }
+    let tally = merged(Tally::new(), &counters.shards);
+    Report::new(crate::invoke::path(&method), &tally, wall).print(&tally, options.output)
+}
+
+/// Waits for the workers, or on Ctrl-C stops them (`counters.stop`, `cancel`) and waits for them to give
+/// up; then clears the progress bar. The wall time of the run.
+async fn join(
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    counters: &Counters,
+    cancel: tokio::sync::watch::Sender<bool>,
+    start: Instant,
+    progress: Option<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<Duration> {
     let all = futures_util::future::join_all(tasks);
     tokio::pin!(all);
     let results = tokio::select! {
         r = &mut all => r,
         _ = tokio::signal::ctrl_c() => {
-            plan.stop.store(true, Ordering::Relaxed);
+            counters.stop.store(true, Ordering::Relaxed);
             let _ = cancel.send(true);
             eprintln!("rpcsh: bench stopped: reporting what was measured so far (Ctrl-C again quits)");
             tokio::select! {
@@ -687,23 +413,16 @@ pub async fn run(
     for r in results {
         r.context("a bench worker failed")?;
     }
-    if let Some(shape) = plan.shape.as_ref().filter(|s| s.is_open()) {
-        let due = shape.due_within(wall).min(plan.total);
-        let sent = plan.next.load(Ordering::Relaxed).min(plan.total);
-        // An open loop sends when requests are due only while a worker is free.
-        if due > sent + sent / 100 + 1 {
-            eprintln!(
-                "rpcsh: note: {} of the {due} requests due were not sent: all {workers} workers were busy (raise -c)",
-                due - sent
-            );
-        }
-    }
-    let mut tally = Tally::new();
-    for shard in &plan.shards {
+    Ok(wall)
+}
+
+/// `into` with every shard's tally merged in.
+fn merged(mut into: Tally, shards: &[Mutex<Tally>]) -> Tally {
+    for shard in shards {
         let mut shard = shard.lock().expect("tally");
-        tally.merge(std::mem::replace(&mut *shard, Tally::new()));
+        into.merge(std::mem::replace(&mut *shard, Tally::new()));
     }
-    Report::new(crate::invoke::path(&method), &tally, wall).print(&tally, options.output)
+    into
 }
 
 /// One worker's calls until the run ends: each when the shape says, timed from then.
@@ -713,7 +432,7 @@ async fn work(
     mut caller: Worker,
     mut cancelled: tokio::sync::watch::Receiver<bool>,
 ) {
-    let shard = &plan.shards[worker % plan.shards.len()];
+    let shard = plan.counters.shard(worker);
     let open = plan.shape.as_ref().filter(|s| s.is_open());
     loop {
         // Closed-loop steps: a worker waits for its first step and stops after its last.
@@ -730,13 +449,9 @@ async fn work(
                 Some(_) => {}
             }
         }
-        let i = plan.next.fetch_add(1, Ordering::Relaxed);
-        if i >= plan.total
-            || plan.stop.load(Ordering::Relaxed)
-            || plan.end.is_some_and(|e| Instant::now() >= e)
-        {
+        let Some(i) = plan.counters.take() else {
             break;
-        }
+        };
         // Open loop: request i is due when the shape has sent i requests, and its latency counts
         // from then: a slow server shows as latency, not as fewer requests.
         let due = match open {
@@ -750,7 +465,7 @@ async fn work(
             }
             None => Instant::now(),
         };
-        let measured = i >= plan.warmup;
+        let measured = i >= plan.counters.warmup;
         let clock = measured.then_some(shard);
         let call = async {
             match plan.requests.fixed() {
@@ -779,7 +494,7 @@ async fn work(
         if !measured {
             continue;
         }
-        plan.done.fetch_add(1, Ordering::Relaxed);
+        plan.counters.done.fetch_add(1, Ordering::Relaxed);
         let elapsed = due.elapsed();
         let stages = match &plan.shape {
             Some(shape) => (
@@ -844,24 +559,4 @@ fn progress_bar(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn messages_are_counted_across_data_frames_of_any_size() {
-        let mut body = Vec::new();
-        for message in [&b""[..], b"abc", &[7u8; 300]] {
-            body.push(0);
-            body.extend_from_slice(&(message.len() as u32).to_be_bytes());
-            body.extend_from_slice(message);
-        }
-        for piece in [1, 2, 5, 7, body.len()] {
-            let mut messages = super::Messages::default();
-            for chunk in body.chunks(piece) {
-                messages.feed(chunk);
-            }
-            assert_eq!(messages.count, 3, "in pieces of {piece}");
-        }
-    }
 }

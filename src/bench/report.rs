@@ -2,7 +2,7 @@
 //! tallies, as text, JSON or CSV; and `rpcsh bench merge`, which reads JSON reports back (each
 //! carries its latency HdrHistogram, serialized) and reports their union exactly.
 use super::schedule::Stage;
-use super::tally::{StageTally, Tally};
+use super::tally::{StageTally, StepTally, Tally};
 use super::ReportFormat;
 use anyhow::{bail, Context};
 use base64::Engine;
@@ -51,11 +51,13 @@ impl Report {
     pub(super) fn text(&self, tally: &Tally, color: bool) -> String {
         use crate::style::{paint, ERROR, HEADING, OK};
         let heading = |h: &str| paint(color, HEADING, h);
+        // A scenario's count is of runs of its script; its steps count the calls.
+        let scenario = !tally.steps.is_empty();
         let mut t = format!(
-            "{}\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  Requests/sec: {:.1}\n",
-            heading("Summary:"), self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, self.rps
+            "{}\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  {:<14}{:.1}\n",
+            heading("Summary:"), self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, if scenario { "Runs/sec:" } else { "Requests/sec:" }, self.rps
         );
-        if tally.responses() != self.count || tally.streams.is_some() {
+        if !scenario && (tally.responses() != self.count || tally.streams.is_some()) {
             let (n, rate) = (tally.responses(), self.mps);
             t.push_str(&format!("  Messages:     {n} responses ({rate:.1}/s)\n"));
         }
@@ -102,6 +104,27 @@ impl Report {
                 ));
             }
         }
+        if let Some(w) = tally.steps.iter().map(|s| s.label.chars().count()).max() {
+            let w = w.max(12);
+            let title = format!(
+                "{:<w$}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
+                "Steps (ms):", "calls", "mean", "p50", "p90", "p99", "errors"
+            );
+            t.push_str(&format!("\n{}\n", heading(&title)));
+            for s in &tally.steps {
+                let h = &s.latency;
+                t.push_str(&format!(
+                    "  {:<w$}{:>8}{:>10.2}{:>10.2}{:>10.2}{:>10.2}{:>10}\n",
+                    s.label,
+                    h.len(),
+                    h.mean() / 1000.0,
+                    ms(h.value_at_quantile(0.5)),
+                    ms(h.value_at_quantile(0.9)),
+                    ms(h.value_at_quantile(0.99)),
+                    s.errors()
+                ));
+            }
+        }
         t.push_str(&format!("\n{}\n", heading("Response time histogram:")));
         t.push_str(&histogram(&tally.latency));
         t.push_str(&format!("\n{}\n", heading("Latency distribution:")));
@@ -112,7 +135,8 @@ impl Report {
         for (status, n) in &tally.statuses {
             let style = if status == "OK" { OK } else { ERROR };
             let status = paint(color, style, format!("[{status}]"));
-            t.push_str(&format!("  {status}  {n} responses\n"));
+            let unit = if scenario { "runs" } else { "responses" };
+            t.push_str(&format!("  {status}  {n} {unit}\n"));
         }
         if !tally.errors.is_empty() {
             let title = heading("Error distribution (first distinct errors):");
@@ -144,19 +168,28 @@ impl Report {
                     streams[name] = serde_json::json!({
                         "mean_ms": h.mean() / 1000.0,
                         "max_ms": ms(h.max()),
-                        "percentiles_ms": percentiles(h).into_iter().map(|(p, v)| (format!("p{p}"), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+                        "percentiles_ms": percentile_map(h),
                         "histogram_us": serialized(h),
                     });
                 }
                 streams
             }),
+            "steps": (!tally.steps.is_empty()).then(|| tally.steps.iter().map(|s| serde_json::json!({
+                "step": s.label,
+                "count": s.latency.len(),
+                "mean_ms": s.latency.mean() / 1000.0,
+                "percentiles_ms": percentile_map(&s.latency),
+                "statuses": s.statuses,
+                "errors": s.errors(),
+                "histogram_us": serialized(&s.latency),
+            })).collect::<Vec<_>>()),
             "stages": (!tally.stages.is_empty()).then(|| tally.stages.iter().map(|s| serde_json::json!({
                 "stage": s.stage.label,
                 "from_s": s.stage.start.as_secs_f64(),
                 "to_s": s.stage.end.as_secs_f64(),
                 "count": s.latency.len(),
                 "rps": stage_rps(s),
-                "percentiles_ms": percentiles(&s.latency).into_iter().map(|(p, v)| (format!("p{p}"), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+                "percentiles_ms": percentile_map(&s.latency),
                 "errors": s.errors,
                 "ok_per_s": s.done as f64 / seconds(s),
                 "ok": s.done,
@@ -198,6 +231,18 @@ impl Report {
                 t.push_str(&format!("{name}_max_ms,{:.3}\n", ms(h.max())));
             }
         }
+        for (k, s) in tally.steps.iter().enumerate() {
+            let k = k + 1;
+            t.push_str(&format!(
+                "step{k},{}\nstep{k}_count,{}\n",
+                csv_field(&s.label),
+                s.latency.len()
+            ));
+            for (p, v) in percentiles(&s.latency) {
+                t.push_str(&format!("step{k}_p{p}_ms,{v:.3}\n"));
+            }
+            t.push_str(&format!("step{k}_errors,{}\n", s.errors()));
+        }
         for (k, s) in tally.stages.iter().enumerate() {
             let k = k + 1;
             t.push_str(&format!(
@@ -235,6 +280,21 @@ fn stage_rps(s: &StageTally) -> f64 {
     s.latency.len() as f64 / seconds(s)
 }
 
+/// A CSV value, quoted when it holds a comma or a quote.
+fn csv_field(text: &str) -> String {
+    match text.contains([',', '"']) {
+        true => format!("\"{}\"", text.replace('"', "\"\"")),
+        false => text.to_string(),
+    }
+}
+
+fn percentile_map(h: &Histogram<u64>) -> serde_json::Map<String, serde_json::Value> {
+    percentiles(h)
+        .into_iter()
+        .map(|(p, v)| (format!("p{p}"), serde_json::json!(v)))
+        .collect()
+}
+
 fn percentiles(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     PERCENTILES
         .iter()
@@ -245,8 +305,16 @@ fn percentiles(h: &Histogram<u64>) -> Vec<(f64, f64)> {
 /// The histogram as HdrHistogram's compressed V2 encoding in base64 (`HISTFAAA...`), the form
 /// its logs and other HdrHistogram libraries read.
 fn serialized(h: &Histogram<u64>) -> String {
+    // Over the range its values need, not the one it grew to: the same values, the same text.
+    let mut fitted = match Histogram::<u64>::new_with_bounds(1, h.max().max(2), 3) {
+        Ok(fitted) => fitted,
+        Err(_) => return String::new(),
+    };
+    if fitted.add(h).is_err() {
+        return String::new();
+    }
     let mut bytes = Vec::new();
-    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+    match V2DeflateSerializer::new().serialize(&fitted, &mut bytes) {
         Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
         Err(_) => String::new(),
     }
@@ -314,6 +382,14 @@ fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, (f64, f64))>
             }
         }
         tally.streams = Some(marks);
+    }
+    for (k, step) in v["steps"].as_array().into_iter().flatten().enumerate() {
+        let mut one = StepTally::new(step["step"].as_str().unwrap_or("?").to_string());
+        one.latency = deserialized(step, &format!("steps[{k}]."))?;
+        for (status, n) in step["statuses"].as_object().into_iter().flatten() {
+            one.statuses.insert(status.clone(), n.as_u64().unwrap_or(0));
+        }
+        tally.steps.push(one);
     }
     for (k, stage) in v["stages"].as_array().into_iter().flatten().enumerate() {
         let seconds = |field: &str| {

@@ -31,6 +31,33 @@ pub(super) struct Tally {
     pub streams: Option<Marks>,
     /// Per stage of a shaped load (steps, a ramp's parts): latency and failed calls.
     pub stages: Vec<StageTally>,
+    /// Per step of a scenario (`--script`): each call's latency and failures.
+    pub steps: Vec<StepTally>,
+}
+
+/// One call of a scenario, `file:line METHOD`, over every run of it.
+pub(super) struct StepTally {
+    pub label: String,
+    pub latency: Histogram<u64>,
+    pub statuses: BTreeMap<String, u64>,
+}
+
+impl StepTally {
+    pub(super) fn new(label: String) -> StepTally {
+        StepTally {
+            label,
+            latency: micros(),
+            statuses: BTreeMap::new(),
+        }
+    }
+
+    pub(super) fn errors(&self) -> u64 {
+        self.statuses
+            .iter()
+            .filter(|(k, _)| *k != "OK")
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// One stage of a shaped load: what it was (`100/s`, `c=50`), when, and its calls.
@@ -63,6 +90,7 @@ impl Tally {
             messages: 0,
             streams: None,
             stages: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -111,12 +139,17 @@ impl Tally {
             Err(s) => {
                 let s = crate::error::client_deadline(s);
                 let text = format!("{:?}: {}", s.code(), s.message());
-                if self.errors.len() < 10 && !self.errors.contains(&text) {
-                    self.errors.push(text);
-                }
-                *self.statuses.entry(format!("{:?}", s.code())).or_default() += 1;
+                self.fail(format!("{:?}", s.code()), text);
             }
         }
+    }
+
+    /// A failure counted under `status`, and its `text` kept if it is among the first distinct.
+    pub(super) fn fail(&mut self, status: String, text: String) {
+        if self.errors.len() < 10 && !self.errors.contains(&text) {
+            self.errors.push(text);
+        }
+        *self.statuses.entry(status).or_default() += 1;
     }
 
     pub(super) fn merge(&mut self, other: Tally) {
@@ -134,6 +167,17 @@ impl Tally {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (None, Some(_)) => self.streams = other.streams,
             _ => {}
+        }
+        for (k, step) in other.steps.into_iter().enumerate() {
+            match self.steps.get_mut(k) {
+                Some(mine) => {
+                    let _ = mine.latency.add(&step.latency);
+                    for (s, n) in step.statuses {
+                        *mine.statuses.entry(s).or_default() += n;
+                    }
+                }
+                None => self.steps.push(step),
+            }
         }
         for (k, stage) in other.stages.into_iter().enumerate() {
             match self.stages.get_mut(k) {

@@ -285,6 +285,24 @@ impl Shell {
         Shell::new(conn, Output::Plain, style, Arc::default(), Arc::default())
     }
 
+    /// A script shell that prints nothing (a virtual user of `bench --script`): its calls'
+    /// answers are still kept for `expect` and `let`.
+    pub(crate) fn silent(conn: Connection) -> Shell {
+        Shell {
+            out: Output::Silent,
+            ..Shell::plain(conn)
+        }
+    }
+
+    /// Connects and resolves `methods` ahead of the first line, so that the first call of each
+    /// is not timed with its reflection round trips.
+    pub(crate) async fn prepare(&mut self, methods: &[String]) -> anyhow::Result<()> {
+        for method in methods.iter().filter(|m| !m.contains("${")) {
+            self.resolve(method).await?;
+        }
+        Ok(())
+    }
+
     /// The connection is made (and the schema listed) before the first line.
     pub(crate) async fn connect(&mut self) -> anyhow::Result<()> {
         self.ensure_session().await.map(|_| ())

@@ -13,11 +13,13 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Where the shell's output goes: the terminal above the prompt, or plain stdout/stderr.
+/// Where the shell's output goes: the terminal above the prompt, plain stdout/stderr, or
+/// nowhere (the virtual users of `bench --script`).
 #[derive(Clone)]
 pub(super) enum Output {
     Plain,
     Screen(Arc<Mutex<Box<dyn rustyline::ExternalPrinter + Send>>>),
+    Silent,
 }
 
 impl Output {
@@ -28,7 +30,7 @@ impl Output {
             Output::Screen(_) => {
                 let _ = tokio::signal::ctrl_c().await;
             }
-            Output::Plain => std::future::pending().await,
+            Output::Plain | Output::Silent => std::future::pending().await,
         }
     }
 
@@ -42,13 +44,14 @@ impl Output {
             Output::Screen(printer) => {
                 let _ = printer.lock().unwrap().print(text.to_string());
             }
+            Output::Silent => {}
         }
     }
 
     pub(super) fn err(&self, text: &str) {
         match self {
             Output::Plain => eprint!("{text}"),
-            Output::Screen(_) => self.out(text),
+            Output::Screen(_) | Output::Silent => self.out(text),
         }
     }
 }
