@@ -304,7 +304,11 @@ pub async fn run(
             || Tally::for_method(&method, &stages),
         ),
     });
-    let progress = progress_bar(options.total, length, plan.counters.done.clone());
+    let progress = progress_bar(
+        (options.total, length),
+        plan.counters.done.clone(),
+        "requests",
+    );
     let mut tasks = Vec::new();
     for worker in 0..workers {
         let caller = if !webs.is_empty() {
@@ -527,11 +531,12 @@ fn spread(options: &BenchOptions, shape: Option<&Shape>) -> (usize, usize) {
     (workers, connections.clamp(1, workers))
 }
 
-/// A progress bar on stderr when it is a terminal: requests done of -n, or time of -z.
+/// A progress bar on stderr when it is a terminal: calls (or a scenario's `runs`) done of -n,
+/// or time of -z.
 fn progress_bar(
-    total: Option<u64>,
-    duration: Option<Duration>,
+    (total, duration): (Option<u64>, Option<Duration>),
     done: Arc<AtomicU64>,
+    unit: &'static str,
 ) -> Option<tokio::task::JoinHandle<()>> {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
@@ -552,7 +557,7 @@ fn progress_bar(
             match duration {
                 Some(_) => {
                     bar.set_position(start.elapsed().as_millis() as u64);
-                    bar.set_message(format!("{n} requests"));
+                    bar.set_message(format!("{n} {unit}"));
                 }
                 None => bar.set_position(n),
             }

@@ -73,7 +73,11 @@ pub async fn run(
         users,
         template,
     );
-    let progress = progress_bar(options.total, options.duration, counters.done.clone());
+    let progress = progress_bar(
+        (options.total, options.duration),
+        counters.done.clone(),
+        "runs",
+    );
     let plan = Arc::new(Plan { scenario, counters });
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let tasks: Vec<_> = shells
