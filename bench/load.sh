@@ -10,12 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 command -v h2load >/dev/null || { echo "bench: h2load not found (apt-get install nghttp2-client)" >&2; exit 1; }
-cargo build --release -q
-tmp=$(mktemp -d)
-target/release/rpcsh serve --listen 127.0.0.1:0 > "$tmp/out" &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do addr=$(sed -n 's/^listening on //p' "$tmp/out"); [ -n "$addr" ] && break; sleep 0.1; done
+source bench/serve.sh
 
 # HelloRequest{name: "world"} in a gRPC frame, the same request rpcsh bench sends.
 printf '\x00\x00\x00\x00\x07\x0a\x05world' > "$tmp/frame"

@@ -4,10 +4,5 @@
 #   bench/repl.sh [STARTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q
-out=$(mktemp)
-target/release/rpcsh serve --listen 127.0.0.1:0 > "$out" &
-server=$!
-trap 'kill $server 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 50); do addr=$(sed -n 's/^listening on //p' "$out"); [ -n "$addr" ] && break; sleep 0.1; done
+source bench/serve.sh
 python3 bench/repl.py target/release/rpcsh "$addr" "${1:-20}"

@@ -7,12 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10s}
-cargo build --release -q
-tmp=$(mktemp -d)
-target/release/rpcsh serve --listen 127.0.0.1:0 > "$tmp/out" &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do addr=$(sed -n 's/^listening on //p' "$tmp/out"); [ -n "$addr" ] && break; sleep 0.1; done
+source bench/serve.sh
 cat > "$tmp/chain.rpcsh" <<'SCRIPT'
 Greeter/SayHello {"name": "vu"}
 expect {"message": "hello vu"}

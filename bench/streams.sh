@@ -10,12 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 streams=${1:-1000}
 hold=${2:-30s}
-cargo build --release -q
-tmp=$(mktemp -d)
-target/release/rpcsh serve --listen 127.0.0.1:0 > "$tmp/out" &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do addr=$(sed -n 's/^listening on //p' "$tmp/out"); [ -n "$addr" ] && break; sleep 0.1; done
+source bench/serve.sh
 bench() { target/release/rpcsh bench --addr "$addr" "$@" --output json; }
 
 echo "== $streams held streams of Testing/Generate at 50 ms for $hold"

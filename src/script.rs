@@ -246,6 +246,39 @@ fn stand_in_variables(text: &str) -> String {
     out + rest
 }
 
+/// Takes a leading `connect ADDR` off the statements: the address it names.
+fn leading_connect(statements: &mut Vec<Statement>) -> Option<String> {
+    match statements.first().map(|s| &s.kind) {
+        Some(Kind::Command(Command::Connect(addr))) => {
+            let addr = addr.clone();
+            statements.remove(0);
+            Some(addr)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the statement after `i` is an `expect error`: a call failing at `i` is what the
+/// script wants.
+fn next_expects_error(statements: &[Statement], i: usize) -> bool {
+    matches!(
+        statements.get(i + 1),
+        Some(Statement {
+            kind: Kind::Command(Command::Expect(Expectation::Error(..))),
+            ..
+        })
+    )
+}
+
+/// Runs one statement in `shell`; false on `exit`.
+async fn run_statement(shell: &mut Shell, st: &Statement) -> anyhow::Result<bool> {
+    match st.kind {
+        // A blank line or `end` outside a stream means nothing.
+        Kind::End if !shell.in_stream() => Ok(true),
+        _ => shell.run_line(&st.text).await,
+    }
+}
+
 /// A script as `bench --script` runs it, over and over in many shells: its statements, where
 /// a leading `connect` pointed, and its steps — each call with its streamed messages.
 pub(crate) struct Scenario {
@@ -264,13 +297,7 @@ impl Scenario {
     /// Checks `text` whole, as `rpcsh run` does.
     pub(crate) fn parse(file: &str, text: &str) -> Result<Scenario, String> {
         let mut statements = split(file, text, &mut HashSet::new())?;
-        let connect = match statements.first().map(|s| &s.kind) {
-            Some(Kind::Command(Command::Connect(addr))) => Some(addr.clone()),
-            _ => None,
-        };
-        if connect.is_some() {
-            statements.remove(0);
-        }
+        let connect = leading_connect(&mut statements);
         let name = std::path::Path::new(file)
             .file_name()
             .map_or(file.into(), |n| n.to_string_lossy());
@@ -329,22 +356,12 @@ impl Scenario {
                 open = Some((next_step, tokio::time::Instant::now()));
                 next_step += 1;
             }
-            let result = match st.kind {
-                Kind::End if !shell.in_stream() => Ok(true),
-                _ => shell.run_line(&st.text).await,
-            };
-            let error = match result {
+            let error = match run_statement(shell, st).await {
                 Ok(false) => break,
                 Ok(true) => continue,
                 Err(e) => e,
             };
-            let expected = matches!(
-                self.statements.get(i + 1),
-                Some(Statement {
-                    kind: Kind::Command(Command::Expect(Expectation::Error(..))),
-                    ..
-                })
-            );
+            let expected = next_expects_error(&self.statements, i);
             let code = error.downcast_ref::<CallFailed>().map(|f| f.code);
             if let (Some(code), false) = (code, expected) {
                 if let Some((k, at)) = open.take() {
@@ -388,15 +405,8 @@ pub async fn run(
         }
     }
     // A leading `connect ADDR` names the server, unless --addr did.
-    if let Some(Statement {
-        kind: Kind::Command(Command::Connect(addr)),
-        ..
-    }) = statements.first()
-    {
-        if !options.addr_given {
-            conn.addr = addr.clone();
-        }
-        statements.remove(0);
+    if let (Some(addr), false) = (leading_connect(&mut statements), options.addr_given) {
+        conn.addr = addr;
     }
     let mut shell = Shell::plain(conn);
     if let Err(e) = shell.connect().await {
@@ -405,18 +415,8 @@ pub async fn run(
     }
     let (mut passed, mut failed, mut cases) = (0usize, 0usize, Vec::new());
     for (i, st) in statements.iter().enumerate() {
-        let next_expects_error = matches!(
-            statements.get(i + 1),
-            Some(Statement {
-                kind: Kind::Command(Command::Expect(Expectation::Error(..))),
-                ..
-            })
-        );
-        let result = match st.kind {
-            // A blank line or `end` outside a stream means nothing.
-            Kind::End if !shell.in_stream() => Ok(true),
-            _ => shell.run_line(&st.text).await,
-        };
+        let next_expects_error = next_expects_error(&statements, i);
+        let result = run_statement(&mut shell, st).await;
         let is_expect = matches!(st.kind, Kind::Command(Command::Expect(_)));
         let name = format!(
             "{}:{} {}",

@@ -108,7 +108,7 @@ pub async fn command(
     mut args: Vec<String>,
     options: BenchOptions,
 ) -> anyhow::Result<()> {
-    match (method.as_deref(), &options.script) {
+    match (method.as_deref(), options.script.clone()) {
         (Some("merge"), _) => {
             let paths: Vec<PathBuf> = args.into_iter().map(PathBuf::from).collect();
             merge(&paths, options.output)
@@ -118,10 +118,7 @@ pub async fn command(
             "bench takes METHOD [DATA]; rpcsh bench merge REPORT... merges reports",
         )),
         (Some(method), None) => run(conn, method, args.pop(), options).await,
-        (None, Some(script)) => {
-            let script = script.clone();
-            scenario::run(conn, &script, addr_given, options).await
-        }
+        (None, Some(script)) => scenario::run(conn, &script, addr_given, options).await,
         (Some(method), Some(_)) => bail!(crate::error::Hint::new(
             format!("--script runs the script's calls; {method:?} is one METHOD too many"),
             "rpcsh bench --script FILE -c 10 -n 1000 (no METHOD or DATA)",
@@ -148,17 +145,19 @@ struct Counters {
 }
 
 impl Counters {
+    /// `total` calls (200 unless the run has a `length`) after `warmup` ones, from `start`.
     fn new(
-        (total, warmup): (u64, u64),
-        end: Option<Instant>,
+        (total, warmup): (Option<u64>, u64),
+        (start, length): (Instant, Option<Duration>),
         workers: usize,
         tally: impl Fn() -> Tally,
     ) -> Counters {
         let parallelism = std::thread::available_parallelism().map_or(4, |n| n.get());
+        let total = total.unwrap_or(if length.is_some() { u64::MAX } else { 200 });
         Counters {
             total: total.saturating_add(warmup),
             warmup,
-            end,
+            end: length.map(|d| start + d),
             next: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             done: Arc::default(),
@@ -279,12 +278,8 @@ pub async fn run(
         headers.insert("grpc-timeout", value.parse().context("invalid --timeout")?);
     }
     let length = options.duration.or(shape.as_ref().and_then(Shape::length));
-    let total = match (options.total, length, options.streams) {
-        (_, _, Some(n)) => n as u64,
-        (Some(n), _, _) => n,
-        (None, Some(_), _) => u64::MAX,
-        (None, None, _) => 200,
-    };
+    // Held streams: one call each.
+    let total = options.streams.map(|n| n as u64).or(options.total);
     // Ctrl-C: calls in flight are given up (a stalled server would hold them for ever).
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let path = http::uri::PathAndQuery::try_from(crate::invoke::path(&method))
@@ -297,12 +292,9 @@ pub async fn run(
         start,
         held: options.hold.map(|d| start + d),
         shape,
-        counters: Counters::new(
-            (total, options.warmup),
-            length.map(|d| start + d),
-            workers,
-            || Tally::for_method(&method, &stages),
-        ),
+        counters: Counters::new((total, options.warmup), (start, length), workers, || {
+            Tally::for_method(&method, &stages)
+        }),
     });
     let progress = progress_bar(
         (options.total, length),

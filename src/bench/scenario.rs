@@ -47,11 +47,11 @@ pub async fn run(
     let users = options.concurrency.max(1);
     // Every user connects and learns the script's methods before the load: no step is timed
     // with reflection round trips.
+    let methods = &scenario.methods;
     let shells = futures_util::future::try_join_all((0..users).map(|_| {
         let mut shell = Shell::silent(conn.clone());
-        let methods = scenario.methods.clone();
         async move {
-            shell.prepare(&methods).await?;
+            shell.prepare(methods).await?;
             anyhow::Ok(shell)
         }
     }))
@@ -62,14 +62,9 @@ pub async fn run(
         ..Tally::new()
     };
     let start = Instant::now();
-    let total = match (options.total, options.duration) {
-        (Some(n), _) => n,
-        (None, Some(_)) => u64::MAX,
-        (None, None) => 200,
-    };
     let counters = Counters::new(
-        (total, options.warmup),
-        options.duration.map(|d| start + d),
+        (options.total, options.warmup),
+        (start, options.duration),
         users,
         template,
     );

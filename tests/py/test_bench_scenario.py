@@ -7,6 +7,7 @@ failing step must be counted under its status, ending its run."""
 import json
 
 from conftest import DB, ROOT, rpcsh
+from test_bench_shapes import bench_mistakes
 from test_bench_streams import within
 from test_relay_record import seed_server
 
@@ -102,7 +103,7 @@ def test_scenario_mistakes_are_one_error_line(serve, tmp_path):
     none.write_text("sleep 1ms\n")
     unknown = tmp_path / "unknown.rpcsh"
     unknown.write_text("Nope/Nothing {}\n")
-    for flags, code, said in [
+    bench_mistakes(server.addr, [
         (["--script", str(bad)], 1, "bad.rpcsh:1: undefined variable ${who}"),
         (["--script", str(none)], 1, "no calls"),
         (["--script", str(unknown)], 1, "Nope"),
@@ -110,8 +111,4 @@ def test_scenario_mistakes_are_one_error_line(serve, tmp_path):
         (["--script", str(bad), "Greeter/SayHello"], 1, "one METHOD too many"),
         (["--script", str(bad), "--rps", "5"], 2, "cannot be used"),
         ([], 1, "bench needs a METHOD, or --script FILE"),
-    ]:
-        p = rpcsh("bench", "-a", server.addr, *flags, check=False)
-        assert p.returncode == code and said in p.stderr, (flags, p.returncode, p.stderr)
-        if code == 1:
-            assert p.stderr.startswith("rpcsh: error:") and p.stdout == "", p.stderr
+    ])

@@ -126,7 +126,7 @@ def test_shape_and_data_mistakes_are_one_error_line(serve, tmp_path):
     empty.write_text("\n\n")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"name": "ok"}\n{"nme": "x"}\n')
-    for flags, code, said in [
+    bench_mistakes(server.addr, [
         (["Greeter/SayHello", "--ramp", "100/10s"], 2, "FROM..TO/DURATION"),
         (["Greeter/SayHello", "--rps-steps", "10,0/1s"], 2, "more than 0"),
         (["Greeter/SayHello", "--rps", "0"], 2, "more than 0"),
@@ -136,8 +136,14 @@ def test_shape_and_data_mistakes_are_one_error_line(serve, tmp_path):
         (["Greeter/SayHello", "--data-file", str(bad)], 1, "bad.jsonl:2"),
         (["Greeter/SayHello", "--data-file", str(tmp_path / "none")], 1, "cannot read"),
         (["Greeter/SayHello", '{"name": "{{nope}}"}'], 1, "unknown placeholder {{nope}}"),
-    ]:
-        p = rpcsh("bench", "-a", server.addr, *flags, check=False)
+    ])
+
+
+def bench_mistakes(addr, cases):
+    """Each `(flags, exit code, what stderr says)`: usage errors exit 2 (clap's), others 1 with
+    one `rpcsh: error:` line and nothing on stdout (no load ran)."""
+    for flags, code, said in cases:
+        p = rpcsh("bench", "-a", addr, *flags, check=False)
         assert p.returncode == code and said in p.stderr, (flags, p.returncode, p.stderr)
         if code == 1:
-            assert p.stderr.startswith("rpcsh: error:"), p.stderr
+            assert p.stderr.startswith("rpcsh: error:") and p.stdout == "", p.stderr
