@@ -255,3 +255,28 @@ def test_a_descriptor_the_library_panics_on_is_one_error_naming_the_file(tmp_pat
         assert out.returncode == 1, out.stderr
         assert out.stderr.count("rpcsh: error:") == 1 and "weird.proto" in out.stderr, out.stderr
         assert "panicked at" not in out.stderr and "RUST_BACKTRACE" not in out.stderr
+
+
+def test_bench_data_files_and_scenarios_on_googleapis_and_editions(googleapis, editions, tmp_path):
+    """`rpcsh bench` with schemas we did not write, served by grpcio: data-file lines holding
+    `google.protobuf.Value`s and maps with placeholders, and a scenario chaining an editions
+    message's field through `let`, checked by `expect` against what the server echoed."""
+    _, _, server = googleapis
+    lines = tmp_path / "predict.jsonl"
+    lines.write_text(
+        '{"endpoint": "projects/p/locations/l/endpoints/{{uuid}}", "instances": [{"a": {{n}}}]}\n'
+        '{"endpoint": "projects/p/locations/l/endpoints/e", "instances": [[1, "x", null]],'
+        ' "parameters": {"k": {{random 1 9}}}}\n')
+    r = json.loads(rpcsh("bench", "-a", server.addr, "PredictionService/Predict", "--data-file",
+                         str(lines), "-n", "20", "-c", "2", "--output", "json").stdout)
+    assert r["statuses"] == {"OK": 20}, r["errors"]
+    _, servers = editions
+    script = tmp_path / "boxes.rpcsh"
+    script.write_text('ed.v2.Boxes/Echo {"count": 3, "title": "t", "counts": {"a": 1}}\n'
+                      'expect {"count": 3, "counts": {"a": 1}}\n'
+                      'let c = $.count\n'
+                      'ed.v2.Boxes/Echo {"count": ${c}, "parts": [{"label": "a"}, {}]}\n'
+                      'expect {"count": 3, "parts": [{"label": "a"}, {}]}\n')
+    r = json.loads(rpcsh("bench", "-a", servers["ed2024"].addr, "--script", str(script), "-n", "20",
+                         "-c", "2", "--output", "json").stdout)
+    assert r["statuses"] == {"OK": 20} and [s["count"] for s in r["steps"]] == [20, 20], r
