@@ -365,7 +365,7 @@ pub struct ConnArgs {
     #[arg(long, value_name = "TEXT")]
     pub user_agent: Option<String>,
     /// An HTTP proxy to connect through (CONNECT): http://[USER:PASSWORD@]HOST:PORT, or `none`
-    /// [default: HTTPS_PROXY for TLS, HTTP_PROXY for plaintext, less NO_PROXY; never loopback].
+    /// [default: grpc_proxy, else HTTPS_PROXY, else HTTP_PROXY, for every target, less NO_PROXY; never loopback].
     #[arg(long, value_name = "URL|none", value_parser = parse_proxy)]
     pub proxy: Option<crate::proxy::Setting>,
     /// Give up connecting, or on a server that accepted the connection but sends nothing, after

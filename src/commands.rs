@@ -162,26 +162,12 @@ pub async fn call(
     match result {
         Ok(()) => Ok(()),
         Err(CallError::Handler(e)) => Err(e),
-        Err(CallError::Status(status)) => {
-            if let Some(e) = crate::error::client_limit(&status) {
-                return Err(e);
-            }
-            let status = client_deadline(status);
-            if crate::error::transport_cause(&status).is_some() {
-                return Err(crate::error::status_error(
-                    status,
-                    "the call failed",
-                    printer.received == 0,
-                    session.tls,
-                ));
-            }
-            let rendered = format::render_status(&status, session.schema.pool());
-            Err(CallFailed {
-                code: status.code(),
-                rendered,
-            }
-            .into())
-        }
+        Err(CallError::Status(status)) => Err(format::call_failure(
+            status,
+            session.schema.pool(),
+            printer.received == 0,
+            session.tls,
+        )),
     }
 }
 
@@ -427,25 +413,38 @@ pub async fn health(
         .get_service_by_name("grpc.health.v1.Health")
         .and_then(|s| s.methods().find(|m| m.name() == "Check"))
         .ok_or_else(|| anyhow::anyhow!("grpc.health.v1.Health/Check is not in tonic-health"))?;
-    let mut request = DynamicMessage::new(check.input());
-    request.set_field_by_name("service", Value::String(service.unwrap_or_default().into()));
     let options = CallOptions {
         metadata: parse_headers(&conn.header_lines()?)?,
         timeout,
         max_message_size: conn.max_message_size,
         compress: conn.compress,
     };
-    let mut reply = Reply(None);
-    let called = link
-        .invoke(
-            &check,
-            futures_util::stream::iter([request]),
-            &options,
-            &mut reply,
-        )
-        .await;
-    match called {
-        Ok(()) => {}
+    let ask = |name: &str| {
+        let mut request = DynamicMessage::new(check.input());
+        request.set_field_by_name("service", Value::String(name.into()));
+        let (link, check, options) = (&link, &check, &options);
+        async move {
+            let mut reply = Reply(None);
+            let requests = futures_util::stream::iter([request]);
+            let called = link.invoke(check, requests, options, &mut reply).await;
+            called.map(|()| reply)
+        }
+    };
+    let mut called = ask(service.unwrap_or_default()).await;
+    // A short name (`RouteGuide` for `routeguide.RouteGuide`) is resolved as `call` resolves
+    // it, through the schema, when the server does not know it as it is.
+    let not_found =
+        matches!(&called, Err(CallError::Status(s)) if s.code() == tonic::Code::NotFound);
+    let full = match service {
+        Some(name) if not_found && !name.contains('.') => full_service_name(conn, name).await,
+        _ => None,
+    };
+    if let Some(full) = &full {
+        called = ask(full).await;
+    }
+    let service = full.as_deref().or(service);
+    let reply = match called {
+        Ok(reply) => reply,
         Err(CallError::Handler(e)) => return Err(e),
         Err(CallError::Status(status)) => {
             let status = client_deadline(status);
@@ -458,7 +457,7 @@ pub async fn health(
                 rendered,
             });
         }
-    }
+    };
     let number = reply
         .0
         .and_then(|m| m.get_field_by_name("status")?.as_enum_number())
@@ -473,6 +472,18 @@ pub async fn health(
         );
     }
     Ok(())
+}
+
+/// The full name of the one service whose short name is `name`, from the schema (reflection
+/// or the files given), if there is one.
+async fn full_service_name(conn: &Connection, name: &str) -> Option<String> {
+    let mut session = conn.open(false).await.ok()?;
+    session.schema.shallow();
+    let services = session.schema.services().await.ok()?;
+    match crate::source::symbol::matching_services(name, &services).as_slice() {
+        [one] if *one != name => Some(one.to_string()),
+        _ => None,
+    }
 }
 
 /// Keeps the one answer of a unary call.

@@ -50,6 +50,33 @@ impl fmt::Display for CallFailed {
 
 impl std::error::Error for CallFailed {}
 
+/// A status a server (or a proxy in front of it) answered on the way to a call, in reflection
+/// or a health check: said as rpcsh's error line, and exiting 64 + its code as a call does.
+#[derive(Debug)]
+pub struct ServerStatus {
+    pub code: tonic::Code,
+    pub message: String,
+    pub hint: Option<&'static str>,
+}
+
+impl ServerStatus {
+    pub fn new(status: &tonic::Status) -> Self {
+        ServerStatus {
+            code: status.code(),
+            message: status.message().to_string(),
+            hint: status_hint(status),
+        }
+    }
+}
+
+impl fmt::Display for ServerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ServerStatus {}
+
 /// What a process killed by SIGPIPE exits with: `rpcsh call ... | head` ends as `yes | head` does.
 pub const EXIT_BROKEN_PIPE: u8 = 141;
 
@@ -107,8 +134,11 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// The exit code `err` maps to.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    match err.downcast_ref::<CallFailed>() {
-        Some(failed) => EXIT_STATUS_BASE + failed.code as u8,
+    if let Some(failed) = err.downcast_ref::<CallFailed>() {
+        return EXIT_STATUS_BASE + failed.code as u8;
+    }
+    match err.chain().find_map(|e| e.downcast_ref::<ServerStatus>()) {
+        Some(status) => EXIT_STATUS_BASE + status.code as u8,
         None => EXIT_ERROR,
     }
 }
@@ -132,6 +162,12 @@ fn chain(err: &anyhow::Error) -> String {
 fn hint(err: &anyhow::Error) -> Option<String> {
     if let Some(h) = err.chain().find_map(|e| e.downcast_ref::<Hint>()) {
         return Some(h.hint.clone());
+    }
+    if let Some(hint) = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<ServerStatus>()?.hint)
+    {
+        return Some(hint.into());
     }
     let io = err
         .chain()
@@ -190,9 +226,64 @@ pub fn transport_cause(status: &tonic::Status) -> Option<String> {
     Some(root_cause(source))
 }
 
-/// A status as an error of rpcsh's own: the root cause when the connection broke, the code and
-/// message otherwise. `first_exchange`: nothing came back yet, so the likely reason is worth a
-/// hint: a server expecting TLS (plaintext), or a client certificate (TLS).
+/// A call that broke off (the connection lost, the stream reset by the server or a proxy) as
+/// the status gRPC gives it: UNAVAILABLE for a lost connection, a reset by its HTTP/2 code as
+/// grpc/grpc `doc/PROTOCOL-HTTP2.md` maps it. `None` for a status the server sent, and for a
+/// failure that is more likely rpcsh's settings (TLS, a client certificate, rpcsh's header
+/// limit), which `status_error` says with a hint. `first_exchange`: nothing came back yet.
+pub fn broken(status: &tonic::Status, first_exchange: bool, tls: bool) -> Option<tonic::Status> {
+    let source = std::error::Error::source(status)?;
+    let cause = root_cause(source);
+    // A connection made again for this call and refused: the server is down, not the call.
+    let refused = matches!(
+        io_kind(source),
+        Some(std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound)
+    );
+    let hinted = refused
+        || cause.contains("CertificateRequired")
+        || (tls && first_exchange)
+        || cause.starts_with(SILENT_SERVER)
+        || cause.contains("too_many_continuations")
+        || cause.contains("unspecific protocol error");
+    if hinted {
+        return None;
+    }
+    let h2 = std::iter::successors(Some(source), |e| e.source())
+        .find_map(|e| e.downcast_ref::<h2::Error>());
+    let reason = h2
+        .filter(|e| !e.is_io())
+        .and_then(|e| Some((e.reason()?, e.is_go_away())));
+    match reason {
+        Some((reason, go_away)) if !(go_away && reason == h2::Reason::NO_ERROR) => {
+            Some(tonic::Status::new(
+                code_of_reset(reason),
+                format!("the server broke HTTP/2 on this call ({cause})"),
+            ))
+        }
+        // A plaintext call whose connection closed before any answer: a TLS server, likely.
+        _ if first_exchange => None,
+        _ if cause.starts_with(CONNECTION_LOST) => Some(tonic::Status::unavailable(cause)),
+        _ => Some(tonic::Status::unavailable(format!(
+            "the connection was lost: {cause}"
+        ))),
+    }
+}
+
+/// The code of a stream reset (RST_STREAM or GOAWAY) by its HTTP/2 error code.
+fn code_of_reset(reason: h2::Reason) -> tonic::Code {
+    use tonic::Code;
+    match reason {
+        h2::Reason::REFUSED_STREAM => Code::Unavailable,
+        h2::Reason::CANCEL => Code::Cancelled,
+        h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
+        h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
+        _ => Code::Internal,
+    }
+}
+
+/// A failed status as an error of rpcsh's own: a call that broke off as `broken` says, the
+/// root cause with a hint where rpcsh's settings are the likely reason, the server's status
+/// otherwise (both exiting 64 + the code).
 pub fn status_error(
     status: tonic::Status,
     doing: &str,
@@ -200,6 +291,9 @@ pub fn status_error(
     tls: bool,
 ) -> anyhow::Error {
     const CLIENT_CERT: &str = "a server that wants a client certificate closes the connection like this: pass it with --cert and --key";
+    if let Some(broken) = broken(&status, first_exchange, tls) {
+        return anyhow::Error::new(ServerStatus::new(&broken)).context(doing.to_string());
+    }
     match transport_cause(&status) {
         // rustls names the TLS alert when it arrives in time.
         Some(cause) if cause.contains("CertificateRequired") || (tls && first_exchange) => {
@@ -209,11 +303,7 @@ pub fn status_error(
             )
             .into()
         }
-        Some(cause) if cause.starts_with(SILENT_SERVER) || cause.starts_with(CONNECTION_LOST) => {
-            anyhow::anyhow!("{doing}: {cause}")
-        }
-        // A stream error, or an error the server itself sent (GOAWAY, RST_STREAM), came over a
-        // working HTTP/2 connection: TLS is not the matter, the server broke HTTP/2.
+        Some(cause) if cause.starts_with(SILENT_SERVER) => anyhow::anyhow!("{doing}: {cause}"),
         // h2 names a header list over its limit only so: too long to be sent in the frames
         // allowed, or a stream error it does not say more of.
         Some(cause) if cause.contains("too_many_continuations") => Hint::new(
@@ -226,16 +316,34 @@ pub fn status_error(
             format!("response headers over rpcsh's limit end a call like this: {HEADER_LIMIT}"),
         )
         .into(),
-        Some(cause) if cause.contains("stream error") || cause.contains("error received") => {
-            anyhow::anyhow!("{doing}: the server broke HTTP/2 on this call ({cause})")
-        }
         Some(cause) if first_exchange => Hint::new(
             format!("{doing}: the connection failed: {cause}"),
             "a server that expects TLS closes plaintext connections like this: try --tls",
         )
         .into(),
         Some(cause) => anyhow::anyhow!("{doing}: the connection failed: {cause}"),
-        None => anyhow::anyhow!("{doing}: {:?}: {}", status.code(), status.message()),
+        None => anyhow::Error::new(ServerStatus::new(&status)).context(doing.to_string()),
+    }
+}
+
+/// Advice for a status the server (or a proxy in front of it) ended a call with, where the
+/// status alone leaves a user guessing.
+pub fn status_hint(status: &tonic::Status) -> Option<&'static str> {
+    if let Some(hint) = crate::sanitize::hint(status) {
+        return Some(hint);
+    }
+    // grpc-java and grpc-go without zstd answer a zstd request so ("Can't find decompressor for
+    // zstd", "grpc: Decompressor is not installed for grpc-encoding \"zstd\"").
+    let message = status.message().to_ascii_lowercase();
+    let unsupported = message.contains("decompressor") || message.contains("compression");
+    match status.code() {
+        tonic::Code::Unimplemented if unsupported && message.contains("zstd") => {
+            Some("the server does not take zstd: try --compress gzip")
+        }
+        tonic::Code::Unimplemented if unsupported && message.contains("gzip") => {
+            Some("the server does not take gzip: send uncompressed (leave out --compress)")
+        }
+        _ => None,
     }
 }
 

@@ -231,6 +231,33 @@ pub fn check_any_depth(message: &DynamicMessage) -> anyhow::Result<()> {
 }
 
 /// `ERROR: code = ..., message = ...` and the decoded `google.rpc.Status` details, one per line.
+/// A failed call as the error the user sees: rpcsh's own message limit said so; a server's
+/// status, or a call that broke off (`error::broken`), as `ERROR: code = ...` exiting 64 + the
+/// code; rpcsh's error with a hint where its settings are the likely cause (`status_error`).
+pub fn call_failure(
+    status: tonic::Status,
+    pool: &DescriptorPool,
+    first_exchange: bool,
+    tls: bool,
+) -> anyhow::Error {
+    if let Some(e) = crate::error::client_limit(&status) {
+        return e;
+    }
+    let status = crate::error::client_deadline(status);
+    let status = match crate::error::broken(&status, first_exchange, tls) {
+        Some(broken) => broken,
+        None if crate::error::transport_cause(&status).is_some() => {
+            return crate::error::status_error(status, "the call failed", first_exchange, tls)
+        }
+        None => status,
+    };
+    crate::error::CallFailed {
+        code: status.code(),
+        rendered: render_status(&status, pool),
+    }
+    .into()
+}
+
 pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
     let mut text = format!(
         "{}: code = {:?}, message = {}\n",
@@ -238,6 +265,12 @@ pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
         status.code(),
         crate::style::printable(status.message())
     );
+    if let Some(hint) = crate::error::status_hint(status) {
+        text.push_str(&format!(
+            "  {} {hint}\n",
+            crate::style::paint(crate::style::stderr(), crate::style::HINT, "hint:")
+        ));
+    }
     if status.details().is_empty() {
         return text;
     }

@@ -1,6 +1,8 @@
 //! HTTP CONNECT proxies: which proxy a connection goes through — `--proxy URL|none`, a config
-//! section's `proxy`, else the environment as curl reads it (HTTPS_PROXY for TLS targets,
-//! HTTP_PROXY for plaintext ones, ALL_PROXY for both, NO_PROXY) — and the tunnel through it.
+//! section's `proxy`, else the environment as gRPC's own stacks read it — and the tunnel
+//! through it. gRPC's rule is not curl's: grpc-go takes HTTPS_PROXY for every target, plaintext
+//! or TLS, and C-core `grpc_proxy`, then `https_proxy`, then `http_proxy`; a user who set
+//! HTTPS_PROXY for grpcurl expects a plaintext target to go through it too.
 //! The target's name goes to the proxy unresolved; TLS, when the target has it, runs inside the
 //! tunnel, end to end. Loopback targets and unix sockets never go through a proxy.
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
@@ -61,7 +63,14 @@ pub fn for_target(setting: &Setting, address: &str, tls: bool) -> anyhow::Result
     };
     let intercept = match setting {
         Setting::Off => return Ok(None),
-        Setting::Environment => Matcher::from_env().intercept(&dst),
+        Setting::Environment => match from_env() {
+            Some(url) => Matcher::builder()
+                .all(url)
+                .no(no_proxy())
+                .build()
+                .intercept(&dst),
+            None => None,
+        },
         Setting::Url(url) => {
             let checked = check_url(url)?;
             Matcher::builder()
@@ -72,6 +81,25 @@ pub fn for_target(setting: &Setting, address: &str, tls: bool) -> anyhow::Result
         }
     };
     intercept.map(proxy).transpose()
+}
+
+/// The proxy the environment names for gRPC targets: `grpc_proxy`, then HTTPS_PROXY, then
+/// HTTP_PROXY (each in either case; upper-case HTTP_PROXY not under CGI, where a request's
+/// `Proxy:` header would set it).
+fn from_env() -> Option<String> {
+    let cgi = std::env::var_os("REQUEST_METHOD").is_some();
+    [
+        "grpc_proxy",
+        "GRPC_PROXY",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ]
+    .iter()
+    .filter(|name| !(cgi && **name == "HTTP_PROXY"))
+    .filter_map(|name| std::env::var(name).ok())
+    .find(|url| !url.trim().is_empty())
 }
 
 /// A `--proxy` URL rpcsh can use: http://[user:pass@]host[:port] (the scheme may be left out).

@@ -8,6 +8,9 @@ pub use rustls_tls::rustls_connector;
 use std::{path::PathBuf, time::Duration};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+/// The name rpcsh gives itself in `user-agent`, before the user's `--user-agent` is added.
+pub const AGENT: &str = concat!("rpcsh/", env!("CARGO_PKG_VERSION"));
+
 /// Connection settings shared by every command that talks to a server.
 #[derive(Debug, Clone, Default)]
 pub struct TransportOptions {
@@ -196,11 +199,13 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             .keep_alive_while_idle(true);
     }
     let (silence, keepalive) = (options.connect_timeout, options.keepalive);
-    if let Some(ua) = &options.user_agent {
-        endpoint = endpoint
-            .user_agent(ua.as_str())
-            .context("invalid --user-agent")?;
-    }
+    // tonic appends its own `tonic/VERSION`: the server sees `[USER-AGENT ]rpcsh/VERSION
+    // tonic/VERSION`, as grpc-go's clients put their name before grpc-go's.
+    let agent = match &options.user_agent {
+        Some(ua) => format!("{ua} {AGENT}"),
+        None => AGENT.to_string(),
+    };
+    endpoint = endpoint.user_agent(agent).context("invalid --user-agent")?;
     if tonic_tls {
         endpoint = endpoint
             .tls_config(tls_config(target, options)?)

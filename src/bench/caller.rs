@@ -350,11 +350,13 @@ async fn unary_raw(
         .await
         .map_err(unavailable)?;
     let mut response = sender.send_request(request).await.map_err(unavailable)?;
-    if response.status() != http::StatusCode::OK {
-        return Err(Status::unknown(format!(
-            "HTTP status {}",
-            response.status()
-        )));
+    if response.status() != http::StatusCode::OK && !response.headers().contains_key("grpc-status")
+    {
+        return Err(crate::sanitize::not_grpc(
+            response.status(),
+            response.headers(),
+            b"",
+        ));
     }
     crate::sanitize::headers(response.headers_mut());
     let mut status = Status::from_header_map(response.headers());

@@ -248,20 +248,8 @@ pub(super) fn record(last: &Mutex<Outcome>, handler: &Counting, error: Option<&C
 
 /// A failed status as the one-shot command shows it.
 pub(super) fn status_failure(status: tonic::Status, session: Option<&Session>) -> anyhow::Error {
-    if let Some(e) = crate::error::client_limit(&status) {
-        return e;
-    }
-    let status = client_deadline(status);
-    if crate::error::transport_cause(&status).is_some() {
-        return crate::error::status_error(status, "the call failed", false, false);
-    }
     let pool = session.map(|s| s.schema.pool().clone()).unwrap_or_default();
-    let rendered = format::render_status(&status, &pool);
-    crate::error::CallFailed {
-        code: status.code(),
-        rendered,
-    }
-    .into()
+    format::call_failure(status, &pool, false, false)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod prune;
 pub mod reflection;
 mod remembered;
 pub mod supplement;
-mod symbol;
+pub(crate) mod symbol;
 
 pub use proto_text::write as write_protos;
 pub use symbol::Symbol;

@@ -232,7 +232,7 @@ impl Schema {
 
 /// The listed services `name` may mean: the exact name, else those whose last component it is,
 /// else the same ignoring case.
-pub(super) fn matching_services<'a>(name: &str, services: &'a [String]) -> Vec<&'a String> {
+pub(crate) fn matching_services<'a>(name: &str, services: &'a [String]) -> Vec<&'a String> {
     let short = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
     let mut found: Vec<&String> = services.iter().filter(|s| *s == name).collect();
     if found.is_empty() {

@@ -8,8 +8,8 @@ pub(crate) use wire::decompressed;
 
 use connector::Connector;
 use wire::{
-    code_of_http, compressed, end_of_stream, header_block, split_trailers, status_from_headers,
-    too_large, ConnectError,
+    compressed, end_of_stream, header_block, split_trailers, status_from_headers, too_large,
+    ConnectError,
 };
 
 use crate::error::Hint;
@@ -153,7 +153,7 @@ impl Client {
                 true => "localhost".into(),
                 false => target.address.clone(),
             });
-        let agent = concat!("rpcsh/", env!("CARGO_PKG_VERSION"));
+        let agent = crate::transport::AGENT;
         Ok(Client {
             http: builder.build(connector),
             base: format!("{scheme}://{authority}"),
@@ -499,15 +499,25 @@ impl Client {
         let status = serde_json::from_slice::<ConnectError>(&bytes)
             .ok()
             .filter(|_| self.protocol == Protocol::Connect)
-            .map(|e| e.status(trailers.clone()))
-            .unwrap_or_else(|| {
-                Status::with_metadata(
-                    code_of_http(parts.status),
-                    format!("the server answered HTTP {}", parts.status),
-                    trailers.clone(),
-                )
-            });
-        handler.on_trailers(&trailers);
+            .map(|e| e.status(trailers.clone()));
+        let status = match status {
+            Some(status) => {
+                handler.on_trailers(&trailers);
+                status
+            }
+            None if self.protocol != Protocol::Connect
+                && parts.headers.contains_key("grpc-status") =>
+            {
+                let status = status_from_headers(parts.headers);
+                handler.on_trailers(status.metadata());
+                status
+            }
+            None => {
+                let status = crate::sanitize::not_grpc(parts.status, &parts.headers, &bytes);
+                handler.on_trailers(status.metadata());
+                status
+            }
+        };
         CallError::Status(status)
     }
 }

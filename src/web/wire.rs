@@ -3,7 +3,7 @@
 //! their codes, and compression — each turned into what gRPC reports.
 use crate::invoke::{CallError, Compression};
 use bytes::{Buf, Bytes};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue};
 use std::io::{Read, Write};
 use tonic::{metadata::MetadataMap, Code, Status};
 
@@ -162,18 +162,6 @@ pub(super) fn connect_code(name: &str) -> Code {
     }
 }
 
-/// The code an HTTP status stands for (gRPC's http-grpc-status-mapping, which Connect shares).
-pub(super) fn code_of_http(status: StatusCode) -> Code {
-    match status.as_u16() {
-        400 => Code::Internal,
-        401 => Code::Unauthenticated,
-        403 => Code::PermissionDenied,
-        404 => Code::Unimplemented,
-        429 | 502 | 503 | 504 => Code::Unavailable,
-        _ => Code::Unknown,
-    }
-}
-
 pub(super) fn compressed(c: Compression, bytes: &[u8]) -> Bytes {
     let mut out = Vec::new();
     match c {
@@ -262,7 +250,6 @@ mod tests {
             "type.googleapis.com/grpc.testing.EchoStatus"
         );
         assert_eq!(decoded.details[0].value, b"\x08\x05\x12\x04nope");
-        assert_eq!(code_of_http(StatusCode::NOT_FOUND), Code::Unimplemented);
         assert_eq!(end_of_stream(b"{}").code(), Code::Ok);
         assert_eq!(
             end_of_stream(br#"{"error":{"code":"canceled"},"metadata":{"x":["1","2"]}}"#).code(),

@@ -727,9 +727,10 @@ fn server_killed_mid_stream_is_a_clear_error() {
     server.child.kill().unwrap();
     let output = call.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // A lost connection is UNAVAILABLE, as gRPC says it, the messages before it kept.
+    assert_eq!(output.status.code(), Some(64 + 14), "{stderr}");
     assert!(
-        stderr.starts_with("rpcsh: error: the call failed: the connection failed"),
+        stderr.starts_with("ERROR: code = Unavailable, message = the connection was lost: "),
         "{stderr}"
     );
     assert!(

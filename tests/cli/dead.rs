@@ -135,7 +135,7 @@ fn a_stream_whose_link_goes_silent_ends_with_connection_lost() {
     std::io::copy(&mut out, &mut std::io::sink()).unwrap();
     let output = call.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(64 + 14), "{stderr}");
     assert!(
         stderr.contains("connection lost: the server sent nothing for 1s 750ms"),
         "{stderr}"
@@ -189,7 +189,8 @@ fn a_watch_says_its_connection_was_lost_and_can_be_started_again() {
     drop(stdin);
     let output = shell.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("[1] rpcsh: error:"), "{stderr}");
+    // A lost connection ends the watch UNAVAILABLE, as gRPC says it.
+    assert!(stderr.contains("[1] ERROR: code = Unavailable"), "{stderr}");
     assert!(stderr.contains("connection lost"), "{stderr}");
 }
 

@@ -179,9 +179,10 @@ def test_an_http2_error_from_the_server_does_not_hint_tls(raw, checker_set):
     server = raw("reset")
     out = rpcsh("call", "-a", server.addr, "--protoset", str(checker_set), "Checker/Check", "{}",
                 check=False)
-    assert out.returncode == 1, out.stderr
-    assert "the server broke HTTP/2 on this call" in out.stderr, out.stderr
-    assert "--tls" not in out.stderr and out.stderr.count("rpcsh: error:") == 1
+    # A reset stream (RST_STREAM PROTOCOL_ERROR) is INTERNAL, as gRPC's HTTP/2 mapping says.
+    assert out.returncode == 64 + 13, out.stderr
+    assert "ERROR: code = Internal, message = the server broke HTTP/2 on this call" in out.stderr
+    assert "--tls" not in out.stderr and out.stderr.count("ERROR:") == 1
 
 
 @pytest.mark.parametrize("levels", [3, 5000])

@@ -1,6 +1,6 @@
 """rpcsh behind an HTTP proxy: a real one (proxy.py, from PyPI) started here, that alone knows the
 name `grpc.test` (tests/py/proxy_plugin.py resolves it to loopback, as squid's hosts_file
-would). Every command and protocol reaches it through HTTPS_PROXY / HTTP_PROXY, `--proxy` or a
+would). Every command and protocol reaches it through HTTPS_PROXY (gRPC's rule), `--proxy` or a
 config section, TLS included (checked against grpc.test end to end); NO_PROXY and `--proxy
 none` bypass it, loopback never uses it; each failure of the proxy is one line naming it, and a
 password never shows."""
@@ -72,8 +72,27 @@ def run(*args, env=None, stdin=None, check=True):
 
 
 def via(proxy):
-    # Both: which of them applies depends on the target (curl's rule).
-    return {"HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url, "NO_PROXY": ""}
+    # gRPC's rule: HTTPS_PROXY for every target, plaintext ones too.
+    return {"HTTPS_PROXY": proxy.url, "NO_PROXY": ""}
+
+
+NO_PROXY_ENV = {n: "" for n in ["grpc_proxy", "GRPC_PROXY", "HTTPS_PROXY", "https_proxy",
+                                "HTTP_PROXY", "http_proxy"]}
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "grpc_proxy", "HTTP_PROXY"])
+def test_the_environment_proxies_plaintext_targets_as_grpc_does(serve, proxy, variable):
+    """grpc-go reads HTTPS_PROXY for every target and C-core grpc_proxy, https_proxy, then
+    http_proxy: a plaintext target goes through any of them (curl would skip HTTPS_PROXY)."""
+    server = serve("--task-interval", "0")
+    env = {**NO_PROXY_ENV, variable: proxy.url, "NO_PROXY": ""}
+    out = run("call", "-v", "-a", hidden(server), "--plaintext", "Greeter/SayHello",
+              '{"name": "env"}', env=env)
+    assert '"hello env"' in out.stdout and f"127.0.0.1:{proxy.port}" in out.stderr, out.stderr
+    # grpc_proxy comes first: a dead HTTPS_PROXY beside it is not used.
+    if variable == "grpc_proxy":
+        env["HTTPS_PROXY"] = "http://127.0.0.1:1"
+        run("call", "-a", hidden(server), "--plaintext", "Greeter/SayHello", "{}", env=env)
 
 
 def hidden(server):
@@ -193,7 +212,7 @@ def test_what_the_proxy_says_is_one_line_naming_it(serve, proxy, tmp_path):
 
 def test_no_proxy_none_and_loopback_bypass_it(serve, tmp_path):
     server = serve("--task-interval", "0")
-    dead = {"HTTPS_PROXY": "http://127.0.0.1:1", "HTTP_PROXY": "http://127.0.0.1:1"}
+    dead = {**NO_PROXY_ENV, "HTTPS_PROXY": "http://127.0.0.1:1"}
     # Loopback: never proxied.
     run("call", "-a", server.addr, "Greeter/SayHello", "{}", env=dead)
     # Through the dead proxy: its error. Bypassed: straight to a name nobody else knows.
@@ -214,5 +233,5 @@ def test_a_config_sections_proxy(serve, proxy, tmp_path):
     config.write_text(f'[servers.hidden]\naddress = "http://{hidden(server)}"\n'
                       f'proxy = "{proxy.url}"\n')
     out = run("call", "-a", "hidden", "Greeter/SayHello", '{"name": "c"}',
-              env={"RPCSH_CONFIG": str(config), "HTTPS_PROXY": "", "HTTP_PROXY": ""})
+              env={"RPCSH_CONFIG": str(config), **NO_PROXY_ENV})
     assert '"hello c"' in out.stdout
