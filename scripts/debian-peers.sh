@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages of the real-deployment tests (tests/py/test_ingress.py,
+# test_cpp_peer.py): nginx and haproxy as ingress proxies, the C++ gRPC toolchain for a C++ server.
+# Idempotent: packages already there are not asked for again. Where apt-get is missing (not
+# Debian), says so loudly and goes on: those tests then skip, each saying why.
+# Usage: source scripts/debian-peers.sh   (from the repository root)
+debian_packages=(nginx haproxy libgrpc++-dev protobuf-compiler-grpc protobuf-compiler pkg-config g++)
+debian_missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || debian_missing+=("$p")
+done
+if [ ${#debian_missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian peers: ${debian_missing[*]}" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debian_missing[@]}" >&2
+  else
+    echo "!! WARNING: cannot install ${debian_missing[*]} (needs apt-get as root):" \
+      "the nginx, haproxy and C++ peer tests will be SKIPPED" >&2
+  fi
+fi
