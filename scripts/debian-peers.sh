@@ -4,7 +4,7 @@
 # Idempotent: packages already there are not asked for again. Where apt-get is missing (not
 # Debian), says so loudly and goes on: those tests then skip, each saying why.
 # Usage: source scripts/debian-peers.sh   (from the repository root)
-debian_packages=(nginx haproxy libgrpc++-dev protobuf-compiler-grpc protobuf-compiler pkg-config g++)
+debian_packages=(nginx haproxy libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc protobuf-compiler pkg-config g++)
 debian_missing=()
 for p in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || debian_missing+=("$p")

@@ -239,17 +239,20 @@ pub fn broken(status: &tonic::Status, first_exchange: bool, tls: bool) -> Option
         io_kind(source),
         Some(std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound)
     );
+    let h2 = std::iter::successors(Some(source), |e| e.source())
+        .find_map(|e| e.downcast_ref::<h2::Error>());
+    // h2 ends a call whose response headers pass rpcsh's limit with a protocol error of its
+    // own; one the server sent is the server's.
+    let over_limit = cause.contains("too_many_continuations")
+        || (cause.contains("unspecific protocol error") && !h2.is_some_and(|e| e.is_remote()));
     let hinted = refused
+        || over_limit
         || cause.contains("CertificateRequired")
         || (tls && first_exchange)
-        || cause.starts_with(SILENT_SERVER)
-        || cause.contains("too_many_continuations")
-        || cause.contains("unspecific protocol error");
+        || cause.starts_with(SILENT_SERVER);
     if hinted {
         return None;
     }
-    let h2 = std::iter::successors(Some(source), |e| e.source())
-        .find_map(|e| e.downcast_ref::<h2::Error>());
     let reason = h2
         .filter(|e| !e.is_io())
         .and_then(|e| Some((e.reason()?, e.is_go_away())));

@@ -43,6 +43,13 @@ impl Style {
             .skip_default_fields(!self.emit_defaults)
             .use_proto_field_name(self.proto_names)
     }
+
+    fn any_options(&self) -> crate::any_json::Options {
+        crate::any_json::Options {
+            serialize: self.serialize_options(),
+            proto_names: self.proto_names,
+        }
+    }
 }
 
 /// Writes one message in `style`, followed by a newline.
@@ -53,33 +60,54 @@ pub fn write_message(
 ) -> anyhow::Result<()> {
     check_any_depth(message)?;
     let options = style.serialize_options();
+    // An `Any` prost-reflect cannot print (a type URL without `/`, a type the schema lacks) is
+    // mended through `any_json`; other messages print straight.
+    let mended = match style.format != Format::Text && crate::any_json::needs(message) {
+        true => Some(crate::any_json::to_json(message, &style.any_options()).map_err(print_error)?),
+        false => None,
+    };
+    let printed = Printed {
+        message,
+        options: &options,
+        mended: mended.as_ref(),
+    };
     match style.format {
         Format::Json if style.color => {
             let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
             let formatter = colored_json::ColoredFormatter::new(pretty);
             let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
-            message
-                .serialize_with_options(&mut ser, &options)
-                .map_err(print_error)?;
+            serde::Serialize::serialize(&printed, &mut ser).map_err(print_error)?;
         }
         Format::Json => {
             let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
             let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
-            message
-                .serialize_with_options(&mut ser, &options)
-                .map_err(print_error)?;
+            serde::Serialize::serialize(&printed, &mut ser).map_err(print_error)?;
         }
         Format::Jsonl => {
             let mut ser = serde_json::Serializer::new(&mut *out);
-            message
-                .serialize_with_options(&mut ser, &options)
-                .map_err(print_error)?;
+            serde::Serialize::serialize(&printed, &mut ser).map_err(print_error)?;
         }
         // A blank line between messages: text format has no delimiter of its own.
         Format::Text => writeln!(out, "{:#}", message)?,
     }
     out.write_all(b"\n")?;
     Ok(())
+}
+
+/// A message as it is printed: mended JSON, or the message itself.
+struct Printed<'a> {
+    message: &'a DynamicMessage,
+    options: &'a SerializeOptions,
+    mended: Option<&'a serde_json::Value>,
+}
+
+impl serde::Serialize for Printed<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match self.mended {
+            Some(json) => json.serialize(ser),
+            None => self.message.serialize_with_options(ser, self.options),
+        }
+    }
 }
 
 fn print_error(e: serde_json::Error) -> anyhow::Error {
@@ -298,13 +326,13 @@ pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
             text.push_str(&format!("  details: <{e}>\n"));
             continue;
         }
-        let json = serde_json::to_string(any).unwrap_or_else(|_| {
-            let url = any
-                .get_field_by_name("type_url")
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            format!("{{\"@type\": \"{url}\", \"value\": <not in the schema>}}")
-        });
+        let options = crate::any_json::Options {
+            serialize: SerializeOptions::new(),
+            proto_names: false,
+        };
+        let json = crate::any_json::to_json(any, &options)
+            .map(|json| json.to_string())
+            .unwrap_or_else(|e| format!("<{e}>"));
         text.push_str(&format!("  details: {json}\n"));
     }
     text

@@ -50,6 +50,7 @@
 //! assert_eq!(reply.into_inner().message, "hello you");
 //! # Ok(()) }
 //! ```
+pub mod any_json;
 pub mod bench;
 pub mod cli;
 pub mod codec;

@@ -187,7 +187,11 @@ impl Handler for Counting {
             self.last_at = std::time::Instant::now();
         }
         format::check_any_depth(&message)?;
-        if let Ok(json) = serde_json::to_value(&message) {
+        let options = crate::any_json::Options {
+            serialize: Default::default(),
+            proto_names: false,
+        };
+        if let Ok(json) = crate::any_json::to_json(&message, &options) {
             let size = prost::Message::encoded_len(&message);
             self.kept.lock().unwrap().push(json, size);
         }

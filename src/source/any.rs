@@ -37,6 +37,7 @@ impl Schema {
                 }
                 loaded |= self.rebuild().await.is_ok();
             }
+            let own_pool = message.descriptor().parent_pool().clone();
             for url in urls {
                 let name = url.rsplit('/').next().unwrap_or(&url);
                 if self.pool.get_message_by_name(name).is_none()
@@ -44,6 +45,9 @@ impl Schema {
                 {
                     loaded = true;
                 }
+                // Loaded for an earlier message: this one was decoded with the pool before.
+                loaded |= own_pool.get_message_by_name(name).is_none()
+                    && self.pool.get_message_by_name(name).is_some();
             }
             if !loaded {
                 return message;

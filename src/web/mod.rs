@@ -194,7 +194,7 @@ impl Client {
 
     fn decode(&self, desc: MessageDescriptor, bytes: Bytes) -> Result<DynamicMessage, Status> {
         let decoded = match self.codec {
-            Codec::Proto => DynamicMessage::decode(desc, bytes).map_err(|e| e.to_string()),
+            Codec::Proto => crate::codec::decode(&desc, bytes).map_err(|e| e.to_string()),
             Codec::Json => {
                 let mut de = serde_json::Deserializer::from_slice(&bytes);
                 DynamicMessage::deserialize(desc, &mut de).map_err(|e| e.to_string())

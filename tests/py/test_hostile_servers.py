@@ -1,5 +1,6 @@
 """Servers that break gRPC's rules, as a broken or hostile server may (grpcio made to answer a
 unary method as if it streamed): none of it is taken silently."""
+import json
 import pathlib
 
 import pytest
@@ -215,6 +216,44 @@ def test_any_nested_in_any_is_printed_in_bounded_memory(tmp_path, levels):
         assert err.count("rpcsh: error:") == 1
     # Both stayed small (they took gigabytes).
     assert peak < 300 and shell_peak < 300, (peak, shell_peak)
+
+
+def test_an_any_without_a_slash_or_of_an_unknown_type_prints_and_the_stream_goes_on(tmp_path):
+    """containerd's events are Anys whose type URL has no `/`; a server may send a type the
+    schema lacks. Neither stops a stream or leaves half a line."""
+    from google.protobuf import any_pb2, duration_pb2
+    served = descriptor_set(PROTOS, ["hostile.proto"], tmp_path / "hostile.pb")
+
+    def box(url, value):
+        any_bytes = b"\x0a" + _varint(len(url)) + url.encode() + b"\x12" + _varint(len(value)) + value
+        return b"\x0a" + _varint(len(any_bytes)) + any_bytes
+
+    inner_box = box("type.googleapis.com/google.protobuf.Duration",
+                    duration_pb2.Duration(seconds=3).SerializeToString())
+    known = any_pb2.Any()
+    known.Pack(duration_pb2.Duration(seconds=4))
+    answers = [box("hostile.v1.Box", inner_box),               # no slash, a known type
+               box("type.googleapis.com/x.v1.Unknown", b"\x08\x01"),  # not in the schema
+               b"\x0a" + _varint(len(known.SerializeToString())) + known.SerializeToString()]
+    server = SetServer(served, streams={"hostile.v1.Boxes/Watch": answers})
+    try:
+        out = rpcsh("call", "-a", server.addr, "Boxes/Watch", "{}", "--format", "jsonl",
+                    check=False)
+        shell = rpcsh("connect", server.addr, stdin="Boxes/Watch {}\nexpect count 3\n",
+                      check=False)
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines[0] == {"inner": {"@type": "hostile.v1.Box", "inner": {
+        "@type": "type.googleapis.com/google.protobuf.Duration", "value": "3s"}}}, lines[0]
+    assert lines[1] == {"inner": {
+        "@type": "type.googleapis.com/x.v1.Unknown",
+        "@error": "x.v1.Unknown is not in the schema: @value holds its bytes",
+        "@value": "CAE="}}, lines[1]
+    assert lines[2] == {"inner": {"@type": "type.googleapis.com/google.protobuf.Duration",
+                                  "value": "4s"}}, lines[2]
+    assert shell.returncode == 0 and "@error" in shell.stdout, (shell.stdout, shell.stderr)
 
 
 def _varint(n):
