@@ -85,7 +85,10 @@ impl Target {
             if path.is_empty() {
                 bail!("invalid address {addr:?}: unix: needs a socket path");
             }
-            let tls = options.tls || scheme_tls == Some(true);
+            // As for TCP: a CA or a client certificate means TLS (servers do serve TLS on
+            // unix sockets), unless --plaintext says otherwise.
+            let implied = options.cacert.is_some() || options.cert.is_some() || options.insecure;
+            let tls = options.tls || scheme_tls == Some(true) || (implied && !options.plaintext);
             return Ok(Target {
                 address: path.to_string(),
                 unix: true,
@@ -173,10 +176,16 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A connection's byte stream: TCP or a unix socket, maybe under TLS.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for T {}
+
 /// Connects to `target`, failing with a clear error when the server cannot be reached.
 pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Result<Channel> {
-    // With --insecure, TLS is done by our own connector, so tonic must see plain HTTP/2.
-    let tonic_tls = target.tls && !target.unix && !options.insecure;
+    // With --insecure, and over unix sockets (where tonic's TLS is never applied), TLS is done
+    // by our own connector, so tonic must see plain HTTP/2.
+    let own_tls = target.tls && (options.insecure || target.unix);
+    let tonic_tls = target.tls && !own_tls;
     let scheme = if tonic_tls { "https" } else { "http" };
     let authority = options.authority.clone().unwrap_or_else(|| {
         if target.unix {
@@ -211,7 +220,7 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             .tls_config(tls_config(target, options)?)
             .context("invalid TLS settings")?;
     }
-    let insecure = match target.tls && options.insecure {
+    let insecure = match own_tls {
         true => Some(
             rustls_connector(target, options, vec![b"h2".to_vec()])
                 .context("invalid TLS settings")?,
@@ -224,12 +233,15 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             let path = PathBuf::from(&target.address);
             return endpoint
                 .connect_with_connector(tower::service_fn(move |_| {
-                    let path = path.clone();
+                    let (path, tls) = (path.clone(), insecure.clone());
                     async move {
                         let stream = tokio::net::UnixStream::connect(path).await?;
-                        Ok::<_, std::io::Error>(TokioIo::new(Watched::new(
-                            stream, silence, keepalive,
-                        )))
+                        let stream = Watched::new(stream, silence, keepalive);
+                        let stream: Box<dyn Stream> = match tls {
+                            Some((tls, name)) => Box::new(tls.connect(name, stream).await?),
+                            None => Box::new(stream),
+                        };
+                        Ok::<_, std::io::Error>(TokioIo::new(stream))
                     }
                 }))
                 .await;

@@ -6,9 +6,7 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
 use std::sync::{Arc, Mutex};
 
-/// A connection's stream: TCP or a unix socket, maybe under TLS.
-trait Stream2: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream2 for T {}
+use crate::transport::Stream as Stream2;
 
 /// One connection, and whether TLS chose HTTP/2 for it.
 pub struct Io {

@@ -24,6 +24,11 @@ class LabImpl final : public lab::cpp::Lab::Service {
     if (ping != ctx->client_metadata().end()) {
       ctx->AddInitialMetadata("x-echo", std::string(ping->second.data(), ping->second.size()));
     }
+    auto agent = ctx->client_metadata().find("user-agent");
+    if (agent != ctx->client_metadata().end()) {
+      ctx->AddInitialMetadata("x-user-agent",
+                              std::string(agent->second.data(), agent->second.size()));
+    }
     ctx->AddTrailingMetadata("x-trailer", "done");
     reply->set_text(req->text());
     reply->set_point_count(req->point_count());
