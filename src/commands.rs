@@ -162,12 +162,15 @@ pub async fn call(
     match result {
         Ok(()) => Ok(()),
         Err(CallError::Handler(e)) => Err(e),
-        Err(CallError::Status(status)) => Err(format::call_failure(
-            status,
-            session.schema.pool(),
-            printer.received == 0,
-            session.tls,
-        )),
+        Err(CallError::Status(status)) => {
+            session.schema.load_detail_types(&status).await;
+            Err(format::call_failure(
+                status,
+                session.schema.pool(),
+                printer.received == 0,
+                session.tls,
+            ))
+        }
     }
 }
 

@@ -247,18 +247,21 @@ impl Shell {
         match result {
             None => self.out.err("cancelled\n"),
             Some(Ok(())) => {}
-            Some(Err(e)) => self.call_failed(e)?,
+            Some(Err(e)) => self.call_failed(e).await?,
         }
         Ok(())
     }
 
-    pub(super) fn call_failed(&mut self, e: CallError) -> anyhow::Result<()> {
+    pub(super) async fn call_failed(&mut self, e: CallError) -> anyhow::Result<()> {
         match e {
             CallError::Handler(e) => Err(e),
             CallError::Status(status) => {
                 let status = client_deadline(status);
                 if crate::error::transport_cause(&status).is_some() {
                     self.session = None; // reconnect on the next command
+                }
+                if let Some(session) = &mut self.session {
+                    session.schema.load_detail_types(&status).await;
                 }
                 Err(status_failure(status, self.session.as_ref()))
             }

@@ -66,6 +66,40 @@ impl Schema {
     }
 }
 
+impl Schema {
+    /// Loads the types a failed status's details name (`google.rpc.Status` in
+    /// `grpc-status-details-bin`) that the pool lacks: the schema may define them though the
+    /// method does not use them (a lazy build leaves them out). Types it does not define stay
+    /// unknown, for the printer's placeholder.
+    pub async fn load_detail_types(&mut self, status: &tonic::Status) {
+        if status.details().is_empty() {
+            return;
+        }
+        let pool = super::with_status_types(&self.pool);
+        let Some(desc) = pool.get_message_by_name("google.rpc.Status") else {
+            return;
+        };
+        let Ok(decoded) = DynamicMessage::decode(desc, status.details()) else {
+            return;
+        };
+        let details = decoded.get_field_by_name("details");
+        let urls: Vec<String> = details
+            .as_deref()
+            .and_then(|d| d.as_list())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|any| any.as_message()?.get_field_by_name("type_url"))
+            .filter_map(|url| url.as_str().map(str::to_string))
+            .collect();
+        for url in urls {
+            let name = url.rsplit('/').next().unwrap_or(&url);
+            if self.pool.get_message_by_name(name).is_none() {
+                let _ = self.load_symbol(name).await;
+            }
+        }
+    }
+}
+
 /// The type URLs of every `Any` in `message` (inside the `Any`s whose type is known too, to a
 /// bounded depth: the printer refuses deeper ones), and the messages in it that a shallow build
 /// left as stubs but that hold fields (unknown to the stub).

@@ -183,6 +183,44 @@ impl Schema {
 
     /// Finds a method from `Service/Method`, `Service.Method` or `/package.Service/Method`.
     pub async fn resolve_method(&mut self, spec: &str) -> anyhow::Result<MethodDescriptor> {
+        let method = self.find_method(spec).await?;
+        self.with_well_known(method).await
+    }
+
+    /// `method` again, from a pool that holds every well-known type when the pool holds
+    /// `google.protobuf.Any`: a request's `@type` may name any of them whatever the source
+    /// ships, as in grpcurl and buf (they are bundled: no round trip).
+    async fn with_well_known(
+        &mut self,
+        method: MethodDescriptor,
+    ) -> anyhow::Result<MethodDescriptor> {
+        if self
+            .pool
+            .get_message_by_name("google.protobuf.Any")
+            .is_none()
+        {
+            return Ok(method);
+        }
+        let missing: Vec<_> = super::well_known()
+            .files()
+            .filter(|f| self.pool.get_file_by_name(f.name()).is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(method);
+        }
+        for message in missing.iter().flat_map(|f| f.messages()) {
+            self.add_root(message.full_name());
+        }
+        let files = missing.iter().map(|f| f.encode_to_vec()).collect();
+        self.add_files(files).await?;
+        let found = self
+            .pool
+            .get_service_by_name(method.parent_service().full_name())
+            .and_then(|s| s.methods().find(|m| m.name() == method.name()));
+        Ok(found.unwrap_or(method))
+    }
+
+    async fn find_method(&mut self, spec: &str) -> anyhow::Result<MethodDescriptor> {
         let trimmed = spec.trim().trim_start_matches('/');
         let split = trimmed
             .rsplit_once('/')

@@ -53,6 +53,18 @@ class LabImpl final : public lab::cpp::Lab::Service {
     return Status(static_cast<grpc::StatusCode>(req->code()), req->message());
   }
 
+  Status Detailed(ServerContext*, const lab::cpp::FailRequest* req, lab::cpp::Note*) override {
+    lab::cpp::FailDetail detail;
+    detail.set_reason("quota");
+    detail.set_retry_after_s(30);
+    lab::cpp::RpcStatus status;
+    status.set_code(req->code());
+    status.set_message(req->message());
+    status.add_details()->PackFrom(detail);
+    return Status(static_cast<grpc::StatusCode>(req->code()), req->message(),
+                  status.SerializeAsString());
+  }
+
   Status Garbled(ServerContext*, const lab::cpp::Note*, lab::cpp::Note* reply) override {
     reply->set_text(std::string("caf\xc3 \xff\xfe ok"));
     reply->set_seq(7);

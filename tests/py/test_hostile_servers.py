@@ -256,6 +256,29 @@ def test_an_any_without_a_slash_or_of_an_unknown_type_prints_and_the_stream_goes
     assert shell.returncode == 0 and "@error" in shell.stdout, (shell.stdout, shell.stderr)
 
 
+def test_a_request_any_may_hold_any_well_known_type_whatever_the_schema(tmp_path):
+    """hostile.proto imports any.proto alone: Struct, Duration and the rest are known all the
+    same (grpcurl's and buf's well-known types are built in), by reflection and by protoset, in
+    a call and in the shell. The grpcio server echoes the request's bytes."""
+    served = descriptor_set(PROTOS, ["hostile.proto"], tmp_path / "hostile.pb")
+    server = SetServer(served)
+    request = ('{"inner": {"@type": "type.googleapis.com/google.protobuf.Struct",'
+               ' "value": {"a": 1, "b": [true, "x"]}}}')
+    try:
+        for source in ([], ["--protoset", str(served)]):
+            out = rpcsh("call", "-a", server.addr, *source, "Boxes/Get", request, check=False)
+            assert out.returncode == 0, (source, out.stderr)
+            assert json.loads(out.stdout) == {"inner": {
+                "@type": "type.googleapis.com/google.protobuf.Struct",
+                "value": {"a": 1, "b": [True, "x"]}}}, out.stdout
+        shell = rpcsh("connect", server.addr, stdin=(
+            'Boxes/Get {"inner": {"@type": "type.googleapis.com/google.protobuf.Duration",'
+            ' "value": "1.5s"}}\n'), check=False)
+        assert '"1.500s"' in shell.stdout or '"1.5s"' in shell.stdout, (shell.stdout, shell.stderr)
+    finally:
+        server.stop()
+
+
 def _varint(n):
     out = b""
     while True:
