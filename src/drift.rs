@@ -49,7 +49,16 @@ pub async fn check(conn: &Connection, json: bool) -> anyhow::Result<u8> {
         .services()
         .map(|s| s.full_name().to_string())
         .collect();
-    let listed = session.schema.services().await?;
+    let listed = session.schema.services().await.map_err(|e| {
+        match e.chain().any(|c| c.is::<crate::error::NoReflection>()) {
+            true => crate::error::Hint::new(
+                format!("{}: check compares the files with what the server's reflection says", e.root_cause()),
+                "without reflection there is nothing to compare the files with; `rpcsh call --proto FILE` still calls it",
+            )
+            .into(),
+            false => e,
+        }
+    })?;
     let present: Vec<String> = services
         .iter()
         .filter(|s| listed.contains(s))

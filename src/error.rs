@@ -77,6 +77,19 @@ impl fmt::Display for ServerStatus {
 
 impl std::error::Error for ServerStatus {}
 
+/// A server that answers neither version of server reflection: the schema must come from
+/// files. Its hint says so, except where files were given (`check` says what it means there).
+#[derive(Debug)]
+pub struct NoReflection;
+
+impl fmt::Display for NoReflection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the server does not support server reflection (v1 or v1alpha)")
+    }
+}
+
+impl std::error::Error for NoReflection {}
+
 /// What a process killed by SIGPIPE exits with: `rpcsh call ... | head` ends as `yes | head` does.
 pub const EXIT_BROKEN_PIPE: u8 = 141;
 
@@ -168,6 +181,9 @@ fn hint(err: &anyhow::Error) -> Option<String> {
         .find_map(|e| e.downcast_ref::<ServerStatus>()?.hint)
     {
         return Some(hint.into());
+    }
+    if err.chain().any(|e| e.is::<NoReflection>()) {
+        return Some("describe its API with --proto FILE (and -I DIR) or --protoset FILE".into());
     }
     let io = err
         .chain()
@@ -336,7 +352,8 @@ pub fn status_hint(status: &tonic::Status) -> Option<&'static str> {
         return Some(hint);
     }
     // grpc-java and grpc-go without zstd answer a zstd request so ("Can't find decompressor for
-    // zstd", "grpc: Decompressor is not installed for grpc-encoding \"zstd\"").
+    // zstd", "grpc: Decompressor is not installed for grpc-encoding \"zstd\""); gRPC C-core
+    // (grpcio, C++) INTERNAL "Error parsing 'grpc-encoding' metadata".
     let message = status.message().to_ascii_lowercase();
     let unsupported = message.contains("decompressor") || message.contains("compression");
     match status.code() {
@@ -346,6 +363,9 @@ pub fn status_hint(status: &tonic::Status) -> Option<&'static str> {
         tonic::Code::Unimplemented if unsupported && message.contains("gzip") => {
             Some("the server does not take gzip: send uncompressed (leave out --compress)")
         }
+        tonic::Code::Internal if message.contains("'grpc-encoding'") => Some(
+            "the server does not take the request's compression: try --compress gzip, or leave it out",
+        ),
         _ => None,
     }
 }

@@ -129,13 +129,7 @@ impl Reflection {
                     if matches!(&second[0], Err(s) if s.code() == Code::Unimplemented) {
                         return requests
                             .iter()
-                            .map(|_| {
-                                Err(Hint::new(
-                                    "the server does not support server reflection (v1 or v1alpha)",
-                                    "describe its API with --proto FILE (and -I DIR) or --protoset FILE",
-                                )
-                                .into())
-                            })
+                            .map(|_| Err(crate::error::NoReflection.into()))
                             .collect();
                     }
                     self.version = Some(V1ALPHA);

@@ -279,6 +279,21 @@ def test_a_request_any_may_hold_any_well_known_type_whatever_the_schema(tmp_path
         server.stop()
 
 
+def test_a_compression_the_server_lacks_gets_a_hint(tmp_path):
+    """grpcio (gRPC C-core) has no zstd: it fails the call INTERNAL, naming grpc-encoding."""
+    served = descriptor_set(PROTOS, ["hostile.proto"], tmp_path / "hostile.pb")
+    server = SetServer(served)
+    try:
+        out = rpcsh("call", "-a", server.addr, "--compress", "zstd", "Boxes/Get", "{}",
+                    check=False)
+        assert out.returncode == 64 + 13, out.stderr
+        assert "hint: the server does not take the request's compression: try --compress gzip" \
+            in out.stderr, out.stderr
+        rpcsh("call", "-a", server.addr, "--compress", "gzip", "Boxes/Get", "{}")
+    finally:
+        server.stop()
+
+
 def _varint(n):
     out = b""
     while True:

@@ -72,3 +72,13 @@ def test_watch_in_piped_sessions_and_scripts(seed, tmp_path):
                       "Cal/Multiply {\"number1\": 3, \"number2\": 3}\nexpect {\"number\": 9}\n")
     out = rpcsh("run", *PROTOS, str(script))
     assert "2 passed, 0 failed" in out.stdout, out.stdout + out.stderr
+
+
+def test_check_of_a_server_without_reflection_says_there_is_nothing_to_compare(seed):
+    """The seed's grpcio servers have no reflection: `check` was given the files, so the hint to
+    pass them would be wrong; it says why it cannot compare."""
+    out = rpcsh("check", seed, *PROTOS, check=False)
+    assert out.returncode == 1, out.stderr
+    assert "does not support server reflection (v1 or v1alpha): check compares the files" in out.stderr
+    assert "nothing to compare the files with" in out.stderr
+    assert "describe its API with --proto" not in out.stderr, out.stderr
