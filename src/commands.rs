@@ -377,7 +377,8 @@ pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Re
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    let text = format::describe_symbol(&found);
+    let docs = session.schema.docs(found.full_name());
+    let text = format::describe_symbol(&found, &docs);
     out.write_all(text.as_bytes())?;
     Ok(())
 }

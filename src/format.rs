@@ -3,6 +3,7 @@
 //! details, the `-v` trace of headers and timings, and the proto-like text of `describe`. Writes
 //! to any `impl Write`, so tests and the REPL can capture it.
 use crate::invoke::Handler;
+use crate::source::docs::Docs;
 use crate::source::Symbol;
 use prost::Message;
 use prost_reflect::{
@@ -352,14 +353,57 @@ fn type_name(field: &FieldDescriptor) -> String {
 }
 
 /// What `describe` shows: what the symbol is, then its proto-like text.
-pub fn describe_symbol(symbol: &Symbol) -> String {
+/// A symbol as proto-like text, with the doc comments `docs` holds for it and what it holds.
+pub fn describe_symbol(symbol: &Symbol, docs: &Docs) -> String {
     let text = match symbol {
-        Symbol::Service(s) => format!("{} is a service:\n{}", s.full_name(), describe_service(s)),
-        Symbol::Method(m) => format!("{} is a method:\n{}\n", m.full_name(), describe_method(m)),
-        Symbol::Message(m) => format!("{} is a message:\n{}", m.full_name(), describe_message(m)),
-        Symbol::Enum(e) => format!("{} is an enum:\n{}", e.full_name(), describe_enum(e)),
+        Symbol::Service(s) => format!(
+            "{} is a service:\n{}",
+            s.full_name(),
+            describe_service(s, docs)
+        ),
+        Symbol::Method(m) => {
+            let mut text = format!("{} is a method:\n", m.full_name());
+            leading(&mut text, "", docs, m.full_name());
+            text.push_str(&describe_method(m));
+            text.push_str(&trailing(docs, m.full_name()));
+            text.push('\n');
+            text
+        }
+        Symbol::Message(m) => {
+            let mut text = format!("{} is a message:\n", m.full_name());
+            write_message_desc(&mut text, m, 0, docs);
+            text
+        }
+        Symbol::Enum(e) => format!(
+            "{} is an enum:\n{}",
+            e.full_name(),
+            describe_enum_named(e, e.full_name(), docs)
+        ),
     };
     crate::style::printable(&text).into_owned()
+}
+
+/// The comment lines before a definition, at its indent.
+fn leading(text: &mut String, pad: &str, docs: &Docs, name: &str) {
+    let Some(comment) = docs.get(name) else {
+        return;
+    };
+    for line in comment.leading.trim_end_matches('\n').lines() {
+        let line = line.strip_prefix(' ').unwrap_or(line).trim_end();
+        match line.is_empty() {
+            true => text.push_str(&format!("{pad}//\n")),
+            false => text.push_str(&format!("{pad}// {line}\n")),
+        }
+    }
+}
+
+/// A definition's trailing comment, for the end of its line.
+fn trailing(docs: &Docs, name: &str) -> String {
+    let comment = docs.get(name).map(|c| c.trailing.trim()).unwrap_or("");
+    match comment.is_empty() {
+        true => String::new(),
+        false => format!("  // {}", comment.lines().collect::<Vec<_>>().join(" ")),
+    }
 }
 
 pub fn describe_method(m: &MethodDescriptor) -> String {
@@ -374,25 +418,44 @@ pub fn describe_method(m: &MethodDescriptor) -> String {
     )
 }
 
-pub fn describe_service(s: &ServiceDescriptor) -> String {
-    let mut text = format!("service {} {{\n", s.full_name());
+fn describe_service(s: &ServiceDescriptor, docs: &Docs) -> String {
+    let mut text = String::new();
+    leading(&mut text, "", docs, s.full_name());
+    text.push_str(&format!(
+        "service {} {{{}\n",
+        s.full_name(),
+        trailing(docs, s.full_name())
+    ));
     for m in s.methods() {
-        text.push_str(&format!("  {}\n", describe_method(&m)));
+        leading(&mut text, "  ", docs, m.full_name());
+        text.push_str(&format!(
+            "  {}{}\n",
+            describe_method(&m),
+            trailing(docs, m.full_name())
+        ));
     }
     text.push_str("}\n");
     text
 }
 
-pub fn describe_message(m: &MessageDescriptor) -> String {
-    let mut text = String::new();
-    write_message_desc(&mut text, m, 0);
-    text
-}
-
-fn write_message_desc(text: &mut String, m: &MessageDescriptor, depth: usize) {
+fn write_message_desc(text: &mut String, m: &MessageDescriptor, depth: usize, docs: &Docs) {
     let pad = "  ".repeat(depth);
     let name = if depth == 0 { m.full_name() } else { m.name() };
-    text.push_str(&format!("{pad}message {name} {{\n"));
+    leading(text, &pad, docs, m.full_name());
+    text.push_str(&format!(
+        "{pad}message {name} {{{}\n",
+        trailing(docs, m.full_name())
+    ));
+    let field_line = |text: &mut String, pad: &str, f: &FieldDescriptor, label: &str| {
+        leading(text, pad, docs, f.full_name());
+        text.push_str(&format!(
+            "{pad}{label}{} {} = {};{}\n",
+            type_name(f),
+            f.name(),
+            f.number(),
+            trailing(docs, f.full_name())
+        ));
+    };
     let mut oneofs_done = Vec::new();
     for f in m.fields() {
         if let Some(oneof) = f.containing_oneof().filter(|o| !o.is_synthetic()) {
@@ -400,14 +463,10 @@ fn write_message_desc(text: &mut String, m: &MessageDescriptor, depth: usize) {
                 continue;
             }
             oneofs_done.push(oneof.name().to_string());
+            leading(text, &format!("{pad}  "), docs, oneof.full_name());
             text.push_str(&format!("{pad}  oneof {} {{\n", oneof.name()));
             for of in oneof.fields() {
-                text.push_str(&format!(
-                    "{pad}    {} {} = {};\n",
-                    type_name(&of),
-                    of.name(),
-                    of.number()
-                ));
+                field_line(text, &format!("{pad}    "), &of, "");
             }
             text.push_str(&format!("{pad}  }}\n"));
             continue;
@@ -423,18 +482,13 @@ fn write_message_desc(text: &mut String, m: &MessageDescriptor, depth: usize) {
         } else {
             ""
         };
-        text.push_str(&format!(
-            "{pad}  {label}{} {} = {};\n",
-            type_name(&f),
-            f.name(),
-            f.number()
-        ));
+        field_line(text, &format!("{pad}  "), &f, label);
     }
     for nested in m.child_messages().filter(|n| !n.is_map_entry()) {
-        write_message_desc(text, &nested, depth + 1);
+        write_message_desc(text, &nested, depth + 1, docs);
     }
     for e in m.child_enums() {
-        text.push_str(&indent(&describe_enum_named(&e, e.name()), depth + 1));
+        text.push_str(&indent(&describe_enum_named(&e, e.name(), docs), depth + 1));
     }
     text.push_str(&format!("{pad}}}\n"));
 }
@@ -444,14 +498,22 @@ fn indent(text: &str, depth: usize) -> String {
     text.lines().map(|l| format!("{pad}{l}\n")).collect()
 }
 
-pub fn describe_enum(e: &EnumDescriptor) -> String {
-    describe_enum_named(e, e.full_name())
-}
-
-fn describe_enum_named(e: &EnumDescriptor, name: &str) -> String {
-    let mut text = format!("enum {name} {{\n");
+fn describe_enum_named(e: &EnumDescriptor, name: &str, docs: &Docs) -> String {
+    let mut text = String::new();
+    leading(&mut text, "", docs, e.full_name());
+    text.push_str(&format!(
+        "enum {name} {{{}\n",
+        trailing(docs, e.full_name())
+    ));
     for v in e.values() {
-        text.push_str(&format!("  {} = {};\n", v.name(), v.number()));
+        let full = format!("{}.{}", e.full_name(), v.name());
+        leading(&mut text, "  ", docs, &full);
+        text.push_str(&format!(
+            "  {} = {};{}\n",
+            v.name(),
+            v.number(),
+            trailing(docs, &full)
+        ));
     }
     text.push_str("}\n");
     text

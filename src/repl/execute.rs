@@ -55,7 +55,11 @@ impl Shell {
             }
             Command::Describe(symbol) => {
                 let found = self.find(&symbol).await?;
-                self.out.out(&format::describe_symbol(&found));
+                let docs = match &self.session {
+                    Some(session) => session.schema.docs(found.full_name()),
+                    None => Default::default(),
+                };
+                self.out.out(&format::describe_symbol(&found, &docs));
             }
             Command::Template(symbol) => {
                 let symbol = self.qualify(&symbol);

@@ -4,6 +4,7 @@
 //! needs are fetched, dependencies included; a local source is indexed, not built. The names
 //! people type are resolved in `symbol`.
 mod any;
+pub mod docs;
 mod editions;
 mod export;
 mod guard;

@@ -110,6 +110,8 @@ pub fn compile(files: &[PathBuf], includes: &[PathBuf]) -> anyhow::Result<Compil
     let set = guard::guarded("the protos", || {
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler.include_imports(true);
+        // Doc comments, for `describe`: kept with the encoded files, never built into a pool.
+        compiler.include_source_info(true);
         for f in files {
             compiler.open_file(f).map_err(|e| {
                 let err = protox_error(&e, f, includes);

@@ -424,6 +424,12 @@ impl Files {
         self.locate(full).is_some()
     }
 
+    /// The encoded file that defines `full` (or what it is a method or nested type of).
+    pub fn bytes_of(&self, full: &str) -> Option<Vec<u8>> {
+        self.locate(full)
+            .map(|(f, _)| self.files[f].bytes.raw().into_owned())
+    }
+
     /// The name of the file that defines `full` (or what it is a method or nested type of).
     pub fn file_of(&self, full: &str) -> Option<&str> {
         self.locate(full).map(|(f, _)| self.files[f].name.as_str())

@@ -15,6 +15,15 @@ pub enum Symbol {
 }
 
 impl Symbol {
+    pub fn full_name(&self) -> &str {
+        match self {
+            Symbol::Service(s) => s.full_name(),
+            Symbol::Method(m) => m.full_name(),
+            Symbol::Message(m) => m.full_name(),
+            Symbol::Enum(e) => e.full_name(),
+        }
+    }
+
     /// The file that defines it.
     pub fn parent_file(&self) -> prost_reflect::FileDescriptor {
         match self {

@@ -97,3 +97,21 @@ def test_tls_over_a_unix_socket(tmp_path, pki):
         assert out.stdout == ""
     finally:
         plain_server.stop()
+
+
+def test_describe_shows_the_doc_comments_of_proto_sources(cpp):
+    """C++ reflection sends no comments; the .proto source has them: leading comments above a
+    definition, trailing ones after it, in `describe` and in the shell's."""
+    import pathlib
+    proto = pathlib.Path(__file__).resolve().parents[2] / "tests" / "cpp" / "lab.proto"
+    source = ["--proto", str(proto)]
+    service = rpcsh("describe", "-a", cpp.addr, *source, "lab.cpp.Lab").stdout
+    assert "// A lab of C++ gRPC behaviours.\nservice lab.cpp.Lab {" in service, service
+    assert "  // Streams `count` notes, `seq` 1 to `count`.\n  rpc Count(" in service, service
+    note = rpcsh("describe", *source, "lab.cpp.Note").stdout
+    assert "  string text = 1;  // what the note says\n" in note, note
+    shell = rpcsh("connect", cpp.addr, *source, stdin="describe lab.cpp.CountRequest\n").stdout
+    assert "  // Milliseconds between notes.\n  int32 interval_ms = 2;" in shell, shell
+    # By reflection alone there is nothing to show, and nothing made up.
+    bare = rpcsh("describe", "-a", cpp.addr, "lab.cpp.Lab").stdout
+    assert "//" not in bare, bare
