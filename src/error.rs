@@ -269,8 +269,10 @@ pub fn broken(status: &tonic::Status, first_exchange: bool, tls: bool) -> Option
     if hinted {
         return None;
     }
+    // A reset or GOAWAY the server sent; an error h2 detected itself (a TLS server's bytes read
+    // as HTTP/2 are a "frame with invalid size") is the server's only once it answered.
     let reason = h2
-        .filter(|e| !e.is_io())
+        .filter(|e| !e.is_io() && (e.is_remote() || !first_exchange))
         .and_then(|e| Some((e.reason()?, e.is_go_away())));
     match reason {
         Some((reason, go_away)) if !(go_away && reason == h2::Reason::NO_ERROR) => {

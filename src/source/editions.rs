@@ -7,8 +7,8 @@
 //! packed or expanded lists as an explicit `packed`, delimited messages as groups. A file with
 //! implicit-presence fields becomes proto3, any other proto2 (its enums then closed, as
 //! editions' `CLOSED`); one that also defines a closed enum not starting at 0, which proto3
-//! cannot hold, stays proto2. protox parses no editions either: `proto3_text` lets it read an
-//! editions source as proto3 text, and `mark_editions` puts the edition back afterwards.
+//! cannot hold, stays proto2. protox parses no editions either: `proto2_text` lets it read an
+//! editions source as proto2 text, and `mark_editions` puts the edition back afterwards.
 use super::join;
 use super::prune::field;
 use anyhow::{anyhow, bail, Context};
@@ -302,9 +302,13 @@ fn rewrite_field(
     optional
 }
 
-/// An editions source as proto3 text protox can parse (the `edition` statement replaced, in as
-/// many bytes where it fits, so that error positions hold), and the edition it declared.
-pub fn proto3_text(source: &str) -> Option<(String, i32)> {
+/// An editions source as proto2 text protox can parse, and the edition it declared: the
+/// `edition` statement replaced in as many bytes, and `optional` put before each field that has
+/// no label (editions fields have none; proto2 wants one). proto2, not proto3, because proto3
+/// refuses what editions allow: closed enums not starting at 0, `[default = ...]`. The
+/// descriptors come out as protoc's for the editions file (labels, defaults, options); the
+/// syntax is set back by `mark_editions`.
+pub fn proto2_text(source: &str) -> Option<(String, i32)> {
     let start = first_statement(source);
     let rest = &source[start..];
     let after = rest.strip_prefix("edition")?;
@@ -318,14 +322,133 @@ pub fn proto3_text(source: &str) -> Option<(String, i32)> {
         "2024" => EDITION_2024,
         _ => return None,
     };
-    let mut statement = String::from("syntax=\"proto3\"");
+    let mut statement = String::from("syntax=\"proto2\"");
     while statement.len() < end {
         statement.push(' ');
     }
-    Some((
-        format!("{}{statement}{}", &source[..start], &rest[end..]),
-        edition,
-    ))
+    let body = labelled(&rest[end..]);
+    Some((format!("{}{statement}{body}", &source[..start]), edition))
+}
+
+/// `text` (proto source after the syntax statement) with `optional ` before every field of a
+/// message or `extend` block that has no label. A scanner, not a parser: it knows comments,
+/// strings, blocks, and option values in braces, which is all that decides where a field
+/// statement begins.
+fn labelled(text: &str) -> String {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Block {
+        Fields,
+        Other,
+    }
+    const KEYWORDS: &[&str] = &[
+        "message",
+        "enum",
+        "oneof",
+        "option",
+        "reserved",
+        "extensions",
+        "extend",
+        "map",
+        "repeated",
+        "optional",
+        "required",
+        "group",
+        "service",
+        "rpc",
+        "import",
+        "package",
+        "syntax",
+        "edition",
+    ];
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut i = 0;
+    // At the start of a statement: the block it is in, when it is a message or extend block.
+    let mut statement_start = true;
+    // The block the `{` ending the current statement opens.
+    let mut opens = Block::Other;
+    // Depth of `[` and of `{` inside option values.
+    let (mut brackets, mut values) = (0usize, 0usize);
+    let mut in_option = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let rest = &text[i..];
+        if rest.starts_with("//") {
+            let n = rest.find('\n').unwrap_or(rest.len());
+            out.push_str(&rest[..n]);
+            i += n;
+            continue;
+        }
+        if rest.starts_with("/*") {
+            let n = rest[2..].find("*/").map_or(rest.len(), |e| e + 4);
+            out.push_str(&rest[..n]);
+            i += n;
+            continue;
+        }
+        if c == b'"' || c == b'\'' {
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j] != c {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            let j = (j + 1).min(bytes.len());
+            out.push_str(&text[i..j]);
+            i = j;
+            statement_start = false;
+            continue;
+        }
+        if c.is_ascii_whitespace() {
+            out.push(c as char);
+            i += 1;
+            continue;
+        }
+        if statement_start && (c.is_ascii_alphabetic() || c == b'_' || c == b'.') {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            statement_start = false;
+            in_option = word == "option";
+            opens = match word.as_str() {
+                "message" | "extend" => Block::Fields,
+                _ => Block::Other,
+            };
+            let in_fields = blocks.last() == Some(&Block::Fields);
+            if in_fields && !KEYWORDS.contains(&word.as_str()) {
+                out.push_str("optional ");
+            }
+            out.push_str(&word);
+            i += word.len().max(1);
+            if word.is_empty() {
+                out.push(c as char);
+            }
+            continue;
+        }
+        statement_start = false;
+        match c {
+            b'[' => brackets += 1,
+            b']' => brackets = brackets.saturating_sub(1),
+            b'{' if brackets > 0 || in_option => values += 1,
+            b'}' if values > 0 => values -= 1,
+            b'{' => {
+                blocks.push(opens);
+                opens = Block::Other;
+                statement_start = true;
+            }
+            b'}' => {
+                blocks.pop();
+                statement_start = true;
+            }
+            b';' if brackets == 0 && values == 0 => {
+                statement_start = true;
+                in_option = false;
+            }
+            _ => {}
+        }
+        out.push(c as char);
+        i += 1;
+    }
+    out
 }
 
 /// Where the first statement begins, past whitespace and comments.
@@ -345,7 +468,7 @@ fn first_statement(source: &str) -> usize {
     }
 }
 
-/// An encoded file protox compiled from `proto3_text`, marked again as the editions file it is.
+/// An encoded file protox compiled from `proto2_text`, marked again as the editions file it is.
 pub fn mark_editions(file: &[u8], edition: i32) -> Vec<u8> {
     let mut out = Vec::with_capacity(file.len() + 16);
     let mut buf = file;
@@ -372,14 +495,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_edition_statement_becomes_proto3_in_as_many_bytes() {
+    fn the_edition_statement_becomes_proto2_in_as_many_bytes() {
         let source = "// c\n/* d */ edition = \"2023\";\npackage p;";
-        let (text, edition) = proto3_text(source).unwrap();
+        let (text, edition) = proto2_text(source).unwrap();
         assert_eq!(edition, EDITION_2023);
         assert_eq!(text.len(), source.len());
-        assert!(text.contains("syntax=\"proto3\" ;"), "{text}");
+        assert!(text.contains("syntax=\"proto2\" ;"), "{text}");
         assert!(text.ends_with("\npackage p;"));
-        assert!(proto3_text("syntax = \"proto3\";").is_none());
-        assert!(proto3_text("edition = \"2025\";").is_none());
+        assert!(proto2_text("syntax = \"proto3\";").is_none());
+        assert!(proto2_text("edition = \"2025\";").is_none());
+    }
+
+    #[test]
+    fn fields_without_a_label_get_optional() {
+        let source = "edition = \"2023\";\noption (x) = { a: 1 };\nmessage M {\n  int32 a = 1 [(o) = { b: \"}\" }];\n  // int32 c\n  repeated .p.N n = 2; map<string, int32> m = 3;\n  oneof k { string s = 4; }\n  message N { E e = 1; }\n  enum E { option allow_alias = true; X = 1; }\n}\nextend M { int32 ext = 100; }\nservice S { rpc R(M) returns (M) { option deprecated = true; } }\n";
+        let (text, _) = proto2_text(source).unwrap();
+        assert!(
+            text.contains("  optional int32 a = 1 [(o) = { b: \"}\" }];"),
+            "{text}"
+        );
+        assert!(
+            text.contains("// int32 c\n  repeated .p.N n = 2; map<string"),
+            "{text}"
+        );
+        assert!(text.contains("oneof k { string s = 4; }"), "{text}");
+        assert!(text.contains("message N { optional E e = 1; }"), "{text}");
+        assert!(
+            text.contains("{ option allow_alias = true; X = 1; }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("extend M { optional int32 ext = 100; }"),
+            "{text}"
+        );
+        assert!(text.contains("{ option deprecated = true; } }"), "{text}");
     }
 }

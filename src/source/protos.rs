@@ -2,7 +2,7 @@
 //! schema is read from. rpcsh's own well-known types (`google/protobuf/*.proto`) win over copies
 //! found through the include path, as in grpcurl and buf: trees such as googleapis carry a newer
 //! `descriptor.proto` than protox parses. Editions sources, which protox does not parse, are read
-//! as proto3 text and marked as editions again (`editions`).
+//! as proto2 text and marked as editions again (`editions`).
 use super::{editions, guard};
 use anyhow::anyhow;
 use protox::file::{File, FileResolver, GoogleFileResolver};
@@ -58,7 +58,7 @@ impl FileResolver for Resolver {
                 continue;
             }
             let source = std::fs::read_to_string(&path).unwrap_or_default();
-            if let Some((text, edition)) = editions::proto3_text(&source) {
+            if let Some((text, edition)) = editions::proto2_text(&source) {
                 self.editions
                     .lock()
                     .unwrap()
@@ -118,11 +118,11 @@ pub fn compile(files: &[PathBuf], includes: &[PathBuf]) -> anyhow::Result<Compil
                 let in_editions = e
                     .file()
                     .is_some_and(|name| editions.lock().unwrap().contains_key(name));
-                if in_editions && e.to_string().contains("not allowed in proto3") {
-                    // protox reads editions sources as proto3 text (it parses no editions).
+                if in_editions && e.to_string().contains("proto2") {
+                    // protox reads editions sources as proto2 text (it parses no editions).
                     anyhow::Error::from(crate::error::Hint::new(
                         format!("{err} (in an editions file)"),
-                        "rpcsh reads editions sources as proto3 text, which cannot say this yet: give the file as a protoset (protoc --include_imports --descriptor_set_out=FILE), or through reflection",
+                        "rpcsh reads editions sources as proto2 text, which cannot say this yet: give the file as a protoset (protoc --include_imports --descriptor_set_out=FILE), or through reflection",
                     ))
                 } else {
                     err

@@ -368,7 +368,8 @@ fn list_describe_template_health() {
         .args(["desc", "Testing/Generate"])
         .assert()
         .success()
-        .stdout("rpcsh.testing.v1.Testing.Generate is a method:\nrpc Generate(.rpcsh.testing.v1.GenerateRequest) returns (stream .rpcsh.testing.v1.Blob);\n");
+        // The demo's descriptors carry their comments (source info): describe shows them.
+        .stdout("rpcsh.testing.v1.Testing.Generate is a method:\n// Streams `count` blobs of `size` bytes, `interval` apart (0: as fast as possible).\nrpc Generate(.rpcsh.testing.v1.GenerateRequest) returns (stream .rpcsh.testing.v1.Blob);\n");
     rpcsh(&server)
         .args(["describe", "rpcsh.testing.v1.EchoRequest"])
         .assert()

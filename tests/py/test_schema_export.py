@@ -227,13 +227,12 @@ def test_editions_proto_out_is_written_as_editions(tmp_path):
     assert source.startswith('edition = "2024";'), source
     assert "option features.field_presence = IMPLICIT;" in source
     assert "[features.repeated_field_encoding = EXPANDED]" in source
-    # protox reads editions through rpcsh's own translation: the editions file comes back
-    # (not ed2023.proto, whose `default` rpcsh's proto3 reading of editions text refuses, as it
-    # refuses the original).
+    # protox reads editions through rpcsh's own translation: the editions files come back,
+    # ed2023.proto's closed enum starting at 1 and `default` included.
     again = tmp_path / "protox.pb"
-    rpcsh("describe", "-I", str(tree), "--proto", str(tree / "ed2024.proto"), "--protoset-out",
-          str(again))
-    assert_same_files(comparable(given), comparable(again), ["ed2024.proto"])
+    rpcsh("describe", "-I", str(tree), "--proto", str(tree / "ed2024.proto"), "--proto",
+          str(tree / "ed2023.proto"), "--protoset-out", str(again))
+    assert_same_files(comparable(given), comparable(again), ["ed2024.proto", "ed2023.proto"])
 
 
 def test_proto2_and_proto3_corners_compile_back(tmp_path):
