@@ -8,7 +8,9 @@
 //! session       connection (settings + config section -> channel and schema)  config (the file)
 //!               expect (checks the shell and scripts run)
 //! client core   link (gRPC or web/ per session)  transport  source/  input  invoke  web/
-//!               (Connect, gRPC-Web)  format  codec  error  style  stats
+//!               (Connect, gRPC-Web)  format  any_json (Anys prost-reflect cannot print)  codec
+//!               sanitize (answers tonic must not see: non-gRPC ones among them)  error  style
+//!               stats
 //! bottom        util (durations, sizes): everyone may use it
 //! demo          demo/  server  pb — beside the client, importing nothing of it
 //! ```

@@ -117,6 +117,24 @@ class Server:
         return err
 
 
+class Peer:
+    """A server of another stack run as a process that prints `listening on ADDR` when it
+    serves; `stop` kills it."""
+
+    def __init__(self, command, what):
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise RuntimeError(f"{what} did not start: {line!r} {self.proc.stderr.read()}")
+        self.addr = line.removeprefix("listening on ").strip()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 @pytest.fixture
 def serve():
     servers = []

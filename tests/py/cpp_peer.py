@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import Peer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "tests" / "cpp"
@@ -37,18 +38,8 @@ def build():
     return binary
 
 
-class CppServer:
+class CppServer(Peer):
     """A running lab_server; `addr` is what it printed after `listening on`."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen([str(build()), *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"lab_server did not start: {line!r} {self.proc.stderr.read()}")
-        self.addr = line.removeprefix("listening on ").strip()
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
+        super().__init__([str(build()), *args], "lab_server")

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import Peer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROTO = ROOT / "tests" / "cpp" / "lab.proto"
@@ -49,17 +50,7 @@ def build():
     return classes, cp
 
 
-class JavaServer:
+class JavaServer(Peer):
     def __init__(self):
         classes, cp = build()
-        self.proc = subprocess.Popen(["java", "-cp", f"{classes}:{cp}", "LabServer"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"LabServer did not start: {line!r} {self.proc.stderr.read()}")
-        self.addr = line.removeprefix("listening on ").strip()
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
+        super().__init__(["java", "-cp", f"{classes}:{cp}", "LabServer"], "LabServer")
