@@ -90,7 +90,7 @@ pub fn code_of_http(status: StatusCode) -> tonic::Code {
 
 /// Whether an answer is not gRPC: no `grpc-status` of its own, and an HTTP status other than 200
 /// or a content type of another kind (none at all is let pass, as tonic does).
-fn is_not_grpc(status: StatusCode, headers: &HeaderMap) -> bool {
+pub fn is_not_grpc(status: StatusCode, headers: &HeaderMap) -> bool {
     if headers.contains_key("grpc-status") {
         return false;
     }

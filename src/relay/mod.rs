@@ -250,8 +250,13 @@ async fn forward(
                 encoding: header(&parts.headers, "grpc-encoding"),
                 headers: keep_headers.then(|| header_pairs(&parts.headers)),
             });
-            // Trailers-only: the status is in the headers.
-            let status = tonic::Status::from_header_map(&parts.headers);
+            // Trailers-only: the status is in the headers. An answer that is not gRPC (an
+            // ingress proxy's 502 page) goes to the client as it came, which maps it; shown
+            // here as the status it maps to, its body not read as messages.
+            let status = tonic::Status::from_header_map(&parts.headers).or_else(|| {
+                crate::sanitize::is_not_grpc(parts.status, &parts.headers)
+                    .then(|| crate::sanitize::not_grpc(parts.status, &parts.headers, b""))
+            });
             let trailers_only = status.is_some();
             if let Some(status) = status {
                 events.send(Event::End {

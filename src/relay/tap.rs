@@ -121,6 +121,10 @@ where
             }
             Poll::Ready(Some(Ok(frame))) => frame,
         };
+        // Past the end (a trailers-only answer, or one that is not gRPC): passed on, not read.
+        if self.ended && !self.request {
+            return Poll::Ready(Some(Ok(frame)));
+        }
         if let Some(data) = frame.data_ref() {
             let data = data.clone();
             self.feed(data);

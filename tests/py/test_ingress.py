@@ -80,6 +80,19 @@ def test_a_dead_upstream_is_unavailable_in_every_command(ingress, kind, http, te
     assert "[Unavailable]  5 responses" in bench.stdout, bench.stdout
 
 
+def test_rpcsh_proxy_in_front_of_a_dead_upstream_shows_the_mapped_status(ingress, started,
+                                                                         testing_protos):
+    from test_relay import Relay
+    proxy = ingress(Nginx, dead_upstream())
+    relay = started(Relay, proxy.addr, *testing_protos)
+    out = rpcsh("call", "-a", relay.addr, *testing_protos, "Greeter/SayHello", "{}", check=False)
+    # The answer goes through as it came: the client maps it, the proxy says what it maps to.
+    assert out.returncode == UNAVAILABLE and "HTTP 502 Bad Gateway" in out.stderr, out.stderr
+    printed = relay.printed("end Unavailable")
+    assert "end Unavailable: the server answered HTTP 502 Bad Gateway" in printed, printed
+    assert "a message of" not in printed, printed
+
+
 def test_a_request_past_nginxs_body_limit_is_unknown_with_a_hint(serve, ingress, tmp_path):
     server = serve("--task-interval", "0")
     proxy = ingress(Nginx, server.addr, body_limit="1m")
