@@ -33,9 +33,16 @@ function echoMetadata(ctx) {
   if (trailing !== null) ctx.responseTrailer.set("x-grpc-test-echo-trailing-bin", trailing);
 }
 
+// A detail of a type the schema has but UnaryCall does not use, when the message asks for it.
+const inputResponse = registry.getMessage("grpc.testing.StreamingInputCallResponse");
+
 function failIfAsked(status) {
   if (status && status.code !== 0) {
-    throw new ConnectError(status.message, status.code, undefined, [{ desc: echoStatus, value: status }]);
+    const details = [{ desc: echoStatus, value: status }];
+    if (status.message.includes("[unused detail]")) {
+      details.push({ desc: inputResponse, value: { aggregatedPayloadSize: 77 } });
+    }
+    throw new ConnectError(status.message, status.code, undefined, details);
   }
 }
 

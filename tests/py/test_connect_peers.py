@@ -90,6 +90,12 @@ def test_errors_map_to_grpc_exit_codes_with_details(flags):
     assert failed.returncode == 64 + 5, failed.stderr
     assert "ERROR: code = NotFound, message = no such thing" in failed.stderr
     assert '"@type":"type.googleapis.com/grpc.testing.EchoStatus"' in failed.stderr
+    # A detail whose type the schema has though the method does not use it: decoded all the
+    # same (the lazy schema looks it up before calling it unknown).
+    failed = call(flags, "UnaryCall", {"responseStatus": {"code": 5, "message": "[unused detail]"}},
+                  check=False)
+    assert ('{"@type":"type.googleapis.com/grpc.testing.StreamingInputCallResponse",'
+            '"aggregatedPayloadSize":77}') in failed.stderr, failed.stderr
     # A stream's messages, then its error (Connect: end-of-stream message; gRPC-Web: trailers).
     failed = call(flags, "StreamingOutputCall",
                   {"responseParameters": [{"size": 1}], "responseStatus": {"code": 9, "message": "after ☺"}},
