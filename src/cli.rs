@@ -1,6 +1,9 @@
 //! Command-line definitions (clap) and the dispatch from a parsed command to the code that runs it.
+mod address;
 mod man;
 mod tools;
+
+pub use address::first_as_addr;
 
 use crate::commands::{self, OutputOptions};
 use crate::config::{Config, DEFAULT_ADDRESS};
@@ -80,6 +83,10 @@ pub enum Command {
         method: Option<String>,
         /// Request JSON (inline or @FILE); placeholders ({{request}}, {{uuid}}, ...) vary it per request.
         data: Option<String>,
+        /// The request as grpcurl takes it, instead of DATA: JSON or @FILE.
+        #[arg(short = 'd', long = "data", value_name = "DATA",
+              conflicts_with_all = ["data", "data_file", "script"])]
+        data_flag: Option<String>,
         /// `rpcsh bench merge REPORT...`: the JSON reports after the first (which is DATA).
         #[arg(hide = true)]
         reports: Vec<String>,
@@ -432,6 +439,14 @@ pub struct CallArgs {
     pub method: String,
     /// Request JSON: inline, @FILE, or - for stdin. Streams take a sequence of JSON objects.
     pub data: Option<String>,
+    /// The request as grpcurl takes it, instead of DATA: JSON, @FILE, or @- for stdin.
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "data"
+    )]
+    pub data_flag: Option<String>,
     /// Output format of responses: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<crate::format::Format>,
@@ -655,6 +670,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Bench {
                     method,
                     data,
+                    data_flag,
                     reports,
                     conn,
                     options,
@@ -663,7 +679,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         &conn.connection(verbose, &config),
                         conn.addr.is_some(),
                         method,
-                        data.into_iter().chain(reports).collect(),
+                        data_flag.or(data).into_iter().chain(reports).collect(),
                         *options,
                     )
                     .await,
@@ -678,7 +694,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         proto_names: args.proto_names,
                         save_bytes: args.save_bytes,
                     };
-                    let data = Data::parse(args.data.as_deref());
+                    let data = Data::parse(args.data_flag.or(args.data).as_deref());
                     let (conn, timeout) = deadline(&args.conn, args.timeout);
                     done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
                 }

@@ -2,6 +2,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = rpcsh::cli::Cli::parse();
+    // grpcurl's order (the server first) is taken as well as rpcsh's own.
+    let args = rpcsh::cli::first_as_addr(std::env::args_os().collect());
+    let cli = rpcsh::cli::Cli::parse_from(args);
     rpcsh::cli::run(cli).unwrap_or_else(|err| rpcsh::error::report(&err))
 }

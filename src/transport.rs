@@ -153,6 +153,24 @@ impl Target {
     }
 }
 
+/// `host:port` (a name, IPv4 or `[IPv6]`, and a port of digits), `unix:PATH`, or an
+/// `http(s)://` URL: never a method (`Svc/Method`), a message name or JSON.
+pub fn looks_like_address(word: &str) -> bool {
+    if word.starts_with("unix:") || word.starts_with("http://") || word.starts_with("https://") {
+        return true;
+    }
+    let Some((host, port)) = word.rsplit_once(':') else {
+        return false;
+    };
+    let host_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':');
+    !host.is_empty()
+        && host.chars().all(host_char)
+        && !port.is_empty()
+        && port.len() <= 5
+        && port.chars().all(|c| c.is_ascii_digit())
+}
+
 /// `host:port`, `[v6]:port`, or a bare host.
 fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
     if s.is_empty() {

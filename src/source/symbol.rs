@@ -140,6 +140,9 @@ impl Schema {
                     None => "the schema has",
                 };
                 let hint = match suggest(name, &services) {
+                    _ if crate::transport::looks_like_address(name) => format!(
+                        "{name} looks like a server's address, not a service: give it first (rpcsh list {name}) or as -a {name}"
+                    ),
                     Some(s) => format!("did you mean {s}? `rpcsh list` shows them all"),
                     None if services.is_empty() => format!("{whose} no services"),
                     None => format!("{whose}: {}", services.join(", ")),

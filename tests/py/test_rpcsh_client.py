@@ -139,3 +139,29 @@ def test_any_of_an_unknown_type_prints_as_a_placeholder(mirror):
     assert inner and inner[0]["@type"].endswith("/interop.v1.Hidden"), proc.stdout
     assert inner[0]["@error"] == "interop.v1.Hidden is not in the schema: @value holds its bytes"
     assert inner[0]["@value"], proc.stdout
+
+
+def test_grpcurls_order_and_data_flag(mirror, tmp_path):
+    """A grpcurl user's first command lines, against grpcio: the server first, -d DATA, -d @FILE
+    and -d @- (stdin); an address where a service goes gets a hint."""
+    addr = mirror.addr
+    assert "interop.v1.Mirror" in rpcsh("list", addr).stdout
+    assert "Mirror.Reflect" in rpcsh("ls", "-v", addr, "interop.v1.Mirror").stdout
+    assert "rpc Wait" in rpcsh("describe", addr, "interop.v1.Mirror").stdout
+    assert '"i64"' in rpcsh("template", addr, "Mirror/Reflect").stdout
+    request = {"i64": "7", "took": "2s"}
+    for args, stdin in ((["-d", json.dumps(request)], None),
+                        (["--data", f"@{tmp_path / 'r.json'}"], None),
+                        (["-d", "@-"], json.dumps(request))):
+        (tmp_path / "r.json").write_text(json.dumps(request))
+        out = rpcsh("call", addr, *args, "Mirror/Reflect", stdin=stdin)
+        assert json.loads(out.stdout) == request, (args, out.stderr)
+    # Flags may come before the address, as grpcurl writes them.
+    out = rpcsh("call", "-H", "x-a: 1", "--timeout", "5s", addr, "Mirror/Wait", '"1s"')
+    assert json.loads(out.stdout) == "1s"
+    bench = rpcsh("bench", addr, "-n", "3", "-d", '"1s"', "Mirror/Wait")
+    assert "[OK]  3 responses" in bench.stdout, bench.stdout
+    both = rpcsh("call", addr, "-d", "{}", "Mirror/Reflect", "{}", check=False)
+    assert both.returncode == 2 and "cannot be used with" in both.stderr
+    wrong = rpcsh("list", "-a", addr, "localhost:50051", check=False)
+    assert "looks like a server's address" in wrong.stderr, wrong.stderr
