@@ -231,8 +231,9 @@ pub struct DemoServiceArgs {
     /// How long in-flight calls may run on after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub grace: Duration,
-    /// Largest message a service accepts or sends, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::util::DEFAULT_MAX_MESSAGE_SIZE)]
+    /// Largest message a service accepts or sends (bytes, or with a unit: 16MiB, 1MB) [default: 4MiB].
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", hide_default_value = true,
+          value_parser = crate::util::parse_size)]
     pub max_msg_size: usize,
     /// Compress responses: gzip, zstd or deflate (compressed requests are always accepted).
     #[arg(long, value_name = "ENCODING", value_enum)]

@@ -414,16 +414,39 @@ pub async fn run(
         return Ok(EXIT_CONNECT);
     }
     let (mut passed, mut failed, mut cases) = (0usize, 0usize, Vec::new());
+    // A call no `expect` follows is a step of its own, passed when it succeeded (its stream's
+    // messages included): counted when the next command comes, or at the end.
+    let mut bare: Option<String> = None;
+    let count_bare = |bare: &mut Option<String>, passed: &mut usize, cases: &mut Vec<Case>| {
+        if let Some(name) = bare.take() {
+            *passed += 1;
+            cases.push(Case {
+                name,
+                failure: None,
+            });
+        }
+    };
     for (i, st) in statements.iter().enumerate() {
         let next_expects_error = next_expects_error(&statements, i);
-        let result = run_statement(&mut shell, st).await;
         let is_expect = matches!(st.kind, Kind::Command(Command::Expect(_)));
+        // Lines inside an open stream (its messages, `.end`, `.cancel`) belong to its call.
+        match st.kind {
+            Kind::Command(_) if is_expect => bare = None,
+            Kind::Command(_) if !shell.in_stream() => {
+                count_bare(&mut bare, &mut passed, &mut cases)
+            }
+            _ => {}
+        }
+        let result = run_statement(&mut shell, st).await;
         let name = format!(
             "{}:{} {}",
             st.file,
             st.line,
             st.text.lines().next().unwrap_or_default()
         );
+        if matches!(st.kind, Kind::Command(Command::Call { .. })) {
+            bare = Some(name.clone());
+        }
         let failure = match result {
             Ok(false) => break, // exit
             Ok(true) => None,
@@ -442,6 +465,7 @@ pub async fn run(
             None => {}
             Some(e) => {
                 failed += 1;
+                bare = None;
                 let text = match e.downcast_ref::<ExpectFailed>() {
                     Some(f) => format!(
                         "{}:{}: expectation failed: {}\n",
@@ -471,8 +495,10 @@ pub async fn run(
     }
     if let Err(e) = shell.finish().await {
         failed += 1;
+        bare = None;
         eprint!("{}", render(&e));
     }
+    count_bare(&mut bare, &mut passed, &mut cases);
     println!("{passed} passed, {failed} failed");
     if let Some(path) = &options.junit {
         std::fs::write(path, junit(&cases, &scripts)).map_err(|e| {

@@ -63,6 +63,9 @@ pub(crate) struct Shell {
     stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
     history: Vec<String>,
     failures: usize,
+    /// A call that ended with a status, not counted yet: an `expect error` right after it makes
+    /// it a step that did what the input wanted (as in `rpcsh run`).
+    unchecked_failure: bool,
     /// What the last call produced, for `expect` and `let`.
     last: Arc<Mutex<Outcome>>,
     vars: HashMap<String, serde_json::Value>,
@@ -222,6 +225,9 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
     if let Err(e) = shell.finish_stream().await {
         shell.fail(&e);
     }
+    if shell.unchecked_failure {
+        shell.failures += 1;
+    }
     if shell.recorder.is_some() {
         let _ = shell.stop_recording();
     }
@@ -261,6 +267,7 @@ impl Shell {
             stream_input,
             history: Vec::new(),
             failures: 0,
+            unchecked_failure: false,
             last: Arc::default(),
             vars: HashMap::new(),
             background: false,
@@ -429,8 +436,21 @@ impl Shell {
             self.history.remove(0);
         }
         self.history.push(for_history(line));
+        let checks_it = self.unchecked_failure
+            && matches!(
+                command::parse(line.trim()),
+                Ok(Command::Expect(expect::Expectation::Error(..)))
+            );
+        if std::mem::take(&mut self.unchecked_failure) && !checks_it {
+            self.failures += 1;
+        }
         match self.run_line(line).await {
             Ok(keep_going) => keep_going,
+            Err(e) if e.downcast_ref::<crate::error::CallFailed>().is_some() => {
+                self.out.err(&render(&e));
+                self.unchecked_failure = true;
+                true
+            }
             Err(e) => {
                 self.fail(&e);
                 true

@@ -833,7 +833,7 @@ async fn server_limits_message_size_streams_and_call_time() {
         "--task-interval",
         "0",
         "--max-msg-size",
-        "1000",
+        "1kB", // a size with a unit, as the client takes it
         "--max-concurrent-streams",
         "2",
         "--call-timeout",
