@@ -48,6 +48,12 @@ impl Output {
         }
     }
 
+    /// A notice about a job (a watch started, ended, stopped): above the prompt on a terminal;
+    /// piped, on stderr, so that stdout holds only results.
+    pub(super) fn note(&self, text: &str) {
+        self.err(text)
+    }
+
     pub(super) fn err(&self, text: &str) {
         match self {
             Output::Plain => eprint!("{text}"),

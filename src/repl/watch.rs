@@ -83,7 +83,7 @@ impl Shell {
         let name = format!("{}/{}", method.parent_service().name(), method.name());
         let task_name = name.clone();
         // Said first, so that it comes before the watch's first message.
-        self.out.out(&format!("[{id}] watching {name}\n"));
+        self.out.note(&format!("[{id}] watching {name}\n"));
         let ending: Arc<Mutex<Option<String>>> = Arc::default();
         let (ended, lost) = (ending.clone(), self.lost.clone());
         let task = tokio::spawn(async move {
@@ -99,7 +99,7 @@ impl Shell {
             let n = handler.count.load(Ordering::Relaxed);
             let reason = match result {
                 Ok(()) => {
-                    out.out(&format!("[{id}] {task_name} ended after {n} messages\n"));
+                    out.note(&format!("[{id}] {task_name} ended after {n} messages\n"));
                     "ended".to_string()
                 }
                 Err(CallError::Status(status)) => {
@@ -178,7 +178,7 @@ impl Shell {
         };
         let w = self.watches.remove(i);
         w.task.abort();
-        self.out.out(&format!(
+        self.out.note(&format!(
             "[{id}] stopped after {} messages\n",
             w.count.load(Ordering::Relaxed)
         ));

@@ -319,7 +319,10 @@ fn piped_watch_sees_what_the_next_command_pushes() {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[0], "[1] watching Contact/getTask", "{stdout}");
+    // Only results on stdout; the notice goes to stderr when piped.
+    assert!(!stdout.contains("watching"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[1] watching Contact/getTask"), "{stderr}");
     assert!(
         lines.contains(&"[1] {\"task\":\"脚本\"}"),
         "the watch was subscribed before the push: {stdout}"

@@ -141,7 +141,7 @@ def test_shell_and_script(library, tmp_path):
     lines = out.stdout.splitlines()
     assert json.loads(lines[0])["title"] == "Cosmos"
     assert json.loads(lines[1]) == {"added": 1, "titles": ["x"]}
-    assert "[1] watching Library/ListBooks" in lines
+    assert "[1] watching Library/ListBooks" in out.stderr  # notices: stderr when piped
     assert sum(line.startswith("[1] {") for line in lines) == 2, out.stdout
     assert '{"text":"echo: yo"}' in lines
     script = tmp_path / "library.rpcsh"

@@ -64,8 +64,8 @@ def test_watch_in_piped_sessions_and_scripts(seed, tmp_path):
     out = rpcsh("connect", seed, *PROTOS, stdin=session)
     assert time.monotonic() - started < 10
     lines = out.stdout.splitlines()
-    assert lines[0] == "[1] watching Contact/getTask"
-    assert lines[1] == '{"number":4}'
+    assert "[1] watching Contact/getTask" in out.stderr  # a notice: stderr when piped
+    assert lines[0] == '{"number":4}'
     assert any(line.startswith('[1] {"task":"任务:') for line in lines), out.stdout
     script = tmp_path / "contact.rpcsh"
     script.write_text(f"connect {seed}\nwatch Contact/getTask {{}}\nexpect within 5s {{}}\n"
