@@ -174,3 +174,14 @@ pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> an
     crate::convert::decode(&conn, &message, input, response, wire, style).await?;
     Ok(0)
 }
+
+/// Whether an executable named `name` is in one of $PATH's folders.
+pub(super) fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            std::fs::metadata(dir.join(name))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
