@@ -816,11 +816,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         let names: Vec<_> = DemoService::ALL.iter().map(|s| s.full_name()).collect();
         println!("demo services: {}", names.join(", "));
         println!("`help` lists the commands; from another terminal: rpcsh connect {addr}");
-        if !tools::on_path("rpcsh") {
-            println!(
-                "(rpcsh is not on your PATH: `cargo install --path .` puts it in ~/.cargo/bin)"
-            );
-        }
+        tools::note_if_not_on_path();
     }
     let conn = Connection {
         addr,

@@ -470,7 +470,7 @@ fn unknown_field_hint(what: &str, desc: &MessageDescriptor) -> Option<String> {
     }
     let fields: Vec<String> = desc.fields().map(|f| f.json_name().to_string()).collect();
     Some(format!(
-        "{} has the fields: {} (--allow-unknown-fields skips unknown ones)",
+        "{} has the fields: {} (--allow-unknown-fields, or `set allow-unknown-fields on` in the shell, skips unknown ones)",
         desc.full_name(),
         if fields.is_empty() {
             "none".to_string()
@@ -518,7 +518,11 @@ pub fn request_messages(
 ) -> anyhow::Result<Vec<DynamicMessage>> {
     use prost::Message;
     let text = data.read_text()?;
-    let mut messages = parse_messages(&text, &method.input(), parse)?;
+    let mut messages = parse_messages(&text, &method.input(), parse).map_err(|e| match data {
+        // A file that is not the JSON it should be (`@report.xml`) is named.
+        Data::File(_) => e.context(data.describe()),
+        _ => e,
+    })?;
     if !method.is_client_streaming() {
         match messages.len() {
             // An empty pipe or file is more likely a mistake upstream than a wish for defaults.

@@ -175,13 +175,17 @@ pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> an
     Ok(0)
 }
 
-/// Whether an executable named `name` is in one of $PATH's folders.
-pub(super) fn on_path(name: &str) -> bool {
+/// Says how to put `rpcsh` on the PATH when it is not there (a clone run with `cargo run`): the
+/// README's and the shell's examples all call it `rpcsh`.
+pub(super) fn note_if_not_on_path() {
     use std::os::unix::fs::PermissionsExt;
-    std::env::var_os("PATH").is_some_and(|paths| {
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
         std::env::split_paths(&paths).any(|dir| {
-            std::fs::metadata(dir.join(name))
+            std::fs::metadata(dir.join("rpcsh"))
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
-    })
+    });
+    if !on_path {
+        println!("(rpcsh is not on your PATH: `cargo install --path .` puts it in ~/.cargo/bin)");
+    }
 }

@@ -22,7 +22,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "stop", aliases: &[], args: "N", help: "cancel watch N" },
     Spec { name: "header", aliases: &[], args: "set NAME VALUE | unset NAME", help: "add or remove a header sent with every call" },
     Spec { name: "headers", aliases: &[], args: "", help: "show the headers sent with every call" },
-    Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off | compress gzip|zstd|deflate|off | protocol grpc|grpc-web|connect | http2 on|off", help: "change a setting" },
+    Spec { name: "set", aliases: &[], args: "timeout DURATION|off | format json|jsonl|text | emit-defaults on|off | allow-unknown-fields on|off | compress gzip|zstd|deflate|off | protocol grpc|grpc-web|connect | http2 on|off", help: "change a setting" },
     Spec { name: "edit", aliases: &[], args: "[METHOD]", help: "write the request in $VISUAL/$EDITOR (the last one sent to METHOD, or its template), then send it; streams: one message a line" },
     Spec { name: "record", aliases: &[], args: "FILE [--partial] [--ignore a.b,c] | stop", help: "record what follows as an rpcsh run script, each call with the expectation its answer met (--partial: only fields, leaving out --ignore ones)" },
     Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server or config alias (same flags)" },
@@ -62,6 +62,7 @@ pub enum Command {
     SetTimeout(Option<Duration>),
     SetFormat(crate::format::Format),
     SetEmitDefaults(bool),
+    SetAllowUnknownFields(bool),
     SetCompress(Option<crate::invoke::Compression>),
     /// `set protocol P` and `set http2 on|off`: how calls travel from now on.
     SetProtocol(crate::web::Protocol),
@@ -220,6 +221,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     _ => return Err("set format takes json, jsonl or text".into()),
                 }),
                 "emit-defaults" => Command::SetEmitDefaults(on_off("emit-defaults", value)?),
+                "allow-unknown-fields" => {
+                    Command::SetAllowUnknownFields(on_off("allow-unknown-fields", value)?)
+                }
                 "compress" => Command::SetCompress(
                     crate::invoke::Compression::parse(value).map_err(|e| format!("set compress: {e}"))?,
                 ),
@@ -228,7 +232,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                         .map_err(|_| "set protocol takes grpc, grpc-web or connect".to_string())?,
                 ),
                 "http2" => Command::SetHttp2(on_off("http2", value)?),
-                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set compress gzip|zstd|deflate|off | set protocol grpc|grpc-web|connect | set http2 on|off".into()),
+                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set allow-unknown-fields on|off | set compress gzip|zstd|deflate|off | set protocol grpc|grpc-web|connect | set http2 on|off".into()),
             }
         }
         "connect" => Command::Connect(need("an address")?),

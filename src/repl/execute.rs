@@ -42,10 +42,11 @@ impl Shell {
                             .into_iter()
                             .map(|s| s + "\n")
                             .collect(),
+                        // Names, as `rpcsh list SERVICE` prints them.
                         Some(name) => {
                             let s = session.schema.resolve_service(&name).await?;
                             s.methods()
-                                .map(|m| format!("{}\n", format::describe_method(&m)))
+                                .map(|m| format!("{}.{}\n", s.full_name(), m.name()))
                                 .collect()
                         }
                     })
@@ -54,7 +55,7 @@ impl Shell {
                 self.out.out(&crate::style::printable(&text));
             }
             Command::Describe(symbol) => {
-                let found = self.find(&symbol).await?;
+                let found = self.find_used(&symbol).await?;
                 let docs = match &self.session {
                     Some(session) => session.schema.docs(found.full_name()),
                     None => Default::default(),
@@ -62,8 +63,7 @@ impl Shell {
                 self.out.out(&format::describe_symbol(&found, &docs));
             }
             Command::Template(symbol) => {
-                let symbol = self.qualify(&symbol);
-                let message = self.find(&symbol).await?.request_message()?;
+                let message = self.find_used(&symbol).await?.request_message()?;
                 let (template, note) = format::template(&message);
                 self.out
                     .out(&format!("{}\n", serde_json::to_string_pretty(&template)?));
@@ -112,6 +112,7 @@ impl Shell {
             Command::SetTimeout(t) => self.timeout = t,
             Command::SetFormat(f) => self.style.format = f,
             Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
+            Command::SetAllowUnknownFields(on) => self.parse.allow_unknown_fields = on,
             Command::SetCompress(c) => self.compress = c,
             Command::Expect(Expectation::Within(limit, expected)) => {
                 self.expect_within(limit, &expected).await?
@@ -270,6 +271,18 @@ impl Shell {
                 Err(status_failure(status, self.session.as_ref()))
             }
         }
+    }
+
+    /// A symbol as named, else (after `use`) a method of the used service: `describe GetFeature`
+    /// and `describe Point` both work after `use RouteGuide`.
+    async fn find_used(&mut self, symbol: &str) -> anyhow::Result<crate::source::Symbol> {
+        let qualified = self.qualify(symbol);
+        if qualified != symbol {
+            if let Ok(found) = self.find(&qualified).await {
+                return Ok(found);
+            }
+        }
+        self.find(symbol).await
     }
 
     /// A symbol `describe` or `template` names, fetched as needed.
