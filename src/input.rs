@@ -367,6 +367,8 @@ pub struct JsonCursor {
     pub key: Option<String>,
     /// Whether a key comes next (after `{`, or `,` in an object).
     pub expecting_key: bool,
+    /// The keys given so far in each open object or array (parallel to `open`).
+    pub keys: Vec<Vec<String>>,
 }
 
 pub fn json_cursor(text: &str) -> JsonCursor {
@@ -386,14 +388,19 @@ pub fn json_cursor(text: &str) -> JsonCursor {
             '"' => cursor.string = Some((i + 1, String::new())),
             ':' => {
                 cursor.key = last_string.take();
+                if let (Some(keys), Some(key)) = (cursor.keys.last_mut(), &cursor.key) {
+                    keys.push(key.clone());
+                }
                 cursor.expecting_key = false;
             }
             '{' | '[' => {
                 cursor.open.push((c, cursor.key.take()));
+                cursor.keys.push(Vec::new());
                 cursor.expecting_key = c == '{';
             }
             '}' | ']' => {
                 cursor.open.pop();
+                cursor.keys.pop();
                 cursor.expecting_key = false;
             }
             ',' => {

@@ -28,12 +28,14 @@ pub const COMMANDS: &[Spec] = &[
     Spec { name: "connect", aliases: &[], args: "ADDR", help: "switch to another server or config alias (same flags)" },
     Spec { name: "expect", aliases: &[], args: "JSON | exact JSON | [JSON, ...] | count N | error CODE [\"text\"] | header NAME VALUE | trailer NAME VALUE | within 2s JSON", help: "check the last call's response (partial match), its stream, its error, its headers and trailers, or a watch's messages" },
     Spec { name: "let", aliases: &[], args: "NAME = $.PATH", help: "keep a value of the last response ($.a.b, $[2].name for stream messages); ${NAME} puts it in later lines, ${env:VAR} reads the environment" },
-    Spec { name: "sleep", aliases: &[], args: "DURATION", help: "wait, e.g. sleep 500ms" },
+    Spec { name: "sleep", aliases: &[], args: "DURATION", help: "wait, as in sleep 500ms" },
     Spec { name: "interleave", aliases: &[], args: "N...", help: "how a recorded bidi stream went: how many answers had come before each of its requests (serve --mock answers so; running passes over it)" },
     Spec { name: "pace", aliases: &[], args: "DURATION...", help: "how the last call's answer was paced, as a recording says it (the wait before each message): serve --mock keeps it, running passes over it" },
+    Spec { name: "health", aliases: &[], args: "[SERVICE]", help: "ask grpc.health.v1 whether the server or a SERVICE is SERVING" },
+    Spec { name: "clear", aliases: &[], args: "", help: "clear the screen (Ctrl-L too)" },
     Spec { name: "history", aliases: &[], args: "", help: "show the commands typed so far" },
     Spec { name: "stats", aliases: &[], args: "", help: "the shell's own resident memory, open files and live tasks" },
-    Spec { name: "help", aliases: &["?"], args: "[COMMAND]", help: "this table, or one command's help" },
+    Spec { name: "help", aliases: &["?"], args: "[COMMAND|all]", help: "the commands, one line each; `help all` with their arguments; `help COMMAND` one of them" },
     Spec { name: "exit", aliases: &["quit"], args: "", help: "leave the shell (Ctrl-D too)" },
 ];
 
@@ -55,6 +57,8 @@ pub enum Command {
     },
     Jobs,
     Stats,
+    Health(Option<String>),
+    Clear,
     Stop(usize),
     HeaderSet(String, String),
     HeaderUnset(String),
@@ -102,8 +106,21 @@ pub fn help(topic: Option<&str>) -> Result<String, String> {
             .join(", ");
         format!("  {names} {}\n      {}\n", s.args, s.help)
     };
+    // One line a command: its name and the first clause of what it does.
+    let short = |s: &Spec| {
+        let end = ["; ", " (", ". "]
+            .iter()
+            .filter_map(|sep| s.help.find(sep))
+            .min()
+            .unwrap_or(s.help.len());
+        let what = &s.help[..end];
+        format!("  {:<11}{what}\n", s.name)
+    };
     match topic {
-        None => Ok(COMMANDS.iter().map(line).collect::<String>()
+        None => Ok(COMMANDS.iter().map(short).collect::<String>()
+            + "  METHOD JSON  shorthand for call METHOD JSON\n"
+            + "help COMMAND shows its arguments; help all, every command's\n"),
+        Some("all") => Ok(COMMANDS.iter().map(line).collect::<String>()
             + "  METHOD JSON    (shorthand for call METHOD JSON)\n"),
         Some(t) => spec(t).map(line).ok_or_else(|| unknown(t)),
     }
@@ -293,6 +310,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 })
                 .collect::<Result<_, _>>()?,
         ),
+        "health" => Command::Health(opt(rest)),
+        "clear" => Command::Clear,
         "history" => Command::History,
         "stats" => Command::Stats,
         "help" => Command::Help(opt(rest)),
@@ -488,7 +507,10 @@ mod tests {
         assert!(parse("stop x").unwrap_err().contains("watch number"));
         assert!(parse("{}").unwrap_err().contains("name the method first"));
         assert!(help(Some("nope")).is_err());
-        assert!(help(None).unwrap().contains("describe, desc"));
+        // `help` is one line a command; `help all` has the aliases and arguments.
+        assert!(help(None).unwrap().lines().count() < COMMANDS.len() + 3);
+        assert!(help(None).unwrap().contains("  describe   show a service"));
+        assert!(help(Some("all")).unwrap().contains("describe, desc SYMBOL"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -94,6 +94,9 @@ pub struct ShellHelper {
     files: FilenameCompleter,
     /// In a stream's sub-prompt: the message type each line is.
     pub stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
+    /// The lines of a request still open (braces unclosed) above the `...>` line being typed:
+    /// what completion reads before it.
+    pub pending: Arc<Mutex<String>>,
 }
 
 impl ShellHelper {
@@ -107,6 +110,7 @@ impl ShellHelper {
             color,
             files: FilenameCompleter::new(),
             stream_input,
+            pending: Arc::default(),
         }
     }
 }
@@ -129,6 +133,28 @@ impl Completer for ShellHelper {
     type Candidate = Pair;
 
     fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let pending = self.pending.lock().unwrap().clone();
+        if pending.is_empty() {
+            return self.complete_in(line, pos, ctx);
+        }
+        // A continuation line: completed as the end of the whole request.
+        let offset = pending.len() + 1;
+        let whole = format!("{pending}\n{line}");
+        let (start, found) = self.complete_in(&whole, offset + pos, ctx)?;
+        Ok(match start.checked_sub(offset) {
+            Some(start) => (start, found),
+            None => (pos, Vec::new()),
+        })
+    }
+}
+
+impl ShellHelper {
+    fn complete_in(
         &self,
         line: &str,
         pos: usize,
@@ -219,13 +245,18 @@ fn json_completion(json: &str, root: &MessageDescriptor) -> Option<(usize, Vec<P
     let Open::Message(message) = input::open_object(&cursor, root) else {
         return None;
     };
+    // Fields already given in this object are not offered again.
+    let given = cursor.keys.last().cloned().unwrap_or_default();
+    let fresh = message
+        .fields()
+        .filter(|f| !given.iter().any(|k| k == f.json_name() || k == f.name()));
     match (&cursor.string, cursor.expecting_key) {
         (Some((start, typed)), true) => {
-            let names = message.fields().map(|f| f.json_name().to_string());
+            let names = fresh.map(|f| f.json_name().to_string());
             return Some((*start, pairs(typed, names, "\": ")));
         }
         (None, true) if json.trim_end().ends_with(['{', ',']) => {
-            let names = message.fields().map(|f| format!("\"{}\"", f.json_name()));
+            let names = fresh.map(|f| format!("\"{}\"", f.json_name()));
             return Some((json.len(), pairs("", names, ": ")));
         }
         _ => {}
@@ -274,15 +305,9 @@ impl Highlighter for ShellHelper {
     }
 }
 
-impl Validator for ShellHelper {
-    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        Ok(if command::is_complete(ctx.input()) {
-            ValidationResult::Valid(None)
-        } else {
-            ValidationResult::Incomplete
-        })
-    }
-}
+// Every line is taken as typed: a request whose braces are still open goes on at a `...>`
+// prompt (the editor thread), which says the shell waits for the rest.
+impl Validator for ShellHelper {}
 
 impl Helper for ShellHelper {}
 
@@ -313,9 +338,14 @@ mod tests {
             names(json_completion(" {\"lo\": {}, \"h", &rect())),
             ["hi\": "]
         );
+        // `lo` is given already: only `hi` is offered.
         assert_eq!(
             names(json_completion(" {\"lo\": {\"latitude\": 1}, ", &rect())),
-            ["\"hi\": ", "\"lo\": "]
+            ["\"hi\": "]
+        );
+        assert_eq!(
+            names(json_completion(" {\"lo\": {\"latitude\": 1, ", &rect())),
+            ["\"longitude\": "]
         );
         let (start, _) = json_completion(" {\"lo\": {\"la", &rect()).unwrap();
         assert_eq!(start, " {\"lo\": {\"".len());

@@ -47,6 +47,9 @@ pub(super) fn for_history(line: &str) -> String {
     }
 }
 
+/// The prompt of a request's next line while its braces are open.
+pub(super) const CONTINUATION: &str = "...> ";
+
 /// Starts the editor thread; returns its external printer once the editor exists.
 pub(super) fn spawn_editor(
     helper: ShellHelper,
@@ -68,6 +71,7 @@ pub(super) fn spawn_editor(
                     )
                 }
             };
+        let pending = helper.pending.clone();
         editor.set_helper(Some(helper));
         let history = history.filter(|p| open_history(p).is_ok());
         if let Some(path) = &history {
@@ -85,7 +89,19 @@ pub(super) fn spawn_editor(
             }
         }
         while let Ok(Some(prompt)) = prompts.recv() {
-            let input = match editor.readline(&prompt) {
+            let mut read = editor.readline(&prompt);
+            // Braces still open: the request goes on at a continuation prompt.
+            while let Ok(line) = &read {
+                if command::is_complete(line) {
+                    break;
+                }
+                *pending.lock().unwrap() = line.clone();
+                read = editor
+                    .readline(CONTINUATION)
+                    .map(|more| format!("{line}\n{more}"));
+            }
+            pending.lock().unwrap().clear();
+            let input = match read {
                 Ok(line) => {
                     if !line.trim().is_empty() {
                         let _ = editor.add_history_entry(for_history(&line));

@@ -21,6 +21,14 @@ impl Shell {
                 .out
                 .out(&command::help(topic.as_deref()).map_err(anyhow::Error::msg)?),
             Command::Stats => self.out.out(&format!("{}\n", crate::stats::Stats::now())),
+            Command::Health(service) => {
+                crate::commands::health(&self.conn, service.as_deref(), self.timeout).await?
+            }
+            Command::Clear => {
+                if matches!(self.out, super::output::Output::Screen(_)) {
+                    self.out.out("\x1b[2J\x1b[H");
+                }
+            }
             Command::History => {
                 let text: String = self
                     .history
@@ -250,7 +258,7 @@ impl Shell {
             result.as_ref().and_then(|r| r.as_ref().err()),
         );
         match result {
-            None => self.out.err("cancelled\n"),
+            None => self.out.cancelled(),
             Some(Ok(())) => {}
             Some(Err(e)) => self.call_failed(e).await?,
         }

@@ -48,6 +48,14 @@ impl Output {
         }
     }
 
+    /// A call cancelled by Ctrl-C: on a terminal the `^C` it echoed ends its line first.
+    pub(super) fn cancelled(&self) {
+        match self {
+            Output::Screen(_) => self.err("\ncancelled\n"),
+            _ => self.err("cancelled\n"),
+        }
+    }
+
     /// A notice about a job (a watch started, ended, stopped): above the prompt on a terminal;
     /// piped, on stderr, so that stdout holds only results.
     pub(super) fn note(&self, text: &str) {

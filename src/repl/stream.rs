@@ -147,7 +147,7 @@ impl Shell {
             _ = &mut stream.task => {}
             _ = self.out.ctrl_c() => {
                 stream.task.abort();
-                self.out.err("cancelled\n");
+                self.out.cancelled();
             }
         }
         let failure = stream.failure.lock().unwrap().take();
@@ -168,6 +168,7 @@ impl Shell {
         const WHY: &str = "the call was cancelled (.cancel)";
         self.last.lock().unwrap().error = Some((tonic::Code::Cancelled, WHY.into()));
         if matches!(self.out, Output::Screen(_)) {
+            // At the editor's prompt: it ended the `^C` line itself.
             self.out.err("cancelled\n");
             return Ok(());
         }

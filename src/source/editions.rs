@@ -380,8 +380,8 @@ fn labelled(text: &str) -> String {
             i += n;
             continue;
         }
-        if rest.starts_with("/*") {
-            let n = rest[2..].find("*/").map_or(rest.len(), |e| e + 4);
+        if let Some(comment) = rest.strip_prefix("/*") {
+            let n = comment.find("*/").map_or(rest.len(), |e| e + 4);
             out.push_str(&rest[..n]);
             i += n;
             continue;

@@ -50,7 +50,7 @@ fn a_recorded_session_replays_and_fails_with_a_diff_when_the_data_changed() {
             "OutOfRange",
         ),
         (r#"Greeter/SayHello {"name": "世界 ünï"}"#, "hello 世界 ünï"),
-        ("help", "record FILE"),
+        ("help all", "record FILE"),
     ];
     for (line, shows) in steps {
         sh.send_line(line).unwrap();

@@ -276,7 +276,7 @@ fn the_shell_survives_the_server_going_away() {
         .unwrap();
     sh.expect(format!("{addr}> ")).unwrap();
     sh.send_line("help").unwrap();
-    sh.expect("describe, desc").unwrap();
+    sh.expect("  describe   show").unwrap();
     sh.expect(format!("{addr}> ")).unwrap();
     // The server comes back on the same address: the next command reconnects.
     let _back = Server::start(&["--listen", &addr]);
@@ -372,4 +372,44 @@ fn piped_settings_switching_servers_and_lookups() {
         Some(1),
         "the deadline failed one command"
     );
+}
+
+#[test]
+fn a_first_sitting_open_braces_ctrl_c_health_and_use() {
+    let server = quiet();
+    let addr = server.addr.clone();
+    let mut sh = shell(&server, &[], None);
+    // Braces still open: a continuation prompt says the shell waits for the rest, and Tab
+    // there completes the request's fields.
+    sh.send_line(r#"Greeter/SayHello {"#).unwrap();
+    sh.expect("...> ").unwrap();
+    sh.send(r#""na"#).unwrap();
+    sh.send("\t").unwrap();
+    sh.send_line(r#""multi"}"#).unwrap();
+    sh.expect("hello multi").unwrap();
+    sh.expect(format!("{addr}> ")).unwrap();
+    // Ctrl-C during a call: `cancelled` on a line of its own.
+    sh.send_line(r#"Testing/Generate {"count": 100, "interval": "0.2s"}"#)
+        .unwrap();
+    sh.expect("seq").unwrap();
+    sh.send(ControlCode::EndOfText).unwrap();
+    sh.expect("\r\ncancelled").unwrap();
+    sh.expect(format!("{addr}> ")).unwrap();
+    sh.send_line("health Greeter").unwrap();
+    sh.expect("SERVING").unwrap();
+    sh.expect(format!("{addr}> ")).unwrap();
+    // After `use`, describe and template take the service's method names.
+    sh.send_line("use RouteGuide").unwrap();
+    sh.expect(format!("{addr} RouteGuide> ")).unwrap();
+    sh.send_line("describe GetFeature").unwrap();
+    sh.expect("RouteGuide.GetFeature is a method").unwrap();
+    sh.send_line("describe Point").unwrap();
+    sh.expect("Point is a message").unwrap();
+    sh.send_line(r#"GetFeature {"lat": 1}"#).unwrap();
+    sh.expect("set allow-unknown-fields on").unwrap();
+    sh.expect(format!("{addr} RouteGuide> ")).unwrap();
+    sh.send_line("set allow-unknown-fields on").unwrap();
+    sh.expect(format!("{addr} RouteGuide> ")).unwrap();
+    sh.send_line(r#"GetFeature {"lat": 1}"#).unwrap();
+    sh.expect(r#""location""#).unwrap();
 }
