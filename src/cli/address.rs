@@ -14,6 +14,19 @@ const TAKE_ADDR: &[&str] = &[
 
 /// `args` (the whole command line, program name first) with a leading address made `--addr`.
 pub fn first_as_addr(args: Vec<OsString>) -> Vec<OsString> {
+    let given = |w: &OsString| {
+        let w = w.to_string_lossy();
+        w == "-a"
+            || w == "--addr"
+            || w.starts_with("--addr=")
+            || (w.starts_with("-a") && w.len() > 2 && !w.starts_with("--"))
+    };
+    // Most command lines hold no address-like word, or say --addr: they skip building clap's
+    // command (which a one-shot call's start would pay).
+    let address_like = |a: &OsString| looks_like_address(&a.to_string_lossy());
+    if args.iter().any(given) || !args.iter().skip(2).any(address_like) {
+        return args;
+    }
     let mut cli = super::Cli::command();
     cli.build();
     let takes_value = |command: &clap::Command, flag: &str| -> bool {
@@ -45,16 +58,6 @@ pub fn first_as_addr(args: Vec<OsString>) -> Vec<OsString> {
         return args;
     };
     if !TAKE_ADDR.contains(&command.get_name()) {
-        return args;
-    }
-    let given = |w: &OsString| {
-        let w = w.to_string_lossy();
-        w == "-a"
-            || w == "--addr"
-            || w.starts_with("--addr=")
-            || (w.starts_with("-a") && w.len() > 2 && !w.starts_with("--"))
-    };
-    if args[i + 1..].iter().any(given) {
         return args;
     }
     let mut j = i + 1;
