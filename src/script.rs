@@ -394,9 +394,16 @@ pub async fn run(
 ) -> anyhow::Result<u8> {
     let mut statements = Vec::new();
     let mut defined = HashSet::new();
-    for (name, text) in &scripts {
+    for (i, (name, text)) in scripts.iter().enumerate() {
         match split(name, text, &mut defined) {
-            Ok(s) => statements.extend(s),
+            // With --addr, every script's leading `connect` gives way to it, not only the
+            // first's (`rpcsh run examples/scripts/*.rpcsh --addr ...`).
+            Ok(mut s) => {
+                if options.addr_given && i > 0 {
+                    leading_connect(&mut s);
+                }
+                statements.extend(s)
+            }
             Err(e) => {
                 eprintln!("rpcsh: error: {e}");
                 eprintln!("  hint: nothing was sent: the whole script is checked first");

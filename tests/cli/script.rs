@@ -163,3 +163,29 @@ fn scripts_from_stdin_with_env_variables_and_an_expected_error() {
         .stdout("{\"message\":\"hello env\"}\n2 passed, 0 failed\n")
         .stderr("");
 }
+
+#[test]
+fn addr_beats_the_leading_connect_of_every_script() {
+    let server = quiet();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for name in ["a", "b"] {
+        let path = dir.path().join(format!("{name}.rpcsh"));
+        // Nothing listens on port 1: each script's own connect would fail.
+        std::fs::write(
+            &path,
+            format!("connect 127.0.0.1:1\nGreeter/SayHello {{\"name\": \"{name}\"}}\nexpect {{\"message\": \"hello {name}\"}}\n"),
+        )
+        .unwrap();
+        files.push(path);
+    }
+    let out = run(&server).args(&files).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.ends_with("2 passed, 0 failed\n"), "{stdout}");
+}

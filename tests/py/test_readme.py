@@ -9,6 +9,7 @@ held streams to 5)."""
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 
@@ -59,15 +60,28 @@ def test_readme_block(lang, body, mark, serve, workdir):
     env = {**os.environ, "RPCSH_ADDR": server.addr, "HOME": str(workdir),
            "PATH": f"{workdir / 'bin'}:{pathlib.Path(sys.executable).parent}:{os.environ['PATH']}"}
     if lang == "sh":
-        out = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=workdir, env=env,
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        out = bash(["-e", "-o", "pipefail", "-c", body], workdir, env)
         assert out.returncode == 0, f"{body}\n--- stdout\n{out.stdout}\n--- stderr\n{out.stderr}"
         return
     for command, expected in console(body):
-        out = subprocess.run(["bash", "-c", command], cwd=workdir, env=env,
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        out = bash(["-c", command], workdir, env)
         shown = (out.stdout + out.stderr).replace(server.addr, "localhost:50051")
         assert matches(expected, shown.splitlines()), f"$ {command}\n{shown}"
+
+
+def bash(args, cwd, env):
+    """bash with `args`, in a process group of its own: a block that hangs is killed whole,
+    what it started included."""
+    proc = subprocess.Popen(["bash", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        err += "\n(killed after 120 s)"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def console(body):
