@@ -22,7 +22,7 @@ impl Options {
     }
 }
 
-/// The message as JSON, mending the `Any`s in it that prost-reflect cannot print (`needs`).
+/// The message as JSON, mending the `Any`s in it that prost-reflect cannot print (`check`).
 pub fn to_json(message: &DynamicMessage, options: &Options) -> serde_json::Result<Json> {
     if !needs(message) {
         return message.serialize_with_options(serde_json::value::Serializer, &options.serialize);
@@ -88,18 +88,51 @@ fn holds(value: &Value) -> bool {
     }
 }
 
-/// Whether `message` holds an `Any` prost-reflect cannot print, at any depth: printing it
-/// needs `to_json`.
-pub fn needs(message: &DynamicMessage) -> bool {
+/// `Any` values nested deeper than this are refused: prost-reflect's printer decodes every level
+/// anew, in memory that grows with the square of the depth (a 2 MB response took gigabytes), and
+/// a server chooses what it sends.
+const ANY_DEPTH: usize = 64;
+
+/// Whether printing `message` needs `to_json` (it holds an `Any` prost-reflect cannot print),
+/// found in one walk that decodes each `Any` level once; an error when `Any`s nest past
+/// `ANY_DEPTH`. Every message printed goes through it.
+pub fn check(message: &DynamicMessage) -> anyhow::Result<bool> {
+    walk(message, 0)
+}
+
+fn walk(message: &DynamicMessage, depth: usize) -> anyhow::Result<bool> {
+    if depth > ANY_DEPTH {
+        anyhow::bail!(
+            "the message nests google.protobuf.Any more than {ANY_DEPTH} levels deep: rpcsh does not print it (a broken or hostile server)"
+        );
+    }
+    fn visit(value: &Value, depth: usize) -> anyhow::Result<bool> {
+        Ok(match value {
+            Value::Message(m) => walk(m, depth)?,
+            Value::List(items) => items
+                .iter()
+                .try_fold(false, |m, v| Ok::<_, anyhow::Error>(visit(v, depth)? || m))?,
+            Value::Map(entries) => entries
+                .values()
+                .try_fold(false, |m, v| Ok::<_, anyhow::Error>(visit(v, depth)? || m))?,
+            _ => false,
+        })
+    }
     if message.descriptor().full_name() == ANY {
         let (url, _) = parts(message);
-        return !url.contains('/')
-            || match inner(message) {
-                Some(inner) => needs(&inner),
-                None => true,
-            };
+        return match inner(message) {
+            Some(inner) => Ok(walk(&inner, depth + 1)? || !url.contains('/')),
+            None => Ok(true),
+        };
     }
-    message.fields().any(|(_, v)| holds(v))
+    message
+        .fields()
+        .try_fold(false, |mend, (_, v)| Ok(visit(v, depth)? || mend))
+}
+
+/// `check` where the depth was checked already (what `to_json` is given passed it).
+fn needs(message: &DynamicMessage) -> bool {
+    check(message).unwrap_or(true)
 }
 
 fn value(value: &Value, options: &Options) -> serde_json::Result<Json> {

@@ -59,11 +59,11 @@ pub fn write_message(
     message: &DynamicMessage,
     style: &Style,
 ) -> anyhow::Result<()> {
-    check_any_depth(message)?;
+    let mend = crate::any_json::check(message)?;
     let options = style.serialize_options();
     // An `Any` prost-reflect cannot print (a type URL without `/`, a type the schema lacks) is
     // mended through `any_json`; other messages print straight.
-    let mended = match style.format != Format::Text && crate::any_json::needs(message) {
+    let mended = match style.format != Format::Text && mend {
         true => Some(crate::any_json::to_json(message, &style.any_options()).map_err(print_error)?),
         false => None,
     };
@@ -216,50 +216,6 @@ pub fn is_secret(name: &str) -> bool {
         || name.ends_with("-key")
 }
 
-/// How deep `google.protobuf.Any` values may nest in what is printed.
-const ANY_DEPTH: usize = 64;
-
-/// Refuses a message whose `Any` values nest past `ANY_DEPTH`: prost-reflect's printer decodes
-/// every level anew, in memory that grows with the square of the depth (a 2 MB response took
-/// gigabytes), and a server chooses what it sends. Each level is decoded once, and let go before
-/// the next.
-pub fn check_any_depth(message: &DynamicMessage) -> anyhow::Result<()> {
-    fn any_values(message: &DynamicMessage, depth: usize) -> anyhow::Result<()> {
-        use prost_reflect::Value;
-        if depth > ANY_DEPTH {
-            anyhow::bail!(
-                "the message nests google.protobuf.Any more than {ANY_DEPTH} levels deep: rpcsh does not print it (a broken or hostile server)"
-            );
-        }
-        fn visit(value: &Value, depth: usize) -> anyhow::Result<()> {
-            match value {
-                Value::Message(m) => any_values(m, depth),
-                Value::List(items) => items.iter().try_for_each(|v| visit(v, depth)),
-                Value::Map(entries) => entries.values().try_for_each(|v| visit(v, depth)),
-                _ => Ok(()),
-            }
-        }
-        let desc = prost_reflect::ReflectMessage::descriptor(message);
-        if desc.full_name() == "google.protobuf.Any" {
-            let field = |name| message.get_field_by_name(name);
-            let url = field("type_url").and_then(|v| v.as_str().map(str::to_string));
-            let bytes = field("value").and_then(|v| v.as_bytes().cloned());
-            let inner = url.zip(bytes).and_then(|(url, bytes)| {
-                let name = url.rsplit('/').next().unwrap_or(&url).to_string();
-                let inner = desc.parent_pool().get_message_by_name(&name)?;
-                DynamicMessage::decode(inner, bytes).ok()
-            });
-            return match inner {
-                Some(inner) => any_values(&inner, depth + 1),
-                None => Ok(()),
-            };
-        }
-        message.fields().try_for_each(|(_, v)| visit(v, depth))
-    }
-    any_values(message, 0)
-}
-
-/// `ERROR: code = ..., message = ...` and the decoded `google.rpc.Status` details, one per line.
 /// A failed call as the error the user sees: rpcsh's own message limit said so; a server's
 /// status, or a call that broke off (`error::broken`), as `ERROR: code = ...` exiting 64 + the
 /// code; rpcsh's error with a hint where its settings are the likely cause (`status_error`).
@@ -287,6 +243,8 @@ pub fn call_failure(
     .into()
 }
 
+/// `ERROR: code = ..., message = ...`, a hint where one helps, and the decoded
+/// `google.rpc.Status` details, one per line.
 pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
     let mut text = format!(
         "{}: code = {:?}, message = {}\n",
@@ -323,7 +281,7 @@ pub fn render_status(status: &tonic::Status, pool: &DescriptorPool) -> String {
         let Some(any) = any.as_message() else {
             continue;
         };
-        if let Err(e) = check_any_depth(any) {
+        if let Err(e) = crate::any_json::check(any) {
             text.push_str(&format!("  details: <{e}>\n"));
             continue;
         }

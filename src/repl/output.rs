@@ -200,12 +200,16 @@ impl Handler for Counting {
             self.gaps.push(self.last_at.elapsed());
             self.last_at = std::time::Instant::now();
         }
-        format::check_any_depth(&message)?;
+        let mend = crate::any_json::check(&message)?;
         let options = crate::any_json::Options {
             serialize: Default::default(),
             proto_names: false,
         };
-        if let Ok(json) = crate::any_json::to_json(&message, &options) {
+        let json = match mend {
+            true => crate::any_json::to_json(&message, &options),
+            false => serde_json::to_value(&message),
+        };
+        if let Ok(json) = json {
             let size = prost::Message::encoded_len(&message);
             self.kept.lock().unwrap().push(json, size);
         }

@@ -88,38 +88,9 @@ def stubs(tmp_path_factory):
     return out
 
 
-class Server:
-    """A running `rpcsh serve`; `addr` is what it printed after `listening on`."""
-
-    def __init__(self, *args: str):
-        listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
-        self.proc = subprocess.Popen(
-            [RPCSH, "serve", *listen, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"rpcsh serve did not start: {line!r} {self.proc.stderr.read()}")
-        self.addr = line.removeprefix("listening on ").strip()
-
-    def stop(self) -> str:
-        """Stops the server gracefully and returns what it logged."""
-        self.proc.terminate()
-        try:
-            _, err = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-        assert self.proc.returncode == 0, err
-        return err
-
-
 class Peer:
-    """A server of another stack run as a process that prints `listening on ADDR` when it
-    serves; `stop` kills it."""
+    """A server run as a process that prints `listening on ADDR` when it serves (`rpcsh serve`,
+    and the peers of other stacks); `stop` kills it."""
 
     def __init__(self, command, what):
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -133,6 +104,25 @@ class Peer:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+
+
+class Server(Peer):
+    """A running `rpcsh serve`; `addr` is what it printed after `listening on`."""
+
+    def __init__(self, *args: str):
+        listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
+        super().__init__([RPCSH, "serve", *listen, *args], "rpcsh serve")
+
+    def stop(self) -> str:
+        """Stops the server gracefully and returns what it logged."""
+        self.proc.terminate()
+        try:
+            _, err = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+        assert self.proc.returncode == 0, err
+        return err
 
 
 @pytest.fixture
