@@ -66,6 +66,7 @@ pub mod error;
 pub mod expect;
 pub mod fake;
 pub mod format;
+pub mod grpcurl;
 pub mod input;
 pub mod invoke;
 pub mod link;

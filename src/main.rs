@@ -2,6 +2,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Run as `grpcurl` (a link) or `rpcsh grpcurl`: grpcurl's own command line, before clap.
+    if let Some((program, args)) = rpcsh::grpcurl::invoked(&std::env::args_os().collect::<Vec<_>>())
+    {
+        return rpcsh::grpcurl::main(&program, args);
+    }
     // grpcurl's order (the server first) is taken as well as rpcsh's own.
     let args = rpcsh::cli::first_as_addr(std::env::args_os().collect());
     let cli = rpcsh::cli::Cli::parse_from(args);

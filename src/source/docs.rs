@@ -18,6 +18,12 @@ pub struct Comment {
 pub type Docs = HashMap<String, Comment>;
 
 impl Schema {
+    /// The encoded file that defines `full` (a message, or what it is nested in), as the
+    /// source sent or read it: what a build fills in (`json_name`) is not in it yet.
+    pub fn raw_file_of(&self, full: &str) -> Option<Vec<u8>> {
+        self.reflected.files.bytes_of(full)
+    }
+
     /// The comments of `symbol` and of what it holds (methods, fields, nested types, values).
     pub fn docs(&self, symbol: &str) -> Docs {
         let Some(bytes) = self.reflected.files.bytes_of(symbol) else {

@@ -49,6 +49,8 @@ pub struct Schema {
     pool: DescriptorPool,
     reflection: Option<Reflection>,
     services: Option<Vec<String>>,
+    /// The same names in the order the server listed them (grpcurl's `describe` keeps it).
+    server_order: Vec<String>,
     /// The server's address, under which its service names are remembered.
     address: Option<String>,
     /// The files received or read, kept encoded; the pool is built from them.
@@ -294,6 +296,7 @@ impl Schema {
             pool: DescriptorPool::new(),
             reflection: Some(reflection),
             services: None,
+            server_order: Vec::new(),
             address: None,
             reflected: Reflected::default(),
             notes: Vec::new(),
@@ -352,6 +355,7 @@ impl Schema {
             pool: DescriptorPool::new(),
             reflection: None,
             services: None,
+            server_order: Vec::new(),
             address: None,
             reflected: Reflected {
                 files: Arc::new(files),
@@ -388,6 +392,7 @@ impl Schema {
                 pool: self.pool.clone(),
                 reflection: None,
                 services: self.services.clone(),
+                server_order: self.server_order.clone(),
                 address: None,
                 reflected: Reflected {
                     files: self.reflected.files.clone(),
@@ -512,7 +517,17 @@ impl Schema {
         self.set_services(names)
     }
 
+    /// The server's service names in the order it listed them.
+    pub async fn services_as_listed(&mut self) -> anyhow::Result<Vec<String>> {
+        let sorted = self.services().await?;
+        Ok(match self.server_order.is_empty() {
+            true => sorted,
+            false => self.server_order.clone(),
+        })
+    }
+
     fn set_services(&mut self, mut names: Vec<String>) -> anyhow::Result<Vec<String>> {
+        self.server_order = names.clone();
         names.sort();
         self.services = Some(names.clone());
         Ok(names)
