@@ -455,7 +455,9 @@ impl Run<'_> {
                 services
             }
             Some(name) => {
-                let found = find(schema, name).await;
+                let found = find(schema, name)
+                    .await
+                    .map_err(|e| fail(format!("Failed to list methods for service {name:?}: {e}")))?;
                 let Some(Found::Service(s)) = found else {
                     let why = match found {
                         None => format!("Symbol not found: {name}"),
@@ -500,7 +502,10 @@ impl Run<'_> {
         };
         for symbol in &symbols {
             let name = symbol.strip_prefix('.').unwrap_or(symbol);
-            let Some(found) = find(schema, name).await else {
+            let found = find(schema, name)
+                .await
+                .map_err(|e| fail(format!("Failed to resolve symbol {name:?}: {e}")))?;
+            let Some(found) = found else {
                 return Err(fail(format!(
                     "Failed to resolve symbol {name:?}: Symbol not found: {name}"
                 )));
@@ -572,7 +577,10 @@ impl Run<'_> {
             }
         };
         let schema = &mut session.schema;
-        let Some(Found::Service(sd)) = find(schema, service).await else {
+        let found = find(schema, service).await.map_err(|e| {
+            failed(format!("failed to query for service descriptor {service:?}: {e}"))
+        })?;
+        let Some(Found::Service(sd)) = found else {
             return Err(failed(format!(
                 "target server does not expose service {service:?}"
             )));
@@ -693,7 +701,13 @@ impl Run<'_> {
         let Some(status) = status else {
             return Ok(());
         };
-        let status = crate::error::client_deadline(status);
+        // Past -max-time: grpc-go's own words.
+        let status = match crate::error::is_client_deadline(&status)
+            || status.message() == crate::error::timed_out().message()
+        {
+            true => tonic::Status::deadline_exceeded("context deadline exceeded"),
+            false => status,
+        };
         schema.load_detail_types(&status).await;
         let names = JsonNames::default();
         let text = if self.f.on("format-error") {
@@ -912,9 +926,20 @@ fn field_of_type(
     found
 }
 
-/// Looks a fully-qualified name up, loading its file from the source first.
-async fn find(schema: &mut Schema, name: &str) -> Option<Found> {
-    let _ = schema.load_symbol(name).await;
+/// Looks a fully-qualified name up, loading its file from the source first. `Err` is a
+/// failure to ask (reflection broke), not a name the source lacks.
+async fn find(schema: &mut Schema, name: &str) -> Result<Option<Found>, String> {
+    let loaded = schema.load_symbol(name).await;
+    match (lookup(schema, name).await, loaded) {
+        (Some(found), _) => Ok(Some(found)),
+        (None, Err(e)) if !e.chain().any(|c| c.is::<crate::source::NotFound>()) => {
+            Err(cause(&e))
+        }
+        (None, _) => Ok(None),
+    }
+}
+
+async fn lookup(schema: &mut Schema, name: &str) -> Option<Found> {
     if let Some((parent, _)) = name.rsplit_once('.') {
         if schema.pool().get_message_by_name(name).is_none()
             && schema.pool().get_service_by_name(name).is_none()
