@@ -455,9 +455,9 @@ impl Run<'_> {
                 services
             }
             Some(name) => {
-                let found = find(schema, name)
-                    .await
-                    .map_err(|e| fail(format!("Failed to list methods for service {name:?}: {e}")))?;
+                let found = find(schema, name).await.map_err(|e| {
+                    fail(format!("Failed to list methods for service {name:?}: {e}"))
+                })?;
                 let Some(Found::Service(s)) = found else {
                     let why = match found {
                         None => format!("Symbol not found: {name}"),
@@ -504,12 +504,19 @@ impl Run<'_> {
             let name = symbol.strip_prefix('.').unwrap_or(symbol);
             let found = find(schema, name)
                 .await
-                .map_err(|e| fail(format!("Failed to resolve symbol {name:?}: {e}")))?;
+                .map_err(|e| fail(format!("Failed to resolve symbol {name:?}: {e}")))?
+                // Extensions are not indexed by name: looked for in every file at hand.
+                .or_else(|| lookup_in(&schema.unpruned_all()?, name));
             let Some(found) = found else {
                 return Err(fail(format!(
                     "Failed to resolve symbol {name:?}: Symbol not found: {name}"
                 )));
             };
+            // Printed from the whole of its file: a pruned build lacks what options use.
+            let found = schema
+                .unpruned(found.file_name())
+                .and_then(|pool| lookup_in(&pool, name))
+                .unwrap_or(found);
             let top = found.top_name();
             let docs = schema.docs(&top);
             let mut p = protoprint::Printer::new(&docs);
@@ -578,7 +585,9 @@ impl Run<'_> {
         };
         let schema = &mut session.schema;
         let found = find(schema, service).await.map_err(|e| {
-            failed(format!("failed to query for service descriptor {service:?}: {e}"))
+            failed(format!(
+                "failed to query for service descriptor {service:?}: {e}"
+            ))
         })?;
         let Some(Found::Service(sd)) = found else {
             return Err(failed(format!(
@@ -845,6 +854,20 @@ impl Found {
         }
     }
 
+    /// The name of the file that defines it.
+    fn file_name(&self) -> &str {
+        match self {
+            Found::Service(s) => s.parent_file_descriptor_proto().name(),
+            Found::Method(m) => m.parent_service().parent_file_descriptor_proto().name(),
+            Found::Message(m) => m.parent_file_descriptor_proto().name(),
+            Found::Enum(e) => e.parent_file_descriptor_proto().name(),
+            Found::Field(f) => f.parent_message().parent_file_descriptor_proto().name(),
+            Found::Oneof(o) => o.parent_message().parent_file_descriptor_proto().name(),
+            Found::Value(v) => v.parent_enum().parent_file_descriptor_proto().name(),
+            Found::Extension(e) => e.parent_file_descriptor_proto().name(),
+        }
+    }
+
     /// Prints it; what kind of element it is ("a message") and its full name.
     fn print(&self, p: &mut protoprint::Printer) -> (&'static str, String) {
         match self {
@@ -886,7 +909,8 @@ impl Found {
             }
             Found::Value(v) => {
                 p.enum_value(v, 0);
-                ("an enum value", v.full_name().into())
+                let full = format!("{}.{}", v.parent_enum().full_name(), v.name());
+                ("an enum value", full)
             }
             Found::Extension(e) => {
                 p.out.push_str(&format!(
@@ -932,9 +956,7 @@ async fn find(schema: &mut Schema, name: &str) -> Result<Option<Found>, String> 
     let loaded = schema.load_symbol(name).await;
     match (lookup(schema, name).await, loaded) {
         (Some(found), _) => Ok(Some(found)),
-        (None, Err(e)) if !e.chain().any(|c| c.is::<crate::source::NotFound>()) => {
-            Err(cause(&e))
-        }
+        (None, Err(e)) if !e.chain().any(|c| c.is::<crate::source::NotFound>()) => Err(cause(&e)),
         (None, _) => Ok(None),
     }
 }
@@ -948,7 +970,11 @@ async fn lookup(schema: &mut Schema, name: &str) -> Option<Found> {
             let _ = schema.load_symbol(parent).await;
         }
     }
-    let pool = schema.pool();
+    lookup_in(schema.pool(), name)
+}
+
+/// A fully-qualified name in `pool`: a type, a service, or a member of one.
+fn lookup_in(pool: &prost_reflect::DescriptorPool, name: &str) -> Option<Found> {
     if let Some(s) = pool.get_service_by_name(name) {
         return Some(Found::Service(s));
     }
@@ -973,17 +999,9 @@ async fn lookup(schema: &mut Schema, name: &str) -> Option<Found> {
             return Some(Found::Oneof(o));
         }
     }
-    // Enum values are named in their enum's scope, beside it.
-    let enums: Vec<_> = match pool.get_message_by_name(parent) {
-        Some(m) => m.child_enums().collect(),
-        None => pool
-            .all_enums()
-            .filter(|e| e.parent_message().is_none() && e.package_name() == parent)
-            .collect(),
-    };
-    enums
-        .iter()
-        .find_map(|e| e.get_value_by_name(last))
+    // grpcurl names an enum value inside its enum (`pkg.Enum.VALUE`), not beside it.
+    pool.get_enum_by_name(parent)
+        .and_then(|e| e.get_value_by_name(last))
         .map(Found::Value)
 }
 

@@ -34,6 +34,40 @@ impl Schema {
                 roots.push(found.parent_file().name().to_string());
             }
         }
+        let (set, written, mut lacking) = self.set_of(roots);
+        missing.append(&mut lacking);
+        Ok((set, written, missing))
+    }
+
+    /// A pool of the file `name` and all it imports, whole: what a pruned build leaves out
+    /// (the extensions that options use) included, for printing it as its source was.
+    pub fn unpruned(&self, name: &str) -> Option<prost_reflect::DescriptorPool> {
+        let (set, _, _) = self.set_of(vec![name.to_string()]);
+        super::guard::guarded(name, || {
+            Ok(prost_reflect::DescriptorPool::decode(set.as_slice())?)
+        })
+        .ok()
+    }
+
+    /// `unpruned` of every file at hand.
+    pub fn unpruned_all(&self) -> Option<prost_reflect::DescriptorPool> {
+        let names = self
+            .reflected
+            .files
+            .names()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let (set, _, _) = self.set_of(names);
+        super::guard::guarded("the schema", || {
+            Ok(prost_reflect::DescriptorPool::decode(set.as_slice())?)
+        })
+        .ok()
+    }
+
+    /// An encoded FileDescriptorSet of `roots` after what they import, how many files it
+    /// holds, and the files no source had.
+    fn set_of(&self, roots: Vec<String>) -> (Vec<u8>, usize, Vec<String>) {
+        let mut missing = Vec::new();
         let added = self.reflected.files.added_imports();
         let mut order = Vec::new();
         let mut seen = HashSet::new();
@@ -60,7 +94,7 @@ impl Schema {
             prost::encoding::bytes::encode(1, &encoded, &mut set);
             written += 1;
         }
-        Ok((set, written, missing))
+        (set, written, missing)
     }
 
     fn file_named_by(&self, service: &str) -> Option<String> {

@@ -1,0 +1,119 @@
+"""`rpcsh grpcurl` against grpcurl 1.8.6 itself: every command line of grpcurl_corpus.CASES,
+run by both on the same servers (rpcsh serve, grpcio with and without reflection, TLS, mutual
+TLS, a unix socket), gives the same stdout and the same exit code; rpcsh run through a link
+named `grpcurl` is the same front end; what grpcurl writes with -protoset-out, and rpcsh with
+-proto-out-dir (grpcurl 1.9's), grpcurl reads back."""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+import grpcurl_corpus as corpus
+from conftest import RPCSH, rpcsh
+
+
+@pytest.fixture(scope="module")
+def lab(stubs, tmp_path_factory):
+    lab = corpus.Lab(RPCSH, stubs, tmp_path_factory.mktemp("grpcurl-lab"))
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture(scope="module")
+def grpcurl():
+    return corpus.grpcurl_binary()
+
+
+@pytest.mark.parametrize("case", corpus.CASES, ids=[c[0][:90] for c in corpus.CASES])
+def test_same_stdout_and_exit_code_as_grpcurl(lab, grpcurl, case):
+    line, stdin, succeeds = case
+    args = lab.args(line)
+    theirs, _ = corpus.run([grpcurl, *args], stdin)
+    ours, _ = corpus.run([RPCSH, "grpcurl", *args], stdin)
+    if succeeds == corpus.BETTER:
+        assert theirs.returncode != 0 and ours.returncode == 0, (ours.stderr, theirs.stderr)
+        return
+    # The corpus says which lines are grpcurl's successes: a line both fail on the same way
+    # must be a mistake the corpus means, not a broken set-up.
+    assert (theirs.returncode == 0) == succeeds, theirs.stderr
+    assert ours.returncode == theirs.returncode, (ours.stderr, theirs.stderr)
+    assert corpus.normal(ours.stdout) == corpus.normal(theirs.stdout), ours.stderr
+    if ours.returncode not in (0, 2):
+        # One line (or block) saying what went wrong, never a panic.
+        assert ours.stderr.strip() and "panicked" not in ours.stderr
+
+
+def test_a_link_named_grpcurl_is_the_same_front_end(lab, tmp_path):
+    link = tmp_path / "grpcurl"
+    link.symlink_to(RPCSH)
+    proc = subprocess.run([str(link), "-plaintext", lab.a, "list", "Greeter"],
+                          capture_output=True, text=True, env=corpus.env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "Greeter.SayHello\nGreeter.SayHelloAgain\n"
+    usage = subprocess.run([str(link), "-nope"], capture_output=True, text=True)
+    assert usage.returncode == 2
+    assert "flag provided but not defined: -nope" in usage.stderr
+    assert f"{link} [flags] [address] [list|describe] [symbol]" in usage.stderr
+
+
+def test_protoset_out_is_read_back_by_grpcurl(lab, grpcurl, tmp_path):
+    out = tmp_path / "out.protoset"
+    proc = rpcsh("grpcurl", "-plaintext", "-protoset-out", str(out), lab.a, "describe",
+                 "RouteGuide")
+    assert proc.stdout.startswith("RouteGuide is a service:")
+    theirs = subprocess.run([grpcurl, "-protoset", str(out), "describe", "RouteGuide"],
+                            capture_output=True, text=True, check=True)
+    assert theirs.stdout == proc.stdout
+    listed = subprocess.run([grpcurl, "-protoset", str(out), "list"], capture_output=True,
+                            text=True, check=True)
+    assert listed.stdout == "RouteGuide\n"
+
+
+def test_proto_out_dir_is_read_back_by_grpcurl(lab, grpcurl, tmp_path):
+    out = tmp_path / "protos"
+    rpcsh("grpcurl", "-plaintext", "-proto-out-dir", str(out), lab.mirror.addr, "list",
+          "interop.v1.Mirror")
+    assert (out / "interop.proto").exists()
+    theirs = subprocess.run([grpcurl, "-import-path", str(out), "-proto", "interop.proto",
+                             "describe", "interop.v1.Mirror"], capture_output=True, text=True,
+                            check=True)
+    assert theirs.stdout.startswith("interop.v1.Mirror is a service:")
+    # grpcurl 1.8.6 has no -proto-out-dir: it is 1.9's flag.
+    old = subprocess.run([grpcurl, "-proto-out-dir", str(out), "-plaintext", lab.a, "list"],
+                         capture_output=True, text=True)
+    assert old.returncode == 2
+
+
+def reindented(text):
+    """grpcurl 1.9's JSON: what 1.8 printed, indented again by Go's json.Indent (two spaces,
+    `{}` for an empty object), as 1.9 does after its compact marshal."""
+    return json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+@pytest.mark.parametrize("data", [
+    '{"meta":{"k":[1,"x",null,true,{"z":{}}]},"inners":{"5":{}}}',
+    '{"extra":{"@type":"type.googleapis.com/interop.v1.Inner","text":"q"}}',
+    '{"extra":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"2s"},"anything":{"x":[]}}',
+    '{}',
+])
+def test_grpcurl_19_json_unless_18_is_asked(lab, grpcurl, data):
+    method = "interop.v1.Mirror/Reflect"
+    args = ["-plaintext", "-d", data, lab.mirror.addr, method]
+    theirs = subprocess.run([grpcurl, *args], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in corpus.env().items() if k != "RPCSH_GRPCURL"}
+    ours = subprocess.run([RPCSH, "grpcurl", *args], capture_output=True, text=True, env=env,
+                          check=True)
+    assert ours.stdout == reindented(theirs.stdout)
+    if data == "{}":
+        assert ours.stdout == "{}\n" and theirs.stdout == "{\n  \n}\n"
+
+
+def test_what_rpcsh_cannot_honour_is_one_clear_line(lab):
+    for args in (["-alts", lab.a, "list"], ["xds:///svc.example", "list"]):
+        proc = rpcsh("grpcurl", *args, check=False)
+        assert proc.returncode == 1
+        assert proc.stdout == ""
+        assert len(proc.stderr.strip().splitlines()) == 1
+        assert "not supported" in proc.stderr
