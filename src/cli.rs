@@ -1,18 +1,21 @@
 //! Command-line definitions (clap) and the dispatch from a parsed command to the code that runs it.
 mod address;
 mod man;
+mod serving;
 mod tools;
 
 pub use address::first_as_addr;
+use serving::{demo, init_logging, serve};
 
 use crate::commands::{self, OutputOptions};
 use crate::config::{Config, DEFAULT_ADDRESS};
 use crate::connection::Connection;
+use crate::credentials::Credentials;
 use crate::demo::{route_guide::FeatureDb, DemoConfig, DemoService};
 use crate::format::Verbose;
 use crate::input::{Data, ParseOptions};
 use crate::invoke::Compression;
-use crate::server::{self, Bound, ServeOptions, TlsFiles};
+use crate::server::{ServeOptions, TlsFiles};
 use crate::style::ColorChoice;
 use crate::transport::TransportOptions;
 use crate::util::parse_duration;
@@ -29,9 +32,9 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 )]
 #[command(arg_required_else_help = true)]
 pub struct Cli {
-    /// Say more: headers, trailers and timings of a call; each call a server handles.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Say more: headers, trailers and timings of a call; each call a server handles (-vv: the size of each message too).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// When to use colours: auto (a terminal without NO_COLOR), always or never.
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorChoice>,
@@ -98,6 +101,17 @@ pub enum Command {
     /// Call a method: rpcsh call RouteGuide/GetFeature '{"latitude": 409146138, "longitude": -746188906}'
     #[command(after_help = CALL_EXAMPLES)]
     Call(CallArgs),
+    /// grpcurl's command line, run by rpcsh (or run rpcsh as `grpcurl`): rpcsh grpcurl -plaintext localhost:50051 list
+    #[command(disable_help_flag = true)]
+    Grpcurl {
+        /// grpcurl's flags and arguments, as grpcurl takes them (`rpcsh grpcurl -help` lists them).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "GRPCURL ARGS"
+        )]
+        args: Vec<String>,
+    },
     /// List the server's services, or one service's methods.
     #[command(
         visible_alias = "ls",
@@ -109,6 +123,8 @@ pub enum Command {
         /// Longest the command may take, connecting and reflection included.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
+        #[command(flatten)]
+        export: tools::ExportArgs,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -359,6 +375,9 @@ pub struct ConnArgs {
     /// The :authority and TLS server name to use instead of the address's host.
     #[arg(long, value_name = "NAME")]
     pub authority: Option<String>,
+    /// The TLS server name (SNI, and the name the certificate must have) apart from --authority.
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
     /// Header sent with the call and reflection requests: 'name: value' (repeatable; -bin names take base64).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -369,6 +388,18 @@ pub struct ConnArgs {
     /// Header sent with reflection requests only.
     #[arg(long = "reflect-header", value_name = "NAME: VALUE")]
     pub reflect_headers: Vec<String>,
+    /// Header sent with the call only, not with reflection requests.
+    #[arg(long = "rpc-header", value_name = "NAME: VALUE")]
+    pub rpc_headers: Vec<String>,
+    /// HTTP Basic credentials for calls and reflection: USER:PASSWORD.
+    #[arg(short = 'u', long, value_name = "USER:PASSWORD", conflicts_with_all = ["netrc", "netrc_file"])]
+    pub user: Option<String>,
+    /// Take Basic credentials from ~/.netrc's entry for the server's host, as curl does.
+    #[arg(long)]
+    pub netrc: bool,
+    /// Take Basic credentials from this netrc file's entry for the server's host.
+    #[arg(long, value_name = "FILE")]
+    pub netrc_file: Option<PathBuf>,
     /// The user-agent to send.
     #[arg(long, value_name = "TEXT")]
     pub user_agent: Option<String>,
@@ -417,14 +448,23 @@ pub struct ConnArgs {
         value_name = "DIR"
     )]
     pub import_paths: Vec<PathBuf>,
-    /// Take the schema from a FileDescriptorSet file instead of reflection.
+    /// Take the schema from FileDescriptorSet files instead of reflection (repeatable).
     #[arg(
         help_heading = "Schema",
         long,
         value_name = "FILE",
         conflicts_with = "protos"
     )]
-    pub protoset: Option<PathBuf>,
+    pub protoset: Vec<PathBuf>,
+    /// The server reflection service to ask: auto (v1, else v1alpha), v1 or v1alpha.
+    #[arg(
+        help_heading = "Schema",
+        long,
+        value_name = "VERSION",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub reflect_version: crate::source::reflection::ReflectVersion,
     /// Add a .proto or protoset to the schema: what the server's reflection lacks (an Any's
     /// type, a file it cannot give) is taken from it (repeatable).
     #[arg(help_heading = "Schema", long, value_name = "FILE")]
@@ -464,9 +504,22 @@ pub struct CallArgs {
     /// Skip unknown fields in the request JSON instead of failing.
     #[arg(long)]
     pub allow_unknown_fields: bool,
+    /// What the request data is written in: json, text (protobuf text format; several
+    /// messages separated by 0x1E) or binary (encoded protobuf; base64 when inline).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value = "json")]
+    pub data_format: crate::input::DataFormat,
+    /// On a failed call, print its status (code, message, details) as JSON on stderr.
+    #[arg(long)]
+    pub format_error: bool,
+    /// Print the whole exchange as one JSON document at the end: request and response
+    /// headers, the messages each way, trailers, status and timings.
+    #[arg(long)]
+    pub envelope: bool,
     /// Deadline of the call, sent to the server as grpc-timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub export: tools::ExportArgs,
     #[command(flatten)]
     pub conn: ConnArgs,
 }
@@ -491,7 +544,7 @@ fn parse_header_size(text: &str) -> Result<u32, String> {
 
 impl ConnArgs {
     /// The connection these flags ask for; the config file fills in the rest when it is opened.
-    pub fn connection(&self, verbose: bool, config: &Arc<Config>) -> Connection {
+    pub fn connection(&self, verbose: u8, config: &Arc<Config>) -> Connection {
         let addr = self.addr.clone().or_else(|| config.address.clone());
         Connection {
             addr: addr.unwrap_or_else(|| DEFAULT_ADDRESS.to_string()),
@@ -503,6 +556,7 @@ impl ConnArgs {
                 cert: self.cert.clone(),
                 key: self.key.clone(),
                 authority: self.authority.clone(),
+                servername: self.servername.clone(),
                 connect_timeout: Some(self.connect_timeout),
                 keepalive: self.keepalive,
                 user_agent: self.user_agent.clone(),
@@ -512,19 +566,35 @@ impl ConnArgs {
             },
             headers: self.headers.clone(),
             reflect_headers: self.reflect_headers.clone(),
+            rpc_headers: self.rpc_headers.clone(),
+            credentials: match (&self.user, self.netrc, &self.netrc_file) {
+                (Some(user), ..) => Some(Credentials::User(user.clone())),
+                (None, _, Some(file)) => Some(Credentials::Netrc(Some(file.clone()))),
+                (None, true, None) => Some(Credentials::Netrc(None)),
+                (None, false, None) => None,
+            },
+            reflect_version: self.reflect_version,
             header_command: self.header_command.clone(),
             protos: self.protos.clone(),
             import_paths: self.import_paths.clone(),
-            protoset: self.protoset.clone(),
-            schema_add: self.schema_add.clone(),
+            // Several protosets make one schema: the first, the others beside it.
+            protoset: self.protoset.first().cloned(),
+            schema_add: self
+                .protoset
+                .iter()
+                .skip(1)
+                .chain(&self.schema_add)
+                .cloned()
+                .collect(),
             max_message_size: self.max_msg_size,
             max_schema_size: self.max_schema_size,
             compress: self.compress,
             protocol: self.protocol,
             http2: self.http2,
             codec: self.codec,
-            verbose: verbose.then_some(Verbose {
+            verbose: (verbose > 0).then_some(Verbose {
                 show_secrets: self.show_secrets,
+                sizes: verbose > 1,
             }),
         }
     }
@@ -564,6 +634,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Demo(_)
         | Command::Completions { .. }
         | Command::Man { .. }
+        | Command::Grpcurl { .. }
         | Command::Config {
             action: ConfigAction::Path,
         } => Config::default(),
@@ -579,7 +650,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Only the servers log through tracing; a one-shot client skips the subscriber (and the
     // pages of code it would touch) unless RPCSH_LOG asks for the libraries' logs.
     if serving || std::env::var_os("RPCSH_LOG").is_some() {
-        init_logging(verbose);
+        init_logging(verbose > 0);
     }
     // One-shot client commands start faster and smaller on one thread.
     let runtime = if serving {
@@ -685,27 +756,36 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                     .await,
                 ),
+                Command::Grpcurl { args } => Ok(crate::grpcurl::run("rpcsh grpcurl", args).await),
                 Command::Call(args) => {
                     let parse = ParseOptions {
                         allow_unknown_fields: args.allow_unknown_fields,
+                        format: args.data_format,
                     };
                     let output = OutputOptions {
                         format: args.format.or(config.format),
                         emit_defaults: args.emit_defaults,
                         proto_names: args.proto_names,
                         save_bytes: args.save_bytes,
+                        format_error: args.format_error,
+                        envelope: args.envelope,
                     };
                     let data = Data::parse(args.data_flag.or(args.data).as_deref());
                     let (conn, timeout) = deadline(&args.conn, args.timeout);
+                    args.export.write(&conn, &[args.method.clone()]).await?;
                     done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
                 }
                 Command::List {
                     service,
                     timeout,
+                    export,
                     conn,
                 } => {
                     let (conn, timeout) = deadline(&conn, timeout);
-                    let listing = commands::list(&conn, service.as_deref());
+                    let listing = async {
+                        commands::list(&conn, service.as_deref()).await?;
+                        export.write(&conn, &Vec::from_iter(service)).await
+                    };
                     done(commands::within(timeout, "list", listing).await)
                 }
                 Command::Describe(args) => {
@@ -764,135 +844,4 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // the process from ending.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(ExitCode::from(code))
-}
-
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let services = if args.services.is_empty() {
-        DemoService::ALL.to_vec()
-    } else {
-        args.services
-            .iter()
-            .map(|s| DemoService::parse(s))
-            .collect::<anyhow::Result<_>>()?
-    };
-    let client_ca = args.tls_client_ca;
-    let tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles {
-        cert,
-        key,
-        client_ca,
-    });
-    let options = args.demo.serve_options(tls);
-    if !args.mock.files.is_empty() {
-        return crate::mock::serve(args.mock, &args.listen, options, shutdown_signal()).await;
-    }
-    let config = args.demo.config(services)?;
-    let (addr, server) = start(&args.listen, config, options, shutdown_signal()).await?;
-    println!("listening on {addr}");
-    if let Some(every) = args.stats.filter(|d| !d.is_zero()) {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                eprintln!("stats: {}", crate::stats::Stats::now());
-            }
-        });
-    }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    server.await.context("server task failed")?
-}
-
-async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
-    use std::io::IsTerminal;
-    let config = args.demo.config(DemoService::ALL.to_vec())?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stop = async move {
-        let _ = stop_rx.await;
-    };
-    let options = args.demo.serve_options(None);
-    let (addr, server) = start(&args.listen, config, options, stop).await?;
-    println!("listening on {addr}");
-    if std::io::stdin().is_terminal() {
-        let names: Vec<_> = DemoService::ALL.iter().map(|s| s.full_name()).collect();
-        println!("demo services: {}", names.join(", "));
-        println!("`help` lists the commands; from another terminal: rpcsh connect {addr}");
-        tools::note_if_not_on_path();
-    }
-    let conn = Connection {
-        addr,
-        ..Connection::default()
-    };
-    let code = crate::repl::run(
-        conn,
-        crate::repl::ReplOptions {
-            record: None,
-            no_history: args.no_history,
-        },
-    )
-    .await;
-    let _ = stop_tx.send(());
-    server.await.context("server task failed")??;
-    code
-}
-
-/// Binds and serves the demo services in the background until `stop` completes; returns the
-/// real address and the server's task. TLS problems are reported here, before anyone is told
-/// the address.
-async fn start(
-    listen: &str,
-    config: DemoConfig,
-    options: ServeOptions,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<(String, tokio::task::JoinHandle<anyhow::Result<()>>)> {
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let routes = crate::demo::routes(config, shutdown_rx).await?;
-    let bound = Bound::bind(listen).await?;
-    let addr = bound.address();
-    let signal = async move {
-        stop.await;
-        let _ = shutdown_tx.send(true);
-    };
-    let mut served = Box::pin(server::serve(bound, routes, options, signal));
-    tokio::select! {
-        biased;
-        result = &mut served => {
-            result?;
-            anyhow::bail!("the server stopped as soon as it started");
-        }
-        () = tokio::task::yield_now() => {}
-    }
-    Ok((addr, tokio::spawn(served)))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
-fn init_logging(verbose: bool) {
-    use std::io::IsTerminal;
-    let default = if verbose { "rpcsh=info" } else { "rpcsh=warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RPCSH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .try_init();
 }

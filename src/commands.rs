@@ -4,7 +4,7 @@
 use crate::connection::{parse_headers, Connection};
 use crate::error::{client_deadline, CallFailed};
 use crate::format::{self, Format, Printer, Style};
-use crate::input::{self, request_messages, Data, ParseOptions};
+use crate::input::{self, request_messages, Data, DataFormat, ParseOptions};
 use crate::invoke::{self, CallError, CallOptions};
 use crate::source::{Schema, Symbol};
 use crate::transport::Target;
@@ -28,6 +28,10 @@ pub struct OutputOptions {
     /// `--save-bytes FIELD=PATH`: a bytes field of the responses (`a.b`) written to a file, each
     /// message's appended (a stream of chunks makes the whole file), and left out of what prints.
     pub save_bytes: Option<(String, std::path::PathBuf)>,
+    /// `--format-error`: a failed call's status as JSON on stderr.
+    pub format_error: bool,
+    /// `--envelope`: the whole exchange as one JSON document.
+    pub envelope: bool,
 }
 
 impl OutputOptions {
@@ -95,6 +99,19 @@ pub async fn call(
         max_message_size: conn.max_message_size,
         compress: conn.compress,
     };
+    if output.envelope {
+        let timing = (started, session.connected, schema_time);
+        return enveloped(
+            &mut session,
+            &method,
+            data,
+            parse,
+            options,
+            timing,
+            output.format_error,
+        )
+        .await;
+    }
     let stdout = std::io::stdout();
     let mut handler = ResolvingPrinter {
         schema: &mut session.schema,
@@ -112,7 +129,7 @@ pub async fn call(
         },
     };
     let streaming_input = method.is_client_streaming();
-    let result = if streaming_input && data == Data::Stdin {
+    let result = if streaming_input && data == Data::Stdin && parse.format == DataFormat::Json {
         // Each message is sent as soon as it is read; a bad one cancels the call.
         let mut messages = input::stdin_messages(method.input(), parse);
         let (bad_tx, bad_rx) = tokio::sync::oneshot::channel::<anyhow::Error>();
@@ -140,6 +157,15 @@ pub async fn call(
         }
     } else {
         let messages = request_messages(&method, &data, parse, conn.max_message_size)?;
+        if let Some(v) = verbose.filter(|v| v.sizes) {
+            for (i, m) in messages.iter().enumerate() {
+                v.line(format_args!(
+                    "Request message {}: {} bytes",
+                    i + 1,
+                    prost::Message::encoded_len(m)
+                ));
+            }
+        }
         let requests = futures_util::stream::iter(messages);
         link.invoke(&method, requests.boxed(), &options, &mut handler)
             .await
@@ -164,13 +190,73 @@ pub async fn call(
         Err(CallError::Handler(e)) => Err(e),
         Err(CallError::Status(status)) => {
             session.schema.load_detail_types(&status).await;
-            Err(format::call_failure(
+            Err(format::call_failure_as(
                 status,
                 session.schema.pool(),
                 printer.received == 0,
                 session.tls,
+                output.format_error,
             ))
         }
+    }
+}
+
+/// `call --envelope`: the call made with every request read first, and the exchange printed
+/// as one JSON document when it ends (a failed call's too, before its error).
+async fn enveloped(
+    session: &mut crate::connection::Session,
+    method: &prost_reflect::MethodDescriptor,
+    data: Data,
+    parse: ParseOptions,
+    options: CallOptions,
+    (started, connected, schema_time): (Instant, Duration, Duration),
+    format_error: bool,
+) -> anyhow::Result<()> {
+    use crate::exchange::{message_json, Envelope, Timings};
+    let link = session.link.clone().expect("a call connects");
+    let messages = request_messages(method, &data, parse, options.max_message_size)?;
+    let requests = messages
+        .iter()
+        .map(message_json)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut envelope = Envelope::new(&mut session.schema);
+    let stream = futures_util::stream::iter(messages);
+    let result = link
+        .invoke(method, stream.boxed(), &options, &mut envelope)
+        .await;
+    let status = match result {
+        Ok(()) => None,
+        Err(CallError::Handler(e)) => return Err(e),
+        Err(CallError::Status(status)) => {
+            envelope.schema.load_detail_types(&status).await;
+            Some(status)
+        }
+    };
+    let timings = Timings {
+        connect: connected,
+        schema: schema_time,
+        first_message: envelope.first_message.map(|t| t - started),
+        total: started.elapsed(),
+    };
+    let path = invoke::path(method);
+    let document = envelope.document(
+        &path,
+        &options.metadata,
+        &requests,
+        status.as_ref(),
+        &timings,
+    );
+    let first_exchange = envelope.responses.is_empty();
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    match status {
+        None => Ok(()),
+        Some(status) => Err(format::call_failure_as(
+            status,
+            session.schema.pool(),
+            first_exchange,
+            session.tls,
+            format_error,
+        )),
     }
 }
 
@@ -350,10 +436,22 @@ pub async fn export(
     Ok(())
 }
 
-pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Result<()> {
+/// `rpcsh describe [SYMBOL...]`: each symbol, or every service the server lists.
+pub async fn describe(conn: &Connection, symbols: &[String], json: bool) -> anyhow::Result<()> {
     let mut session = conn.open(false).await?;
     session.schema.shallow();
-    let found = session.schema.find_symbol(symbol).await?;
+    let symbols = match symbols {
+        [] => session.schema.services().await?,
+        some => some.to_vec(),
+    };
+    for symbol in &symbols {
+        describe_one(&mut session.schema, symbol, json).await?;
+    }
+    Ok(())
+}
+
+async fn describe_one(schema: &mut Schema, symbol: &str, json: bool) -> anyhow::Result<()> {
+    let found = schema.find_symbol(symbol).await?;
     let mut out = std::io::stdout().lock();
     if json {
         let value = match &found {
@@ -377,7 +475,7 @@ pub async fn describe(conn: &Connection, symbol: &str, json: bool) -> anyhow::Re
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    let docs = session.schema.docs(found.full_name());
+    let docs = schema.docs(found.full_name());
     let text = format::describe_symbol(&found, &docs);
     out.write_all(text.as_bytes())?;
     Ok(())

@@ -27,6 +27,13 @@ pub struct Connection {
     pub headers: Vec<String>,
     /// `--reflect-header`: sent with reflection requests only.
     pub reflect_headers: Vec<String>,
+    /// `--rpc-header`: sent with calls only.
+    pub rpc_headers: Vec<String>,
+    /// `-u USER:PASSWORD`, or `--netrc`'s entry: HTTP Basic authorization of calls and
+    /// reflection.
+    pub credentials: Option<crate::credentials::Credentials>,
+    /// `--reflect-version`.
+    pub reflect_version: crate::source::reflection::ReflectVersion,
     /// `--header-command`, or the config's `header-command`: a program whose output adds
     /// headers.
     pub header_command: Option<String>,
@@ -80,10 +87,28 @@ impl Connection {
     async fn open_resolved(&self, for_call: bool) -> anyhow::Result<Session> {
         let started = Instant::now();
         let target = Target::parse(&self.addr, &self.transport)?;
-        let metadata = parse_headers(&self.header_lines()?)?;
+        if !target.prefix.is_empty() && self.protocol.unwrap_or_default() == Protocol::Grpc {
+            bail!(Hint::new(
+                format!("the address names a path ({}), which gRPC calls cannot take", target.prefix),
+                "a path prefix is for Connect and gRPC-Web: add --protocol connect or --protocol grpc-web",
+            ));
+        }
+        let mut metadata = parse_headers(&self.header_lines()?)?;
+        if let Some(line) = self
+            .credentials
+            .as_ref()
+            .and_then(|c| c.header(target.host()))
+        {
+            metadata
+                .as_mut()
+                .extend(parse_headers(&[line?])?.into_headers());
+        }
         let mut reflect_metadata = metadata.clone();
         for (k, v) in parse_headers(&self.reflect_headers)?.into_headers().iter() {
             reflect_metadata.as_mut().append(k.clone(), v.clone());
+        }
+        for (k, v) in parse_headers(&self.rpc_headers)?.into_headers().iter() {
+            metadata.as_mut().append(k.clone(), v.clone());
         }
         let local = if !self.protos.is_empty() {
             Some(Schema::from_protos(&self.protos, &self.import_paths)?)
@@ -172,6 +197,7 @@ impl Connection {
                     target.tls,
                 )
                 .for_protocol(protocol)
+                .with_version(self.reflect_version)
                 .with_budget(
                     self.max_schema_size
                         .unwrap_or(crate::util::DEFAULT_MAX_SCHEMA_SIZE),

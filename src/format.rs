@@ -143,6 +143,14 @@ impl<W: Write> Handler for Printer<W> {
     async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
         self.first_message.get_or_insert_with(Instant::now);
         self.received += 1;
+        if let Some(v) = self.verbose.filter(|v| v.sizes) {
+            self.out.flush()?;
+            v.line(format_args!(
+                "Response message {}: {} bytes",
+                self.received,
+                prost::Message::encoded_len(&message)
+            ));
+        }
         write_message(&mut self.out, &message, &self.style)
     }
 
@@ -162,6 +170,8 @@ impl<W: Write> Handler for Printer<W> {
 #[derive(Debug, Clone, Copy)]
 pub struct Verbose {
     pub show_secrets: bool,
+    /// `-vv`: the encoded size of each message, each way.
+    pub sizes: bool,
 }
 
 impl Verbose {
@@ -225,6 +235,17 @@ pub fn call_failure(
     first_exchange: bool,
     tls: bool,
 ) -> anyhow::Error {
+    call_failure_as(status, pool, first_exchange, tls, false)
+}
+
+/// `call_failure`, a server's status rendered as JSON with `as_json` (`--format-error`).
+pub fn call_failure_as(
+    status: tonic::Status,
+    pool: &DescriptorPool,
+    first_exchange: bool,
+    tls: bool,
+    as_json: bool,
+) -> anyhow::Error {
     if let Some(e) = crate::error::client_limit(&status) {
         return e;
     }
@@ -236,9 +257,19 @@ pub fn call_failure(
         }
         None => status,
     };
+    let rendered = match as_json {
+        true => {
+            let json = crate::exchange::status_json(Some(&status), pool);
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            )
+        }
+        false => render_status(&status, pool),
+    };
     crate::error::CallFailed {
         code: status.code(),
-        rendered: render_status(&status, pool),
+        rendered,
     }
     .into()
 }

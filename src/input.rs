@@ -40,6 +40,27 @@ impl Data {
         }
     }
 
+    /// The bytes of binary data: inline data is base64.
+    pub fn read_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        use base64::Engine;
+        match self {
+            Data::None => Ok(Vec::new()),
+            Data::Inline(text) => base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim()))
+                .map_err(|e| anyhow!("inline binary data is base64: {e}")),
+            Data::File(path) => std::fs::read(path)
+                .with_context(|| format!("cannot read request file {}", path.display())),
+            Data::Stdin => {
+                let mut bytes = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut bytes)
+                    .context("cannot read the request from stdin")?;
+                Ok(bytes)
+            }
+        }
+    }
+
     /// The whole text of inline or file data.
     pub fn read_text(&self) -> anyhow::Result<String> {
         match self {
@@ -58,16 +79,96 @@ impl Data {
     }
 }
 
-/// How lenient the JSON mapping is.
+/// How request data is read: its format, and how lenient the JSON mapping is.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ParseOptions {
     pub allow_unknown_fields: bool,
+    pub format: DataFormat,
+}
+
+/// `--data-format`: what request data is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataFormat {
+    /// Proto3 JSON: a message per JSON object.
+    #[default]
+    Json,
+    /// Protobuf text format: messages separated by the record separator (0x1E), as grpcurl's.
+    Text,
+    /// Encoded protobuf (base64 when inline): one message, or length-delimited messages (a
+    /// varint length before each) for a client stream.
+    Binary,
 }
 
 impl ParseOptions {
     fn deserialize(&self) -> DeserializeOptions {
         DeserializeOptions::new().deny_unknown_fields(!self.allow_unknown_fields)
     }
+}
+
+/// Parses protobuf text format messages separated by 0x1E (grpcurl's record separator).
+/// Blank text is no message.
+pub fn parse_text_messages(
+    text: &str,
+    desc: &MessageDescriptor,
+) -> anyhow::Result<Vec<DynamicMessage>> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split('\x1e')
+        .enumerate()
+        .map(|(i, chunk)| {
+            DynamicMessage::parse_text_format(desc.clone(), chunk).map_err(|e| {
+                anyhow!(
+                    "invalid request text (message {}) for {}: {e}",
+                    i + 1,
+                    desc.full_name()
+                )
+            })
+        })
+        .collect()
+}
+
+/// Decodes encoded protobuf: the whole of `bytes` as one message, or, for a stream, messages
+/// each after its varint length.
+pub fn parse_binary_messages(
+    bytes: &[u8],
+    desc: &MessageDescriptor,
+    delimited: bool,
+) -> anyhow::Result<Vec<DynamicMessage>> {
+    let decode = |b: &[u8], i: usize| {
+        DynamicMessage::decode(desc.clone(), b).map_err(|e| {
+            anyhow!(
+                "invalid binary request (message {i}) for {}: {e}",
+                desc.full_name()
+            )
+        })
+    };
+    if !delimited {
+        return Ok(vec![decode(bytes, 1)?]);
+    }
+    let mut rest = bytes;
+    let mut messages = Vec::new();
+    while !rest.is_empty() {
+        let len = prost::encoding::decode_varint(&mut rest).map_err(|e| {
+            anyhow!(
+                "invalid length before binary message {}: {e}",
+                messages.len() + 1
+            )
+        })?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|l| *l <= rest.len())
+            .ok_or_else(|| {
+                anyhow!(
+                    "binary message {} says {len} bytes, but {} remain",
+                    messages.len() + 1,
+                    rest.len()
+                )
+            })?;
+        messages.push(decode(&rest[..len], messages.len() + 1)?);
+        rest = &rest[len..];
+    }
+    Ok(messages)
 }
 
 /// Parses a sequence of JSON values (newline-delimited or concatenated) as `desc` messages.
@@ -524,8 +625,15 @@ pub fn request_messages(
     limit: Option<usize>,
 ) -> anyhow::Result<Vec<DynamicMessage>> {
     use prost::Message;
-    let text = data.read_text()?;
-    let mut messages = parse_messages(&text, &method.input(), parse).map_err(|e| match data {
+    let parsed = match parse.format {
+        DataFormat::Json => parse_messages(&data.read_text()?, &method.input(), parse),
+        DataFormat::Text => parse_text_messages(&data.read_text()?, &method.input()),
+        DataFormat::Binary => {
+            let bytes = data.read_bytes()?;
+            parse_binary_messages(&bytes, &method.input(), method.is_client_streaming())
+        }
+    };
+    let mut messages = parsed.map_err(|e| match data {
         // A file that is not the JSON it should be (`@report.xml`) is named.
         Data::File(_) => e.context(data.describe()),
         _ => e,
@@ -706,6 +814,7 @@ mod tests {
             &point(),
             ParseOptions {
                 allow_unknown_fields: true,
+                ..ParseOptions::default()
             },
         );
         assert_eq!(ok.unwrap().len(), 1);

@@ -25,6 +25,8 @@ pub struct TransportOptions {
     pub key: Option<PathBuf>,
     /// The `:authority` (and TLS server name) to use instead of the address's host.
     pub authority: Option<String>,
+    /// `--servername`: the TLS server name (SNI and the name verified) apart from `:authority`.
+    pub servername: Option<String>,
     pub connect_timeout: Option<Duration>,
     /// HTTP/2 keepalive: a ping after this long without a frame from the server, and the
     /// connection given up when it goes unanswered as long (None: off).
@@ -61,6 +63,9 @@ pub struct Target {
     pub address: String,
     pub unix: bool,
     pub tls: bool,
+    /// The path an `http(s)://HOST[:PORT]/PREFIX` URL names (`/api`), before Connect and
+    /// gRPC-Web paths; empty without one.
+    pub prefix: String,
 }
 
 impl Target {
@@ -93,9 +98,19 @@ impl Target {
                 address: path.to_string(),
                 unix: true,
                 tls,
+                prefix: String::new(),
             });
         }
-        let rest = rest.trim_end_matches('/');
+        // A URL may go on with a path: the prefix Connect and gRPC-Web calls are mounted under.
+        let (rest, prefix) = match (scheme_tls, rest.split_once('/')) {
+            (Some(_), Some((host, path))) => (
+                host,
+                format!("/{}", path.trim_matches('/'))
+                    .trim_end_matches('/')
+                    .to_string(),
+            ),
+            _ => (rest.trim_end_matches('/'), String::new()),
+        };
         let (host, port) = split_host_port(rest).ok_or_else(|| {
             anyhow::anyhow!(
                 "invalid address {addr:?}: expected HOST:PORT, http(s)://HOST:PORT or unix:PATH"
@@ -130,6 +145,7 @@ impl Target {
             address,
             unix: false,
             tls,
+            prefix,
         })
     }
 
@@ -141,7 +157,8 @@ impl Target {
         }
     }
 
-    fn host(&self) -> &str {
+    /// The host name (or IP), without the port: `localhost` for a unix socket.
+    pub fn host(&self) -> &str {
         if self.unix {
             return "localhost";
         }
@@ -202,7 +219,10 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for 
 pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Result<Channel> {
     // With --insecure, and over unix sockets (where tonic's TLS is never applied), TLS is done
     // by our own connector, so tonic must see plain HTTP/2.
-    let own_tls = target.tls && (options.insecure || target.unix);
+    // So is TLS whose server name differs from the :authority, or whose keys go to
+    // SSLKEYLOGFILE: tonic's TLS can do neither.
+    let own_tls = target.tls
+        && (options.insecure || target.unix || options.servername.is_some() || key_log());
     let tonic_tls = target.tls && !own_tls;
     let scheme = if tonic_tls { "https" } else { "http" };
     let authority = options.authority.clone().unwrap_or_else(|| {
@@ -296,6 +316,12 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
         Ok(channel) => Ok(channel),
         Err(err) => Err(connect_error(&err, &target.shown(), target)),
     }
+}
+
+/// Whether TLS session keys are to be written for Wireshark (`SSLKEYLOGFILE`, as curl,
+/// browsers and grpcurl do).
+pub fn key_log() -> bool {
+    std::env::var_os("SSLKEYLOGFILE").is_some_and(|v| !v.is_empty())
 }
 
 /// The warning that `--insecure` TLS deserves, once per connection made.
@@ -402,10 +428,14 @@ mod rustls_tls {
             _ => builder.with_no_client_auth(),
         };
         config.alpn_protocols = alpn;
-        let host = options
-            .authority
-            .as_deref()
-            .map_or(target.host(), |a| a.rsplit_once(':').map_or(a, |(h, _)| h));
+        if super::key_log() {
+            config.key_log = Arc::new(rustls::KeyLogFile::new());
+        }
+        let host = match (&options.servername, &options.authority) {
+            (Some(name), _) => name.as_str(),
+            (None, Some(a)) => a.rsplit_once(':').map_or(a.as_str(), |(h, _)| h),
+            (None, None) => target.host(),
+        };
         let name = ServerName::try_from(host.to_string())?;
         Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
     }
@@ -624,7 +654,7 @@ pub(crate) fn connect_error(
             Some("the server does not seem to speak TLS: try --plaintext".into())
         }
         _ if target.tls && cause.contains("certificate") => {
-            Some("pass the server's CA with --cacert, or name the host the certificate is for with --authority".into())
+            Some("pass the server's CA with --cacert, or name the host the certificate is for with --servername (or --authority)".into())
         }
         _ => None,
     };
@@ -676,7 +706,8 @@ mod tests {
             Target {
                 address: "localhost:50051".into(),
                 unix: false,
-                tls: false
+                tls: false,
+                prefix: String::new(),
             }
         );
         assert!(!parse("127.0.0.1:1").tls);
@@ -685,12 +716,19 @@ mod tests {
         assert!(!parse("http://example.com:80").tls);
         assert!(parse("https://127.0.0.1:8443").tls);
         assert_eq!(parse("https://example.com").address, "example.com:443");
+        let prefixed = parse("https://example.com/api/v2/");
+        assert_eq!(
+            (prefixed.address.as_str(), prefixed.prefix.as_str()),
+            ("example.com:443", "/api/v2")
+        );
+        assert_eq!(parse("http://h:8080/").prefix, "");
         assert_eq!(
             parse("unix:/tmp/x.sock"),
             Target {
                 address: "/tmp/x.sock".into(),
                 unix: true,
-                tls: false
+                tls: false,
+                prefix: String::new(),
             }
         );
         let forced = TransportOptions {

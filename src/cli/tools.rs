@@ -14,15 +14,12 @@ use std::time::Duration;
     after_help = "With --protoset-out, the files the symbols need (every service's when none is named) are\nwritten as a FileDescriptorSet, imports included, as protoc --include_imports writes one;\nwith --proto-out, as .proto sources under DIR (google/protobuf/* files are left to\nprotoc's own copies) that protoc and protox compile back to the same descriptors.\n\nExamples:\n  rpcsh describe RouteGuide\n  rpcsh describe RouteGuide/RouteChat\n  rpcsh describe RouteNote --format json\n  rpcsh describe --protoset-out api.pb\n  rpcsh describe RouteGuide --protoset-out routeguide.pb\n  rpcsh describe -a localhost:50051 --proto-out protos/"
 )]
 pub struct DescribeArgs {
-    /// The symbols: fully-qualified names, or services or methods as `call` takes them.
-    #[arg(value_name = "SYMBOL", required_unless_present_any = ["protoset_out", "proto_out"])]
+    /// The symbols: fully-qualified names, or services or methods as `call` takes them; every
+    /// service the server lists when none is named.
+    #[arg(value_name = "SYMBOL")]
     pub symbols: Vec<String>,
-    /// Write the files the symbols need (all, with no symbol) as a FileDescriptorSet.
-    #[arg(long, value_name = "FILE")]
-    pub protoset_out: Option<PathBuf>,
-    /// Write the files the symbols need (all, with no symbol) as .proto sources under DIR.
-    #[arg(long, value_name = "DIR")]
-    pub proto_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub export: ExportArgs,
     /// `text` (proto-like, the default) or `json` (the descriptor proto).
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -119,18 +116,36 @@ impl WireArgs {
     }
 }
 
-pub async fn describe(conn: &Connection, args: DescribeArgs) -> anyhow::Result<()> {
-    if args.protoset_out.is_some() || args.proto_out.is_some() {
-        let (set, out) = (args.protoset_out.as_deref(), args.proto_out.as_deref());
-        return crate::commands::export(conn, &args.symbols, set, out).await;
-    }
-    for symbol in &args.symbols {
-        crate::commands::describe(conn, symbol, args.format == "json").await?;
-    }
-    Ok(())
+/// `--protoset-out` and `--proto-out` of `describe`, `list` and `call`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ExportArgs {
+    /// Write the files the symbols need (all, with no symbol) as a FileDescriptorSet.
+    #[arg(long, value_name = "FILE")]
+    pub protoset_out: Option<PathBuf>,
+    /// Write the files the symbols need (all, with no symbol) as .proto sources under DIR.
+    #[arg(long, value_name = "DIR")]
+    pub proto_out: Option<PathBuf>,
 }
 
-pub async fn check(args: CheckArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
+impl ExportArgs {
+    /// Writes what `symbols` need (every service's files, with none), if asked.
+    pub async fn write(&self, conn: &Connection, symbols: &[String]) -> anyhow::Result<()> {
+        if self.protoset_out.is_none() && self.proto_out.is_none() {
+            return Ok(());
+        }
+        let (set, out) = (self.protoset_out.as_deref(), self.proto_out.as_deref());
+        crate::commands::export(conn, symbols, set, out).await
+    }
+}
+
+pub async fn describe(conn: &Connection, args: DescribeArgs) -> anyhow::Result<()> {
+    if args.export.protoset_out.is_some() || args.export.proto_out.is_some() {
+        return args.export.write(conn, &args.symbols).await;
+    }
+    crate::commands::describe(conn, &args.symbols, args.format == "json").await
+}
+
+pub async fn check(args: CheckArgs, verbose: u8, config: &Arc<Config>) -> anyhow::Result<u8> {
     let mut conn = args.conn;
     conn.addr = args.address.or(conn.addr);
     let conn = conn.connection(verbose, config);
@@ -139,7 +154,7 @@ pub async fn check(args: CheckArgs, verbose: bool, config: &Arc<Config>) -> anyh
     crate::commands::within(timeout, "check", checking).await
 }
 
-pub async fn encode(args: EncodeArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
+pub async fn encode(args: EncodeArgs, verbose: u8, config: &Arc<Config>) -> anyhow::Result<u8> {
     let conn = args.conn.connection(verbose, config);
     let data = Data::parse(args.data.as_deref());
     let (wire, text) = (args.wire.wire(), args.format == "text");
@@ -147,7 +162,7 @@ pub async fn encode(args: EncodeArgs, verbose: bool, config: &Arc<Config>) -> an
     Ok(0)
 }
 
-pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> anyhow::Result<u8> {
+pub async fn decode(args: DecodeArgs, verbose: u8, config: &Arc<Config>) -> anyhow::Result<u8> {
     let wire = args.wire.wire();
     if args.raw {
         // With --raw, a lone argument is the input.
@@ -166,7 +181,7 @@ pub async fn decode(args: DecodeArgs, verbose: bool, config: &Arc<Config>) -> an
         format: args.format,
         emit_defaults: args.emit_defaults,
         proto_names: false,
-        save_bytes: None,
+        ..Default::default()
     }
     .style();
     let input = args.input.as_deref();

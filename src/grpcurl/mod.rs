@@ -89,7 +89,8 @@ fn warn(msg: &str) {
     eprintln!("Warning: {msg}");
 }
 
-async fn run(program: &str, args: Vec<String>) -> u8 {
+/// Runs a grpcurl command line on the current runtime; the exit code is grpcurl's.
+pub async fn run(program: &str, args: Vec<String>) -> u8 {
     match command(program, args).await {
         Ok(()) => 0,
         Err(Exit::Code(code)) => code,
@@ -796,6 +797,7 @@ impl Run<'_> {
             Format::Json => {
                 let parse = crate::input::ParseOptions {
                     allow_unknown_fields: self.f.on("allow-unknown-fields"),
+                    ..Default::default()
                 };
                 crate::input::parse_messages(&data, &input, parse)
                     .map_err(|e| format!("error getting request data: {}", cause(&e)))?

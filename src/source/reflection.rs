@@ -20,6 +20,16 @@ const STREAM_ENDED: &str = "the reflection stream ended without an answer";
 
 type Codec = tonic_prost::ProstCodec<ServerReflectionRequest, ServerReflectionResponse>;
 
+/// Which server reflection service to ask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReflectVersion {
+    /// v1, and v1alpha when the server has no v1.
+    #[default]
+    Auto,
+    V1,
+    V1alpha,
+}
+
 /// An error answer of the reflection service (e.g. NOT_FOUND for an unknown symbol).
 #[derive(Debug)]
 pub struct Refused {
@@ -40,6 +50,8 @@ pub struct Reflection {
     headers: MetadataMap,
     /// The path that answered; None until the first request.
     version: Option<&'static str>,
+    /// `--reflect-version` chose the path: no fallback to the other.
+    forced: bool,
     stream: Option<(
         mpsc::UnboundedSender<ServerReflectionRequest>,
         Streaming<ServerReflectionResponse>,
@@ -66,6 +78,7 @@ impl Reflection {
             grpc,
             headers,
             version: None,
+            forced: false,
             stream: None,
             calls: Protocol::Grpc,
             budget: crate::util::DEFAULT_MAX_SCHEMA_SIZE,
@@ -76,6 +89,17 @@ impl Reflection {
     /// reflection, the error says how to give the schema instead.
     pub fn for_protocol(mut self, calls: Protocol) -> Self {
         self.calls = calls;
+        self
+    }
+
+    /// `--reflect-version`: ask this version only, rather than v1 then v1alpha.
+    pub fn with_version(mut self, version: ReflectVersion) -> Self {
+        self.version = match version {
+            ReflectVersion::Auto => None,
+            ReflectVersion::V1 => Some(V1),
+            ReflectVersion::V1alpha => Some(V1ALPHA),
+        };
+        self.forced = self.version.is_some();
         self
     }
 
@@ -92,6 +116,7 @@ impl Reflection {
             grpc: self.grpc.clone(),
             headers: self.headers.clone(),
             version: self.version,
+            forced: self.forced,
             stream: None,
             tls: self.tls,
             calls: self.calls,
@@ -120,6 +145,21 @@ impl Reflection {
         requests: Vec<MessageRequest>,
     ) -> Vec<anyhow::Result<MessageResponse>> {
         let mut answers = match self.version {
+            Some(path) if self.forced => {
+                let answers = self.exchange(path, &requests).await;
+                if matches!(&answers[0], Err(s) if s.code() == Code::Unimplemented) {
+                    let version = self.version().unwrap_or_default();
+                    let other = if version == "v1" { "v1alpha" } else { "v1" };
+                    let refused = || {
+                        anyhow::Error::from(Hint::new(
+                            format!("the server has no grpc.reflection.{version} service (--reflect-version {version})"),
+                            format!("--reflect-version {other}, or auto to try both"),
+                        ))
+                    };
+                    return requests.iter().map(|_| Err(refused())).collect();
+                }
+                answers
+            }
             Some(path) => self.exchange(path, &requests).await,
             None => {
                 let first = self.exchange(V1, &requests).await;

@@ -156,7 +156,7 @@ impl Client {
         let agent = crate::transport::AGENT;
         Ok(Client {
             http: builder.build(connector),
-            base: format!("{scheme}://{authority}"),
+            base: format!("{scheme}://{authority}{}", target.prefix),
             protocol,
             codec,
             h2,

@@ -5,6 +5,7 @@ through the cases against it in test_interop_cases.py.
     server = TestServer(compression=None)   # or grpc.Compression.Gzip: compress every response
     server = TestServer(tls=(cert_pem, key_pem))   # TLS on the same port kind
     server.addr; server.stop()
+    server.seen   # (method path, {header: value}) of every call it received, reflection's too
 """
 import pathlib
 import time
@@ -29,6 +30,17 @@ def _fail_if_asked(request, context):
     status = request.response_status
     if status.code:
         context.abort(grpc.StatusCode(_code(status.code)), status.message)
+
+
+class _Seen(grpc.ServerInterceptor):
+    """Keeps the path and request headers of every call, before any handler runs."""
+
+    def __init__(self):
+        self.seen = []
+
+    def intercept_service(self, continuation, details):
+        self.seen.append((details.method, dict(details.invocation_metadata)))
+        return continuation(details)
 
 
 def _code(number):
@@ -89,8 +101,11 @@ class TestServer:
                         yield pb.StreamingOutputCallResponse(
                             payload=pb.Payload(body=b"\0" * p.size))
 
+        spy = _Seen()
+        self.seen = spy.seen
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=8), compression=compression)
+            futures.ThreadPoolExecutor(max_workers=8), compression=compression,
+            interceptors=[spy])
         pb_grpc.add_TestServiceServicer_to_server(Servicer(), self.server)
         names = (pb.DESCRIPTOR.services_by_name["TestService"].full_name, reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, self.server)
