@@ -772,7 +772,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     };
                     let data = Data::parse(args.data_flag.or(args.data).as_deref());
                     let (conn, timeout) = deadline(&args.conn, args.timeout);
-                    args.export.write(&conn, &[args.method.clone()]).await?;
+                    args.export
+                        .write(&conn, std::slice::from_ref(&args.method))
+                        .await?;
                     done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
                 }
                 Command::List {

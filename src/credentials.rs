@@ -51,8 +51,7 @@ fn lookup(text: &str, host: &str) -> Option<(String, String)> {
     let mut lines = text.lines();
     let mut words: Vec<String> = Vec::new();
     while let Some(line) = lines.next() {
-        let mut these = line.split_whitespace().peekable();
-        while let Some(w) = these.next() {
+        for w in line.split_whitespace() {
             if w.starts_with('#') {
                 break;
             }

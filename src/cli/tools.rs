@@ -119,10 +119,11 @@ impl WireArgs {
 /// `--protoset-out` and `--proto-out` of `describe`, `list` and `call`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ExportArgs {
-    /// Write the files the symbols need (all, with no symbol) as a FileDescriptorSet.
+    /// Write the schema files of what the command names (a symbol, a service, the method;
+    /// every service's with none) as a FileDescriptorSet.
     #[arg(long, value_name = "FILE")]
     pub protoset_out: Option<PathBuf>,
-    /// Write the files the symbols need (all, with no symbol) as .proto sources under DIR.
+    /// Write the same files as .proto sources under DIR.
     #[arg(long, value_name = "DIR")]
     pub proto_out: Option<PathBuf>,
 }

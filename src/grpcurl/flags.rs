@@ -338,7 +338,12 @@ pub fn usage(program: &str) -> String {
          be used to invoke the named method. If no body is given but one is required\n\
          (i.e. the method is unary or server-streaming), an empty instance of the\n\
          method's request type will be sent.\n\n\
-         This is rpcsh's grpcurl: the same command lines, on rpcsh's engine.\n\n\
+         This is rpcsh's grpcurl: the same command lines, on rpcsh's engine (run it as\n\
+         `rpcsh grpcurl ...`, or through a link named grpcurl).\n\n\
+         Examples:\n\
+         \t{program} -plaintext localhost:50051 list\n\
+         \t{program} -plaintext localhost:50051 describe routeguide.RouteGuide\n\
+         \t{program} -plaintext -d '{{\"name\": \"x\"}}' localhost:50051 helloworld.Greeter/SayHello\n\n\
          Available flags:\n"
     );
     for (name, kind, help) in FLAGS {

@@ -1,15 +1,15 @@
-//! The JSON grpcurl 1.8 prints, byte for byte: jhump/protoreflect's dynamic-message writer
-//! (fields by number, `json_name` only where the descriptor has one, Go's float and string
-//! rules, `{\n  \n}` for an empty message) and, for the well-known types it hands over, golang
-//! protobuf's jsonpb writer with its own indentation (which restarts at the left margin) and
-//! its compact, key-sorted `Any`s.
+//! The JSON grpcurl prints, byte for byte: jhump/protoreflect's dynamic-message writer (fields
+//! by number, `json_name` only where the descriptor has one, Go's float and string rules,
+//! `{\n  \n}` for an empty message in 1.8), re-indented by Go's `json.Indent` for 1.9. The
+//! well-known types it hands to golang's jsonpb are `jsonpb`'s.
+use super::jsonpb::Jsonpb;
 use base64::Engine;
 use prost_reflect::{
     DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value,
 };
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-const INDENT: &str = "  ";
+pub(super) const INDENT: &str = "  ";
 
 /// The fields of each message type whose descriptor, as the schema's source sent it, carries
 /// no `json_name`: grpcurl names them as the proto does (`point_count`), as a C++ server's
@@ -166,11 +166,11 @@ pub fn indent(compact: &str) -> String {
 }
 
 /// jhump's writer. `depth` is `None` for its compact form (an `Any`'s message).
-struct Dynamic<'a> {
-    out: String,
-    depth: Option<usize>,
-    emit_defaults: bool,
-    names: &'a JsonNames,
+pub(super) struct Dynamic<'a> {
+    pub(super) out: String,
+    pub(super) depth: Option<usize>,
+    pub(super) emit_defaults: bool,
+    pub(super) names: &'a JsonNames,
 }
 
 impl Dynamic<'_> {
@@ -211,7 +211,7 @@ impl Dynamic<'_> {
             .push_str(if self.depth.is_some() { ": " } else { ":" });
     }
 
-    fn message(&mut self, m: &DynamicMessage) {
+    pub(super) fn message(&mut self, m: &DynamicMessage) {
         if is_well_known(m.descriptor().full_name()) {
             // A generated message in grpcurl, printed by golang's jsonpb from the left margin,
             // its lines after the first then indented to where the value starts.
@@ -312,7 +312,7 @@ impl Dynamic<'_> {
 }
 
 /// A scalar as jhump writes it: 64-bit integers quoted, floats as Go's `%g`, bytes in base64.
-fn scalar(out: &mut String, value: &Value, json: bool) {
+pub(super) fn scalar(out: &mut String, value: &Value, json: bool) {
     match value {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::I32(n) => out.push_str(&n.to_string()),
@@ -329,7 +329,7 @@ fn scalar(out: &mut String, value: &Value, json: bool) {
 }
 
 /// A float as jhump writes it in JSON (`"NaN"`, `"Infinity"`) or text (`nan`, `inf`).
-fn float(f: f64, single: Option<f32>, json: bool) -> String {
+pub(super) fn float(f: f64, single: Option<f32>, json: bool) -> String {
     if f.is_nan() {
         return if json { "\"NaN\"" } else { "nan" }.into();
     }
@@ -363,7 +363,7 @@ pub fn go_g(scientific: &str) -> String {
     }
     let n = digits.len() as i32;
     // Shortest formatting decides by a precision of 6, as Go does.
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let rest = &digits[1..];
         let dot = if rest.is_empty() {
             String::new()
@@ -386,7 +386,7 @@ pub fn go_g(scientific: &str) -> String {
 }
 
 /// Go's `encoding/json` float: `'f'` unless tiny or huge, then `'e'` with a short exponent.
-fn go_json_float(f: f64, single: Option<f32>) -> String {
+pub(super) fn go_json_float(f: f64, single: Option<f32>) -> String {
     if f.is_nan() || f.is_infinite() {
         return float(f, single, true);
     }
@@ -430,7 +430,7 @@ pub fn go_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn map_key_text(key: &MapKey) -> String {
+pub(super) fn map_key_text(key: &MapKey) -> String {
     match key {
         MapKey::Bool(b) => b.to_string(),
         MapKey::I32(n) => n.to_string(),
@@ -441,7 +441,7 @@ fn map_key_text(key: &MapKey) -> String {
     }
 }
 
-fn map_key_order(a: &MapKey, b: &MapKey) -> std::cmp::Ordering {
+pub(super) fn map_key_order(a: &MapKey, b: &MapKey) -> std::cmp::Ordering {
     match (a, b) {
         (MapKey::Bool(x), MapKey::Bool(y)) => x.cmp(y),
         (MapKey::I32(x), MapKey::I32(y)) => x.cmp(y),
@@ -454,7 +454,7 @@ fn map_key_order(a: &MapKey, b: &MapKey) -> std::cmp::Ordering {
 }
 
 /// The types jhump hands to jsonpb (FieldMask is not among them: it prints as a message).
-fn is_well_known(name: &str) -> bool {
+pub(super) fn is_well_known(name: &str) -> bool {
     matches!(
         name,
         "google.protobuf.Any"
@@ -477,568 +477,6 @@ fn is_well_known(name: &str) -> bool {
 }
 
 /// golang/protobuf 1.5's jsonpb writer, for the well-known types (and what they hold).
-struct Jsonpb<'a> {
-    out: String,
-    indented: bool,
-    emit_defaults: bool,
-    names: &'a JsonNames,
-}
-
-impl Jsonpb<'_> {
-    fn message(&mut self, m: &DynamicMessage, indent: &str) {
-        let desc = m.descriptor();
-        let get = |n: u32| {
-            desc.get_field(n)
-                .map(|f| m.get_field(&f).into_owned())
-                .unwrap_or(Value::Bool(false))
-        };
-        match desc.full_name().strip_prefix("google.protobuf.") {
-            Some("Any") => return self.any(m, indent),
-            Some(
-                "BoolValue" | "BytesValue" | "StringValue" | "Int32Value" | "UInt32Value"
-                | "FloatValue" | "Int64Value" | "UInt64Value" | "DoubleValue" | "Struct"
-                | "ListValue",
-            ) => {
-                if let Some(f) = desc.get_field(1) {
-                    return self.value(&f, &get(1), indent);
-                }
-            }
-            Some("Duration") => {
-                let (s, ns) = (
-                    get(1).as_i64().unwrap_or(0),
-                    get(2).as_i32().unwrap_or(0) as i64,
-                );
-                let (sign, s, ns) = if s < 0 || ns < 0 {
-                    ("-", -s, -ns)
-                } else {
-                    ("", s, ns)
-                };
-                let x = trim_nanos(format!("{sign}{s}.{ns:09}"));
-                self.out.push_str(&format!("\"{x}s\""));
-                return;
-            }
-            Some("Timestamp") => {
-                let (s, ns) = (get(1).as_i64().unwrap_or(0), get(2).as_i32().unwrap_or(0));
-                self.out.push_str(&format!("\"{}Z\"", chrono_like(s, ns)));
-                return;
-            }
-            Some("Value") => {
-                match desc.fields().find(|f| m.has_field(f)) {
-                    Some(f) => self.value(&f, &m.get_field(&f), indent),
-                    None => self.out.push_str("null"),
-                }
-                return;
-            }
-            _ => {}
-        }
-        // Empty, and what a Struct's values hold.
-        self.out.push('{');
-        if self.indented {
-            self.out.push('\n');
-        }
-        let mut first = true;
-        for field in desc.fields() {
-            let set = m.has_field(&field);
-            if !set && (!self.emit_defaults || field.containing_oneof().is_some()) {
-                continue;
-            }
-            if !first {
-                self.comma();
-            }
-            first = false;
-            if self.indented {
-                self.out.push_str(indent);
-                self.out.push_str(INDENT);
-            }
-            self.out.push('"');
-            self.out.push_str(field.json_name());
-            self.out.push_str("\":");
-            if self.indented {
-                self.out.push(' ');
-            }
-            let message = matches!(field.kind(), Kind::Message(_));
-            if !set && !field.is_list() && !field.is_map() && message {
-                self.out.push_str("null");
-                continue;
-            }
-            self.value(&field, &m.get_field(&field), indent);
-        }
-        if self.indented {
-            self.out.push('\n');
-            self.out.push_str(indent);
-        }
-        self.out.push('}');
-    }
-
-    fn comma(&mut self) {
-        self.out.push_str(if self.indented { ",\n" } else { "," });
-    }
-
-    fn type_url(&mut self, indent: &str, url: &str) {
-        if self.indented {
-            self.out.push_str(indent);
-            self.out.push_str(INDENT);
-        }
-        self.out.push_str("\"@type\":");
-        if self.indented {
-            self.out.push(' ');
-        }
-        go_string(&mut self.out, url);
-    }
-
-    fn any(&mut self, m: &DynamicMessage, indent: &str) {
-        let desc = m.descriptor();
-        let url = desc
-            .get_field(1)
-            .and_then(|f| m.get_field(&f).as_str().map(String::from))
-            .unwrap_or_default();
-        let bytes = desc
-            .get_field(2)
-            .and_then(|f| m.get_field(&f).as_bytes().cloned())
-            .unwrap_or_default();
-        let name = url.rsplit('/').next().unwrap_or(&url);
-        let inner = desc
-            .parent_pool()
-            .get_message_by_name(name)
-            .and_then(|d| DynamicMessage::decode(d, bytes.as_ref()).ok());
-        let Some(inner) = inner else {
-            let mut fields = BTreeMap::new();
-            fields.insert(
-                "@error",
-                format!("{name} is not recognized; see @value for raw binary message data"),
-            );
-            fields.insert("@type", url.clone());
-            fields.insert(
-                "@value",
-                base64::engine::general_purpose::STANDARD.encode(&bytes),
-            );
-            self.compact_object(fields.into_iter().map(|(k, v)| {
-                let mut s = String::new();
-                go_string(&mut s, &v);
-                (k.to_string(), s)
-            }));
-            return;
-        };
-        if !is_well_known(inner.descriptor().full_name()) {
-            // jsonpb re-marshals the message's own JSON through a Go map: compact, keys sorted.
-            let mut d = Dynamic {
-                out: String::new(),
-                depth: None,
-                emit_defaults: self.emit_defaults,
-                names: self.names,
-            };
-            d.message(&inner);
-            let mut fields: BTreeMap<String, String> =
-                serde_json::from_str::<BTreeMap<String, Box<serde_json::value::RawValue>>>(&d.out)
-                    .map(|m| {
-                        m.into_iter()
-                            .map(|(k, v)| (k, v.get().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            let mut quoted = String::new();
-            go_string(&mut quoted, &url);
-            fields.insert("@type".into(), quoted);
-            self.compact_object(fields.into_iter());
-            return;
-        }
-        self.out.push('{');
-        if self.indented {
-            self.out.push('\n');
-        }
-        self.type_url(indent, &url);
-        self.comma();
-        if self.indented {
-            self.out.push_str(indent);
-            self.out.push_str(INDENT);
-            self.out.push_str("\"value\": ");
-        } else {
-            self.out.push_str("\"value\":");
-        }
-        let deeper = format!("{indent}{INDENT}");
-        self.message(&inner, &deeper);
-        if self.indented {
-            self.out.push('\n');
-            self.out.push_str(indent);
-        }
-        self.out.push('}');
-    }
-
-    fn compact_object(&mut self, fields: impl Iterator<Item = (String, String)>) {
-        self.out.push('{');
-        for (i, (k, v)) in fields.enumerate() {
-            if i > 0 {
-                self.out.push(',');
-            }
-            go_string(&mut self.out, &k);
-            self.out.push(':');
-            self.out.push_str(&v);
-        }
-        self.out.push('}');
-    }
-
-    fn value(&mut self, field: &FieldDescriptor, value: &Value, indent: &str) {
-        let deeper = format!("{indent}{INDENT}");
-        match value {
-            Value::List(items) => {
-                self.out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    if self.indented {
-                        self.out.push('\n');
-                        self.out.push_str(&deeper);
-                        self.out.push_str(INDENT);
-                    }
-                    self.singular(field, item, &deeper);
-                }
-                if self.indented {
-                    self.out.push('\n');
-                    self.out.push_str(&deeper);
-                }
-                self.out.push(']');
-            }
-            Value::Map(entries) => {
-                let Kind::Message(entry) = field.kind() else {
-                    return;
-                };
-                let value_field = entry.map_entry_value_field();
-                let mut keys: Vec<&MapKey> = entries.keys().collect();
-                keys.sort_by(|a, b| map_key_order(a, b));
-                self.out.push('{');
-                for (i, key) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    if self.indented {
-                        self.out.push('\n');
-                        self.out.push_str(&deeper);
-                        self.out.push_str(INDENT);
-                    }
-                    go_string(&mut self.out, &map_key_text(key));
-                    self.out.push(':');
-                    if self.indented {
-                        self.out.push(' ');
-                    }
-                    self.singular(&value_field, &entries[key], &deeper);
-                }
-                if self.indented {
-                    self.out.push('\n');
-                    self.out.push_str(&deeper);
-                }
-                self.out.push('}');
-            }
-            v => self.singular(field, v, indent),
-        }
-    }
-
-    fn singular(&mut self, field: &FieldDescriptor, value: &Value, indent: &str) {
-        match value {
-            Value::Message(m) => {
-                let deeper = format!("{indent}{INDENT}");
-                self.message(m, &deeper)
-            }
-            Value::EnumNumber(n) => match field.kind() {
-                Kind::Enum(e) if e.full_name() == "google.protobuf.NullValue" => {
-                    self.out.push_str("null")
-                }
-                Kind::Enum(e) => match e.get_value(*n) {
-                    Some(v) => self.out.push_str(&format!("\"{}\"", v.name())),
-                    None => self.out.push_str(&n.to_string()),
-                },
-                _ => self.out.push_str(&n.to_string()),
-            },
-            Value::F32(f) => self.out.push_str(&go_json_float(*f as f64, Some(*f))),
-            Value::F64(f) => self.out.push_str(&go_json_float(*f, None)),
-            v => scalar(&mut self.out, v, true),
-        }
-    }
-}
-
-/// "1.500000000" with trailing zero groups trimmed as jsonpb trims them.
-fn trim_nanos(mut x: String) -> String {
-    for suffix in ["000", "000"] {
-        if let Some(t) = x.strip_suffix(suffix) {
-            x = t.to_string();
-        }
-    }
-    if let Some(t) = x.strip_suffix(".000") {
-        x = t.to_string();
-    }
-    x
-}
-
-/// A Timestamp as Go formats `2006-01-02T15:04:05.000000000`, trimmed as jsonpb trims it.
-fn chrono_like(seconds: i64, nanos: i32) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let (y, mo, d) = civil_from_days(days);
-    let text = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:09}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-        nanos.max(0)
-    );
-    trim_nanos(text)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// golang protobuf 1.5's text format of a generated message (the well-known types), compact
-/// (`seconds:3 nanos:5 `, a space after each field) or a field a line.
-fn golang_text(m: &DynamicMessage, compact: bool) -> String {
-    let mut out = String::new();
-    golang_fields(m, compact, 0, &mut out);
-    out
-}
-
-fn golang_fields(m: &DynamicMessage, compact: bool, level: usize, out: &mut String) {
-    let end_field = |out: &mut String| out.push(if compact { ' ' } else { '\n' });
-    let indent = |out: &mut String, level: usize| {
-        if !compact {
-            out.push_str(&INDENT.repeat(level));
-        }
-    };
-    for field in m.descriptor().fields() {
-        if !m.has_field(&field) {
-            continue;
-        }
-        let value = m.get_field(&field);
-        let items: Vec<(Option<MapKey>, Value)> = match &*value {
-            Value::List(items) => items.iter().map(|v| (None, v.clone())).collect(),
-            Value::Map(entries) => {
-                let mut keys: Vec<&MapKey> = entries.keys().collect();
-                keys.sort_by(|a, b| map_key_order(a, b));
-                keys.into_iter()
-                    .map(|k| (Some(k.clone()), entries[k].clone()))
-                    .collect()
-            }
-            v => vec![(None, v.clone())],
-        };
-        for (key, item) in items {
-            indent(out, level);
-            out.push_str(field.name());
-            out.push(':');
-            if !compact {
-                out.push(' ');
-            }
-            let Kind::Message(entry) = field.kind() else {
-                golang_scalar(&field.kind(), &item, out);
-                end_field(out);
-                continue;
-            };
-            out.push('<');
-            if !compact {
-                out.push('\n');
-            }
-            match (key, &item) {
-                (Some(k), v) => {
-                    for (f, v) in [
-                        (entry.map_entry_key_field(), Value::from(k)),
-                        (entry.map_entry_value_field(), v.clone()),
-                    ] {
-                        indent(out, level + 1);
-                        out.push_str(f.name());
-                        out.push(':');
-                        if !compact {
-                            out.push(' ');
-                        }
-                        match &v {
-                            Value::Message(inner) => {
-                                out.push('<');
-                                if !compact {
-                                    out.push('\n');
-                                }
-                                golang_fields(inner, compact, level + 2, out);
-                                indent(out, level + 1);
-                                out.push('>');
-                            }
-                            v => golang_scalar(&f.kind(), v, out),
-                        }
-                        end_field(out);
-                    }
-                }
-                (None, Value::Message(inner)) => golang_fields(inner, compact, level + 1, out),
-                _ => {}
-            }
-            indent(out, level);
-            out.push('>');
-            end_field(out);
-        }
-    }
-}
-
-fn golang_scalar(kind: &Kind, value: &Value, out: &mut String) {
-    match value {
-        Value::EnumNumber(n) => match kind {
-            Kind::Enum(e) => match e.get_value(*n) {
-                Some(v) => out.push_str(v.name()),
-                None => out.push_str(&n.to_string()),
-            },
-            _ => out.push_str(&n.to_string()),
-        },
-        Value::I64(n) => out.push_str(&n.to_string()),
-        Value::U64(n) => out.push_str(&n.to_string()),
-        Value::F32(f) => out.push_str(&float(*f as f64, Some(*f), false)),
-        Value::F64(f) => out.push_str(&float(*f, None, false)),
-        Value::String(s) => octal_string(out, s.as_bytes()),
-        Value::Bytes(b) => octal_string(out, b),
-        v => scalar(out, v, false),
-    }
-}
-
-/// `message` in protobuf text format as jhump's `MarshalTextIndent` writes it: proto names,
-/// fields by number, `<` and `>` around messages, bytes outside printable ASCII in octal.
-/// A well-known type at the top is a generated message in grpcurl: golang's text, a field a
-/// line.
-pub fn text(message: &DynamicMessage) -> String {
-    if is_well_known(message.descriptor().full_name()) {
-        let text = golang_text(message, false);
-        return text.strip_suffix('\n').unwrap_or(&text).to_string();
-    }
-    let mut t = Text {
-        out: String::new(),
-        depth: 0,
-    };
-    t.body(message);
-    t.out
-}
-
-struct Text {
-    out: String,
-    depth: usize,
-}
-
-impl Text {
-    fn newline(&mut self) {
-        self.out.push('\n');
-        for _ in 0..self.depth {
-            self.out.push_str(INDENT);
-        }
-    }
-
-    fn next(&mut self, first: &mut bool) {
-        if !std::mem::take(first) {
-            self.newline();
-        }
-    }
-
-    fn body(&mut self, m: &DynamicMessage) {
-        let mut fields: Vec<FieldDescriptor> =
-            m.descriptor().fields().filter(|f| m.has_field(f)).collect();
-        fields.sort_by_key(|f| f.number());
-        let mut first = true;
-        for field in fields {
-            match &*m.get_field(&field) {
-                Value::Map(entries) => {
-                    let Kind::Message(entry) = field.kind() else {
-                        continue;
-                    };
-                    let (kf, vf) = (entry.map_entry_key_field(), entry.map_entry_value_field());
-                    let mut keys: Vec<&MapKey> = entries.keys().collect();
-                    keys.sort_by(|a, b| map_key_order(a, b));
-                    for key in keys {
-                        self.next(&mut first);
-                        self.out.push_str(field.name());
-                        self.out.push_str(": <");
-                        self.depth += 1;
-                        self.newline();
-                        self.field(&kf, &Value::from(key.clone()));
-                        self.newline();
-                        self.field(&vf, &entries[key]);
-                        self.depth -= 1;
-                        self.newline();
-                        self.out.push('>');
-                    }
-                }
-                Value::List(items) => {
-                    for item in items {
-                        self.next(&mut first);
-                        self.field(&field, item);
-                    }
-                }
-                v => {
-                    self.next(&mut first);
-                    self.field(&field, v);
-                }
-            }
-        }
-    }
-
-    fn field(&mut self, field: &FieldDescriptor, value: &Value) {
-        let group = field.is_group();
-        if group {
-            if let Kind::Message(m) = field.kind() {
-                self.out.push_str(m.name());
-            }
-        } else {
-            self.out.push_str(field.name());
-            self.out.push_str(": ");
-        }
-        match value {
-            Value::Message(m) => {
-                self.out.push(if group { '{' } else { '<' });
-                self.depth += 1;
-                self.newline();
-                if is_well_known(m.descriptor().full_name()) {
-                    // A generated message in grpcurl: golang's compact text.
-                    self.out.push_str(&golang_text(m, true));
-                } else {
-                    self.body(m);
-                }
-                self.depth -= 1;
-                self.newline();
-                self.out.push(if group { '}' } else { '>' });
-            }
-            Value::EnumNumber(n) => match field.kind() {
-                Kind::Enum(e) => match e.get_value(*n) {
-                    Some(v) => self.out.push_str(v.name()),
-                    None => self.out.push_str(&n.to_string()),
-                },
-                _ => self.out.push_str(&n.to_string()),
-            },
-            Value::I64(n) => self.out.push_str(&n.to_string()),
-            Value::U64(n) => self.out.push_str(&n.to_string()),
-            Value::F32(f) => self.out.push_str(&float(*f as f64, Some(*f), false)),
-            Value::F64(f) => self.out.push_str(&float(*f, None, false)),
-            Value::String(s) => octal_string(&mut self.out, s.as_bytes()),
-            Value::Bytes(b) => octal_string(&mut self.out, b),
-            v => scalar(&mut self.out, v, false),
-        }
-    }
-}
-
-/// A quoted string with the C escapes and every other byte outside printable ASCII in octal.
-pub fn octal_string(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03o}")),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1064,9 +502,6 @@ mod tests {
         let mut s = String::new();
         go_string(&mut s, "a<b>&\"\\\n\u{1}é");
         assert_eq!(s, "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\u0001é\"");
-        let mut o = String::new();
-        octal_string(&mut o, "é\n".as_bytes());
-        assert_eq!(o, "\"\\303\\251\\n\"");
     }
 
     #[test]
@@ -1076,16 +511,5 @@ mod tests {
             indent(r#"{"a":[1,{"b":"x,:{"}],"c":[]}"#),
             "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"x,:{\"\n    }\n  ],\n  \"c\": []\n}"
         );
-    }
-
-    #[test]
-    fn timestamps_and_durations() {
-        assert_eq!(chrono_like(0, 0), "1970-01-01T00:00:00");
-        assert_eq!(
-            chrono_like(1_700_000_000, 500_000_000),
-            "2023-11-14T22:13:20.500"
-        );
-        assert_eq!(trim_nanos("1.500000000".into()), "1.500");
-        assert_eq!(trim_nanos("3.000000000".into()), "3");
     }
 }

@@ -500,14 +500,14 @@ fn options_of(options: &DynamicMessage) -> Vec<(String, String)> {
         if field.name() == "uninterpreted_option" {
             continue;
         }
-        push_option(&mut out, field.name().to_string(), &field.kind(), &value);
+        push_option(&mut out, field.name().to_string(), &field.kind(), value);
     }
     for (ext, value) in options.extensions() {
         push_option(
             &mut out,
             format!("(.{})", ext.full_name()),
             &ext.kind(),
-            &value,
+            value,
         );
     }
     out
@@ -600,7 +600,7 @@ fn quoted(bytes: &[u8]) -> String {
             b'"' => out.push('\\'),
             _ => {
                 let mut one = String::new();
-                super::json::octal_string(&mut one, &[b]);
+                super::text::octal_string(&mut one, &[b]);
                 out.push_str(&one[1..one.len() - 1]);
             }
         }
@@ -628,7 +628,7 @@ fn scalar_text(value: &Value) -> String {
 /// A string as jhump's text writer quotes it (option values of message type).
 fn text_quoted(bytes: &[u8]) -> String {
     let mut out = String::new();
-    super::json::octal_string(&mut out, bytes);
+    super::text::octal_string(&mut out, bytes);
     out
 }
 

@@ -295,7 +295,7 @@ async fn forward(
 enum Upstream {
     Direct {
         target: crate::transport::Target,
-        options: crate::transport::TransportOptions,
+        options: Box<crate::transport::TransportOptions>,
         sender: std::sync::Arc<
             tokio::sync::Mutex<Option<hyper::client::conn::http2::SendRequest<tonic::body::Body>>>,
         >,
@@ -315,7 +315,7 @@ impl Upstream {
         }
         let upstream = Upstream::Direct {
             target: target.clone(),
-            options: options.clone(),
+            options: Box::new(options.clone()),
             sender: Default::default(),
         };
         // Not there yet: the proxy starts anyway, its calls UNAVAILABLE until the upstream is.

@@ -1,0 +1,491 @@
+//! A call as grpcurl makes and prints it: the request data read (JSON, or text separated by
+//! 0x1E), the method called through rpcsh's link, and grpcurl's default event handler's output
+//! (`-v`'s blocks of headers, contents and trailers, `Sent N requests...`), then its `ERROR:`
+//! block or `-format-error` status and exit code.
+use super::json::JsonNames;
+use super::symbols::{find, Found};
+use super::{as_header, cause, fail, print, protoprint, text, Exit, Format, Run, STATUS_OFFSET};
+use crate::invoke::{self, CallError, CallOptions};
+use crate::source::Schema;
+use prost::Message;
+use prost_reflect::{DynamicMessage, MethodDescriptor, ReflectMessage};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+use tonic::metadata::MetadataMap;
+
+impl Run<'_> {
+    pub(super) async fn invoke(&self, symbol: &str) -> Result<(), Exit> {
+        let started = Instant::now();
+        let verbose = self.f.on("v") || self.f.on("vv");
+        let mut session = self.open(true, !verbose).await?;
+        let link = session.link.clone().ok_or_else(|| fail("no connection"))?;
+        let failed = |msg: String| fail(format!("Error invoking method {symbol:?}: {msg}"));
+        let (service, method) = match symbol.rfind('/').or_else(|| symbol.rfind('.')) {
+            Some(i) if i > 0 && i + 1 < symbol.len() => (&symbol[..i], &symbol[i + 1..]),
+            _ => {
+                return Err(failed(format!(
+                    "given method name {symbol:?} is not in expected format: 'service/method' or 'service.method'"
+                )))
+            }
+        };
+        let schema = &mut session.schema;
+        let found = find(schema, service).await.map_err(|e| {
+            failed(format!(
+                "failed to query for service descriptor {service:?}: {e}"
+            ))
+        })?;
+        let Some(Found::Service(sd)) = found else {
+            return Err(failed(format!(
+                "target server does not expose service {service:?}"
+            )));
+        };
+        let Some(md) = sd.methods().find(|m| m.name() == method) else {
+            return Err(failed(format!(
+                "service {service:?} does not include a method named {method:?}"
+            )));
+        };
+        let verbosity = if self.f.on("vv") {
+            2
+        } else if self.f.on("v") {
+            1
+        } else {
+            0
+        };
+        let mut out = String::new();
+        let mut metadata = session.metadata.clone();
+        let rpc = crate::connection::parse_headers(
+            &self
+                .rpc_headers
+                .iter()
+                .map(|h| as_header(h))
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| failed(cause(&e)))?;
+        for (k, v) in rpc.into_headers().iter() {
+            metadata.as_mut().append(k.clone(), v.clone());
+        }
+        if verbosity > 0 {
+            let docs = schema.docs(sd.full_name());
+            let mut p = protoprint::Printer::new(&docs);
+            p.method(&md, 0);
+            out.push_str(&format!("\nResolved method descriptor:\n{}", p.out));
+            let sent: Vec<String> = self
+                .headers
+                .iter()
+                .chain(&self.rpc_headers)
+                .cloned()
+                .collect();
+            out.push_str(&format!(
+                "\nRequest metadata to send:\n{}\n",
+                metadata_text(&parse_sent(&sent))
+            ));
+        }
+        print(&out);
+        let (requests, count) = self.requests(&md).map_err(failed)?;
+        let timeout = self.deadline.map(|at| {
+            at.saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        });
+        let options = CallOptions {
+            metadata,
+            timeout,
+            max_message_size: self.conn.max_message_size,
+            compress: None,
+        };
+        let mut names = JsonNames::default();
+        names.learn(&md.output(), &|full| schema.raw_file_of(full));
+        let mut printer = Printer {
+            run: self,
+            schema,
+            names,
+            verbosity,
+            separators: verbosity == 0,
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            headers_shown: false,
+            responses: 0,
+            unary: !md.is_client_streaming() && !md.is_server_streaming(),
+            trailers: None,
+            broken: None,
+        };
+        let stream = futures_util::stream::iter(requests);
+        let result = link.invoke(&md, stream, &options, &mut printer).await;
+        let status = match result {
+            Ok(()) => None,
+            Err(CallError::Status(s)) => Some(s),
+            Err(CallError::Handler(e)) => {
+                let _ = printer.out.flush();
+                if crate::error::is_broken_pipe(&e) {
+                    return Err(Exit::Code(crate::error::EXIT_BROKEN_PIPE));
+                }
+                return Err(failed(cause(&e)));
+            }
+        };
+        if verbosity > 0 {
+            if !printer.headers_shown && (printer.unary || status.is_none()) {
+                printer.write_headers(&MetadataMap::new());
+            }
+            let trailers = match &status {
+                Some(s) if printer.trailers.is_none() => s.metadata().clone(),
+                _ => printer.trailers.take().unwrap_or_default(),
+            };
+            let text = format!(
+                "\nResponse trailers received:\n{}\n",
+                metadata_text(&received(&trailers))
+            );
+            printer.write(&text);
+            let s = |n: usize| if n == 1 { "" } else { "s" };
+            let text = format!(
+                "Sent {count} request{} and received {} response{}\n",
+                s(count),
+                printer.responses,
+                s(printer.responses)
+            );
+            printer.write(&text);
+            if verbosity > 1 && !self.legacy {
+                let text = format!("Timing Data: {:?}\n", started.elapsed());
+                printer.write(&text);
+            }
+        }
+        if let Some(e) = printer.broken.take() {
+            let _ = printer.out.flush();
+            return Err(failed(e));
+        }
+        let _ = printer.out.flush();
+        drop(printer);
+        let Some(status) = status else {
+            return Ok(());
+        };
+        // Past -max-time: grpc-go's own words.
+        let status = match crate::error::is_client_deadline(&status)
+            || status.message() == crate::error::timed_out().message()
+        {
+            true => tonic::Status::deadline_exceeded("context deadline exceeded"),
+            false => status,
+        };
+        schema.load_detail_types(&status).await;
+        let names = JsonNames::default();
+        let text = if self.f.on("format-error") {
+            let formatted = status_message(&status, schema.pool())
+                .map(|m| match self.format {
+                    Format::Json => self.json(&m, self.f.on("emit-defaults"), &names),
+                    Format::Text => text::text(&m),
+                })
+                .unwrap_or_default();
+            formatted
+        } else {
+            self.error_block(&status, schema)
+        };
+        eprint!("{}", crate::style::printable(&text));
+        if self.f.on("format-error") {
+            eprintln!();
+        }
+        Err(Exit::Code(STATUS_OFFSET + status.code() as u8))
+    }
+
+    /// grpcurl's `ERROR:` block, its details as the formatter prints them.
+    fn error_block(&self, status: &tonic::Status, schema: &Schema) -> String {
+        let mut text = format!(
+            "ERROR:\n  Code: {}\n  Message: {}\n",
+            code_name(status.code()),
+            status.message()
+        );
+        let details = status_message(status, schema.pool())
+            .and_then(|m| {
+                let f = m.descriptor().get_field_by_name("details")?;
+                match &*m.get_field(&f) {
+                    prost_reflect::Value::List(items) => Some(items.clone()),
+                    _ => None,
+                }
+            })
+            .unwrap_or_default();
+        if !details.is_empty() {
+            text.push_str("  Details:\n");
+            let names = JsonNames::default();
+            for (i, detail) in details.iter().enumerate() {
+                let prost_reflect::Value::Message(any) = detail else {
+                    continue;
+                };
+                let printed = match self.format {
+                    Format::Json => self.json(any, self.f.on("emit-defaults"), &names),
+                    Format::Text => text::text(any),
+                };
+                let prefix = format!("  {})", i + 1);
+                let pad = " ".repeat(prefix.len());
+                for (j, line) in printed.lines().enumerate() {
+                    match j {
+                        0 => text.push_str(&format!("{prefix}\t{line}\n")),
+                        _ => text.push_str(&format!("{pad}\t{line}\n")),
+                    }
+                }
+            }
+        }
+        text
+    }
+
+    /// The request messages of `-d` and how many grpcurl would count: none for no JSON data
+    /// (unary and server-streaming calls then send an empty message).
+    fn requests(&self, md: &MethodDescriptor) -> Result<(Vec<DynamicMessage>, usize), String> {
+        let data = match self.f.text("d") {
+            Some("@") => {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| format!("error getting request data: {e}"))?;
+                text
+            }
+            Some(d) => d.to_string(),
+            None => String::new(),
+        };
+        let input = md.input();
+        let messages = match self.format {
+            Format::Json => {
+                let parse = crate::input::ParseOptions {
+                    allow_unknown_fields: self.f.on("allow-unknown-fields"),
+                    ..Default::default()
+                };
+                crate::input::parse_messages(&data, &input, parse)
+                    .map_err(|e| format!("error getting request data: {}", cause(&e)))?
+            }
+            Format::Text => data
+                .split('\x1e')
+                .map(|chunk| DynamicMessage::parse_text_format(input.clone(), chunk))
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("error getting request data: {e}"))?,
+        };
+        let count = messages.len();
+        if !md.is_client_streaming() {
+            let kind = if md.is_server_streaming() {
+                "a server-streaming"
+            } else {
+                "a unary"
+            };
+            if count > 1 {
+                return Err(format!(
+                    "method {:?} is {kind} RPC, but request data contained more than 1 message",
+                    md.full_name()
+                ));
+            }
+            if count == 0 {
+                return Ok((vec![DynamicMessage::new(input)], 0));
+            }
+        }
+        Ok((messages, count))
+    }
+}
+
+/// The `google.rpc.Status` of a failed call: from `grpc-status-details-bin`, else made of its
+/// code and message.
+fn status_message(
+    status: &tonic::Status,
+    pool: &prost_reflect::DescriptorPool,
+) -> Option<DynamicMessage> {
+    let pool = crate::source::with_status_types(pool);
+    let desc = pool.get_message_by_name("google.rpc.Status")?;
+    if !status.details().is_empty() {
+        if let Ok(m) = DynamicMessage::decode(desc.clone(), status.details()) {
+            return Some(m);
+        }
+    }
+    let mut m = DynamicMessage::new(desc);
+    let _ = m.transcode_from(&tonic_types::pb::Status {
+        code: status.code() as i32,
+        message: status.message().to_string(),
+        details: Vec::new(),
+    });
+    Some(m)
+}
+
+/// grpc-go's name of a status code.
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "Canceled",
+        Unknown => "Unknown",
+        InvalidArgument => "InvalidArgument",
+        DeadlineExceeded => "DeadlineExceeded",
+        NotFound => "NotFound",
+        AlreadyExists => "AlreadyExists",
+        PermissionDenied => "PermissionDenied",
+        ResourceExhausted => "ResourceExhausted",
+        FailedPrecondition => "FailedPrecondition",
+        Aborted => "Aborted",
+        OutOfRange => "OutOfRange",
+        Unimplemented => "Unimplemented",
+        Internal => "Internal",
+        Unavailable => "Unavailable",
+        DataLoss => "DataLoss",
+        Unauthenticated => "Unauthenticated",
+    }
+}
+
+/// The headers grpcurl says it sends: as given (lower-cased names, trimmed values).
+fn parse_sent(headers: &[String]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            let (name, value) = h.split_once(':').unwrap_or((h, ""));
+            (name.trim().to_ascii_lowercase(), value.trim().to_string())
+        })
+        .collect()
+}
+
+/// grpc-go's view of response metadata: its reserved names left out, `-bin` values in base64.
+fn received(map: &MetadataMap) -> Vec<(String, String)> {
+    use base64::Engine;
+    const RESERVED: &[&str] = &[
+        "user-agent",
+        "grpc-message-type",
+        "grpc-encoding",
+        "grpc-message",
+        "grpc-status",
+        "grpc-timeout",
+        "grpc-status-details-bin",
+        "te",
+    ];
+    let mut out = Vec::new();
+    for entry in map.iter() {
+        match entry {
+            tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
+                let k = k.as_str();
+                if k.starts_with(':') || RESERVED.contains(&k) || k.starts_with("rpcsh-") {
+                    continue;
+                }
+                out.push((
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                ));
+            }
+            tonic::metadata::KeyAndValueRef::Binary(k, v) => {
+                if RESERVED.contains(&k.as_str()) {
+                    continue;
+                }
+                let bytes = v.to_bytes().unwrap_or_default();
+                let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+                out.push((k.as_str().to_string(), text));
+            }
+        }
+    }
+    out
+}
+
+/// grpcurl's `MetadataToString`: `name: value` lines sorted by name, or `(empty)`.
+fn metadata_text(pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return "(empty)".into();
+    }
+    let mut sorted = pairs.to_vec();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let lines: Vec<String> = sorted
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", crate::style::printable(v)))
+        .collect();
+    lines.join("\n")
+}
+
+/// Prints a call's events as grpcurl's default handler does.
+struct Printer<'a, W: Write> {
+    run: &'a Run<'a>,
+    schema: &'a mut Schema,
+    names: JsonNames,
+    verbosity: u8,
+    /// Text responses after the first begin with grpcurl's record separator (not in -v).
+    separators: bool,
+    out: W,
+    headers_shown: bool,
+    responses: usize,
+    unary: bool,
+    trailers: Option<MetadataMap>,
+    /// Output that could not be written: the call is over for us.
+    broken: Option<String>,
+}
+
+impl<W: Write> Printer<'_, W> {
+    fn write(&mut self, text: &str) {
+        if self.broken.is_none() {
+            if let Err(e) = self.out.write_all(text.as_bytes()) {
+                self.broken = Some(e.to_string());
+            }
+        }
+    }
+
+    fn write_headers(&mut self, headers: &MetadataMap) {
+        self.headers_shown = true;
+        if self.verbosity > 0 {
+            let text = format!(
+                "\nResponse headers received:\n{}\n",
+                metadata_text(&received(headers))
+            );
+            self.write(&text);
+        }
+    }
+}
+
+impl<W: Write> invoke::Handler for Printer<'_, W> {
+    fn on_headers(&mut self, headers: &MetadataMap) {
+        self.write_headers(headers);
+    }
+
+    async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
+        if !self.headers_shown {
+            self.write_headers(&MetadataMap::new());
+        }
+        self.responses += 1;
+        let message = self.schema.resolve_any(message).await;
+        let mut text = String::new();
+        if self.verbosity > 1 {
+            text.push_str(&format!(
+                "\nEstimated response size: {} bytes\n",
+                message.encoded_len()
+            ));
+        }
+        if self.verbosity > 0 {
+            text.push_str("\nResponse contents:\n");
+        }
+        let schema = &*self.schema;
+        self.names
+            .learn(&message.descriptor(), &|full| schema.raw_file_of(full));
+        match self.run.format {
+            Format::Json => {
+                let emit = self.run.f.on("emit-defaults");
+                text.push_str(&self.run.json(&message, emit, &self.names));
+            }
+            Format::Text => {
+                if self.separators && self.responses > 1 {
+                    text.push('\x1e');
+                }
+                text.push_str(&text::text(&message));
+            }
+        }
+        text.push('\n');
+        self.write(&text);
+        match &self.broken {
+            Some(e) => Err(anyhow::anyhow!(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                e.clone()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn on_idle(&mut self) -> anyhow::Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn on_trailers(&mut self, trailers: &MetadataMap) {
+        self.trailers = Some(trailers.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_as_grpcurl_lists_it() {
+        assert_eq!(metadata_text(&[]), "(empty)");
+        let pairs = parse_sent(&["B: 2".into(), "a:1".into()]);
+        assert_eq!(metadata_text(&pairs), "a: 1\nb: 2");
+    }
+}
