@@ -5,10 +5,12 @@
 //! ```text
 //! front ends    cli (flags, dispatch: only main imports it)  commands (one-shot call, list, ...)
 //!               repl/ (the shell)  script (rpcsh run, over the shell)  bench
+//!               grpcurl/ (grpcurl's command line and output, on the same engine)
 //! session       connection (settings + config section -> channel and schema)  config (the file)
 //!               expect (checks the shell and scripts run)
 //! client core   link (gRPC or web/ per session)  transport  source/  input  invoke  web/
-//!               (Connect, gRPC-Web)  format  any_json (Anys prost-reflect cannot print)  codec
+//!               (Connect, gRPC-Web)  format  exchange (call --envelope's document)
+//!               any_json (Anys prost-reflect cannot print)  codec  credentials (-u, netrc)
 //!               sanitize (answers tonic must not see: non-gRPC ones among them)  error  style
 //!               stats
 //! bottom        util (durations, sizes): everyone may use it

@@ -1,9 +1,8 @@
 //! golang protobuf 1.5's jsonpb, as grpcurl uses it for the well-known types jhump hands over:
 //! its own indentation (restarting at the left margin, as grpcurl 1.8 shows it), Duration and
 //! Timestamp strings, and `Any`s of the schema's messages compact with their keys sorted.
-use super::json::{
-    go_json_float, go_string, is_well_known, map_key_order, map_key_text, scalar, Dynamic,
-    JsonNames, INDENT,
+use super::go::{
+    go_json_float, go_string, is_well_known, map_key_order, map_key_text, scalar, INDENT,
 };
 use base64::Engine;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value};
@@ -13,7 +12,8 @@ pub(super) struct Jsonpb<'a> {
     pub(super) out: String,
     pub(super) indented: bool,
     pub(super) emit_defaults: bool,
-    pub(super) names: &'a JsonNames,
+    /// How a message of the schema inside an `Any` is written, compact (jhump's writer).
+    pub(super) schema_message: &'a dyn Fn(&DynamicMessage) -> String,
 }
 
 impl Jsonpb<'_> {
@@ -153,21 +153,16 @@ impl Jsonpb<'_> {
         };
         if !is_well_known(inner.descriptor().full_name()) {
             // jsonpb re-marshals the message's own JSON through a Go map: compact, keys sorted.
-            let mut d = Dynamic {
-                out: String::new(),
-                depth: None,
-                emit_defaults: self.emit_defaults,
-                names: self.names,
-            };
-            d.message(&inner);
-            let mut fields: BTreeMap<String, String> =
-                serde_json::from_str::<BTreeMap<String, Box<serde_json::value::RawValue>>>(&d.out)
-                    .map(|m| {
-                        m.into_iter()
-                            .map(|(k, v)| (k, v.get().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+            let written = (self.schema_message)(&inner);
+            let mut fields: BTreeMap<String, String> = serde_json::from_str::<
+                BTreeMap<String, Box<serde_json::value::RawValue>>,
+            >(&written)
+            .map(|m| {
+                m.into_iter()
+                    .map(|(k, v)| (k, v.get().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
             let mut quoted = String::new();
             go_string(&mut quoted, &url);
             fields.insert("@type".into(), quoted);

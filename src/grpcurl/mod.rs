@@ -5,6 +5,7 @@
 //! `RPCSH_GRPCURL=1.8` asks for 1.8's (which differs in empty messages and `Any`s).
 mod call;
 mod flags;
+mod go;
 mod json;
 mod jsonpb;
 mod protoprint;
@@ -264,10 +265,7 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
             "rpcsh: error: xds targets ({t}) are not supported: give the address of a server or a proxy"
         )));
     }
-    let deadline = f
-        .float("max-time")
-        .filter(|t| *t > 0.0)
-        .map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let deadline = seconds(&f, "max-time").and_then(|d| Instant::now().checked_add(d));
     let expand = |list: Vec<String>, what: &str| -> Result<Vec<String>, Exit> {
         let list: Vec<String> = list.into_iter().filter(|h| !h.is_empty()).collect();
         if !f.on("expand-headers") {
@@ -307,15 +305,10 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
                 .text("authority")
                 .or(f.text("servername"))
                 .map(String::from),
-            connect_timeout: Some(Duration::from_secs_f64(
-                f.float("connect-timeout")
-                    .filter(|t| *t > 0.0)
-                    .unwrap_or(10.0),
-            )),
-            keepalive: f
-                .float("keepalive-time")
-                .filter(|t| *t > 0.0)
-                .map(Duration::from_secs_f64),
+            connect_timeout: Some(
+                seconds(&f, "connect-timeout").unwrap_or(Duration::from_secs(10)),
+            ),
+            keepalive: seconds(&f, "keepalive-time"),
             user_agent: Some(match f.text("user-agent") {
                 Some(ua) => format!("{ua} grpcurl/v1.9.3"),
                 None => "grpcurl/v1.9.3".into(),
@@ -363,6 +356,12 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
             .await
             .unwrap_or_else(|_| Err(fail("rpcsh: error: context deadline exceeded (-max-time)"))),
     }
+}
+
+/// A flag's seconds as a duration: none when not given, zero, or too long to be one (`inf`).
+fn seconds(f: &Flags, name: &str) -> Option<Duration> {
+    let t = f.float(name).filter(|t| *t > 0.0)?;
+    Duration::try_from_secs_f64(t).ok()
 }
 
 /// `name: value`, as grpcurl takes a header without a colon (an empty value).

@@ -302,7 +302,7 @@ impl<'a> Printer<'a> {
             options.push(("default".into(), text));
         }
         if let Some(json) = &f.proto.json_name {
-            if *json != default_json_name(&f.name) {
+            if *json != crate::source::default_json_name(&f.name) {
                 options.push(("json_name".into(), quoted(json.as_bytes())));
             }
         }
@@ -475,23 +475,6 @@ fn option_order(a: &str, b: &str) -> std::cmp::Ordering {
     (a.starts_with('('), a).cmp(&(b.starts_with('('), b))
 }
 
-/// protoc's default JSON name: lowerCamelCase of the field name.
-fn default_json_name(name: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The options set in an options message (its fields and the extensions the pool knows), as
 /// `name` and printed value pairs; a repeated option gives a pair per value.
 fn options_of(options: &DynamicMessage) -> Vec<(String, String)> {
@@ -567,8 +550,8 @@ fn compact_text(m: &DynamicMessage) -> String {
                         .unwrap_or_else(|| n.to_string()),
                     _ => n.to_string(),
                 },
-                Value::F32(x) => super::json::go_g(&format!("{x:e}")),
-                Value::F64(x) => super::json::go_g(&format!("{x:e}")),
+                Value::F32(x) => super::go::go_g(&format!("{x:e}")),
+                Value::F64(x) => super::go::go_g(&format!("{x:e}")),
                 Value::Bool(b) => b.to_string(),
                 Value::I32(n) => n.to_string(),
                 Value::I64(n) => n.to_string(),
@@ -617,8 +600,8 @@ fn scalar_text(value: &Value) -> String {
         Value::I64(n) => n.to_string(),
         Value::U32(n) => n.to_string(),
         Value::U64(n) => n.to_string(),
-        Value::F32(x) => super::json::go_g(&format!("{x:e}")),
-        Value::F64(x) => super::json::go_g(&format!("{x:e}")),
+        Value::F32(x) => super::go::go_g(&format!("{x:e}")),
+        Value::F64(x) => super::go::go_g(&format!("{x:e}")),
         Value::Bytes(b) => text_quoted(b),
         Value::String(s) => text_quoted(s.as_bytes()),
         _ => String::new(),
@@ -638,7 +621,6 @@ mod tests {
 
     #[test]
     fn names_and_ranges() {
-        assert_eq!(default_json_name("point_count"), "pointCount");
         assert_eq!(
             range_list(&[(2, 2), (9, 11), (100, MAX_TAG)], MAX_TAG),
             "2, 9 to 11, 100 to max"

@@ -1,7 +1,7 @@
 //! The protobuf text format grpcurl prints: jhump's `MarshalTextIndent` for the schema's
 //! messages (proto names, fields by number, `<` `>` around messages, bytes outside printable
 //! ASCII in octal) and golang's text marshaller for the well-known types.
-use super::json::{float, is_well_known, map_key_order, scalar, INDENT};
+use super::go::{float, is_well_known, map_key_order, scalar, INDENT};
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value};
 
 fn golang_text(m: &DynamicMessage, compact: bool) -> String {
@@ -226,21 +226,10 @@ impl Text {
     }
 }
 
-/// A quoted string with the C escapes and every other byte outside printable ASCII in octal.
+/// A quoted string with the C escapes and every other byte outside printable ASCII in octal,
+/// as jhump's and golang's text writers quote strings and bytes alike.
 pub fn octal_string(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03o}")),
-        }
-    }
-    out.push('"');
+    out.push_str(&crate::source::quote_literal(bytes, false));
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod supplement;
 pub(crate) mod symbol;
 
 pub use proto_text::write as write_protos;
+pub(crate) use proto_text::{json_name as default_json_name, quote as quote_literal};
 pub use symbol::Symbol;
 
 use crate::error::Hint;

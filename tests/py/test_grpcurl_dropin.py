@@ -117,3 +117,11 @@ def test_what_rpcsh_cannot_honour_is_one_clear_line(lab):
         assert proc.stdout == ""
         assert len(proc.stderr.strip().splitlines()) == 1
         assert "not supported" in proc.stderr
+
+
+def test_durations_out_of_range_are_no_limit(lab):
+    # Go's flag package takes `inf` and 1e300 as floats: no panic, no deadline.
+    for flag, value in (("-max-time", "inf"), ("-connect-timeout", "1e300"),
+                        ("-keepalive-time", "inf")):
+        proc = rpcsh("grpcurl", flag, value, "-plaintext", lab.a, "list", "Greeter")
+        assert proc.stdout == "Greeter.SayHello\nGreeter.SayHelloAgain\n", (flag, proc.stderr)

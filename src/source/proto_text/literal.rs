@@ -51,7 +51,7 @@ pub(super) fn max_number(m: &DynamicMessage) -> i32 {
 }
 
 /// protoc's json_name for a field that sets none.
-pub(super) fn json_name(name: &str) -> String {
+pub(crate) fn json_name(name: &str) -> String {
     let mut out = String::new();
     let mut upper = false;
     for c in name.chars() {
@@ -141,7 +141,7 @@ pub(super) fn unescape(text: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// A protobuf string literal; `utf8` keeps printable non-ASCII characters as they are.
-pub(super) fn quote(bytes: &[u8], utf8: bool) -> String {
+pub(crate) fn quote(bytes: &[u8], utf8: bool) -> String {
     let mut out = String::from("\"");
     let text = if utf8 {
         std::str::from_utf8(bytes).ok()

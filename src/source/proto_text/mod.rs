@@ -6,6 +6,8 @@
 //! rules. What a server sent is untrusted: names must be identifiers and paths relative before
 //! anything is written, strings are escaped, comments lose their control characters.
 mod literal;
+
+pub(crate) use literal::{json_name, quote};
 mod names;
 mod printer;
 
