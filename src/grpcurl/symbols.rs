@@ -189,67 +189,40 @@ pub(super) fn template(m: &prost_reflect::MessageDescriptor) -> DynamicMessage {
     fn fill(m: &prost_reflect::MessageDescriptor, path: &mut Vec<String>) -> DynamicMessage {
         use prost_reflect::{Kind, MapKey, Value};
         let mut message = DynamicMessage::new(m.clone());
-        let wkt = |text: &str, key: &str| {
-            let mut s = DynamicMessage::new(m.clone());
-            let _ = s.transcode_from(&prost_types::Struct {
-                fields: [(
-                    key.to_string(),
-                    prost_types::Value {
-                        kind: Some(prost_types::value::Kind::StringValue(text.into())),
-                    },
-                )]
-                .into(),
-            });
-            s
+        // grpcurl's placeholders for what JSON itself says: a one-entry Struct naming the type.
+        let says = |text: &str| {
+            use prost_types::value::Kind::{StringValue, StructValue};
+            let entry = prost_types::Value {
+                kind: Some(StringValue(text.into())),
+            };
+            let object = prost_types::Struct {
+                fields: [(m.full_name().to_string(), entry)].into(),
+            };
+            (
+                prost_types::Value {
+                    kind: Some(StructValue(object.clone())),
+                },
+                object,
+            )
         };
-        match m.full_name() {
-            "google.protobuf.Any" => {
-                let _ = message.transcode_from(&prost_types::Any {
-                    type_url: "type.googleapis.com/google.protobuf.Empty".into(),
-                    value: Vec::new(),
-                });
-                return message;
-            }
+        let special = match m.full_name() {
+            "google.protobuf.Any" => Some(message.transcode_from(&prost_types::Any {
+                type_url: "type.googleapis.com/google.protobuf.Empty".into(),
+                value: Vec::new(),
+            })),
             "google.protobuf.Struct" => {
-                return wkt("supports arbitrary JSON objects", "google.protobuf.Struct")
+                Some(message.transcode_from(&says("supports arbitrary JSON objects").1))
             }
             "google.protobuf.Value" => {
-                let inner = prost_types::Value {
-                    kind: Some(prost_types::value::Kind::StructValue(prost_types::Struct {
-                        fields: [(
-                            "google.protobuf.Value".to_string(),
-                            prost_types::Value {
-                                kind: Some(prost_types::value::Kind::StringValue(
-                                    "supports arbitrary JSON".into(),
-                                )),
-                            },
-                        )]
-                        .into(),
-                    })),
-                };
-                let _ = message.transcode_from(&inner);
-                return message;
+                Some(message.transcode_from(&says("supports arbitrary JSON").0))
             }
-            "google.protobuf.ListValue" => {
-                let inner = prost_types::ListValue {
-                    values: vec![prost_types::Value {
-                        kind: Some(prost_types::value::Kind::StructValue(prost_types::Struct {
-                            fields: [(
-                                "google.protobuf.ListValue".to_string(),
-                                prost_types::Value {
-                                    kind: Some(prost_types::value::Kind::StringValue(
-                                        "is an array of arbitrary JSON values".into(),
-                                    )),
-                                },
-                            )]
-                            .into(),
-                        })),
-                    }],
-                };
-                let _ = message.transcode_from(&inner);
-                return message;
-            }
-            _ => {}
+            "google.protobuf.ListValue" => Some(message.transcode_from(&prost_types::ListValue {
+                values: vec![says("is an array of arbitrary JSON values").0],
+            })),
+            _ => None,
+        };
+        if special.is_some() {
+            return message;
         }
         if path.iter().any(|p| p == m.full_name()) {
             return message;
