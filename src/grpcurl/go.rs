@@ -115,7 +115,9 @@ pub fn go_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+            // Go writes the bytes it could not read as UTF-8 as this escape; rpcsh has them
+            // as U+FFFD already.
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\u{FFFD}' => {
                 out.push_str(&format!("\\u{:04x}", c as u32))
             }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),

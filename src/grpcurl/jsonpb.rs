@@ -129,9 +129,11 @@ impl Jsonpb<'_> {
             .and_then(|f| m.get_field(&f).as_bytes().cloned())
             .unwrap_or_default();
         let name = url.rsplit('/').next().unwrap_or(&url);
+        // grpcurl knows the well-known types whatever the server sends (golang's registry).
         let inner = desc
             .parent_pool()
             .get_message_by_name(name)
+            .or_else(|| crate::source::well_known().get_message_by_name(name))
             .and_then(|d| DynamicMessage::decode(d, bytes.as_ref()).ok());
         let Some(inner) = inner else {
             let mut fields = BTreeMap::new();

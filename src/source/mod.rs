@@ -82,7 +82,7 @@ struct Reflected {
 /// The well-known types (`google/protobuf/*.proto`), built once when first needed: every source
 /// may refer to them without shipping them. Not up front: a one-shot call that uses none would
 /// pay the memory.
-fn well_known() -> &'static DescriptorPool {
+pub(crate) fn well_known() -> &'static DescriptorPool {
     static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         DescriptorPool::decode(crate::pb::WELL_KNOWN_TYPES).expect("valid well-known types")
