@@ -81,7 +81,15 @@ impl Run<'_> {
             ));
         }
         print(&out);
-        let (requests, count) = self.requests(&md).map_err(failed)?;
+        // A stream fed from stdin sends each message as it is read, as grpcurl does (a bidi
+        // call can be typed at); the rest is read whole first.
+        let from_stdin = md.is_client_streaming()
+            && self.f.text("d") == Some("@")
+            && self.format == Format::Json;
+        let (requests, mut count) = match from_stdin {
+            true => (Vec::new(), 0),
+            false => self.requests(&md).map_err(failed)?,
+        };
         let timeout = self.deadline.map(|at| {
             at.saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1))
@@ -107,8 +115,19 @@ impl Run<'_> {
             trailers: None,
             broken: None,
         };
-        let stream = futures_util::stream::iter(requests);
-        let result = link.invoke(&md, stream, &options, &mut printer).await;
+        let result = if from_stdin {
+            let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let (stream, bad) = stdin_stream(&md, self.parse_options(), sent.clone());
+            let result = tokio::select! {
+                r = link.invoke(&md, stream, &options, &mut printer) => r,
+                Ok(bad) = bad => Err(CallError::Handler(bad)),
+            };
+            count = sent.load(std::sync::atomic::Ordering::Relaxed);
+            result
+        } else {
+            let stream = futures_util::stream::iter(requests);
+            link.invoke(&md, stream, &options, &mut printer).await
+        };
         let status = match result {
             Ok(()) => None,
             Err(CallError::Status(s)) => Some(s),
@@ -222,6 +241,13 @@ impl Run<'_> {
         text
     }
 
+    fn parse_options(&self) -> crate::input::ParseOptions {
+        crate::input::ParseOptions {
+            allow_unknown_fields: self.f.on("allow-unknown-fields"),
+            ..Default::default()
+        }
+    }
+
     /// The request messages of `-d` and how many grpcurl would count: none for no JSON data
     /// (unary and server-streaming calls then send an empty message).
     fn requests(&self, md: &MethodDescriptor) -> Result<(Vec<DynamicMessage>, usize), String> {
@@ -238,14 +264,8 @@ impl Run<'_> {
         };
         let input = md.input();
         let messages = match self.format {
-            Format::Json => {
-                let parse = crate::input::ParseOptions {
-                    allow_unknown_fields: self.f.on("allow-unknown-fields"),
-                    ..Default::default()
-                };
-                crate::input::parse_messages(&data, &input, parse)
-                    .map_err(|e| format!("error getting request data: {}", cause(&e)))?
-            }
+            Format::Json => crate::input::parse_messages(&data, &input, self.parse_options())
+                .map_err(|e| format!("error getting request data: {}", cause(&e)))?,
             Format::Text => data
                 .split('\x1e')
                 .map(|chunk| DynamicMessage::parse_text_format(input.clone(), chunk))
@@ -271,6 +291,41 @@ impl Run<'_> {
         }
         Ok((messages, count))
     }
+}
+
+/// The messages of stdin as a stream, each sent as soon as it is read and counted in `sent`;
+/// the first bad one ends the call (the receiver gets its error) without half-closing it.
+fn stdin_stream(
+    md: &MethodDescriptor,
+    parse: crate::input::ParseOptions,
+    sent: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> (
+    impl futures_util::Stream<Item = DynamicMessage> + Send + 'static,
+    tokio::sync::oneshot::Receiver<anyhow::Error>,
+) {
+    use futures_util::StreamExt;
+    let mut messages = crate::input::stdin_messages(md.input(), parse);
+    let (bad_tx, bad_rx) = tokio::sync::oneshot::channel();
+    let (good_tx, good_rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(next) = messages.recv().await {
+            match next {
+                Ok(m) => {
+                    if good_tx.send(m).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = bad_tx.send(e.context("error getting request data"));
+                    return std::future::pending::<()>().await;
+                }
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(good_rx).inspect(move |_| {
+        sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    (stream, bad_rx)
 }
 
 /// The `google.rpc.Status` of a failed call: from `grpc-status-details-bin`, else made of its

@@ -116,6 +116,8 @@ CASES = [
     ("-plaintext -format text -d @ {M} interop.v1.Mirror/ReflectStream", "i32: 1\x1ei32: 2", True),
     ("-plaintext -d @ {A} Greeter/SayHello", '{"name":"stdin"}', True),
     ("-plaintext -d @ {A} RouteGuide/RecordRoute", '{"latitude":1} {"latitude":2}\n{"latitude":409146138,"longitude":-746188906}', True),
+    (f"-plaintext -v -d @ {{A}} {E}/Chat", '{"seq":1} {"seq":2}', True),
+    (f"-plaintext -d @ {{A}} {E}/Chat", '{"seq":1} {"se', False),
     # Verbose output, headers.
     ("""-plaintext -v -d '{"name":"bob"}' {A} Greeter/SayHello""", None, True),
     ("""-plaintext -vv -d '{"name":"bob"}' {A} Greeter/SayHello""", None, True),

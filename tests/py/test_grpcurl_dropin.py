@@ -165,3 +165,26 @@ def test_same_as_grpcurl_on_a_cpp_server(cpp, grpcurl, line):
     agentless = lambda out: "\n".join(
         l for l in corpus.normal(out).split("\n") if not l.startswith("x-user-agent: "))
     assert agentless(ours.stdout) == agentless(theirs.stdout), ours.stderr
+
+
+def test_a_stream_from_stdin_is_sent_as_it_is_read(lab):
+    """`-d @` on a bidi method: the first answer comes back while stdin is still open."""
+    proc = subprocess.Popen([RPCSH, "grpcurl", "-plaintext", "-d", "@", lab.a,
+                             "rpcsh.testing.v1.Testing/Chat"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=corpus.env())
+    # Were the answer held until stdin closes, the reads below would wait: a watchdog ends it.
+    import threading
+    watchdog = threading.Timer(20, proc.kill)
+    watchdog.start()
+    try:
+        proc.stdin.write('{"seq": 1}\n')
+        proc.stdin.flush()
+        first = [proc.stdout.readline() for _ in range(3)]
+        assert first == ["{\n", '  "seq": "1"\n', "}\n"]
+        proc.stdin.write('{"seq": 2}\n')
+        proc.stdin.close()
+        assert proc.stdout.read() == '{\n  "seq": "2"\n}\n'
+        assert proc.wait(timeout=10) == 0
+    finally:
+        watchdog.cancel()
+        proc.kill()
