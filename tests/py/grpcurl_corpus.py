@@ -90,6 +90,7 @@ CASES = [
     ("""-plaintext -format text -d 'ret: "a"' {A} Contact/tellResult""", None, True),
     (f"-plaintext -d '{BIG}' {{M}} interop.v1.Mirror/Reflect", None, True),
     ("-plaintext -emit-defaults -d '{}' {M} interop.v1.Mirror/Reflect", None, True),
+    ("""-plaintext -d '{"mask":{"paths":["a.b","c_d"]}}' {M} interop.v1.Mirror/Reflect""", None, True),
     ("""-plaintext -d '{"inner":{"text":"x"},"dbl":1234567,"flt":3.4e38}' {M} interop.v1.Mirror/Reflect""", None, True),
     ("""-plaintext -d '{"dbl":0.00001,"flt":-0.5}' {M} interop.v1.Mirror/Reflect""", None, True),
     ("""-plaintext -format text -d 'i32: 5 text: "h\\303\\251llo\\n" counts: <key: "a" value: 2> inner: <text: "x">' {M} interop.v1.Mirror/Reflect""", None, True),
