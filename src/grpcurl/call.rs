@@ -4,7 +4,7 @@
 //! block or `-format-error` status and exit code.
 use super::json::JsonNames;
 use super::symbols::{find, Found};
-use super::{as_header, cause, fail, print, protoprint, text, Exit, Format, Run, STATUS_OFFSET};
+use super::{cause, fail, print, protoprint, text, Exit, Format, Run, STATUS_OFFSET};
 use crate::invoke::{self, CallError, CallOptions};
 use crate::source::Schema;
 use prost::Message;
@@ -16,71 +16,32 @@ use tonic::metadata::MetadataMap;
 impl Run<'_> {
     pub(super) async fn invoke(&self, symbol: &str) -> Result<(), Exit> {
         let started = Instant::now();
-        let verbose = self.f.on("v") || self.f.on("vv");
-        let mut session = self.open(true, !verbose).await?;
+        let verbosity = match (self.f.on("vv"), self.f.on("v")) {
+            (true, _) => 2,
+            (false, true) => 1,
+            _ => 0,
+        };
+        let mut session = self.open(true, verbosity == 0).await?;
         let link = session.link.clone().ok_or_else(|| fail("no connection"))?;
         let failed = |msg: String| fail(format!("Error invoking method {symbol:?}: {msg}"));
-        let (service, method) = match symbol.rfind('/').or_else(|| symbol.rfind('.')) {
-            Some(i) if i > 0 && i + 1 < symbol.len() => (&symbol[..i], &symbol[i + 1..]),
-            _ => {
-                return Err(failed(format!(
-                    "given method name {symbol:?} is not in expected format: 'service/method' or 'service.method'"
-                )))
-            }
-        };
         let schema = &mut session.schema;
-        let found = find(schema, service).await.map_err(|e| {
-            failed(format!(
-                "failed to query for service descriptor {service:?}: {e}"
-            ))
-        })?;
-        let Some(Found::Service(sd)) = found else {
-            return Err(failed(format!(
-                "target server does not expose service {service:?}"
-            )));
-        };
-        let Some(md) = sd.methods().find(|m| m.name() == method) else {
-            return Err(failed(format!(
-                "service {service:?} does not include a method named {method:?}"
-            )));
-        };
-        let verbosity = if self.f.on("vv") {
-            2
-        } else if self.f.on("v") {
-            1
-        } else {
-            0
-        };
-        let mut out = String::new();
-        let mut metadata = session.metadata.clone();
-        let rpc = crate::connection::parse_headers(
-            &self
-                .rpc_headers
-                .iter()
-                .map(|h| as_header(h))
-                .collect::<Vec<_>>(),
-        )
-        .map_err(|e| failed(cause(&e)))?;
-        for (k, v) in rpc.into_headers().iter() {
-            metadata.as_mut().append(k.clone(), v.clone());
-        }
+        let (sd, md) = resolve(schema, symbol).await.map_err(failed)?;
         if verbosity > 0 {
             let docs = schema.docs(sd.full_name());
             let mut p = protoprint::Printer::new(&docs);
             p.method(&md, 0);
-            out.push_str(&format!("\nResolved method descriptor:\n{}", p.out));
             let sent: Vec<String> = self
                 .headers
                 .iter()
                 .chain(&self.rpc_headers)
                 .cloned()
                 .collect();
-            out.push_str(&format!(
-                "\nRequest metadata to send:\n{}\n",
+            print(&format!(
+                "\nResolved method descriptor:\n{}\nRequest metadata to send:\n{}\n",
+                p.out,
                 metadata_text(&parse_sent(&sent))
             ));
         }
-        print(&out);
         // A stream fed from stdin sends each message as it is read, as grpcurl does (a bidi
         // call can be typed at); the rest is read whole first.
         let from_stdin = md.is_client_streaming()
@@ -90,13 +51,12 @@ impl Run<'_> {
             true => (Vec::new(), 0),
             false => self.requests(&md).map_err(failed)?,
         };
-        let timeout = self.deadline.map(|at| {
-            at.saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1))
-        });
         let options = CallOptions {
-            metadata,
-            timeout,
+            metadata: session.metadata.clone(),
+            timeout: self.deadline.map(|at| {
+                at.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1))
+            }),
             max_message_size: self.conn.max_message_size,
             compress: None,
         };
@@ -139,41 +99,20 @@ impl Run<'_> {
                 return Err(failed(cause(&e)));
             }
         };
-        if verbosity > 0 {
-            if !printer.headers_shown && (printer.unary || status.is_none()) {
-                printer.write_headers(&MetadataMap::new());
-            }
-            let trailers = match &status {
-                Some(s) if printer.trailers.is_none() => s.metadata().clone(),
-                _ => printer.trailers.take().unwrap_or_default(),
-            };
-            let text = format!(
-                "\nResponse trailers received:\n{}\n",
-                metadata_text(&received(&trailers))
-            );
-            printer.write(&text);
-            let s = |n: usize| if n == 1 { "" } else { "s" };
-            let text = format!(
-                "Sent {count} request{} and received {} response{}\n",
-                s(count),
-                printer.responses,
-                s(printer.responses)
-            );
-            printer.write(&text);
-            if verbosity > 1 && !self.legacy {
-                let text = format!("Timing Data: {:?}\n", started.elapsed());
-                printer.write(&text);
-            }
-        }
+        printer.finish(status.as_ref(), count, started);
         if let Some(e) = printer.broken.take() {
-            let _ = printer.out.flush();
             return Err(failed(e));
         }
-        let _ = printer.out.flush();
         drop(printer);
-        let Some(status) = status else {
-            return Ok(());
-        };
+        match status {
+            None => Ok(()),
+            Some(status) => Err(self.failed_call(schema, status).await),
+        }
+    }
+
+    /// The end of a failed call: grpcurl's `ERROR:` block (or `-format-error`'s status) on
+    /// stderr, and 64 plus the code.
+    async fn failed_call(&self, schema: &mut Schema, status: tonic::Status) -> Exit {
         // Past -max-time: grpc-go's own words.
         let status = match crate::error::is_client_deadline(&status)
             || status.message() == crate::error::timed_out().message()
@@ -182,23 +121,20 @@ impl Run<'_> {
             false => status,
         };
         schema.load_detail_types(&status).await;
-        let names = JsonNames::default();
         let text = if self.f.on("format-error") {
+            let names = JsonNames::default();
             let formatted = status_message(&status, schema.pool())
                 .map(|m| match self.format {
                     Format::Json => self.json(&m, self.f.on("emit-defaults"), &names),
                     Format::Text => text::text(&m),
                 })
                 .unwrap_or_default();
-            formatted
+            format!("{formatted}\n")
         } else {
             self.error_block(&status, schema)
         };
         eprint!("{}", crate::style::printable(&text));
-        if self.f.on("format-error") {
-            eprintln!();
-        }
-        Err(Exit::Code(STATUS_OFFSET + status.code() as u8))
+        Exit::Code(STATUS_OFFSET + status.code() as u8)
     }
 
     /// grpcurl's `ERROR:` block, its details as the formatter prints them.
@@ -294,6 +230,33 @@ impl Run<'_> {
         }
         Ok((messages, count))
     }
+}
+
+/// The service and method a grpcurl method name (`svc/method` or `svc.method`, the service
+/// fully qualified) names, or grpcurl's words for why not.
+async fn resolve(
+    schema: &mut Schema,
+    symbol: &str,
+) -> Result<(prost_reflect::ServiceDescriptor, MethodDescriptor), String> {
+    let (service, method) = match symbol.rfind('/').or_else(|| symbol.rfind('.')) {
+        Some(i) if i > 0 && i + 1 < symbol.len() => (&symbol[..i], &symbol[i + 1..]),
+        _ => {
+            return Err(format!(
+                "given method name {symbol:?} is not in expected format: 'service/method' or 'service.method'"
+            ))
+        }
+    };
+    let found = find(schema, service)
+        .await
+        .map_err(|e| format!("failed to query for service descriptor {service:?}: {e}"))?;
+    let Some(Found::Service(sd)) = found else {
+        return Err(format!("target server does not expose service {service:?}"));
+    };
+    let md = sd
+        .methods()
+        .find(|m| m.name() == method)
+        .ok_or_else(|| format!("service {service:?} does not include a method named {method:?}"))?;
+    Ok((sd, md))
 }
 
 /// JSON whose `google.protobuf.FieldMask` values are written as jhump's JSON takes them,
@@ -532,6 +495,34 @@ impl<W: Write> Printer<'_, W> {
                 self.broken = Some(e.to_string());
             }
         }
+    }
+
+    /// `-v`'s end of a call: headers if none came, trailers (a failed call's are its status's
+    /// metadata), `Sent N requests and received M responses` and, with `-vv` as 1.9, the time.
+    /// The output is flushed.
+    fn finish(&mut self, status: Option<&tonic::Status>, sent: usize, started: Instant) {
+        if self.verbosity > 0 {
+            if !self.headers_shown && (self.unary || status.is_none()) {
+                self.write_headers(&MetadataMap::new());
+            }
+            let trailers = match status {
+                Some(s) if self.trailers.is_none() => s.metadata().clone(),
+                _ => self.trailers.take().unwrap_or_default(),
+            };
+            let s = |n: usize| if n == 1 { "" } else { "s" };
+            let mut text = format!(
+                "\nResponse trailers received:\n{}\nSent {sent} request{} and received {} response{}\n",
+                metadata_text(&received(&trailers)),
+                s(sent),
+                self.responses,
+                s(self.responses)
+            );
+            if self.verbosity > 1 && !self.run.legacy {
+                text.push_str(&format!("Timing Data: {:?}\n", started.elapsed()));
+            }
+            self.write(&text);
+        }
+        let _ = self.out.flush();
     }
 
     fn write_headers(&mut self, headers: &MetadataMap) {

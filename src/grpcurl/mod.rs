@@ -138,6 +138,38 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
         );
         return Ok(());
     }
+    let format = check_flags(&f)?;
+    let (target, action) = positional(&f)?;
+    let reflection = check_sources(&f, target.as_deref(), &action)?;
+    let deadline = seconds(&f, "max-time").and_then(|d| Instant::now().checked_add(d));
+    let run = Run {
+        f: &f,
+        conn: connection(&f, target, reflection)?,
+        format,
+        deadline,
+        rpc_headers: expand(&f, "rpc-header", "rpc headers")?,
+        headers: expand(&f, "H", "additional headers")?,
+        legacy: std::env::var("RPCSH_GRPCURL").is_ok_and(|v| v.starts_with("1.8")),
+    };
+    let limited = async {
+        match action {
+            Action::List(service) => run.list(service).await,
+            Action::Describe(symbol) => run.describe(symbol).await,
+            Action::Invoke(method) => run.invoke(&method).await,
+        }
+    };
+    // A little after the call's own deadline, so that a call past -max-time ends as grpcurl's
+    // does, with DEADLINE_EXCEEDED; this bounds what comes before it (reflection).
+    match deadline.and_then(|at| at.checked_add(Duration::from_millis(250))) {
+        None => limited.await,
+        Some(at) => tokio::time::timeout_at(at.into(), limited)
+            .await
+            .unwrap_or_else(|_| Err(fail("rpcsh: error: context deadline exceeded (-max-time)"))),
+    }
+}
+
+/// grpcurl's checks of its flags, in its words; the format of requests and responses.
+fn check_flags(f: &Flags) -> Result<Format, Exit> {
     for (flag, what) in [
         ("connect-timeout", "-connect-timeout"),
         ("keepalive-time", "-keepalive-time"),
@@ -193,6 +225,14 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
     if f.on("emit-defaults") && format != "json" {
         warn("The -emit-defaults is only used when using json format.");
     }
+    Ok(match format {
+        "text" => Format::Text,
+        _ => Format::Json,
+    })
+}
+
+/// The address (when given) and what to do, from the positional arguments.
+fn positional(f: &Flags) -> Result<(Option<String>, Action), Exit> {
     let mut rest = f.args.clone().into_iter().peekable();
     let target = match rest.peek().map(String::as_str) {
         None => return Err(usage("Too few arguments.")),
@@ -216,6 +256,11 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
     if rest.next().is_some() {
         return Err(usage("Too many arguments."));
     }
+    Ok((target, action))
+}
+
+/// grpcurl's checks of where the schema comes from; whether reflection is used.
+fn check_sources(f: &Flags, target: Option<&str>, action: &Action) -> Result<bool, Exit> {
     let (protosets, protos) = (f.list("protoset"), f.list("proto"));
     if matches!(action, Action::Invoke(_)) && target.is_none() {
         return Err(usage("No host:port specified."));
@@ -249,7 +294,7 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
     if let (Some(a), Some(s)) = (f.text("authority"), f.text("servername")) {
         if a == s {
             warn("Both -servername and -authority are present; prefer only -authority.");
-        } else if !plaintext {
+        } else if !f.on("plaintext") {
             return Err(usage(
                 "Cannot specify different values for -servername and -authority.",
             ));
@@ -260,25 +305,33 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
             "rpcsh: error: -alts is not supported: rpcsh has no ALTS (Google's transport security between its own services); use TLS",
         ));
     }
-    if let Some(t) = target.as_deref().filter(|t| t.starts_with("xds:")) {
+    if let Some(t) = target.filter(|t| t.starts_with("xds:")) {
         return Err(fail(format!(
             "rpcsh: error: xds targets ({t}) are not supported: give the address of a server or a proxy"
         )));
     }
-    let deadline = seconds(&f, "max-time").and_then(|d| Instant::now().checked_add(d));
-    let expand = |list: Vec<String>, what: &str| -> Result<Vec<String>, Exit> {
-        let list: Vec<String> = list.into_iter().filter(|h| !h.is_empty()).collect();
-        if !f.on("expand-headers") {
-            return Ok(list);
-        }
-        list.iter()
-            .map(|h| expand_env(h))
-            .collect::<Result<_, _>>()
-            .map_err(|e| fail(format!("Failed to expand {what}: {e}")))
-    };
-    let headers = expand(f.list("H"), "additional headers")?;
-    let rpc_headers = expand(f.list("rpc-header"), "rpc headers")?;
-    let reflect_headers = expand(f.list("reflect-header"), "reflection headers")?;
+    Ok(reflection)
+}
+
+/// The headers of a repeatable flag, `${NAME}`s expanded with `-expand-headers`.
+fn expand(f: &Flags, flag: &str, what: &str) -> Result<Vec<String>, Exit> {
+    let list: Vec<String> = f.list(flag).into_iter().filter(|h| !h.is_empty()).collect();
+    if !f.on("expand-headers") {
+        return Ok(list);
+    }
+    list.iter()
+        .map(|h| expand_env(h))
+        .collect::<Result<_, _>>()
+        .map_err(|e| fail(format!("Failed to expand {what}: {e}")))
+}
+
+/// The connection grpcurl's flags describe.
+fn connection(f: &Flags, target: Option<String>, reflection: bool) -> Result<Connection, Exit> {
+    let (protosets, protos) = (f.list("protoset"), f.list("proto"));
+    let files = !protosets.is_empty() || !protos.is_empty();
+    let plaintext = f.on("plaintext");
+    let headers = expand(f, "H", "additional headers")?;
+    let reflect_headers = expand(f, "reflect-header", "reflection headers")?;
     // Files without an address are only read: the placeholder is never dialled.
     let addr = target.clone().unwrap_or_else(|| "127.0.0.1:0".into());
     let addr = match (
@@ -305,10 +358,8 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
                 .text("authority")
                 .or(f.text("servername"))
                 .map(String::from),
-            connect_timeout: Some(
-                seconds(&f, "connect-timeout").unwrap_or(Duration::from_secs(10)),
-            ),
-            keepalive: seconds(&f, "keepalive-time"),
+            connect_timeout: Some(seconds(f, "connect-timeout").unwrap_or(Duration::from_secs(10))),
+            keepalive: seconds(f, "keepalive-time"),
             user_agent: Some(match f.text("user-agent") {
                 Some(ua) => format!("{ua} grpcurl/v1.9.3"),
                 None => "grpcurl/v1.9.3".into(),
@@ -318,6 +369,10 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
         },
         headers: headers.iter().map(|h| as_header(h)).collect(),
         reflect_headers: reflect_headers.iter().map(|h| as_header(h)).collect(),
+        rpc_headers: expand(f, "rpc-header", "rpc headers")?
+            .iter()
+            .map(|h| as_header(h))
+            .collect(),
         protos: protos.iter().map(Into::into).collect(),
         import_paths: f.list("import-path").iter().map(Into::into).collect(),
         protoset: protoset_files.next(),
@@ -330,32 +385,7 @@ async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
         conn.schema_add.extend(conn.protoset.take());
         conn.schema_add.append(&mut conn.protos);
     }
-    let run = Run {
-        f: &f,
-        conn,
-        format: if format == "text" {
-            Format::Text
-        } else {
-            Format::Json
-        },
-        deadline,
-        rpc_headers,
-        headers,
-        legacy: std::env::var("RPCSH_GRPCURL").is_ok_and(|v| v.starts_with("1.8")),
-    };
-    let limited = async {
-        match action {
-            Action::List(service) => run.list(service).await,
-            Action::Describe(symbol) => run.describe(symbol).await,
-            Action::Invoke(method) => run.invoke(&method).await,
-        }
-    };
-    match deadline {
-        None => limited.await,
-        Some(at) => tokio::time::timeout_at(at.into(), limited)
-            .await
-            .unwrap_or_else(|_| Err(fail("rpcsh: error: context deadline exceeded (-max-time)"))),
-    }
+    Ok(conn)
 }
 
 /// A flag's seconds as a duration: none when not given, zero, or too long to be one (`inf`).
