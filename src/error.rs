@@ -230,10 +230,41 @@ pub fn root_message(err: &anyhow::Error) -> String {
     .to_string()
 }
 
-/// How `transport` says a server accepted the connection and then sent nothing.
-pub const SILENT_SERVER: &str = "the server accepted the connection but sent nothing";
-/// How `transport` says a link went silent after the server had answered.
-pub const CONNECTION_LOST: &str = "connection lost: the server sent nothing";
+/// A server gone silent, as `transport` sees it: the `io::Error` it fails the read with holds
+/// this, so what a silence means is found by type, not by its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Silence {
+    /// Accepted the connection and sent nothing for this long (`--connect-timeout`).
+    BeforeAnswer(std::time::Duration),
+    /// Answered once, then left a keepalive ping unanswered this long (`--keepalive`).
+    AfterAnswer(std::time::Duration),
+}
+
+impl fmt::Display for Silence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Silence::BeforeAnswer(d) => write!(
+                f,
+                "the server accepted the connection but sent nothing in {} (a hung server, or a proxy in the way); --connect-timeout changes the wait",
+                humantime::format_duration(*d)
+            ),
+            Silence::AfterAnswer(d) => write!(
+                f,
+                "connection lost: the server sent nothing for {}: no answer to a keepalive ping (a dead link, or a frozen server); --keepalive changes the wait",
+                humantime::format_duration(*d)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Silence {}
+
+/// The silence that failed a connection, if that is what did.
+pub fn silence(err: &(dyn std::error::Error + 'static)) -> Option<Silence> {
+    std::iter::successors(Some(err), |e| e.source())
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .find_map(|io| io.get_ref()?.downcast_ref::<Silence>().copied())
+}
 
 /// When tonic reports a broken connection as a status (`Unknown: transport error`), the root
 /// cause of it: such a status is not the server's answer.
@@ -265,7 +296,7 @@ pub fn broken(status: &tonic::Status, first_exchange: bool, tls: bool) -> Option
         || over_limit
         || cause.contains("CertificateRequired")
         || (tls && first_exchange)
-        || cause.starts_with(SILENT_SERVER);
+        || matches!(silence(source), Some(Silence::BeforeAnswer(_)));
     if hinted {
         return None;
     }
@@ -283,7 +314,9 @@ pub fn broken(status: &tonic::Status, first_exchange: bool, tls: bool) -> Option
         }
         // A plaintext call whose connection closed before any answer: a TLS server, likely.
         _ if first_exchange => None,
-        _ if cause.starts_with(CONNECTION_LOST) => Some(tonic::Status::unavailable(cause)),
+        _ if matches!(silence(source), Some(Silence::AfterAnswer(_))) => {
+            Some(tonic::Status::unavailable(cause))
+        }
         _ => Some(tonic::Status::unavailable(format!(
             "the connection was lost: {cause}"
         ))),
@@ -315,6 +348,7 @@ pub fn status_error(
     if let Some(broken) = broken(&status, first_exchange, tls) {
         return anyhow::Error::new(ServerStatus::new(&broken)).context(doing.to_string());
     }
+    let silent = std::error::Error::source(&status).and_then(silence);
     match transport_cause(&status) {
         // rustls names the TLS alert when it arrives in time.
         Some(cause) if cause.contains("CertificateRequired") || (tls && first_exchange) => {
@@ -324,7 +358,9 @@ pub fn status_error(
             )
             .into()
         }
-        Some(cause) if cause.starts_with(SILENT_SERVER) => anyhow::anyhow!("{doing}: {cause}"),
+        Some(cause) if matches!(silent, Some(Silence::BeforeAnswer(_))) => {
+            anyhow::anyhow!("{doing}: {cause}")
+        }
         // h2 names a header list over its limit only so: too long to be sent in the frames
         // allowed, or a stream error it does not say more of.
         Some(cause) if cause.contains("too_many_continuations") => Hint::new(

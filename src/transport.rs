@@ -503,22 +503,14 @@ impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Watched<S> {
                 if this.timer.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
-                let message = match (this.first, this.keepalive) {
-                    (Some(d), _) => format!(
-                        "{} in {} (a hung server, or a proxy in the way); --connect-timeout changes the wait",
-                        crate::error::SILENT_SERVER,
-                        humantime::format_duration(d)
-                    ),
-                    (None, Some(k)) => format!(
-                        "{} for {}: no answer to a keepalive ping (a dead link, or a frozen server); --keepalive changes the wait",
-                        crate::error::CONNECTION_LOST,
-                        humantime::format_duration(Self::limit(k))
-                    ),
+                let silence = match (this.first, this.keepalive) {
+                    (Some(d), _) => crate::error::Silence::BeforeAnswer(d),
+                    (None, Some(k)) => crate::error::Silence::AfterAnswer(Self::limit(k)),
                     (None, None) => return Poll::Pending,
                 };
                 Poll::Ready(Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    message,
+                    silence,
                 )))
             }
             other => other,
