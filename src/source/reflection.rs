@@ -15,8 +15,24 @@ use tonic_reflection::pb::v1::{
 
 const V1: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 const V1ALPHA: &str = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
-/// The status of a request the stream ended before answering.
-const STREAM_ENDED: &str = "the reflection stream ended without an answer";
+/// How a request goes unanswered: the stream ended before its answer (asked again on a new
+/// one), or the call failed with a status.
+#[derive(Debug, Clone)]
+enum Unanswered {
+    Ended,
+    Failed(tonic::Status),
+}
+
+impl From<tonic::Status> for Unanswered {
+    fn from(status: tonic::Status) -> Self {
+        Unanswered::Failed(status)
+    }
+}
+
+/// Whether `answer` is a refusal of the service itself (no such version on the server).
+fn unimplemented(answer: &Result<MessageResponse, Unanswered>) -> bool {
+    matches!(answer, Err(Unanswered::Failed(s)) if s.code() == Code::Unimplemented)
+}
 
 type Codec = tonic_prost::ProstCodec<ServerReflectionRequest, ServerReflectionResponse>;
 
@@ -147,7 +163,7 @@ impl Reflection {
         let mut answers = match self.version {
             Some(path) if self.forced => {
                 let answers = self.exchange(path, &requests).await;
-                if matches!(&answers[0], Err(s) if s.code() == Code::Unimplemented) {
+                if unimplemented(&answers[0]) {
                     let version = self.version().unwrap_or_default();
                     let other = if version == "v1" { "v1alpha" } else { "v1" };
                     let refused = || {
@@ -163,10 +179,10 @@ impl Reflection {
             Some(path) => self.exchange(path, &requests).await,
             None => {
                 let first = self.exchange(V1, &requests).await;
-                if matches!(&first[0], Err(s) if s.code() == Code::Unimplemented) {
+                if unimplemented(&first[0]) {
                     self.stream = None;
                     let second = self.exchange(V1ALPHA, &requests).await;
-                    if matches!(&second[0], Err(s) if s.code() == Code::Unimplemented) {
+                    if unimplemented(&second[0]) {
                         return requests
                             .iter()
                             .map(|_| Err(crate::error::NoReflection.into()))
@@ -186,7 +202,7 @@ impl Reflection {
             let lost: Vec<usize> = answers
                 .iter()
                 .enumerate()
-                .filter(|(_, a)| matches!(a, Err(s) if s.message() == STREAM_ENDED))
+                .filter(|(_, a)| matches!(a, Err(Unanswered::Ended)))
                 .map(|(i, _)| i)
                 .collect();
             if lost.is_empty() || lost.len() == requests.len() {
@@ -197,7 +213,7 @@ impl Reflection {
             let retried = self.exchange(path, &again).await;
             let progress = retried
                 .iter()
-                .any(|a| !matches!(a, Err(s) if s.message() == STREAM_ENDED));
+                .any(|a| !matches!(a, Err(Unanswered::Ended)));
             for (i, answer) in lost.into_iter().zip(retried) {
                 answers[i] = answer;
             }
@@ -214,7 +230,10 @@ impl Reflection {
                 }
                 .into()),
                 Ok(other) => Ok(other),
-                Err(status) => Err(self.failed(status)),
+                Err(Unanswered::Failed(status)) => Err(self.failed(status)),
+                Err(Unanswered::Ended) => Err(self.failed(tonic::Status::unavailable(
+                    "the reflection stream ended without an answer",
+                ))),
             })
             .collect()
     }
@@ -249,19 +268,19 @@ impl Reflection {
 
     /// Sends `requests` on the open stream (or a new one) and reads as many answers. After an
     /// error status the stream is dropped (it ended there); requests it did not answer get a
-    /// `STREAM_ENDED` status.
+    /// `Unanswered::Ended`.
     async fn exchange(
         &mut self,
         path: &'static str,
         requests: &[MessageRequest],
-    ) -> Vec<Result<MessageResponse, tonic::Status>> {
+    ) -> Vec<Result<MessageResponse, Unanswered>> {
         let messages = requests.iter().map(|r| ServerReflectionRequest {
             host: String::new(),
             message_request: Some(r.clone()),
         });
         let mut answers = Vec::with_capacity(requests.len());
-        if let Err(status) = self.send(path, messages).await {
-            return requests.iter().map(|_| Err(status.clone())).collect();
+        if let Err(unanswered) = self.send(path, messages).await {
+            return requests.iter().map(|_| Err(unanswered.clone())).collect();
         }
         let (_, responses) = self.stream.as_mut().expect("opened by send");
         for _ in requests {
@@ -270,8 +289,8 @@ impl Reflection {
                     message_response: Some(r),
                     ..
                 })) => Ok(r),
-                Ok(_) => Err(tonic::Status::unavailable(STREAM_ENDED)),
-                Err(status) => Err(status),
+                Ok(_) => Err(Unanswered::Ended),
+                Err(status) => Err(Unanswered::Failed(status)),
             };
             // An error answer leaves the stream open on most servers; an error status ends it.
             let ended = answer.is_err();
@@ -289,7 +308,7 @@ impl Reflection {
             self.stream = None;
         }
         while answers.len() < requests.len() {
-            answers.push(Err(tonic::Status::unavailable(STREAM_ENDED)));
+            answers.push(Err(Unanswered::Ended));
         }
         answers
     }
@@ -300,7 +319,7 @@ impl Reflection {
         &mut self,
         path: &'static str,
         messages: impl ExactSizeIterator<Item = ServerReflectionRequest>,
-    ) -> Result<(), tonic::Status> {
+    ) -> Result<(), Unanswered> {
         if let Some((tx, _)) = &self.stream {
             let mut sent = true;
             for m in messages {
@@ -310,7 +329,7 @@ impl Reflection {
                 return Ok(());
             }
             self.stream = None;
-            return Err(tonic::Status::unavailable(STREAM_ENDED));
+            return Err(Unanswered::Ended);
         }
         let (tx, rx) = mpsc::unbounded_channel();
         for m in messages {
