@@ -4,17 +4,19 @@
 //!
 //! ```text
 //! front ends    cli (flags, dispatch: only main imports it)  commands (one-shot call, list, ...)
-//!               repl/ (the shell)  script (rpcsh run, over the shell)  bench
-//!               grpcurl/ (grpcurl's command line and output, on the same engine)
+//!               convert (encode, decode)  drift (check)  repl/ (the shell)  script (rpcsh run,
+//!               over the shell)  bench  grpcurl/ (grpcurl's command line and output)
+//!               relay/ (rpcsh proxy)  mock/ (serve --mock: a recording as a server)
 //! session       connection (settings + config section -> channel and schema)  config (the file)
-//!               expect (checks the shell and scripts run)
-//! client core   link (gRPC or web/ per session)  transport  source/  input  invoke  web/
-//!               (Connect, gRPC-Web)  format  exchange (call --envelope's document)
-//!               any_json (Anys prost-reflect cannot print)  codec  credentials (-u, netrc)
-//!               sanitize (answers tonic must not see: non-gRPC ones among them)  error  style
-//!               stats
+//!               expect (checks the shell and scripts run)  recording (calls written as scripts)
+//! client core   link (gRPC or web/ per session)  transport  proxy (HTTP CONNECT)  source/
+//!               input  invoke  web/ (Connect, gRPC-Web)  format  exchange (call --envelope's
+//!               document)  any_json (Anys prost-reflect cannot print)  codec  credentials (-u,
+//!               netrc)  sanitize (answers tonic must not see: non-gRPC ones among them)  error
+//!               style  stats  signals (exit codes and the terminal on a signal)
 //! bottom        util (durations, sizes): everyone may use it
-//! demo          demo/  server  pb — beside the client, importing nothing of it
+//! demo          demo/  server  pb  fake (made-up messages) — beside the client, importing
+//!               nothing of it
 //! ```
 //!
 //! The client is a pipeline — `transport` connects, `source` learns the schema, `input` turns

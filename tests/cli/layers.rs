@@ -133,6 +133,26 @@ fn the_layers_rules_hold() {
 }
 
 #[test]
+fn the_diagram_in_lib_rs_names_every_module() {
+    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+        .unwrap();
+    let diagram = lib
+        .split("```text")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("src/lib.rs draws the layers in a ```text block");
+    let words: BTreeSet<&str> = diagram
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    let missing: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
+        .filter(|m| !words.contains(m))
+        .collect();
+    assert!(missing.is_empty(), "src/lib.rs's diagram does not place {missing:?}");
+}
+
+#[test]
 fn no_source_file_over_900_lines() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for file in rust_files(&src) {
