@@ -74,24 +74,7 @@ pub async fn call(
     let schema_time = started.elapsed() - session.connected;
     let verbose = conn.verbose;
     if let Some(v) = &verbose {
-        if let Some(version) = session.schema.reflection_version() {
-            let (built, received) = session.schema.built();
-            v.line(format_args!(
-                "Schema from server reflection {version} in {schema_time:.1?} (built {built} of the {received} messages received: what the method uses)"
-            ));
-        }
-        v.line(format_args!(
-            "Method: {} {}",
-            invoke::path(&method),
-            format::describe_method(&method)
-        ));
-        v.metadata("Request metadata to send", &session.metadata);
-        if let Some(c) = conn.compress {
-            v.line(format_args!(
-                "Request compression: grpc-encoding: {}",
-                c.name()
-            ));
-        }
+        trace_start(v, conn, &session, &method, schema_time);
     }
     let options = CallOptions {
         metadata: session.metadata.clone(),
@@ -101,6 +84,7 @@ pub async fn call(
     };
     if output.envelope {
         let timing = (started, session.connected, schema_time);
+        let format_error = output.format_error;
         return enveloped(
             &mut session,
             &method,
@@ -108,7 +92,7 @@ pub async fn call(
             parse,
             options,
             timing,
-            output.format_error,
+            format_error,
         )
         .await;
     }
@@ -131,39 +115,17 @@ pub async fn call(
     let streaming_input = method.is_client_streaming();
     let result = if streaming_input && data == Data::Stdin && parse.format == DataFormat::Json {
         // Each message is sent as soon as it is read; a bad one cancels the call.
-        let mut messages = input::stdin_messages(method.input(), parse);
-        let (bad_tx, bad_rx) = tokio::sync::oneshot::channel::<anyhow::Error>();
-        let (good_tx, good_rx) = tokio::sync::mpsc::channel::<DynamicMessage>(16);
-        tokio::spawn(async move {
-            while let Some(next) = messages.recv().await {
-                match next {
-                    Ok(m) => {
-                        if good_tx.send(m).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = bad_tx.send(e);
-                        // Keep the request stream open: ending it would half-close the call.
-                        return std::future::pending::<()>().await;
-                    }
-                }
-            }
-        });
-        let requests = tokio_stream::wrappers::ReceiverStream::new(good_rx);
+        let (requests, bad) = input::stdin_stream(method.input(), parse);
         tokio::select! {
             r = link.invoke(&method, requests, &options, &mut handler) => r,
-            Ok(bad) = bad_rx => Err(CallError::Handler(bad.context("the call was cancelled"))),
+            Ok(bad) = bad => Err(CallError::Handler(bad.context("the call was cancelled"))),
         }
     } else {
         let messages = request_messages(&method, &data, parse, conn.max_message_size)?;
         if let Some(v) = verbose.filter(|v| v.sizes) {
             for (i, m) in messages.iter().enumerate() {
-                v.line(format_args!(
-                    "Request message {}: {} bytes",
-                    i + 1,
-                    prost::Message::encoded_len(m)
-                ));
+                let size = prost::Message::encoded_len(m);
+                v.line(format_args!("Request message {}: {size} bytes", i + 1));
             }
         }
         let requests = futures_util::stream::iter(messages);
@@ -198,6 +160,34 @@ pub async fn call(
                 output.format_error,
             ))
         }
+    }
+}
+
+/// `-v` before a call: where the schema came from, the method, the headers sent.
+fn trace_start(
+    v: &crate::format::Verbose,
+    conn: &Connection,
+    session: &crate::connection::Session,
+    method: &prost_reflect::MethodDescriptor,
+    schema_time: Duration,
+) {
+    if let Some(version) = session.schema.reflection_version() {
+        let (built, received) = session.schema.built();
+        v.line(format_args!(
+            "Schema from server reflection {version} in {schema_time:.1?} (built {built} of the {received} messages received: what the method uses)"
+        ));
+    }
+    v.line(format_args!(
+        "Method: {} {}",
+        invoke::path(method),
+        format::describe_method(method)
+    ));
+    v.metadata("Request metadata to send", &session.metadata);
+    if let Some(c) = conn.compress {
+        v.line(format_args!(
+            "Request compression: grpc-encoding: {}",
+            c.name()
+        ));
     }
 }
 

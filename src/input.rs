@@ -616,6 +616,37 @@ pub fn stdin_messages(
     rx
 }
 
+/// The messages of stdin as a stream to call with, each sent as soon as it is read (a stream
+/// can be typed at); the first bad one goes to the receiver instead, the stream kept open so
+/// that the call is not half-closed before the caller cancels it.
+pub fn stdin_stream(
+    desc: MessageDescriptor,
+    options: ParseOptions,
+) -> (
+    impl futures_util::Stream<Item = DynamicMessage> + Send + 'static,
+    tokio::sync::oneshot::Receiver<anyhow::Error>,
+) {
+    let mut messages = stdin_messages(desc, options);
+    let (bad_tx, bad_rx) = tokio::sync::oneshot::channel();
+    let (good_tx, good_rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(next) = messages.recv().await {
+            match next {
+                Ok(m) => {
+                    if good_tx.send(m).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = bad_tx.send(e);
+                    return std::future::pending::<()>().await;
+                }
+            }
+        }
+    });
+    (tokio_stream::wrappers::ReceiverStream::new(good_rx), bad_rx)
+}
+
 /// The request messages from inline, file or stdin data, checked against the method's shape:
 /// one for unary and server-streaming methods (an empty one when there is no data).
 pub fn request_messages(

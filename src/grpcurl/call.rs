@@ -77,10 +77,14 @@ impl Run<'_> {
         };
         let result = if from_stdin {
             let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            let (stream, bad) = stdin_stream(&md, self.parse_options(), sent.clone());
+            let (stream, bad) = crate::input::stdin_stream(md.input(), self.parse_options());
+            let counted = sent.clone();
+            let stream = futures_util::StreamExt::inspect(stream, move |_| {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
             let result = tokio::select! {
                 r = link.invoke(&md, stream, &options, &mut printer) => r,
-                Ok(bad) = bad => Err(CallError::Handler(bad)),
+                Ok(bad) = bad => Err(CallError::Handler(bad.context("error getting request data"))),
             };
             count = sent.load(std::sync::atomic::Ordering::Relaxed);
             result
@@ -324,41 +328,6 @@ fn field_masks_as_strings(data: &str, desc: &prost_reflect::MessageDescriptor) -
         out.push('\n');
     }
     Some(out)
-}
-
-/// The messages of stdin as a stream, each sent as soon as it is read and counted in `sent`;
-/// the first bad one ends the call (the receiver gets its error) without half-closing it.
-fn stdin_stream(
-    md: &MethodDescriptor,
-    parse: crate::input::ParseOptions,
-    sent: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-) -> (
-    impl futures_util::Stream<Item = DynamicMessage> + Send + 'static,
-    tokio::sync::oneshot::Receiver<anyhow::Error>,
-) {
-    use futures_util::StreamExt;
-    let mut messages = crate::input::stdin_messages(md.input(), parse);
-    let (bad_tx, bad_rx) = tokio::sync::oneshot::channel();
-    let (good_tx, good_rx) = tokio::sync::mpsc::channel(16);
-    tokio::spawn(async move {
-        while let Some(next) = messages.recv().await {
-            match next {
-                Ok(m) => {
-                    if good_tx.send(m).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = bad_tx.send(e.context("error getting request data"));
-                    return std::future::pending::<()>().await;
-                }
-            }
-        }
-    });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(good_rx).inspect(move |_| {
-        sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    });
-    (stream, bad_rx)
 }
 
 /// The `google.rpc.Status` of a failed call: from `grpc-status-details-bin`, else made of its

@@ -211,9 +211,7 @@ impl Reflection {
             let path = self.version.expect("known after an answer");
             let again: Vec<MessageRequest> = lost.iter().map(|&i| requests[i].clone()).collect();
             let retried = self.exchange(path, &again).await;
-            let progress = retried
-                .iter()
-                .any(|a| !matches!(a, Err(Unanswered::Ended)));
+            let progress = retried.iter().any(|a| !matches!(a, Err(Unanswered::Ended)));
             for (i, answer) in lost.into_iter().zip(retried) {
                 answers[i] = answer;
             }

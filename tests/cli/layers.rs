@@ -134,8 +134,8 @@ fn the_layers_rules_hold() {
 
 #[test]
 fn the_diagram_in_lib_rs_names_every_module() {
-    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
-        .unwrap();
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     let diagram = lib
         .split("```text")
         .nth(1)
@@ -149,7 +149,10 @@ fn the_diagram_in_lib_rs_names_every_module() {
         .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
         .filter(|m| !words.contains(m))
         .collect();
-    assert!(missing.is_empty(), "src/lib.rs's diagram does not place {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "src/lib.rs's diagram does not place {missing:?}"
+    );
 }
 
 #[test]
