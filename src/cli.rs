@@ -1,19 +1,18 @@
 //! Command-line definitions (clap) and the dispatch from a parsed command to the code that runs it.
 mod address;
+mod dispatch;
 mod man;
 mod serving;
 mod tools;
 
 pub use address::first_as_addr;
-use serving::{demo, init_logging, serve};
+use serving::init_logging;
 
-use crate::commands::{self, OutputOptions};
 use crate::config::{Config, DEFAULT_ADDRESS};
 use crate::connection::Connection;
 use crate::credentials::Credentials;
 use crate::demo::{route_guide::FeatureDb, DemoConfig, DemoService};
 use crate::format::Verbose;
-use crate::input::{Data, ParseOptions};
 use crate::invoke::Compression;
 use crate::server::{ServeOptions, TlsFiles};
 use crate::style::ColorChoice;
@@ -628,32 +627,21 @@ impl DemoServiceArgs {
 
 /// Runs a parsed command line; errors are reported by the caller.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let needs = cli.command.needs();
     // The servers and generators never read the file, so a broken one cannot stop them.
-    let config = match cli.command {
-        Command::Serve(_)
-        | Command::Demo(_)
-        | Command::Completions { .. }
-        | Command::Man { .. }
-        | Command::Grpcurl { .. }
-        | Command::Config {
-            action: ConfigAction::Path,
-        } => Config::default(),
-        _ => Config::load()?,
+    let config = match needs.config {
+        true => Config::load()?,
+        false => Config::default(),
     };
     crate::style::init(cli.color.or(config.color).unwrap_or_default());
-    let config = Arc::new(config);
     let verbose = cli.verbose;
-    let serving = matches!(
-        cli.command,
-        Command::Serve(_) | Command::Demo(_) | Command::Bench { .. } | Command::Proxy { .. }
-    );
     // Only the servers log through tracing; a one-shot client skips the subscriber (and the
     // pages of code it would touch) unless RPCSH_LOG asks for the libraries' logs.
-    if serving || std::env::var_os("RPCSH_LOG").is_some() {
+    if needs.serving || std::env::var_os("RPCSH_LOG").is_some() {
         init_logging(verbose > 0);
     }
     // One-shot client commands start faster and smaller on one thread.
-    let runtime = if serving {
+    let runtime = if needs.serving {
         tokio::runtime::Runtime::new()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -661,180 +649,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .build()
     }
     .context("cannot start the tokio runtime")?;
-    // The servers, the shell and bench have their own ways with signals; the rest stop at
-    // once, printing what they received (dropping the command flushes its output).
-    let own_signals = matches!(
-        cli.command,
-        Command::Serve(_)
-            | Command::Demo(_)
-            | Command::Connect { .. }
-            | Command::Bench { .. }
-            | Command::Proxy { .. }
-    );
     let code = runtime.block_on(async {
-        let done = |r: anyhow::Result<()>| r.map(|()| 0u8);
-        // A command's connection and deadline: its --timeout, else its server's in the config.
-        let deadline = |conn: &ConnArgs, timeout: Option<Duration>| {
-            let conn = conn.connection(verbose, &config);
-            let timeout = timeout.or_else(|| config.timeout_for(&conn.addr));
-            (conn, timeout)
-        };
-        let command = async {
-            match cli.command {
-                Command::Serve(args) => done(serve(args).await),
-                Command::Proxy {
-                    listen,
-                    to,
-                    format,
-                    record,
-                    tls_cert,
-                    tls_key,
-                    mut conn,
-                } => {
-                    conn.addr = Some(to);
-                    let upstream = conn.connection(verbose, &config);
-                    let options = crate::relay::RelayOptions {
-                        jsonl: format == "jsonl",
-                        record: record.spec(),
-                        tls: tls_cert.zip(tls_key),
-                    };
-                    done(crate::relay::run(&listen, upstream, options).await)
-                }
-                Command::Demo(args) => demo(args).await,
-                Command::Connect {
-                    address,
-                    mut conn,
-                    no_history,
-                    record,
-                } => {
-                    conn.addr = address.or(conn.addr);
-                    let record = record.spec();
-                    crate::repl::run(
-                        conn.connection(verbose, &config),
-                        crate::repl::ReplOptions { no_history, record },
-                    )
-                    .await
-                }
-                Command::Run {
-                    files,
-                    conn,
-                    keep_going,
-                    junit,
-                } => {
-                    let mut scripts = Vec::new();
-                    for f in files {
-                        let text = if f == "-" {
-                            std::io::read_to_string(std::io::stdin())
-                                .context("cannot read the script from stdin")?
-                        } else {
-                            std::fs::read_to_string(&f)
-                                .with_context(|| format!("cannot read script {f}"))?
-                        };
-                        scripts.push((f, text));
-                    }
-                    let options = crate::script::RunOptions {
-                        keep_going,
-                        junit,
-                        addr_given: conn.addr.is_some(),
-                    };
-                    crate::script::run(scripts, conn.connection(verbose, &config), options).await
-                }
-                Command::Bench {
-                    method,
-                    data,
-                    data_flag,
-                    reports,
-                    conn,
-                    options,
-                } => done(
-                    crate::bench::command(
-                        &conn.connection(verbose, &config),
-                        conn.addr.is_some(),
-                        method,
-                        data_flag.or(data).into_iter().chain(reports).collect(),
-                        *options,
-                    )
-                    .await,
-                ),
-                Command::Grpcurl { args } => Ok(crate::grpcurl::run("rpcsh grpcurl", args).await),
-                Command::Call(args) => {
-                    let parse = ParseOptions {
-                        allow_unknown_fields: args.allow_unknown_fields,
-                        format: args.data_format,
-                    };
-                    let output = OutputOptions {
-                        format: args.format.or(config.format),
-                        emit_defaults: args.emit_defaults,
-                        proto_names: args.proto_names,
-                        save_bytes: args.save_bytes,
-                        format_error: args.format_error,
-                        envelope: args.envelope,
-                    };
-                    let data = Data::parse(args.data_flag.or(args.data).as_deref());
-                    let (conn, timeout) = deadline(&args.conn, args.timeout);
-                    args.export
-                        .write(&conn, std::slice::from_ref(&args.method))
-                        .await?;
-                    done(commands::call(&conn, &args.method, data, parse, output, timeout).await)
-                }
-                Command::List {
-                    service,
-                    timeout,
-                    export,
-                    conn,
-                } => {
-                    let (conn, timeout) = deadline(&conn, timeout);
-                    let listing = async {
-                        commands::list(&conn, service.as_deref()).await?;
-                        export.write(&conn, &Vec::from_iter(service)).await
-                    };
-                    done(commands::within(timeout, "list", listing).await)
-                }
-                Command::Describe(args) => {
-                    let (conn, timeout) = deadline(&args.conn, args.timeout);
-                    done(commands::within(timeout, "describe", tools::describe(&conn, args)).await)
-                }
-                Command::Template {
-                    symbol,
-                    timeout,
-                    conn,
-                } => {
-                    let (conn, timeout) = deadline(&conn, timeout);
-                    let templating = commands::template(&conn, &symbol);
-                    done(commands::within(timeout, "template", templating).await)
-                }
-                Command::Check(args) => tools::check(args, verbose, &config).await,
-                Command::Encode(args) => tools::encode(args, verbose, &config).await,
-                Command::Decode(args) => tools::decode(args, verbose, &config).await,
-                Command::Completions { shell } => {
-                    let mut cmd = <Cli as clap::CommandFactory>::command();
-                    clap_complete::generate(shell, &mut cmd, "rpcsh", &mut std::io::stdout());
-                    Ok(0)
-                }
-                Command::Man { command } => done(man::page(command.as_deref())),
-                Command::Config { action } => done(match action {
-                    ConfigAction::Show { conn } => {
-                        print!("{}", conn.connection(verbose, &config).effective_config());
-                        Ok(())
-                    }
-                    ConfigAction::Path => {
-                        let path = Config::default_path()
-                            .context("no config path: neither XDG_CONFIG_HOME nor HOME is set")?;
-                        println!("{}", path.display());
-                        Ok(())
-                    }
-                }),
-                Command::Health {
-                    service,
-                    timeout,
-                    conn,
-                } => {
-                    let (conn, timeout) = deadline(&conn, timeout);
-                    done(commands::health(&conn, service.as_deref(), timeout).await)
-                }
-            }
-        };
-        if own_signals {
+        let command = dispatch::dispatch(cli.command, verbose, Arc::new(config));
+        // The servers, the shell and bench have their own ways with signals; the rest stop at
+        // once, printing what they received (dropping the command flushes its output).
+        if needs.own_signals {
             return command.await;
         }
         tokio::select! {
