@@ -93,6 +93,56 @@ impl Connection {
                 "a path prefix is for Connect and gRPC-Web: add --protocol connect or --protocol grpc-web",
             ));
         }
+        let (metadata, reflect_metadata) = self.metadata(&target)?;
+        let (local, supplement) = self.local_schema()?;
+        let local = match local {
+            Some(schema) if !for_call => {
+                return Ok(Session {
+                    link: None,
+                    schema,
+                    metadata,
+                    connected: Duration::ZERO,
+                    tls: target.tls,
+                })
+            }
+            other => other,
+        };
+        let protocol = self.protocol.unwrap_or_default();
+        let (link, channel) = self.connect(&target, for_call, local.is_some()).await?;
+        let connected = started.elapsed();
+        if let Some(v) = &self.verbose {
+            let mode = if target.tls { "TLS" } else { "plaintext" };
+            let through = match self.transport.proxy_for(&target)? {
+                Some(proxy) => format!(" through proxy {}", proxy.shown),
+                None => String::new(),
+            };
+            v.line(format_args!(
+                "Connected to {} ({mode}){through} in {:.1?}",
+                self.addr, connected
+            ));
+            if let Some(Link::Web(client)) = &link {
+                v.line(format_args!("Protocol: {}", client.describe()));
+            }
+        }
+        let schema = match (local, channel) {
+            (Some(schema), _) => schema,
+            (None, Some(channel)) => {
+                supplement(self.reflection(channel, reflect_metadata, &target, protocol))
+            }
+            (None, None) => bail!("no channel to ask the server's reflection on"),
+        };
+        Ok(Session {
+            link,
+            schema,
+            metadata,
+            connected,
+            tls: target.tls,
+        })
+    }
+
+    /// The headers of calls (-H, credentials, --rpc-header) and of reflection (-H,
+    /// credentials, --reflect-header).
+    fn metadata(&self, target: &Target) -> anyhow::Result<(MetadataMap, MetadataMap)> {
         let mut metadata = parse_headers(&self.header_lines()?)?;
         if let Some(line) = self
             .credentials
@@ -110,6 +160,16 @@ impl Connection {
         for (k, v) in parse_headers(&self.rpc_headers)?.into_headers().iter() {
             metadata.as_mut().append(k.clone(), v.clone());
         }
+        Ok((metadata, reflect_metadata))
+    }
+
+    /// The schema files given, read before anything connects (a bad one is said first): the
+    /// local schema of --proto or --protoset, with --schema-add's files beside it; without one,
+    /// what adds --schema-add's files to the schema reflection will give.
+    #[allow(clippy::type_complexity)]
+    fn local_schema(
+        &self,
+    ) -> anyhow::Result<(Option<Schema>, Box<dyn FnOnce(Schema) -> Schema + Send>)> {
         let local = if !self.protos.is_empty() {
             Some(Schema::from_protos(&self.protos, &self.import_paths)?)
         } else if let Some(set) = &self.protoset {
@@ -121,31 +181,29 @@ impl Connection {
             [] => None,
             paths => Some(crate::source::supplement::read(paths, &self.import_paths)?),
         };
-        let (local, supplement) = match (local, supplement) {
-            (Some(schema), Some(files)) => (Some(schema.with_supplement(files)), None),
-            other => other,
-        };
         if let (Some(v), Some(schema)) = (&self.verbose, &local) {
             for note in schema.notes() {
                 v.line(note);
             }
         }
-        let local = match local {
-            Some(schema) if !for_call => {
-                return Ok(Session {
-                    link: None,
-                    schema,
-                    metadata,
-                    connected: Duration::ZERO,
-                    tls: target.tls,
-                })
-            }
-            other => other,
-        };
-        let protocol = self.protocol.unwrap_or_default();
-        let (link, channel) = match protocol {
+        Ok(match (local, supplement) {
+            (Some(schema), Some(files)) => (Some(schema.with_supplement(files)), Box::new(|s| s)),
+            (local, Some(files)) => (local, Box::new(move |s: Schema| s.with_supplement(files))),
+            (local, None) => (local, Box::new(|s| s)),
+        })
+    }
+
+    /// The link calls take (when one is needed) and the gRPC channel reflection is asked on
+    /// (when the schema comes from it).
+    async fn connect(
+        &self,
+        target: &Target,
+        for_call: bool,
+        local: bool,
+    ) -> anyhow::Result<(Option<Link>, Option<tonic::transport::Channel>)> {
+        Ok(match self.protocol.unwrap_or_default() {
             Protocol::Grpc => {
-                let link = self.link(&target).await?;
+                let link = self.link(target).await?;
                 let channel = match &link {
                     Link::Grpc(channel) => Some(channel.clone()),
                     Link::Web(_) => None,
@@ -155,67 +213,39 @@ impl Connection {
             // Listing and describing need only reflection.
             _ if !for_call => (
                 None,
-                Some(transport::connect(&target, &self.transport).await?),
+                Some(transport::connect(target, &self.transport).await?),
             ),
             // Reflection is a gRPC service: asked over HTTP/2 on a channel of its own, opened
             // in the same round trips as the calls' connection.
-            _ => match local {
-                Some(_) => {
-                    transport::warn_insecure(&target, &self.transport);
-                    (Some(self.link(&target).await?), None)
-                }
-                None => {
-                    let grpc = transport::connect(&target, &self.transport);
-                    let (link, channel) = tokio::try_join!(self.link(&target), grpc)?;
-                    (Some(link), Some(channel))
-                }
-            },
-        };
-        let connected = started.elapsed();
-        if let Some(v) = &self.verbose {
-            let mode = if target.tls { "TLS" } else { "plaintext" };
-            let through = match self.transport.proxy_for(&target)? {
-                Some(proxy) => format!(" through proxy {}", proxy.shown),
-                None => String::new(),
-            };
-            v.line(format_args!(
-                "Connected to {} ({mode}){through} in {:.1?}",
-                self.addr, connected
-            ));
-            if let Some(Link::Web(client)) = &link {
-                v.line(format_args!("Protocol: {}", client.describe()));
+            _ if local => {
+                transport::warn_insecure(target, &self.transport);
+                (Some(self.link(target).await?), None)
             }
-        }
-        let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
-        let schema = match (local, channel) {
-            (Some(schema), _) => schema,
-            (None, channel) => Schema::from_reflection(
-                Reflection::new(
-                    channel.expect("a channel for reflection"),
-                    reflect_metadata,
-                    limit,
-                    target.tls,
-                )
-                .for_protocol(protocol)
-                .with_version(self.reflect_version)
-                .with_budget(
-                    self.max_schema_size
-                        .unwrap_or(crate::util::DEFAULT_MAX_SCHEMA_SIZE),
-                ),
-            )
-            .remembering(&self.addr),
-        };
-        let schema = match supplement {
-            Some(files) => schema.with_supplement(files),
-            None => schema,
-        };
-        Ok(Session {
-            link,
-            schema,
-            metadata,
-            connected,
-            tls: target.tls,
+            _ => {
+                let grpc = transport::connect(target, &self.transport);
+                let (link, channel) = tokio::try_join!(self.link(target), grpc)?;
+                (Some(link), Some(channel))
+            }
         })
+    }
+
+    /// The schema source of server reflection on `channel`.
+    fn reflection(
+        &self,
+        channel: tonic::transport::Channel,
+        headers: MetadataMap,
+        target: &Target,
+        protocol: Protocol,
+    ) -> Schema {
+        let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
+        let budget = self
+            .max_schema_size
+            .unwrap_or(crate::util::DEFAULT_MAX_SCHEMA_SIZE);
+        let reflection = Reflection::new(channel, headers, limit, target.tls)
+            .for_protocol(protocol)
+            .with_version(self.reflect_version)
+            .with_budget(budget);
+        Schema::from_reflection(reflection).remembering(&self.addr)
     }
 }
 
