@@ -96,56 +96,26 @@ pub async fn call(
         )
         .await;
     }
-    let stdout = std::io::stdout();
-    let mut handler = ResolvingPrinter {
-        schema: &mut session.schema,
-        save: output.save_bytes.clone().map(|(field, path)| SaveBytes {
-            field,
-            path,
-            file: None,
-        }),
-        printer: Printer {
-            out: std::io::BufWriter::new(stdout.lock()),
-            style: output.style(),
-            received: 0,
-            first_message: None,
-            verbose,
-        },
-    };
-    let streaming_input = method.is_client_streaming();
-    let result = if streaming_input && data == Data::Stdin && parse.format == DataFormat::Json {
-        // Each message is sent as soon as it is read; a bad one cancels the call.
-        let (requests, bad) = input::stdin_stream(method.input(), parse);
-        tokio::select! {
-            r = link.invoke(&method, requests, &options, &mut handler) => r,
-            Ok(bad) = bad => Err(CallError::Handler(bad.context("the call was cancelled"))),
-        }
-    } else {
-        let messages = request_messages(&method, &data, parse, conn.max_message_size)?;
-        if let Some(v) = verbose.filter(|v| v.sizes) {
-            for (i, m) in messages.iter().enumerate() {
-                let size = prost::Message::encoded_len(m);
-                v.line(format_args!("Request message {}: {size} bytes", i + 1));
-            }
-        }
-        let requests = futures_util::stream::iter(messages);
-        link.invoke(&method, requests.boxed(), &options, &mut handler)
-            .await
-    };
+    let mut handler = ResolvingPrinter::new(&mut session.schema, &output, verbose);
+    let result = send(
+        &link,
+        &method,
+        &data,
+        parse,
+        &options,
+        &mut handler,
+        verbose,
+    )
+    .await?;
     let mut printer = handler.printer;
     let _ = printer.out.flush();
     if let Some(v) = &verbose {
-        let first = printer
-            .first_message
-            .map(|t| format!("{:.1?}", t - started))
-            .unwrap_or_else(|| "-".into());
-        v.line(format_args!(
-            "Received {} response(s); connect {:.1?}, schema {:.1?}, first message {first}, total {:.1?}",
+        let first = printer.first_message.map(|t| t - started);
+        trace_end(
+            v,
             printer.received,
-            session.connected,
-            schema_time,
-            started.elapsed()
-        ));
+            (session.connected, schema_time, first, started.elapsed()),
+        );
     }
     match result {
         Ok(()) => Ok(()),
@@ -161,6 +131,52 @@ pub async fn call(
             ))
         }
     }
+}
+
+/// Sends `data` as `method`'s requests, each message of a stream from stdin as soon as it is
+/// read (a bad one cancels the call), the rest read first; the call's outcome.
+async fn send<W: Write>(
+    link: &crate::link::Link,
+    method: &prost_reflect::MethodDescriptor,
+    data: &Data,
+    parse: ParseOptions,
+    options: &CallOptions,
+    handler: &mut ResolvingPrinter<'_, W>,
+    verbose: Option<crate::format::Verbose>,
+) -> anyhow::Result<Result<(), CallError>> {
+    if method.is_client_streaming() && *data == Data::Stdin && parse.format == DataFormat::Json {
+        let (requests, bad) = input::stdin_stream(method.input(), parse);
+        return Ok(tokio::select! {
+            r = link.invoke(method, requests, options, handler) => r,
+            Ok(bad) = bad => Err(CallError::Handler(bad.context("the call was cancelled"))),
+        });
+    }
+    let messages = request_messages(method, data, parse, options.max_message_size)?;
+    if let Some(v) = verbose.filter(|v| v.sizes) {
+        for (i, m) in messages.iter().enumerate() {
+            let size = prost::Message::encoded_len(m);
+            v.line(format_args!("Request message {}: {size} bytes", i + 1));
+        }
+    }
+    let requests = futures_util::stream::iter(messages);
+    Ok(link
+        .invoke(method, requests.boxed(), options, handler)
+        .await)
+}
+
+/// `-v` after a call: how many answers, and the times of connecting, of the schema, of the
+/// first message and of the whole.
+fn trace_end(
+    v: &crate::format::Verbose,
+    received: usize,
+    (connect, schema, first, total): (Duration, Duration, Option<Duration>, Duration),
+) {
+    let first = first
+        .map(|t| format!("{t:.1?}"))
+        .unwrap_or_else(|| "-".into());
+    v.line(format_args!(
+        "Received {received} response(s); connect {connect:.1?}, schema {schema:.1?}, first message {first}, total {total:.1?}"
+    ));
 }
 
 /// `-v` before a call: where the schema came from, the method, the headers sent.
@@ -281,6 +297,31 @@ struct ResolvingPrinter<'a, W: Write> {
     schema: &'a mut Schema,
     save: Option<SaveBytes>,
     printer: Printer<W>,
+}
+
+impl<'a> ResolvingPrinter<'a, std::io::BufWriter<std::io::StdoutLock<'static>>> {
+    /// The one-shot call's printer: stdout, `output`'s style, `--save-bytes`'s file.
+    fn new(
+        schema: &'a mut Schema,
+        output: &OutputOptions,
+        verbose: Option<crate::format::Verbose>,
+    ) -> Self {
+        ResolvingPrinter {
+            schema,
+            save: output.save_bytes.clone().map(|(field, path)| SaveBytes {
+                field,
+                path,
+                file: None,
+            }),
+            printer: Printer {
+                out: std::io::BufWriter::new(std::io::stdout().lock()),
+                style: output.style(),
+                received: 0,
+                first_message: None,
+                verbose,
+            },
+        }
+    }
 }
 
 /// Where `--save-bytes` writes; the file is made at the first message.
