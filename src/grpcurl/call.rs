@@ -60,33 +60,11 @@ impl Run<'_> {
             max_message_size: self.conn.max_message_size,
             compress: None,
         };
-        let mut names = JsonNames::default();
-        names.learn(&md.output(), &|full| schema.raw_file_of(full));
-        let mut printer = Printer {
-            run: self,
-            schema,
-            names,
-            verbosity,
-            separators: verbosity == 0,
-            out: std::io::BufWriter::new(std::io::stdout().lock()),
-            headers_shown: false,
-            responses: 0,
-            unary: !md.is_client_streaming() && !md.is_server_streaming(),
-            trailers: None,
-            broken: None,
-        };
+        let mut printer = Printer::new(self, schema, &md, verbosity);
         let result = if from_stdin {
-            let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            let (stream, bad) = crate::input::stdin_stream(md.input(), self.parse_options());
-            let counted = sent.clone();
-            let stream = futures_util::StreamExt::inspect(stream, move |_| {
-                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            });
-            let result = tokio::select! {
-                r = link.invoke(&md, stream, &options, &mut printer) => r,
-                Ok(bad) = bad => Err(CallError::Handler(bad.context("error getting request data"))),
-            };
-            count = sent.load(std::sync::atomic::Ordering::Relaxed);
+            let (result, sent) =
+                stdin_call(&link, &md, self.parse_options(), &options, &mut printer).await;
+            count = sent;
             result
         } else {
             let stream = futures_util::stream::iter(requests);
@@ -330,6 +308,29 @@ fn field_masks_as_strings(data: &str, desc: &prost_reflect::MessageDescriptor) -
     Some(out)
 }
 
+/// A call whose requests come from stdin, each sent as soon as it is read (the first bad one
+/// ends the call); its outcome and how many were sent.
+async fn stdin_call<W: Write>(
+    link: &crate::link::Link,
+    md: &MethodDescriptor,
+    parse: crate::input::ParseOptions,
+    options: &CallOptions,
+    printer: &mut Printer<'_, W>,
+) -> (Result<(), CallError>, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sent = std::sync::Arc::new(AtomicUsize::new(0));
+    let (stream, bad) = crate::input::stdin_stream(md.input(), parse);
+    let counted = sent.clone();
+    let stream = futures_util::StreamExt::inspect(stream, move |_| {
+        counted.fetch_add(1, Ordering::Relaxed);
+    });
+    let result = tokio::select! {
+        r = link.invoke(md, stream, options, printer) => r,
+        Ok(bad) = bad => Err(CallError::Handler(bad.context("error getting request data"))),
+    };
+    (result, sent.load(Ordering::Relaxed))
+}
+
 /// The `google.rpc.Status` of a failed call: from `grpc-status-details-bin`, else made of its
 /// code and message.
 fn status_message(
@@ -455,6 +456,27 @@ struct Printer<'a, W: Write> {
     trailers: Option<MetadataMap>,
     /// Output that could not be written: the call is over for us.
     broken: Option<String>,
+}
+
+impl<'a> Printer<'a, std::io::BufWriter<std::io::StdoutLock<'static>>> {
+    /// grpcurl's handler of a call to `md`, on stdout.
+    fn new(run: &'a Run<'a>, schema: &'a mut Schema, md: &MethodDescriptor, verbosity: u8) -> Self {
+        let mut names = JsonNames::default();
+        names.learn(&md.output(), &|full| schema.raw_file_of(full));
+        Printer {
+            run,
+            schema,
+            names,
+            verbosity,
+            separators: verbosity == 0,
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            headers_shown: false,
+            responses: 0,
+            unary: !md.is_client_streaming() && !md.is_server_streaming(),
+            trailers: None,
+            broken: None,
+        }
+    }
 }
 
 impl<W: Write> Printer<'_, W> {
