@@ -18,51 +18,10 @@ pub(super) struct Jsonpb<'a> {
 
 impl Jsonpb<'_> {
     pub(super) fn message(&mut self, m: &DynamicMessage, indent: &str) {
-        let desc = m.descriptor();
-        let get = |n: u32| {
-            desc.get_field(n)
-                .map(|f| m.get_field(&f).into_owned())
-                .unwrap_or(Value::Bool(false))
-        };
-        match desc.full_name().strip_prefix("google.protobuf.") {
-            Some("Any") => return self.any(m, indent),
-            Some(
-                "BoolValue" | "BytesValue" | "StringValue" | "Int32Value" | "UInt32Value"
-                | "FloatValue" | "Int64Value" | "UInt64Value" | "DoubleValue" | "Struct"
-                | "ListValue",
-            ) => {
-                if let Some(f) = desc.get_field(1) {
-                    return self.value(&f, &get(1), indent);
-                }
-            }
-            Some("Duration") => {
-                let (s, ns) = (
-                    get(1).as_i64().unwrap_or(0),
-                    get(2).as_i32().unwrap_or(0) as i64,
-                );
-                let (sign, s, ns) = if s < 0 || ns < 0 {
-                    ("-", -s, -ns)
-                } else {
-                    ("", s, ns)
-                };
-                let x = trim_nanos(format!("{sign}{s}.{ns:09}"));
-                self.out.push_str(&format!("\"{x}s\""));
-                return;
-            }
-            Some("Timestamp") => {
-                let (s, ns) = (get(1).as_i64().unwrap_or(0), get(2).as_i32().unwrap_or(0));
-                self.out.push_str(&format!("\"{}Z\"", chrono_like(s, ns)));
-                return;
-            }
-            Some("Value") => {
-                match desc.fields().find(|f| m.has_field(f)) {
-                    Some(f) => self.value(&f, &m.get_field(&f), indent),
-                    None => self.out.push_str("null"),
-                }
-                return;
-            }
-            _ => {}
+        if self.special(m, indent) {
+            return;
         }
+        let desc = m.descriptor();
         // Empty, and what a Struct's values hold.
         self.out.push('{');
         if self.indented {
@@ -100,6 +59,52 @@ impl Jsonpb<'_> {
             self.out.push_str(indent);
         }
         self.out.push('}');
+    }
+
+    /// The well-known types jsonpb writes as JSON's own values; false for the rest.
+    fn special(&mut self, m: &DynamicMessage, indent: &str) -> bool {
+        let desc = m.descriptor();
+        let get = |n: u32| {
+            desc.get_field(n)
+                .map(|f| m.get_field(&f).into_owned())
+                .unwrap_or(Value::Bool(false))
+        };
+        match desc.full_name().strip_prefix("google.protobuf.") {
+            Some("Any") => self.any(m, indent),
+            Some(
+                "BoolValue" | "BytesValue" | "StringValue" | "Int32Value" | "UInt32Value"
+                | "FloatValue" | "Int64Value" | "UInt64Value" | "DoubleValue" | "Struct"
+                | "ListValue",
+            ) => {
+                let Some(f) = desc.get_field(1) else {
+                    return false;
+                };
+                self.value(&f, &get(1), indent);
+            }
+            Some("Duration") => {
+                let (s, ns) = (
+                    get(1).as_i64().unwrap_or(0),
+                    get(2).as_i32().unwrap_or(0) as i64,
+                );
+                let (sign, s, ns) = if s < 0 || ns < 0 {
+                    ("-", s.unsigned_abs(), ns.unsigned_abs())
+                } else {
+                    ("", s.unsigned_abs(), ns.unsigned_abs())
+                };
+                let x = trim_nanos(format!("{sign}{s}.{ns:09}"));
+                self.out.push_str(&format!("\"{x}s\""));
+            }
+            Some("Timestamp") => {
+                let (s, ns) = (get(1).as_i64().unwrap_or(0), get(2).as_i32().unwrap_or(0));
+                self.out.push_str(&format!("\"{}Z\"", chrono_like(s, ns)));
+            }
+            Some("Value") => match desc.fields().find(|f| m.has_field(f)) {
+                Some(f) => self.value(&f, &m.get_field(&f), indent),
+                None => self.out.push_str("null"),
+            },
+            _ => return false,
+        }
+        true
     }
 
     fn comma(&mut self) {

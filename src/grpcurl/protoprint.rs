@@ -114,6 +114,45 @@ impl<'a> Printer<'a> {
                 None => self.field(f, level),
             }
         }
+        self.nested_types(m, &fields, level);
+        let proto = m.descriptor_proto();
+        let max = match m
+            .options()
+            .get_field_by_name("message_set_wire_format")
+            .map(|v| v.as_bool())
+        {
+            Some(Some(true)) => MAX_MESSAGE_SET_TAG,
+            _ => MAX_TAG,
+        };
+        let mut ranges: Vec<(i32, i32)> = proto
+            .extension_range
+            .iter()
+            .map(|r| (r.start(), r.end() - 1))
+            .collect();
+        ranges.sort();
+        if !ranges.is_empty() {
+            self.indent(level);
+            self.out
+                .push_str(&format!("extensions {};\n", range_list(&ranges, max)));
+        }
+        self.extend_blocks(m, level);
+        let mut reserved: Vec<(i32, i32)> = proto
+            .reserved_range
+            .iter()
+            .map(|r| (r.start(), r.end() - 1))
+            .collect();
+        reserved.sort();
+        if !reserved.is_empty() {
+            self.indent(level);
+            self.out
+                .push_str(&format!("reserved {};\n", range_list(&reserved, max)));
+        }
+        self.reserved_names(&proto.reserved_name, level);
+    }
+
+    /// A message's nested messages and enums, by name; a map's entry and a group's type are
+    /// printed where their field is.
+    fn nested_types(&mut self, m: &MessageDescriptor, fields: &[FieldDescriptor], level: usize) {
         let message_of = |kind: Kind| match kind {
             Kind::Message(inner) => Some(inner.full_name().to_string()),
             _ => None,
@@ -141,26 +180,10 @@ impl<'a> Printer<'a> {
         for e in enums {
             self.enumeration(&e, level);
         }
-        let proto = m.descriptor_proto();
-        let max = match m
-            .options()
-            .get_field_by_name("message_set_wire_format")
-            .map(|v| v.as_bool())
-        {
-            Some(Some(true)) => MAX_MESSAGE_SET_TAG,
-            _ => MAX_TAG,
-        };
-        let mut ranges: Vec<(i32, i32)> = proto
-            .extension_range
-            .iter()
-            .map(|r| (r.start(), r.end() - 1))
-            .collect();
-        ranges.sort();
-        if !ranges.is_empty() {
-            self.indent(level);
-            self.out
-                .push_str(&format!("extensions {};\n", range_list(&ranges, max)));
-        }
+    }
+
+    /// The extensions declared inside a message, an `extend .Extendee { }` block each extendee.
+    fn extend_blocks(&mut self, m: &MessageDescriptor, level: usize) {
         let mut extensions: Vec<_> = m.child_extensions().collect();
         extensions.sort_by_key(|e| (e.containing_message().full_name().to_string(), e.number()));
         let mut i = 0;
@@ -176,18 +199,6 @@ impl<'a> Printer<'a> {
             self.indent(level);
             self.out.push_str("}\n");
         }
-        let mut reserved: Vec<(i32, i32)> = proto
-            .reserved_range
-            .iter()
-            .map(|r| (r.start(), r.end() - 1))
-            .collect();
-        reserved.sort();
-        if !reserved.is_empty() {
-            self.indent(level);
-            self.out
-                .push_str(&format!("reserved {};\n", range_list(&reserved, max)));
-        }
-        self.reserved_names(&proto.reserved_name, level);
     }
 
     fn reserved_names(&mut self, names: &[String], level: usize) {

@@ -118,7 +118,9 @@ CASES = [
     ("-plaintext -d @ {A} Greeter/SayHello", '{"name":"stdin"}', True),
     ("-plaintext -d @ {A} RouteGuide/RecordRoute", '{"latitude":1} {"latitude":2}\n{"latitude":409146138,"longitude":-746188906}', True),
     (f"-plaintext -v -d @ {{A}} {E}/Chat", '{"seq":1} {"seq":2}', True),
-    (f"-plaintext -d @ {{A}} {E}/Chat", '{"seq":1} {"se', False),
+    # A bad message after a good one races the good one's answer, in grpcurl too: the bad one
+    # comes first here.
+    (f"-plaintext -d @ {{A}} {E}/Chat", '{"se', False),
     # Verbose output, headers.
     ("""-plaintext -v -d '{"name":"bob"}' {A} Greeter/SayHello""", None, True),
     ("""-plaintext -vv -d '{"name":"bob"}' {A} Greeter/SayHello""", None, True),
