@@ -202,26 +202,7 @@ pub async fn run(
     let mut session = conn.open(true).await?;
     session.schema.only_what_is_used();
     let method = session.schema.resolve_method(method).await?;
-    let text = match options.data_file {
-        Some(_) => String::new(),
-        None => input::Data::parse(data.as_deref()).read_text()?,
-    };
-    let requests = Requests::load(
-        &method,
-        &text,
-        options.data_file.as_deref(),
-        options.random,
-        options.stream_messages,
-    )?;
-    if options.streams.is_some() && !method.is_server_streaming() {
-        bail!(crate::error::Hint::new(
-            format!(
-                "--streams holds streams open; {} is not a server-streaming or bidi method",
-                method.full_name()
-            ),
-            "use -c for concurrent calls of unary and client-streaming methods",
-        ));
-    }
+    let requests = load_requests(&method, data, &options)?;
     let shape = options
         .rps
         .map(Shape::Rate)
@@ -231,59 +212,13 @@ pub async fn run(
     let (workers, connections) = spread(&options, shape.as_ref());
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
-    let mut channels = Vec::new();
-    let mut webs = Vec::new();
-    match &session.link {
-        Some(crate::link::Link::Web(first)) => {
-            if let Some(refused) = first.refuses(&method) {
-                return Err(refused);
-            }
-            webs.push(first.clone());
-            for _ in 1..connections {
-                if let crate::link::Link::Web(client) = conn.link(&target).await? {
-                    webs.push(client);
-                }
-            }
-        }
-        _ => {
-            for _ in 0..connections {
-                channels.push(Link::open(&target, conn).await?);
-            }
-        }
-    }
-    // The :authority the connection uses (a unix socket's is localhost, as tonic sends it).
-    let authority = conn
-        .transport
-        .authority
-        .clone()
-        .unwrap_or_else(|| match target.unix {
-            true => "localhost".to_string(),
-            false => target.address.clone(),
-        });
-    let origin: http::Uri = format!("http://{authority}")
-        .parse()
-        .with_context(|| format!("invalid authority {authority:?}"))?;
-    let uri: http::Uri = format!("http://{authority}{}", crate::invoke::path(&method))
-        .parse()
-        .context("invalid method path")?;
-    // What tonic would send: the call's metadata (-H) and the gRPC headers.
-    let mut headers = session.metadata.clone().into_headers();
-    headers.insert(
-        "content-type",
-        http::HeaderValue::from_static("application/grpc"),
-    );
-    headers.insert("te", http::HeaderValue::from_static("trailers"));
-    if let Some(t) = options.timeout {
-        let value = format!("{}m", t.as_millis().max(1));
-        headers.insert("grpc-timeout", value.parse().context("invalid --timeout")?);
-    }
+    let (channels, webs) = links(&session, conn, &target, &method, connections).await?;
+    let setup = GrpcSetup::new(conn, &target, &method, &session.metadata, options.timeout)?;
     let length = options.duration.or(shape.as_ref().and_then(Shape::length));
     // Held streams: one call each.
     let total = options.streams.map(|n| n as u64).or(options.total);
     // Ctrl-C: calls in flight are given up (a stalled server would hold them for ever).
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
-    let path = http::uri::PathAndQuery::try_from(crate::invoke::path(&method))
-        .context("invalid method path")?;
     let stages = shape.as_ref().map(Shape::stages).unwrap_or_default();
     let start = Instant::now();
     let plan = Arc::new(Plan {
@@ -304,55 +239,20 @@ pub async fn run(
     let mut tasks = Vec::new();
     for worker in 0..workers {
         let caller = if !webs.is_empty() {
-            let call_options = crate::invoke::CallOptions {
-                metadata: session.metadata.clone(),
-                timeout: options.timeout,
-                max_message_size: conn.max_message_size,
-                compress: conn.compress,
-            };
-            Worker::Web(Box::new(WebCaller {
-                client: webs[worker % webs.len()].clone(),
-                method: method.clone(),
-                options: call_options,
-                fixed: match requests.fixed() {
-                    Some(m) => Some(decode_all(&method, m)?),
-                    None => None,
-                },
-                open: plan.held.is_some(),
-            }))
+            let client = webs[worker % webs.len()].clone();
+            let held = plan.held.is_some();
+            web_worker(
+                client,
+                conn,
+                &session.metadata,
+                &method,
+                &requests,
+                options.timeout,
+                held,
+            )?
         } else {
             let link = channels[worker % channels.len()].clone();
-            let mut grpc =
-                Grpc::with_origin(crate::sanitize::Sanitize(link.clone()), origin.clone());
-            if let Some(limit) = conn.max_message_size {
-                grpc = grpc
-                    .max_decoding_message_size(limit)
-                    .max_encoding_message_size(limit);
-            }
-            for encoding in crate::invoke::ACCEPTED_ENCODINGS {
-                grpc = grpc.accept_compressed(encoding);
-            }
-            if let Some(c) = conn.compress {
-                grpc = grpc.send_compressed(c.encoding());
-            }
-            let unary = !method.is_client_streaming() && !method.is_server_streaming();
-            Worker::Grpc(Box::new(Caller {
-                grpc,
-                link,
-                uri: uri.clone(),
-                path: path.clone(),
-                headers: headers.clone(),
-                metadata: session.metadata.clone(),
-                unary,
-                bidi: method.is_client_streaming() && method.is_server_streaming(),
-                open: plan.held.is_some(),
-                raw: unary && conn.compress.is_none(),
-                timeout: options.timeout,
-                fixed: requests
-                    .fixed()
-                    .and_then(|m| m.first())
-                    .map(|m| crate::codec::envelope(0, m)),
-            }))
+            setup.worker(link, conn, &method, &requests, plan.held.is_some())
         };
         tasks.push(tokio::spawn(work(
             plan.clone(),
@@ -364,18 +264,212 @@ pub async fn run(
     let counters = &plan.counters;
     let wall = join(tasks, counters, cancel, start, progress).await?;
     if let Some(shape) = plan.shape.as_ref().filter(|s| s.is_open()) {
-        let due = shape.due_within(wall).min(counters.total);
-        let sent = counters.next.load(Ordering::Relaxed).min(counters.total);
-        // An open loop sends when requests are due only while a worker is free.
-        if due > sent + sent / 100 + 1 {
-            eprintln!(
-                "rpcsh: note: {} of the {due} requests due were not sent: all {workers} workers were busy (raise -c)",
-                due - sent
-            );
-        }
+        note_unsent(shape, counters, wall, workers);
     }
     let tally = merged(Tally::new(), &counters.shards);
     Report::new(crate::invoke::path(&method), &tally, wall).print(&tally, options.output)
+}
+
+/// The requests of a run (inline, a file, `--data-file`, random), checked against what the
+/// run asks of the method.
+fn load_requests(
+    method: &MethodDescriptor,
+    data: Option<String>,
+    options: &BenchOptions,
+) -> anyhow::Result<Requests> {
+    let text = match options.data_file {
+        Some(_) => String::new(),
+        None => input::Data::parse(data.as_deref()).read_text()?,
+    };
+    let requests = Requests::load(
+        method,
+        &text,
+        options.data_file.as_deref(),
+        options.random,
+        options.stream_messages,
+    )?;
+    if options.streams.is_some() && !method.is_server_streaming() {
+        bail!(crate::error::Hint::new(
+            format!(
+                "--streams holds streams open; {} is not a server-streaming or bidi method",
+                method.full_name()
+            ),
+            "use -c for concurrent calls of unary and client-streaming methods",
+        ));
+    }
+    Ok(requests)
+}
+
+/// An open loop sends when requests are due only while a worker is free: what was due and not
+/// sent is said.
+fn note_unsent(shape: &Shape, counters: &Counters, wall: Duration, workers: usize) {
+    let due = shape.due_within(wall).min(counters.total);
+    let sent = counters.next.load(Ordering::Relaxed).min(counters.total);
+    if due > sent + sent / 100 + 1 {
+        eprintln!(
+            "rpcsh: note: {} of the {due} requests due were not sent: all {workers} workers were busy (raise -c)",
+            due - sent
+        );
+    }
+}
+
+/// A Connect or gRPC-Web worker's caller on `client`.
+fn web_worker(
+    client: Arc<crate::web::Client>,
+    conn: &Connection,
+    metadata: &tonic::metadata::MetadataMap,
+    method: &MethodDescriptor,
+    requests: &Requests,
+    timeout: Option<Duration>,
+    open: bool,
+) -> anyhow::Result<Worker> {
+    let options = crate::invoke::CallOptions {
+        metadata: metadata.clone(),
+        timeout,
+        max_message_size: conn.max_message_size,
+        compress: conn.compress,
+    };
+    let fixed = match requests.fixed() {
+        Some(m) => Some(decode_all(method, m)?),
+        None => None,
+    };
+    Ok(Worker::Web(Box::new(WebCaller {
+        client,
+        method: method.clone(),
+        options,
+        fixed,
+        open,
+    })))
+}
+
+/// The connections a run's workers share: gRPC links, or the Connect and gRPC-Web clients
+/// (the session's first, then more).
+async fn links(
+    session: &crate::connection::Session,
+    conn: &Connection,
+    target: &Target,
+    method: &MethodDescriptor,
+    connections: usize,
+) -> anyhow::Result<(Vec<Link>, Vec<Arc<crate::web::Client>>)> {
+    let (mut channels, mut webs) = (Vec::new(), Vec::new());
+    match &session.link {
+        Some(crate::link::Link::Web(first)) => {
+            if let Some(refused) = first.refuses(method) {
+                return Err(refused);
+            }
+            webs.push(first.clone());
+            for _ in 1..connections {
+                if let crate::link::Link::Web(client) = conn.link(target).await? {
+                    webs.push(client);
+                }
+            }
+        }
+        _ => {
+            for _ in 0..connections {
+                channels.push(Link::open(target, conn).await?);
+            }
+        }
+    }
+    Ok((channels, webs))
+}
+
+/// What every gRPC worker sends: the origin and path of the method, and the headers tonic
+/// would send (the call's metadata, `-H`, and gRPC's own).
+struct GrpcSetup {
+    origin: http::Uri,
+    uri: http::Uri,
+    path: http::uri::PathAndQuery,
+    headers: http::HeaderMap,
+    metadata: tonic::metadata::MetadataMap,
+    timeout: Option<Duration>,
+}
+
+impl GrpcSetup {
+    fn new(
+        conn: &Connection,
+        target: &Target,
+        method: &MethodDescriptor,
+        metadata: &tonic::metadata::MetadataMap,
+        timeout: Option<Duration>,
+    ) -> anyhow::Result<GrpcSetup> {
+        // The :authority the connection uses (a unix socket's is localhost, as tonic sends it).
+        let authority = conn
+            .transport
+            .authority
+            .clone()
+            .unwrap_or_else(|| match target.unix {
+                true => "localhost".to_string(),
+                false => target.address.clone(),
+            });
+        let origin: http::Uri = format!("http://{authority}")
+            .parse()
+            .with_context(|| format!("invalid authority {authority:?}"))?;
+        let uri: http::Uri = format!("http://{authority}{}", crate::invoke::path(method))
+            .parse()
+            .context("invalid method path")?;
+        let mut headers = metadata.clone().into_headers();
+        headers.insert(
+            "content-type",
+            http::HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert("te", http::HeaderValue::from_static("trailers"));
+        if let Some(t) = timeout {
+            let value = format!("{}m", t.as_millis().max(1));
+            headers.insert("grpc-timeout", value.parse().context("invalid --timeout")?);
+        }
+        let path = http::uri::PathAndQuery::try_from(crate::invoke::path(method))
+            .context("invalid method path")?;
+        Ok(GrpcSetup {
+            origin,
+            uri,
+            path,
+            headers,
+            metadata: metadata.clone(),
+            timeout,
+        })
+    }
+
+    /// A gRPC worker's caller on `link`.
+    fn worker(
+        &self,
+        link: Link,
+        conn: &Connection,
+        method: &MethodDescriptor,
+        requests: &Requests,
+        open: bool,
+    ) -> Worker {
+        let mut grpc =
+            Grpc::with_origin(crate::sanitize::Sanitize(link.clone()), self.origin.clone());
+        if let Some(limit) = conn.max_message_size {
+            grpc = grpc
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit);
+        }
+        for encoding in crate::invoke::ACCEPTED_ENCODINGS {
+            grpc = grpc.accept_compressed(encoding);
+        }
+        if let Some(c) = conn.compress {
+            grpc = grpc.send_compressed(c.encoding());
+        }
+        let unary = !method.is_client_streaming() && !method.is_server_streaming();
+        Worker::Grpc(Box::new(Caller {
+            grpc,
+            link,
+            uri: self.uri.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            metadata: self.metadata.clone(),
+            unary,
+            bidi: method.is_client_streaming() && method.is_server_streaming(),
+            open,
+            raw: unary && conn.compress.is_none(),
+            timeout: self.timeout,
+            fixed: requests
+                .fixed()
+                .and_then(|m| m.first())
+                .map(|m| crate::codec::envelope(0, m)),
+        }))
+    }
 }
 
 /// Waits for the workers, or on Ctrl-C stops them (`counters.stop`, `cancel`) and waits for them to give
