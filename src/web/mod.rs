@@ -260,10 +260,51 @@ impl Client {
             .header("content-type", self.content_type(enveloped))
             .header("user-agent", &self.user_agent);
         let headers = request.headers_mut().expect("a valid request");
+        self.request_headers(headers, options, enveloped);
+        let body = self
+            .request_body(requests, enveloped, options.compress)
+            .await?;
+        let request = request.body(body).map_err(|e| {
+            CallError::Status(Status::invalid_argument(format!("invalid request: {e}")))
+        })?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let (parts, body) = response.into_parts();
+        let body = Frames {
+            body,
+            buf: BytesMut::new(),
+            trailers: None,
+            ended: false,
+            limit,
+        };
+        if parts.status != StatusCode::OK {
+            return Err(self.http_error(parts, body, handler).await);
+        }
+        self.check_content_type(&parts.headers, enveloped)?;
+        if !enveloped {
+            return self.unary(parts, body, method, handler).await;
+        }
+        // A gRPC-Web answer with no message may carry its status in the headers.
+        if self.protocol != Protocol::Connect && parts.headers.contains_key("grpc-status") {
+            handler.on_headers(&MetadataMap::new());
+            return ended(status_from_headers(parts.headers), handler);
+        }
+        self.streamed(parts, body, method, handler).await
+    }
+
+    /// The headers of a request: the call's metadata, the encodings, the protocol's own.
+    fn request_headers(
+        &self,
+        headers: &mut http::HeaderMap,
+        options: &CallOptions,
+        enveloped: bool,
+    ) {
         for (name, value) in options.metadata.clone().into_headers().iter() {
             headers.append(name, value.clone());
         }
-        let compress = options.compress;
         let connect = self.protocol == Protocol::Connect;
         let (encoding, accept) = match (connect, enveloped) {
             (true, false) => ("content-encoding", "accept-encoding"),
@@ -271,7 +312,7 @@ impl Client {
             (false, _) => ("grpc-encoding", "grpc-accept-encoding"),
         };
         headers.insert(accept, HeaderValue::from_static("gzip"));
-        if let Some(c) = compress {
+        if let Some(c) = options.compress {
             headers.insert(encoding, HeaderValue::from_static(c.name()));
         }
         match self.protocol {
@@ -289,9 +330,18 @@ impl Client {
                 }
             }
         }
-        let body: Body = if enveloped {
+    }
+
+    /// The body of a request: enveloped messages as they come, or a unary call's one message.
+    async fn request_body(
+        &self,
+        requests: impl Stream<Item = DynamicMessage> + Send + 'static,
+        enveloped: bool,
+        compress: Option<crate::invoke::Compression>,
+    ) -> Result<Body, CallError> {
+        if enveloped {
             let codec = self.codec;
-            StreamBody::new(requests.map(move |m| {
+            return Ok(StreamBody::new(requests.map(move |m| {
                 let mut bytes = encode(codec, &m)?;
                 let mut flags = 0;
                 if let Some(c) = compress {
@@ -300,49 +350,32 @@ impl Client {
                 }
                 Ok(Frame::data(crate::codec::envelope(flags, &bytes)))
             }))
-            .boxed_unsync()
-        } else {
-            let mut requests = std::pin::pin!(requests);
-            let message = requests.next().await.ok_or_else(|| {
-                CallError::Status(Status::invalid_argument("no request message to send"))
-            })?;
-            let mut bytes = encode(self.codec, &message)
-                .map_err(|e| CallError::Status(Status::invalid_argument(e.to_string())))?;
-            if let Some(c) = compress {
-                bytes = compressed(c, &bytes);
-            }
-            http_body_util::Full::new(bytes)
-                .map_err(|never| match never {})
-                .boxed_unsync()
-        };
-        let request = request.body(body).map_err(|e| {
-            CallError::Status(Status::invalid_argument(format!("invalid request: {e}")))
+            .boxed_unsync());
+        }
+        let mut requests = std::pin::pin!(requests);
+        let message = requests.next().await.ok_or_else(|| {
+            CallError::Status(Status::invalid_argument("no request message to send"))
         })?;
-        let response = self
-            .http
-            .request(request)
-            .await
-            .map_err(|e| self.failed(e))?;
-        let (parts, body) = response.into_parts();
-        let mut body = Frames {
-            body,
-            buf: BytesMut::new(),
-            trailers: None,
-            ended: false,
-            limit,
-        };
-        if parts.status != StatusCode::OK {
-            return Err(self.http_error(parts, body, handler).await);
+        let mut bytes = encode(self.codec, &message)
+            .map_err(|e| CallError::Status(Status::invalid_argument(e.to_string())))?;
+        if let Some(c) = compress {
+            bytes = compressed(c, &bytes);
         }
-        self.check_content_type(&parts.headers, enveloped)?;
-        if !enveloped {
-            return self.unary(parts, body, method, handler).await;
-        }
-        // A gRPC-Web answer with no message may carry its status in the headers.
-        if !connect && parts.headers.contains_key("grpc-status") {
-            handler.on_headers(&MetadataMap::new());
-            return ended(status_from_headers(parts.headers), handler);
-        }
+        Ok(http_body_util::Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync())
+    }
+
+    /// An enveloped answer: its messages as they come (a unary-answer method's held until its
+    /// OK status), then the status from trailers or the end-of-stream message.
+    async fn streamed(
+        &self,
+        parts: http::response::Parts,
+        mut body: Frames,
+        method: &MethodDescriptor,
+        handler: &mut impl Handler,
+    ) -> Result<(), CallError> {
+        let connect = self.protocol == Protocol::Connect;
         let response_encoding = parts
             .headers
             .get(match connect {
@@ -368,7 +401,7 @@ impl Client {
                 };
             };
             let payload = match flags & 1 {
-                1 => decompressed(response_encoding.as_deref(), payload, limit)?,
+                1 => decompressed(response_encoding.as_deref(), payload, body.limit)?,
                 _ => payload,
             };
             if flags & 0x80 != 0 && !connect {
