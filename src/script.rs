@@ -392,25 +392,14 @@ pub async fn run(
     mut conn: Connection,
     options: RunOptions,
 ) -> anyhow::Result<u8> {
-    let mut statements = Vec::new();
-    let mut defined = HashSet::new();
-    for (i, (name, text)) in scripts.iter().enumerate() {
-        match split(name, text, &mut defined) {
-            // With --addr, every script's leading `connect` gives way to it, not only the
-            // first's (`rpcsh run examples/scripts/*.rpcsh --addr ...`).
-            Ok(mut s) => {
-                if options.addr_given && i > 0 {
-                    leading_connect(&mut s);
-                }
-                statements.extend(s)
-            }
-            Err(e) => {
-                eprintln!("rpcsh: error: {e}");
-                eprintln!("  hint: nothing was sent: the whole script is checked first");
-                return Ok(EXIT_SYNTAX);
-            }
+    let mut statements = match statements(&scripts, options.addr_given) {
+        Ok(statements) => statements,
+        Err(e) => {
+            eprintln!("rpcsh: error: {e}");
+            eprintln!("  hint: nothing was sent: the whole script is checked first");
+            return Ok(EXIT_SYNTAX);
         }
-    }
+    };
     // A leading `connect ADDR` names the server, unless --addr did.
     if let (Some(addr), false) = (leading_connect(&mut statements), options.addr_given) {
         conn.addr = addr;
@@ -420,28 +409,14 @@ pub async fn run(
         eprint!("{}", render(&e));
         return Ok(EXIT_CONNECT);
     }
-    let (mut passed, mut failed, mut cases) = (0usize, 0usize, Vec::new());
-    // A call no `expect` follows is a step of its own, passed when it succeeded (its stream's
-    // messages included): counted when the next command comes, or at the end.
-    let mut bare: Option<String> = None;
-    let count_bare = |bare: &mut Option<String>, passed: &mut usize, cases: &mut Vec<Case>| {
-        if let Some(name) = bare.take() {
-            *passed += 1;
-            cases.push(Case {
-                name,
-                failure: None,
-            });
-        }
-    };
+    let mut steps = Steps::default();
     for (i, st) in statements.iter().enumerate() {
         let next_expects_error = next_expects_error(&statements, i);
         let is_expect = matches!(st.kind, Kind::Command(Command::Expect(_)));
         // Lines inside an open stream (its messages, `.end`, `.cancel`) belong to its call.
         match st.kind {
-            Kind::Command(_) if is_expect => bare = None,
-            Kind::Command(_) if !shell.in_stream() => {
-                count_bare(&mut bare, &mut passed, &mut cases)
-            }
+            Kind::Command(_) if is_expect => steps.bare = None,
+            Kind::Command(_) if !shell.in_stream() => steps.count_bare(),
             _ => {}
         }
         let result = run_statement(&mut shell, st).await;
@@ -452,7 +427,7 @@ pub async fn run(
             st.text.lines().next().unwrap_or_default()
         );
         if matches!(st.kind, Kind::Command(Command::Call { .. })) {
-            bare = Some(name.clone());
+            steps.bare = Some(name.clone());
         }
         let failure = match result {
             Ok(false) => break, // exit
@@ -462,38 +437,10 @@ pub async fn run(
             Err(e) => Some(e),
         };
         match failure {
-            None if is_expect => {
-                passed += 1;
-                cases.push(Case {
-                    name,
-                    failure: None,
-                });
-            }
+            None if is_expect => steps.pass(name),
             None => {}
             Some(e) => {
-                failed += 1;
-                bare = None;
-                let text = match e.downcast_ref::<ExpectFailed>() {
-                    Some(f) => format!(
-                        "{}:{}: expectation failed: {}\n",
-                        st.file,
-                        st.line,
-                        f.0.trim_end()
-                    ),
-                    None => format!("{}:{}: {}", st.file, st.line, render(&e)),
-                };
-                eprint!(
-                    "{}",
-                    if text.ends_with('\n') {
-                        text.clone()
-                    } else {
-                        text.clone() + "\n"
-                    }
-                );
-                cases.push(Case {
-                    name,
-                    failure: Some(text),
-                });
+                steps.fail(st, name, &e);
                 if !options.keep_going {
                     break;
                 }
@@ -501,18 +448,84 @@ pub async fn run(
         }
     }
     if let Err(e) = shell.finish().await {
-        failed += 1;
-        bare = None;
+        steps.failed += 1;
+        steps.bare = None;
         eprint!("{}", render(&e));
     }
-    count_bare(&mut bare, &mut passed, &mut cases);
-    println!("{passed} passed, {failed} failed");
+    steps.count_bare();
+    println!("{} passed, {} failed", steps.passed, steps.failed);
     if let Some(path) = &options.junit {
-        std::fs::write(path, junit(&cases, &scripts)).map_err(|e| {
+        std::fs::write(path, junit(&steps.cases, &scripts)).map_err(|e| {
             anyhow::anyhow!("cannot write the JUnit report {}: {e}", path.display())
         })?;
     }
-    Ok(if failed == 0 { 0 } else { 1 })
+    Ok(if steps.failed == 0 { 0 } else { 1 })
+}
+
+/// Every script's statements, checked before anything runs. With --addr, every script's
+/// leading `connect` gives way to it, not only the first's (`rpcsh run examples/scripts/*.rpcsh
+/// --addr ...`).
+fn statements(scripts: &[(String, String)], addr_given: bool) -> Result<Vec<Statement>, String> {
+    let mut statements = Vec::new();
+    let mut defined = HashSet::new();
+    for (i, (name, text)) in scripts.iter().enumerate() {
+        let mut s = split(name, text, &mut defined)?;
+        if addr_given && i > 0 {
+            leading_connect(&mut s);
+        }
+        statements.extend(s);
+    }
+    Ok(statements)
+}
+
+/// The steps of a run as they pass or fail.
+#[derive(Default)]
+struct Steps {
+    passed: usize,
+    failed: usize,
+    cases: Vec<Case>,
+    /// A call no `expect` follows is a step of its own, passed when it succeeded (its stream's
+    /// messages included): counted when the next command comes, or at the end.
+    bare: Option<String>,
+}
+
+impl Steps {
+    fn pass(&mut self, name: String) {
+        self.passed += 1;
+        self.cases.push(Case {
+            name,
+            failure: None,
+        });
+    }
+
+    fn count_bare(&mut self) {
+        if let Some(name) = self.bare.take() {
+            self.pass(name);
+        }
+    }
+
+    /// A failed step: said on stderr where it is, and kept for the JUnit report.
+    fn fail(&mut self, st: &Statement, name: String, e: &anyhow::Error) {
+        self.failed += 1;
+        self.bare = None;
+        let text = match e.downcast_ref::<ExpectFailed>() {
+            Some(f) => format!(
+                "{}:{}: expectation failed: {}\n",
+                st.file,
+                st.line,
+                f.0.trim_end()
+            ),
+            None => format!("{}:{}: {}", st.file, st.line, render(e)),
+        };
+        match text.ends_with('\n') {
+            true => eprint!("{text}"),
+            false => eprintln!("{text}"),
+        }
+        self.cases.push(Case {
+            name,
+            failure: Some(text),
+        });
+    }
 }
 
 /// A JUnit XML report: one testcase per `expect` (and per failing command).
