@@ -215,15 +215,13 @@ fn is_loopback(host: &str) -> bool {
 pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for T {}
 
-/// Connects to `target`, failing with a clear error when the server cannot be reached.
-pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Result<Channel> {
-    // With --insecure, and over unix sockets (where tonic's TLS is never applied), TLS is done
-    // by our own connector, so tonic must see plain HTTP/2.
-    // So is TLS whose server name differs from the :authority, or whose keys go to
-    // SSLKEYLOGFILE: tonic's TLS can do neither.
-    let own_tls = target.tls
-        && (options.insecure || target.unix || options.servername.is_some() || key_log());
-    let tonic_tls = target.tls && !own_tls;
+/// The endpoint tonic connects through: the `:authority`, HTTP/2 settings, the user agent,
+/// and tonic's TLS where it does TLS itself.
+fn endpoint(
+    target: &Target,
+    options: &TransportOptions,
+    tonic_tls: bool,
+) -> anyhow::Result<Endpoint> {
     let scheme = if tonic_tls { "https" } else { "http" };
     let authority = options.authority.clone().unwrap_or_else(|| {
         if target.unix {
@@ -245,7 +243,6 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             .keep_alive_timeout(k)
             .keep_alive_while_idle(true);
     }
-    let (silence, keepalive) = (options.connect_timeout, options.keepalive);
     // tonic appends its own `tonic/VERSION`: the server sees `[USER-AGENT ]rpcsh/VERSION
     // tonic/VERSION`, as grpc-go's clients put their name before grpc-go's.
     let agent = match &options.user_agent {
@@ -258,6 +255,20 @@ pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Res
             .tls_config(tls_config(target, options)?)
             .context("invalid TLS settings")?;
     }
+    Ok(endpoint)
+}
+
+/// Connects to `target`, failing with a clear error when the server cannot be reached.
+pub async fn connect(target: &Target, options: &TransportOptions) -> anyhow::Result<Channel> {
+    // With --insecure, and over unix sockets (where tonic's TLS is never applied), TLS is done
+    // by our own connector, so tonic must see plain HTTP/2.
+    // So is TLS whose server name differs from the :authority, or whose keys go to
+    // SSLKEYLOGFILE: tonic's TLS can do neither.
+    let own_tls = target.tls
+        && (options.insecure || target.unix || options.servername.is_some() || key_log());
+    let tonic_tls = target.tls && !own_tls;
+    let endpoint = endpoint(target, options, tonic_tls)?;
+    let (silence, keepalive) = (options.connect_timeout, options.keepalive);
     let insecure = match own_tls {
         true => Some(
             rustls_connector(target, options, vec![b"h2".to_vec()])
