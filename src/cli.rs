@@ -359,6 +359,23 @@ pub struct ConnArgs {
     /// TLS even to a loopback host or unix socket.
     #[arg(long)]
     pub tls: bool,
+    #[command(flatten)]
+    pub tls_args: TlsArgs,
+    #[command(flatten)]
+    pub header_args: HeaderArgs,
+    #[command(flatten)]
+    pub link_args: LinkArgs,
+    #[command(flatten)]
+    pub schema_args: SchemaArgs,
+    /// Show secret header values (authorization, cookie, *-token, *-key) in -v output.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// TLS: whom to trust, what to present, which name to check.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct TlsArgs {
     /// PEM file of the CA that signed the server's certificate (instead of the system's roots); implies TLS.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
@@ -377,6 +394,12 @@ pub struct ConnArgs {
     /// The TLS server name (SNI, and the name the certificate must have) apart from --authority.
     #[arg(long, value_name = "NAME")]
     pub servername: Option<String>,
+}
+
+/// Headers sent with calls and reflection, and credentials.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct HeaderArgs {
     /// Header sent with the call and reflection requests: 'name: value' (repeatable; -bin names take base64).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -399,6 +422,12 @@ pub struct ConnArgs {
     /// Take Basic credentials from this netrc file's entry for the server's host.
     #[arg(long, value_name = "FILE")]
     pub netrc_file: Option<PathBuf>,
+}
+
+/// How calls travel: the proxy, timeouts, limits, compression, the protocol.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct LinkArgs {
     /// The user-agent to send.
     #[arg(long, value_name = "TEXT")]
     pub user_agent: Option<String>,
@@ -436,6 +465,12 @@ pub struct ConnArgs {
     /// How Connect and gRPC-Web messages are encoded: proto (binary) or json.
     #[arg(long, value_name = "CODEC", value_enum)]
     pub codec: Option<Codec>,
+}
+
+/// Where the schema comes from when not (only) from reflection.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct SchemaArgs {
     /// Take the schema from this .proto file instead of reflection (repeatable).
     #[arg(help_heading = "Schema", long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
@@ -468,9 +503,6 @@ pub struct ConnArgs {
     /// type, a file it cannot give) is taken from it (repeatable).
     #[arg(help_heading = "Schema", long, value_name = "FILE")]
     pub schema_add: Vec<PathBuf>,
-    /// Show secret header values (authorization, cookie, *-token, *-key) in -v output.
-    #[arg(long)]
-    pub show_secrets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -551,46 +583,51 @@ impl ConnArgs {
             transport: TransportOptions {
                 plaintext: self.plaintext,
                 tls: self.tls,
-                cacert: self.cacert.clone(),
-                cert: self.cert.clone(),
-                key: self.key.clone(),
-                authority: self.authority.clone(),
-                servername: self.servername.clone(),
-                connect_timeout: Some(self.connect_timeout),
-                keepalive: self.keepalive,
-                user_agent: self.user_agent.clone(),
-                proxy: self.proxy.clone().unwrap_or_default(),
-                insecure: self.insecure,
-                max_header_size: self.max_header_size,
+                cacert: self.tls_args.cacert.clone(),
+                cert: self.tls_args.cert.clone(),
+                key: self.tls_args.key.clone(),
+                authority: self.tls_args.authority.clone(),
+                servername: self.tls_args.servername.clone(),
+                connect_timeout: Some(self.link_args.connect_timeout),
+                keepalive: self.link_args.keepalive,
+                user_agent: self.link_args.user_agent.clone(),
+                proxy: self.link_args.proxy.clone().unwrap_or_default(),
+                insecure: self.tls_args.insecure,
+                max_header_size: self.link_args.max_header_size,
             },
-            headers: self.headers.clone(),
-            reflect_headers: self.reflect_headers.clone(),
-            rpc_headers: self.rpc_headers.clone(),
-            credentials: match (&self.user, self.netrc, &self.netrc_file) {
+            headers: self.header_args.headers.clone(),
+            reflect_headers: self.header_args.reflect_headers.clone(),
+            rpc_headers: self.header_args.rpc_headers.clone(),
+            credentials: match (
+                &self.header_args.user,
+                self.header_args.netrc,
+                &self.header_args.netrc_file,
+            ) {
                 (Some(user), ..) => Some(Credentials::User(user.clone())),
                 (None, _, Some(file)) => Some(Credentials::Netrc(Some(file.clone()))),
                 (None, true, None) => Some(Credentials::Netrc(None)),
                 (None, false, None) => None,
             },
-            reflect_version: self.reflect_version,
-            header_command: self.header_command.clone(),
-            protos: self.protos.clone(),
-            import_paths: self.import_paths.clone(),
+            reflect_version: self.schema_args.reflect_version,
+            header_command: self.header_args.header_command.clone(),
+            protos: self.schema_args.protos.clone(),
+            import_paths: self.schema_args.import_paths.clone(),
             // Several protosets make one schema: the first, the others beside it.
-            protoset: self.protoset.first().cloned(),
+            protoset: self.schema_args.protoset.first().cloned(),
             schema_add: self
+                .schema_args
                 .protoset
                 .iter()
                 .skip(1)
-                .chain(&self.schema_add)
+                .chain(&self.schema_args.schema_add)
                 .cloned()
                 .collect(),
-            max_message_size: self.max_msg_size,
-            max_schema_size: self.max_schema_size,
-            compress: self.compress,
-            protocol: self.protocol,
-            http2: self.http2,
-            codec: self.codec,
+            max_message_size: self.link_args.max_msg_size,
+            max_schema_size: self.link_args.max_schema_size,
+            compress: self.link_args.compress,
+            protocol: self.link_args.protocol,
+            http2: self.link_args.http2,
+            codec: self.link_args.codec,
             verbose: (verbose > 0).then_some(Verbose {
                 show_secrets: self.show_secrets,
                 sizes: verbose > 1,
