@@ -219,6 +219,30 @@ fn read_files_into_bytes(
     desc: &MessageDescriptor,
 ) -> anyhow::Result<()> {
     use base64::Engine;
+    visit_fields(value, desc, &mut |key, kind, item| match (kind, item) {
+        (prost_reflect::Kind::Bytes, serde_json::Value::String(s)) if s.starts_with("@file:") => {
+            let path = &s["@file:".len()..];
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read {path} for field {key}"))?;
+            *s = base64::engine::general_purpose::STANDARD.encode(bytes);
+            Ok(true)
+        }
+        _ => Ok(false),
+    })
+}
+
+/// Calls `visit` on each value of request JSON `value` (a message of `desc`) with its field's
+/// name and the value's kind — list elements and map values one at a time — and walks into the
+/// message values it leaves (`Ok(false)`), for rewrites the JSON mapping needs first.
+pub fn visit_fields(
+    value: &mut serde_json::Value,
+    desc: &MessageDescriptor,
+    visit: &mut dyn FnMut(
+        &str,
+        &prost_reflect::Kind,
+        &mut serde_json::Value,
+    ) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     use prost_reflect::Kind;
     let serde_json::Value::Object(map) = value else {
         return Ok(());
@@ -230,8 +254,8 @@ fn read_files_into_bytes(
         else {
             continue;
         };
-        let mut items: Vec<&mut serde_json::Value> = match v {
-            serde_json::Value::Array(list) => list.iter_mut().collect(),
+        let items: Vec<&mut serde_json::Value> = match v {
+            serde_json::Value::Array(list) if field.is_list() => list.iter_mut().collect(),
             serde_json::Value::Object(m) if field.is_map() => m.values_mut().collect(),
             other => vec![other],
         };
@@ -239,16 +263,12 @@ fn read_files_into_bytes(
             Kind::Message(m) if field.is_map() => m.map_entry_value_field().kind(),
             k => k,
         };
-        for item in items.iter_mut() {
-            match (&kind, &mut **item) {
-                (Kind::Bytes, serde_json::Value::String(s)) if s.starts_with("@file:") => {
-                    let path = &s["@file:".len()..];
-                    let bytes = std::fs::read(path)
-                        .with_context(|| format!("cannot read {path} for field {key}"))?;
-                    *s = base64::engine::general_purpose::STANDARD.encode(bytes);
-                }
-                (Kind::Message(m), item) => read_files_into_bytes(item, m)?,
-                _ => {}
+        for item in items {
+            if visit(key, &kind, item)? {
+                continue;
+            }
+            if let Kind::Message(m) = &kind {
+                visit_fields(item, m, visit)?;
             }
         }
     }

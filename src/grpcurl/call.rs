@@ -245,63 +245,36 @@ async fn resolve(
 /// `{"paths": ["a.b", "c_d"]}`, rewritten as proto3 JSON's `"a.b,cD"`; None when there is
 /// none (or the JSON is not valid: its parser says so).
 fn field_masks_as_strings(data: &str, desc: &prost_reflect::MessageDescriptor) -> Option<String> {
-    use prost_reflect::Kind;
     use serde_json::Value;
     if !data.contains("\"paths\"") {
         return None;
     }
-    fn fix(value: &mut Value, desc: &prost_reflect::MessageDescriptor, depth: usize) {
-        let Value::Object(fields) = value else { return };
-        if depth > 100 {
-            return;
+    let mut to_string = |_: &str, kind: &prost_reflect::Kind, v: &mut Value| {
+        let prost_reflect::Kind::Message(m) = kind else {
+            return Ok(false);
+        };
+        if m.full_name() != "google.protobuf.FieldMask" {
+            return Ok(false);
         }
-        for (key, v) in fields.iter_mut() {
-            let Some(field) = desc
-                .get_field_by_json_name(key)
-                .or_else(|| desc.get_field_by_name(key))
-            else {
-                continue;
-            };
-            let Kind::Message(inner) = field.kind() else {
-                continue;
-            };
-            let values: Vec<&mut Value> = match v {
-                Value::Array(items) if field.is_list() => items.iter_mut().collect(),
-                Value::Object(entries) if field.is_map() => entries.values_mut().collect(),
-                other => vec![other],
-            };
-            let inner = match field.is_map() {
-                true => match inner.map_entry_value_field().kind() {
-                    Kind::Message(m) => m,
-                    _ => continue,
-                },
-                false => inner,
-            };
-            for v in values {
-                if inner.full_name() == "google.protobuf.FieldMask" {
-                    if let Some(Value::Array(paths)) = v.get("paths") {
-                        let camel: Vec<String> = paths
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .map(|p| {
-                                p.split('.')
-                                    .map(crate::source::default_json_name)
-                                    .collect::<Vec<_>>()
-                                    .join(".")
-                            })
-                            .collect();
-                        *v = Value::String(camel.join(","));
-                    }
-                } else {
-                    fix(v, &inner, depth + 1);
-                }
-            }
+        if let Some(Value::Array(paths)) = v.get("paths") {
+            let camel: Vec<String> = paths
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|p| {
+                    p.split('.')
+                        .map(crate::source::default_json_name)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .collect();
+            *v = Value::String(camel.join(","));
         }
-    }
+        Ok(true)
+    };
     let mut out = String::new();
     for value in serde_json::Deserializer::from_str(data).into_iter::<Value>() {
         let mut value = value.ok()?;
-        fix(&mut value, desc, 0);
+        crate::input::visit_fields(&mut value, desc, &mut to_string).ok()?;
         out.push_str(&value.to_string());
         out.push('\n');
     }
