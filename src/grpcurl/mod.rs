@@ -532,6 +532,7 @@ impl Run<'_> {
                 services
             }
         };
+        let mut whole = std::collections::HashMap::new();
         for symbol in &symbols {
             let name = symbol.strip_prefix('.').unwrap_or(symbol);
             let found = find(schema, name)
@@ -544,10 +545,15 @@ impl Run<'_> {
                     "Failed to resolve symbol {name:?}: Symbol not found: {name}"
                 )));
             };
-            // Printed from the whole of its file: a pruned build lacks what options use.
-            let found = schema
-                .unpruned(found.file_name())
-                .and_then(|pool| lookup_in(&pool, name))
+            // Printed from the whole of its file: a pruned build lacks what options use. (One
+            // pool a file: `describe` of every service builds each file's once.)
+            let file = found.file_name().to_string();
+            let pool = whole
+                .entry(file)
+                .or_insert_with_key(|file| schema.unpruned(file));
+            let found = pool
+                .as_ref()
+                .and_then(|pool| lookup_in(pool, name))
                 .unwrap_or(found);
             let top = found.top_name();
             let docs = schema.docs(&top);
