@@ -218,7 +218,8 @@ async fn enveloped(
     (started, connected, schema_time): (Instant, Duration, Duration),
     format_error: bool,
 ) -> anyhow::Result<()> {
-    use crate::exchange::{message_json, Envelope, Timings};
+    use crate::exchange::{Envelope, Timings};
+    use crate::format::message_json;
     let link = session.link.clone().expect("a call connects");
     let messages = request_messages(method, &data, parse, options.max_message_size)?;
     let requests = messages

@@ -2,9 +2,10 @@
 //! and messages each way, the trailers, the status with its details, and timings), printed when
 //! the call ends, as evans's `--enrich` and grpcurl#575 ask: for scripts that need more than
 //! the responses.
+use crate::format::{message_json, status_json};
 use crate::invoke::Handler;
 use crate::source::Schema;
-use prost_reflect::{DynamicMessage, SerializeOptions};
+use prost_reflect::DynamicMessage;
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
@@ -95,16 +96,6 @@ impl Envelope<'_> {
     }
 }
 
-/// A message as proto3 JSON (what prost-reflect cannot print of an `Any` mended).
-pub fn message_json(message: &DynamicMessage) -> anyhow::Result<Value> {
-    crate::any_json::check(message)?;
-    let options = crate::any_json::Options {
-        serialize: SerializeOptions::new(),
-        proto_names: false,
-    };
-    Ok(crate::any_json::to_json(message, &options)?)
-}
-
 /// Metadata as `{"name": ["value", ...]}`, binary values in base64 as on the wire; secret
 /// values are shown: the document is the exchange, written where the user sends it.
 pub fn metadata_json(map: &MetadataMap) -> Value {
@@ -125,38 +116,4 @@ pub fn metadata_json(map: &MetadataMap) -> Value {
         }
     }
     Value::Object(out)
-}
-
-/// A call's end: `{"code": 0, "name": "OK", "message": "", "details": [...]}`, the details
-/// decoded from `grpc-status-details-bin` where the schema knows their types.
-pub fn status_json(status: Option<&tonic::Status>, pool: &prost_reflect::DescriptorPool) -> Value {
-    let Some(status) = status else {
-        return json!({"code": 0, "name": "OK", "message": "", "details": []});
-    };
-    let mut details = Vec::new();
-    if !status.details().is_empty() {
-        let pool = crate::source::with_status_types(pool);
-        let decoded = pool
-            .get_message_by_name("google.rpc.Status")
-            .and_then(|d| DynamicMessage::decode(d, status.details()).ok());
-        let listed = decoded
-            .as_ref()
-            .and_then(|m| m.get_field_by_name("details"));
-        for any in listed
-            .as_deref()
-            .and_then(|d| d.as_list())
-            .unwrap_or_default()
-        {
-            if let Some(any) = any.as_message() {
-                details
-                    .push(message_json(any).unwrap_or_else(|e| json!({"@error": e.to_string()})));
-            }
-        }
-    }
-    json!({
-        "code": status.code() as i32,
-        "name": format!("{:?}", status.code()),
-        "message": status.message(),
-        "details": details,
-    })
 }

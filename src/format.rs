@@ -259,7 +259,7 @@ pub fn call_failure_as(
     };
     let rendered = match as_json {
         true => {
-            let json = crate::exchange::status_json(Some(&status), pool);
+            let json = status_json(Some(&status), pool);
             format!(
                 "{}\n",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
@@ -272,6 +272,76 @@ pub fn call_failure_as(
         rendered,
     }
     .into()
+}
+
+/// The `google.rpc.Status` of a failed call as a message: from `grpc-status-details-bin`, else
+/// made of its code and message.
+pub fn status_proto(status: &tonic::Status, pool: &DescriptorPool) -> Option<DynamicMessage> {
+    let pool = crate::source::with_status_types(pool);
+    let desc = pool.get_message_by_name("google.rpc.Status")?;
+    if !status.details().is_empty() {
+        if let Ok(m) = DynamicMessage::decode(desc.clone(), status.details()) {
+            return Some(m);
+        }
+    }
+    let mut m = DynamicMessage::new(desc);
+    let _ = m.transcode_from(&tonic_types::pb::Status {
+        code: status.code() as i32,
+        message: status.message().to_string(),
+        details: Vec::new(),
+    });
+    Some(m)
+}
+
+/// The details of a failed call's status (`google.protobuf.Any`s), as far as they decode.
+pub fn status_details(status: &tonic::Status, pool: &DescriptorPool) -> Vec<DynamicMessage> {
+    if status.details().is_empty() {
+        return Vec::new();
+    }
+    let Some(decoded) = status_proto(status, pool) else {
+        return Vec::new();
+    };
+    let details = decoded.get_field_by_name("details");
+    details
+        .as_deref()
+        .and_then(|d| d.as_list())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_message().cloned())
+        .collect()
+}
+
+/// A message as proto3 JSON (what prost-reflect cannot print of an `Any` mended).
+pub fn message_json(message: &DynamicMessage) -> anyhow::Result<serde_json::Value> {
+    crate::any_json::check(message)?;
+    let options = crate::any_json::Options {
+        serialize: SerializeOptions::new(),
+        proto_names: false,
+    };
+    Ok(crate::any_json::to_json(message, &options)?)
+}
+
+/// A call's end: `{"code": 0, "name": "OK", "message": "", "details": [...]}`, the details
+/// decoded from `grpc-status-details-bin` where the schema knows their types.
+pub fn status_json(
+    status: Option<&tonic::Status>,
+    pool: &prost_reflect::DescriptorPool,
+) -> serde_json::Value {
+    let Some(status) = status else {
+        return serde_json::json!({"code": 0, "name": "OK", "message": "", "details": []});
+    };
+    let details: Vec<serde_json::Value> = status_details(status, pool)
+        .iter()
+        .map(|any| {
+            message_json(any).unwrap_or_else(|e| serde_json::json!({"@error": e.to_string()}))
+        })
+        .collect();
+    serde_json::json!({
+        "code": status.code() as i32,
+        "name": format!("{:?}", status.code()),
+        "message": status.message(),
+        "details": details,
+    })
 }
 
 /// `ERROR: code = ..., message = ...`, a hint where one helps, and the decoded

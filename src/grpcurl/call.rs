@@ -105,7 +105,7 @@ impl Run<'_> {
         schema.load_detail_types(&status).await;
         let text = if self.f.on("format-error") {
             let names = JsonNames::default();
-            let formatted = status_message(&status, schema.pool())
+            let formatted = crate::format::status_proto(&status, schema.pool())
                 .map(|m| match self.format {
                     Format::Json => self.json(&m, self.f.on("emit-defaults"), &names),
                     Format::Text => text::text(&m),
@@ -126,22 +126,11 @@ impl Run<'_> {
             code_name(status.code()),
             status.message()
         );
-        let details = status_message(status, schema.pool())
-            .and_then(|m| {
-                let f = m.descriptor().get_field_by_name("details")?;
-                match &*m.get_field(&f) {
-                    prost_reflect::Value::List(items) => Some(items.clone()),
-                    _ => None,
-                }
-            })
-            .unwrap_or_default();
+        let details = crate::format::status_details(status, schema.pool());
         if !details.is_empty() {
             text.push_str("  Details:\n");
             let names = JsonNames::default();
-            for (i, detail) in details.iter().enumerate() {
-                let prost_reflect::Value::Message(any) = detail else {
-                    continue;
-                };
+            for (i, any) in details.iter().enumerate() {
                 let printed = match self.format {
                     Format::Json => self.json(any, self.f.on("emit-defaults"), &names),
                     Format::Text => text::text(any),
@@ -302,28 +291,6 @@ async fn stdin_call<W: Write>(
         Ok(bad) = bad => Err(CallError::Handler(bad.context("error getting request data"))),
     };
     (result, sent.load(Ordering::Relaxed))
-}
-
-/// The `google.rpc.Status` of a failed call: from `grpc-status-details-bin`, else made of its
-/// code and message.
-fn status_message(
-    status: &tonic::Status,
-    pool: &prost_reflect::DescriptorPool,
-) -> Option<DynamicMessage> {
-    let pool = crate::source::with_status_types(pool);
-    let desc = pool.get_message_by_name("google.rpc.Status")?;
-    if !status.details().is_empty() {
-        if let Ok(m) = DynamicMessage::decode(desc.clone(), status.details()) {
-            return Some(m);
-        }
-    }
-    let mut m = DynamicMessage::new(desc);
-    let _ = m.transcode_from(&tonic_types::pb::Status {
-        code: status.code() as i32,
-        message: status.message().to_string(),
-        details: Vec::new(),
-    });
-    Some(m)
 }
 
 /// grpc-go's name of a status code.
