@@ -608,9 +608,11 @@ impl Run<'_> {
     }
 }
 
+/// Writes `text` to stdout: names and comments a server sent, their control characters shown
+/// escaped (grpcurl writes them raw; a terminal would obey them).
 fn print(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(crate::style::printable(text).as_bytes());
     let _ = out.flush();
 }
 

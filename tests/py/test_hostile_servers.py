@@ -48,7 +48,9 @@ def test_terminal_escapes_from_a_server_are_shown_escaped(checker_set, tmp_path)
     server = SetServer(checker_set, fail={CHECK}, fail_message=f"bad {ESCAPES} news\r\nline 2")
     try:
         for args, stdin in ((["call", "-a", server.addr, "Checker/Check", "{}"], None),
-                            (["connect", server.addr], "Checker/Check {}\n")):
+                            (["connect", server.addr], "Checker/Check {}\n"),
+                            (["grpcurl", "-plaintext", "-d", "{}", server.addr, CHECK],
+                             None)):
             out = rpcsh(*args, stdin=stdin, check=False)
             text = out.stdout + out.stderr
             assert "\x1b]" not in text and "\x1b[2J" not in text and "\x07" not in text, repr(text)
@@ -69,6 +71,11 @@ def test_terminal_escapes_from_a_server_are_shown_escaped(checker_set, tmp_path)
     assert "\x1b" not in out.stdout + out.stderr and r"Ev\x1b]0;PWNED" in out.stdout, repr(out)
     out = rpcsh("describe", "--protoset", str(path), f"evil.Ev{ESCAPES}il", check=False)
     assert "\x1b" not in out.stdout + out.stderr, repr(out.stdout + out.stderr)
+    # rpcsh grpcurl too, where grpcurl itself writes them raw.
+    for args in (["list"], ["describe"], ["describe", f"evil.Ev{ESCAPES}il"]):
+        out = rpcsh("grpcurl", "-protoset", str(path), *args, check=False)
+        assert out.returncode == 0 and r"Ev\x1b]0;PWNED" in out.stdout, repr(out)
+        assert "\x1b" not in out.stdout + out.stderr, repr(out.stdout + out.stderr)
 
 
 @pytest.fixture
