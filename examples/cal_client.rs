@@ -1,6 +1,6 @@
 //! The seed's calculator client, and what an int32 overflow looks like from a client.
 //! `cargo run --example cal_client -- 127.0.0.1:50051 [N M]`
-use rpcsh::pb::{cal_client::CalClient, AddRequest, MultiplyRequest};
+use rpcsh::serve::pb::{cal_client::CalClient, AddRequest, MultiplyRequest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,6 @@
 //! The seed's compute client: the length of a string, counted by the server.
 //! `cargo run --example compute_client -- 127.0.0.1:50051 [TEXT]`
-use rpcsh::pb::compute::{compute_client::ComputeClient, HelloRequest};
+use rpcsh::serve::pb::compute::{compute_client::ComputeClient, HelloRequest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,7 +1,7 @@
 //! The seed's server-push pattern: subscribe with `getTask`, make the server push a task with
 //! `sendStatus` (`push TEXT`), acknowledge each task with `tellResult`.
 //! `cargo run --example contact_client -- 127.0.0.1:50051 [TASKS]`
-use rpcsh::pb::{contact_client::ContactClient, ClientMsg, Empty, Result as Ack};
+use rpcsh::serve::pb::{contact_client::ContactClient, ClientMsg, Empty, Result as Ack};
 use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,6 +1,6 @@
 //! The seed's helloworld client on rpcsh's generated code.
 //! Run `rpcsh serve`, then `cargo run --example greeter_client -- 127.0.0.1:50051`.
-use rpcsh::pb::{greeter_client::GreeterClient, HelloRequest};
+use rpcsh::serve::pb::{greeter_client::GreeterClient, HelloRequest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,8 +1,10 @@
 //! The seed's route guide client: all four call styles, printing what the seed's Python client
 //! prints. `cargo run --example route_guide_client -- 127.0.0.1:50051`
 use rand::seq::IndexedRandom;
-use rpcsh::demo::route_guide::{FeatureDb, DEFAULT_DB};
-use rpcsh::pb::{route_guide_client::RouteGuideClient, Feature, Point, Rectangle, RouteNote};
+use rpcsh::serve::demo::route_guide::{FeatureDb, DEFAULT_DB};
+use rpcsh::serve::pb::{
+    route_guide_client::RouteGuideClient, Feature, Point, Rectangle, RouteNote,
+};
 
 /// A point as Python's `str()` of the message prints it: text format, zero fields left out.
 fn text(p: &Option<Point>) -> String {

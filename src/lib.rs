@@ -1,34 +1,36 @@
 //! rpcsh: a gRPC shell. The library holds everything the `rpcsh` binary does, so that examples
-//! and tests can use the same pieces. Its modules are layered; an import points down, never up
-//! or sideways into a cycle (`tests/cli/layers.rs` fails when one comes back):
+//! and tests can use the same pieces. Each folder of `src/` is a floor; a file imports its own
+//! folder and the floors under it, never one above or beside it (`tests/cli/layers.rs` fails
+//! when one does). Top floor first:
 //!
 //! ```text
-//! front ends    cli (flags, dispatch: only main imports it)  commands (one-shot call, list, ...)
-//!               convert (encode, decode)  drift (check)  repl/ (the shell)  script (rpcsh run,
-//!               over the shell)  bench  grpcurl/ (grpcurl's command line and output)
-//!               relay/ (rpcsh proxy)  mock/ (serve --mock: a recording as a server)
-//! session       connection (settings + config section -> channel and schema)  config (the file)
-//!               expect (checks the shell and scripts run)  recording (calls written as scripts)
-//! client core   link (gRPC or web/ per session)  transport  proxy (HTTP CONNECT)  source/
-//!               input  invoke  web/ (Connect, gRPC-Web)  format  exchange (call --envelope's
-//!               document)  any_json (Anys prost-reflect cannot print)  codec  credentials (-u,
-//!               netrc)  sanitize (answers tonic must not see: non-gRPC ones among them)  error
-//!               style  stats  signals (exit codes and the terminal on a signal)
-//! bottom        util (durations, sizes): everyone may use it
-//! demo          demo/  server  pb  fake (made-up messages) — beside the client, importing
-//!               nothing of it
+//! cli       the command lines: rpcsh's (clap arguments, one dispatch table; only main imports
+//!           it) and grpcurl's (grpcurl/: its flags and its output, byte for byte)
+//! repl      the terminal front end of the engine: line editor, completion, the prompt
+//! bench     load runs, scenarios and reports       serve  the server side: server, demo/, pb,
+//!                                                    fake, mock/ (serve --mock), relay/ (proxy)
+//! lang      the script language: command (the parser), expect, recording, script (rpcsh run)
+//!           and engine/, the shell's core without a terminal that every front end drives
+//! commands  one-shot commands: call, list, describe, template, health, convert, drift (check)
+//! session   settings resolved into a connection: connection, config (the file), credentials
+//!           (-u, netrc), vars (${NAME} and ${env:VAR})
+//! client    output (format, any_json, exchange)   input (JSON or text into messages)
+//!           schema (reflection, files, protosets, the well-known types)
+//!           net (transport, connect_proxy, web/: Connect and gRPC-Web, link: one per session)
+//!           wire (codec, sanitize: answers tonic must not see, invoke, status: one mapping)
+//! sys       error (the user's error line, exit codes), style, signals, stats, util
 //! ```
 //!
-//! The client is a pipeline — `transport` connects, `source` learns the schema, `input` turns
-//! JSON into messages, `invoke` makes the call and `format` prints what it reports — opened by
-//! `connection` and put together by `commands`, the shell and scripts.
+//! The client is a pipeline — `net` connects, `schema` learns the API, `input` turns JSON into
+//! messages, `wire::invoke` makes the call and `output` prints what it reports — opened by
+//! `session` and put together by `commands`, the engine and the front ends above it.
 //!
 //! A dynamic call, as `rpcsh call` makes it (the schema comes from the server's reflection):
 //!
 //! ```no_run
 //! use rpcsh::commands::{self, OutputOptions};
-//! use rpcsh::connection::Connection;
-//! use rpcsh::input::{Data, ParseOptions};
+//! use rpcsh::session::connection::Connection;
+//! use rpcsh::client::input::{Data, ParseOptions};
 //!
 //! # async fn example() -> anyhow::Result<()> {
 //! let conn = Connection { addr: "localhost:50051".into(), ..Connection::default() };
@@ -41,14 +43,14 @@
 //! The generated code of the demo protos, and a demo service hosted in-process:
 //!
 //! ```no_run
-//! use rpcsh::pb::{greeter_client::GreeterClient, greeter_server::GreeterServer, HelloRequest};
+//! use rpcsh::serve::pb::{greeter_client::GreeterClient, greeter_server::GreeterServer, HelloRequest};
 //!
 //! # async fn example() -> anyhow::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let addr = listener.local_addr()?;
 //! tokio::spawn(
 //!     tonic::transport::Server::builder()
-//!         .add_service(GreeterServer::new(rpcsh::demo::greeter::Greeter))
+//!         .add_service(GreeterServer::new(rpcsh::serve::demo::greeter::Greeter))
 //!         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
 //! );
 //! let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
@@ -56,39 +58,12 @@
 //! assert_eq!(reply.into_inner().message, "hello you");
 //! # Ok(()) }
 //! ```
-pub mod any_json;
 pub mod bench;
 pub mod cli;
-pub mod codec;
+pub mod client;
 pub mod commands;
-pub mod config;
-pub mod connection;
-pub mod convert;
-pub mod credentials;
-pub mod demo;
-pub mod drift;
-pub mod error;
-pub mod exchange;
-pub mod expect;
-pub mod fake;
-pub mod format;
-pub mod grpcurl;
-pub mod input;
-pub mod invoke;
-pub mod link;
-pub mod mock;
-pub mod pb;
-pub mod proxy;
-pub mod recording;
-pub mod relay;
+pub mod lang;
 pub mod repl;
-pub mod sanitize;
-pub mod script;
-pub mod server;
-pub mod signals;
-pub mod source;
-pub mod stats;
-pub mod style;
-pub mod transport;
-pub mod util;
-pub mod web;
+pub mod serve;
+pub mod session;
+pub mod sys;

@@ -3,12 +3,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Run as `grpcurl` (a link) or `rpcsh grpcurl`: grpcurl's own command line, before clap.
-    if let Some((program, args)) = rpcsh::grpcurl::invoked(&std::env::args_os().collect::<Vec<_>>())
+    if let Some((program, args)) =
+        rpcsh::cli::grpcurl::invoked(&std::env::args_os().collect::<Vec<_>>())
     {
-        return rpcsh::grpcurl::main(&program, args);
+        return rpcsh::cli::grpcurl::main(&program, args);
     }
     // grpcurl's order (the server first) is taken as well as rpcsh's own.
     let args = rpcsh::cli::first_as_addr(std::env::args_os().collect());
     let cli = rpcsh::cli::Cli::parse_from(args);
-    rpcsh::cli::run(cli).unwrap_or_else(|err| rpcsh::error::report(&err))
+    rpcsh::cli::run(cli).unwrap_or_else(|err| rpcsh::sys::error::report(&err))
 }

@@ -3,8 +3,8 @@
 //! pre-encoded, responses counted and not decoded (a stream's timed by its clock).
 use super::stream::Clock;
 use super::tally::Tally;
-use crate::connection::Connection;
-use crate::transport::{self, Target};
+use crate::client::net::transport::{self, Target};
+use crate::session::connection::Connection;
 use anyhow::Context;
 use bytes::{Buf, BufMut, Bytes};
 use futures_util::StreamExt;
@@ -135,7 +135,7 @@ impl Link {
 /// direct connection a pre-framed request sent whole, as h2load does — no encoder, and no body
 /// task in hyper (it spawns one for a streamed body, copying the future each time).
 pub(super) struct Caller {
-    pub(super) grpc: Grpc<crate::sanitize::Sanitize<Link>>,
+    pub(super) grpc: Grpc<crate::client::wire::sanitize::Sanitize<Link>>,
     pub(super) link: Link,
     pub(super) uri: http::Uri,
     pub(super) path: http::uri::PathAndQuery,
@@ -161,9 +161,9 @@ pub(super) enum Worker {
 /// A Connect or gRPC-Web worker's client, method and call options, and its requests as
 /// messages when they are the same for every call (decoded once, not per call).
 pub(super) struct WebCaller {
-    pub(super) client: std::sync::Arc<crate::web::Client>,
+    pub(super) client: std::sync::Arc<crate::client::net::web::Client>,
     pub(super) method: MethodDescriptor,
-    pub(super) options: crate::invoke::CallOptions,
+    pub(super) options: crate::client::wire::invoke::CallOptions,
     pub(super) fixed: Option<Vec<prost_reflect::DynamicMessage>>,
     pub(super) open: bool,
 }
@@ -207,8 +207,10 @@ impl Worker {
             .await
         {
             Ok(()) => Ok(count.0),
-            Err(crate::invoke::CallError::Status(s)) => Err(s),
-            Err(crate::invoke::CallError::Handler(e)) => Err(Status::internal(e.to_string())),
+            Err(crate::client::wire::invoke::CallError::Status(s)) => Err(s),
+            Err(crate::client::wire::invoke::CallError::Handler(e)) => {
+                Err(Status::internal(e.to_string()))
+            }
         }
     }
 }
@@ -216,7 +218,7 @@ impl Worker {
 /// Counts the responses of a Connect or gRPC-Web call, and times a stream's.
 struct Count<'a>(u64, Option<Clock<'a>>);
 
-impl crate::invoke::Handler for Count<'_> {
+impl crate::client::wire::invoke::Handler for Count<'_> {
     async fn on_message(&mut self, _: prost_reflect::DynamicMessage) -> anyhow::Result<()> {
         self.0 += 1;
         if let Some(clock) = &mut self.1 {
@@ -235,13 +237,16 @@ impl Caller {
         if let (true, Link::Direct(sender)) = (self.raw, &mut self.link) {
             let frame = match &self.fixed {
                 Some(frame) => frame.clone(),
-                None => crate::codec::envelope(0, requests.first().map_or(&[][..], |m| &m[..])),
+                None => crate::client::wire::codec::envelope(
+                    0,
+                    requests.first().map_or(&[][..], |m| &m[..]),
+                ),
             };
             let call = unary_raw(sender, &self.uri, &self.headers, frame);
             return match self.timeout {
                 Some(t) => tokio::time::timeout(t, call)
                     .await
-                    .unwrap_or_else(|_| Err(crate::error::timed_out())),
+                    .unwrap_or_else(|_| Err(crate::client::wire::status::timed_out())),
                 None => call.await,
             };
         }
@@ -251,7 +256,7 @@ impl Caller {
             // tonic stops enforcing its deadline once response headers came.
             Some(t) => tokio::time::timeout(t, call)
                 .await
-                .unwrap_or_else(|_| Err(crate::error::timed_out())),
+                .unwrap_or_else(|_| Err(crate::client::wire::status::timed_out())),
             None => call.await,
         }
     }
@@ -266,7 +271,7 @@ impl Caller {
         let grpc = &mut self.grpc;
         grpc.ready()
             .await
-            .map_err(|e| Status::unavailable(crate::error::root_cause(&*e)))?;
+            .map_err(|e| Status::unavailable(crate::sys::error::root_cause(&*e)))?;
         let mut clock = tally.map(|t| Clock::start(t, self.bidi));
         let requests = match &clock {
             Some(clock) => clock
@@ -290,11 +295,11 @@ impl Caller {
                 clock.message();
             }
             if self.unary && count > 1 {
-                return Err(crate::invoke::second_message());
+                return Err(crate::client::wire::invoke::second_message());
             }
         }
         if self.unary && count == 0 {
-            return Err(crate::invoke::no_message());
+            return Err(crate::client::wire::invoke::no_message());
         }
         Ok(count)
     }
@@ -340,7 +345,7 @@ async fn unary_raw(
     frame: Bytes,
 ) -> Result<u64, Status> {
     use http_body_util::BodyExt;
-    let unavailable = |e: hyper::Error| Status::unavailable(crate::error::root_cause(&e));
+    let unavailable = |e: hyper::Error| Status::unavailable(crate::sys::error::root_cause(&e));
     let body = tonic::body::Body::new(http_body_util::Full::new(frame));
     let mut request = http::Request::new(body);
     *request.method_mut() = http::Method::POST;
@@ -352,13 +357,13 @@ async fn unary_raw(
     let mut response = sender.send_request(request).await.map_err(unavailable)?;
     if response.status() != http::StatusCode::OK && !response.headers().contains_key("grpc-status")
     {
-        return Err(crate::sanitize::not_grpc(
+        return Err(crate::client::wire::sanitize::not_grpc(
             response.status(),
             response.headers(),
             b"",
         ));
     }
-    crate::sanitize::headers(response.headers_mut());
+    crate::client::wire::sanitize::headers(response.headers_mut());
     let mut status = Status::from_header_map(response.headers());
     // The reply's data is not kept: only how many messages it holds, its end and trailers.
     let mut body = response.into_body();
@@ -368,7 +373,7 @@ async fn unary_raw(
             Ok(data) => messages.feed(&data),
             Err(frame) => {
                 if let Ok(mut trailers) = frame.into_trailers() {
-                    crate::sanitize::headers(&mut trailers);
+                    crate::client::wire::sanitize::headers(&mut trailers);
                     status = status.or_else(|| Status::from_header_map(&trailers));
                 }
             }
@@ -377,10 +382,10 @@ async fn unary_raw(
     match status {
         // One message, as the call's other paths require (`invoke`).
         Some(s) if s.code() == tonic::Code::Ok && messages.count == 0 => {
-            Err(crate::invoke::no_message())
+            Err(crate::client::wire::invoke::no_message())
         }
         Some(s) if s.code() == tonic::Code::Ok && messages.count > 1 => {
-            Err(crate::invoke::second_message())
+            Err(crate::client::wire::invoke::second_message())
         }
         Some(s) if s.code() == tonic::Code::Ok => Ok(1),
         Some(s) => Err(s),

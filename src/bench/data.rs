@@ -2,7 +2,7 @@
 //! turn or (`--random`) at random, each encoded once — unless it holds placeholders, which are
 //! filled per request: `{{n}}`/`{{request}}` (the request number), `{{worker}}`, `{{uuid}}` (a
 //! random v4 UUID), `{{now}}` (the time, RFC 3339) and `{{random A B}}` (an integer from A to B).
-use crate::input::{self, ParseOptions};
+use crate::client::input::{self, ParseOptions};
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use prost::Message;
@@ -49,7 +49,7 @@ impl Requests {
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 if lines.is_empty() {
-                    bail!(crate::error::Hint::new(
+                    bail!(crate::sys::error::Hint::new(
                         format!("--data-file {} has no requests", path.display()),
                         "write one request a line (JSON lines): {\"name\": \"a\"}",
                     ));
@@ -119,7 +119,7 @@ fn fill(text: &str, n: u64, worker: usize) -> anyhow::Result<String> {
             ),
             _ => match name.strip_prefix("random ").map(range) {
                 Some(Some((lo, hi))) => out.push_str(&rand::random_range(lo..=hi).to_string()),
-                _ => bail!(crate::error::Hint::new(
+                _ => bail!(crate::sys::error::Hint::new(
                     format!("unknown placeholder {{{{{name}}}}} in DATA"),
                     "DATA may hold {{n}}, {{worker}}, {{uuid}}, {{now}} and {{random 1 100}}",
                 )),

@@ -10,9 +10,9 @@ mod scenario;
 mod schedule;
 mod stream;
 mod tally;
-use crate::connection::Connection;
-use crate::input;
-use crate::transport::Target;
+use crate::client::input;
+use crate::client::net::transport::Target;
+use crate::session::connection::Connection;
 use anyhow::{bail, Context};
 use caller::{decode_all, Caller, Link, WebCaller, Worker};
 use data::Requests;
@@ -43,7 +43,7 @@ pub struct BenchOptions {
     #[arg(long, value_name = "K")]
     pub connections: Option<usize>,
     /// Run for this long instead of a count.
-    #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::util::parse_duration)]
+    #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub duration: Option<Duration>,
     /// A constant rate (open loop): latency counts from each request's scheduled time.
     #[arg(long, value_name = "R", value_parser = schedule::parse_rate)]
@@ -80,13 +80,13 @@ pub struct BenchOptions {
     pub streams: Option<usize>,
     /// How long --streams are held open before they are cancelled (a stream that ends before
     /// counts by its status).
-    #[arg(long, value_name = "DURATION", value_parser = crate::util::parse_duration, requires = "streams")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration, requires = "streams")]
     pub hold: Option<Duration>,
     /// Messages per call for client-streaming and bidi methods when DATA is one message.
     #[arg(long, default_value = "10", value_name = "M")]
     pub stream_messages: usize,
     /// Deadline of each call.
-    #[arg(long, value_name = "DURATION", value_parser = crate::util::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub timeout: Option<Duration>,
     /// Write the report as json or csv instead of text.
     #[arg(long, value_enum)]
@@ -113,17 +113,17 @@ pub async fn command(
             let paths: Vec<PathBuf> = args.into_iter().map(PathBuf::from).collect();
             merge(&paths, options.output)
         }
-        (_, _) if args.len() > 1 => bail!(crate::error::Hint::new(
+        (_, _) if args.len() > 1 => bail!(crate::sys::error::Hint::new(
             format!("unexpected argument {:?}", args[1]),
             "bench takes METHOD [DATA]; rpcsh bench merge REPORT... merges reports",
         )),
         (Some(method), None) => run(conn, method, args.pop(), options).await,
         (None, Some(script)) => scenario::run(conn, &script, addr_given, options).await,
-        (Some(method), Some(_)) => bail!(crate::error::Hint::new(
+        (Some(method), Some(_)) => bail!(crate::sys::error::Hint::new(
             format!("--script runs the script's calls; {method:?} is one METHOD too many"),
             "rpcsh bench --script FILE -c 10 -n 1000 (no METHOD or DATA)",
         )),
-        (None, None) => bail!(crate::error::Hint::new(
+        (None, None) => bail!(crate::sys::error::Hint::new(
             "bench needs a METHOD, or --script FILE",
             "rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 1000",
         )),
@@ -267,7 +267,8 @@ pub async fn run(
         note_unsent(shape, counters, wall, workers);
     }
     let tally = merged(Tally::new(), &counters.shards);
-    Report::new(crate::invoke::path(&method), &tally, wall).print(&tally, options.output)
+    Report::new(crate::client::wire::invoke::path(&method), &tally, wall)
+        .print(&tally, options.output)
 }
 
 /// The requests of a run (inline, a file, `--data-file`, random), checked against what the
@@ -289,7 +290,7 @@ fn load_requests(
         options.stream_messages,
     )?;
     if options.streams.is_some() && !method.is_server_streaming() {
-        bail!(crate::error::Hint::new(
+        bail!(crate::sys::error::Hint::new(
             format!(
                 "--streams holds streams open; {} is not a server-streaming or bidi method",
                 method.full_name()
@@ -315,7 +316,7 @@ fn note_unsent(shape: &Shape, counters: &Counters, wall: Duration, workers: usiz
 
 /// A Connect or gRPC-Web worker's caller on `client`.
 fn web_worker(
-    client: Arc<crate::web::Client>,
+    client: Arc<crate::client::net::web::Client>,
     conn: &Connection,
     metadata: &tonic::metadata::MetadataMap,
     method: &MethodDescriptor,
@@ -323,7 +324,7 @@ fn web_worker(
     timeout: Option<Duration>,
     open: bool,
 ) -> anyhow::Result<Worker> {
-    let options = crate::invoke::CallOptions {
+    let options = crate::client::wire::invoke::CallOptions {
         metadata: metadata.clone(),
         timeout,
         max_message_size: conn.max_message_size,
@@ -345,21 +346,21 @@ fn web_worker(
 /// The connections a run's workers share: gRPC links, or the Connect and gRPC-Web clients
 /// (the session's first, then more).
 async fn links(
-    session: &crate::connection::Session,
+    session: &crate::session::connection::Session,
     conn: &Connection,
     target: &Target,
     method: &MethodDescriptor,
     connections: usize,
-) -> anyhow::Result<(Vec<Link>, Vec<Arc<crate::web::Client>>)> {
+) -> anyhow::Result<(Vec<Link>, Vec<Arc<crate::client::net::web::Client>>)> {
     let (mut channels, mut webs) = (Vec::new(), Vec::new());
     match &session.link {
-        Some(crate::link::Link::Web(first)) => {
+        Some(crate::client::net::link::Link::Web(first)) => {
             if let Some(refused) = first.refuses(method) {
                 return Err(refused);
             }
             webs.push(first.clone());
             for _ in 1..connections {
-                if let crate::link::Link::Web(client) = conn.link(target).await? {
+                if let crate::client::net::link::Link::Web(client) = conn.link(target).await? {
                     webs.push(client);
                 }
             }
@@ -404,9 +405,12 @@ impl GrpcSetup {
         let origin: http::Uri = format!("http://{authority}")
             .parse()
             .with_context(|| format!("invalid authority {authority:?}"))?;
-        let uri: http::Uri = format!("http://{authority}{}", crate::invoke::path(method))
-            .parse()
-            .context("invalid method path")?;
+        let uri: http::Uri = format!(
+            "http://{authority}{}",
+            crate::client::wire::invoke::path(method)
+        )
+        .parse()
+        .context("invalid method path")?;
         let mut headers = metadata.clone().into_headers();
         headers.insert(
             "content-type",
@@ -417,7 +421,7 @@ impl GrpcSetup {
             let value = format!("{}m", t.as_millis().max(1));
             headers.insert("grpc-timeout", value.parse().context("invalid --timeout")?);
         }
-        let path = http::uri::PathAndQuery::try_from(crate::invoke::path(method))
+        let path = http::uri::PathAndQuery::try_from(crate::client::wire::invoke::path(method))
             .context("invalid method path")?;
         Ok(GrpcSetup {
             origin,
@@ -438,14 +442,16 @@ impl GrpcSetup {
         requests: &Requests,
         open: bool,
     ) -> Worker {
-        let mut grpc =
-            Grpc::with_origin(crate::sanitize::Sanitize(link.clone()), self.origin.clone());
+        let mut grpc = Grpc::with_origin(
+            crate::client::wire::sanitize::Sanitize(link.clone()),
+            self.origin.clone(),
+        );
         if let Some(limit) = conn.max_message_size {
             grpc = grpc
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit);
         }
-        for encoding in crate::invoke::ACCEPTED_ENCODINGS {
+        for encoding in crate::client::wire::invoke::ACCEPTED_ENCODINGS {
             grpc = grpc.accept_compressed(encoding);
         }
         if let Some(c) = conn.compress {
@@ -467,7 +473,7 @@ impl GrpcSetup {
             fixed: requests
                 .fixed()
                 .and_then(|m| m.first())
-                .map(|m| crate::codec::envelope(0, m)),
+                .map(|m| crate::client::wire::codec::envelope(0, m)),
         }))
     }
 }

@@ -49,7 +49,7 @@ impl Report {
     }
 
     pub(super) fn text(&self, tally: &Tally, color: bool) -> String {
-        use crate::style::{paint, ERROR, HEADING, OK};
+        use crate::sys::style::{paint, ERROR, HEADING, OK};
         let heading = |h: &str| paint(color, HEADING, h);
         // A scenario's count is of runs of its script; its steps count the calls.
         let scenario = !tally.steps.is_empty();
@@ -203,7 +203,7 @@ impl Report {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         match format {
-            None => write!(out, "{}", self.text(tally, crate::style::stdout()))?,
+            None => write!(out, "{}", self.text(tally, crate::sys::style::stdout()))?,
             Some(ReportFormat::Json) => {
                 writeln!(out, "{}", serde_json::to_string_pretty(&self.json(tally))?)?
             }
@@ -325,7 +325,7 @@ fn serialized(h: &Histogram<u64>) -> String {
 /// histograms, the wall time the longest run's, the rate the runs' rates added.
 pub fn merge(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<()> {
     if paths.is_empty() {
-        bail!(crate::error::Hint::new(
+        bail!(crate::sys::error::Hint::new(
             "bench merge needs the reports to merge",
             "rpcsh bench merge a.json b.json (each written by rpcsh bench --output json)",
         ));

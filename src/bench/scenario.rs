@@ -6,11 +6,11 @@
 use super::report::Report;
 use super::tally::{note, StepTally, Tally};
 use super::{join, merged, progress_bar, BenchOptions, Counters};
-use crate::connection::Connection;
-use crate::error::{CallFailed, Hint};
-use crate::expect::ExpectFailed;
-use crate::repl::Shell;
-use crate::script::Scenario;
+use crate::lang::engine::Shell;
+use crate::lang::expect::ExpectFailed;
+use crate::lang::script::Scenario;
+use crate::session::connection::Connection;
+use crate::sys::error::{CallFailed, Hint};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::atomic::Ordering;

@@ -39,7 +39,7 @@ fn split_each(text: &str, what: &str) -> Result<(String, Duration), String> {
     let (values, each) = text
         .rsplit_once('/')
         .ok_or_else(|| format!("expected {what}/DURATION, e.g. 100,500,1000/10s"))?;
-    let each = crate::util::parse_duration(each)?;
+    let each = crate::sys::util::parse_duration(each)?;
     if each.is_zero() {
         return Err("the duration must be more than 0".into());
     }

@@ -137,7 +137,7 @@ impl Tally {
                 }
             }
             Err(s) => {
-                let s = crate::error::client_deadline(s);
+                let s = crate::client::wire::status::client_deadline(s);
                 let text = format!("{:?}: {}", s.code(), s.message());
                 self.fail(format!("{:?}", s.code()), text);
             }

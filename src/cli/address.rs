@@ -2,7 +2,7 @@
 //! '{...}'`, `rpcsh list localhost:50051`). Before clap reads the command line, the first
 //! positional argument of a command that takes the server as `--addr` becomes `--addr ADDR`
 //! when it looks like an address (`host:port`, `unix:PATH`, a URL) and no `--addr` was given.
-use crate::transport::looks_like_address;
+use crate::client::net::transport::looks_like_address;
 use clap::CommandFactory;
 use std::ffi::OsString;
 

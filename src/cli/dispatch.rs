@@ -2,10 +2,10 @@
 //! logs, signals of its own) and the code each runs, with the settings its flags give.
 use super::serving::{demo, serve};
 use super::{man, tools, CallArgs, Cli, Command, ConfigAction, ConnArgs, RecordArgs};
+use crate::client::input::{Data, ParseOptions};
 use crate::commands::{self, OutputOptions};
-use crate::config::Config;
-use crate::connection::Connection;
-use crate::input::{Data, ParseOptions};
+use crate::session::config::Config;
+use crate::session::connection::Connection;
 use anyhow::Context;
 use std::{sync::Arc, time::Duration};
 
@@ -61,12 +61,14 @@ pub(super) async fn dispatch(
             mut conn,
         } => {
             conn.addr = Some(to);
-            let options = crate::relay::RelayOptions {
+            let options = crate::serve::relay::RelayOptions {
                 jsonl: format == "jsonl",
                 record: record.spec(),
                 tls: tls_cert.zip(tls_key),
             };
-            done(crate::relay::run(&listen, conn.connection(verbose, &config), options).await)
+            done(
+                crate::serve::relay::run(&listen, conn.connection(verbose, &config), options).await,
+            )
         }
         Command::Connect {
             address,
@@ -83,13 +85,13 @@ pub(super) async fn dispatch(
             keep_going,
             junit,
         } => {
-            let options = crate::script::RunOptions {
+            let options = crate::lang::script::RunOptions {
                 keep_going,
                 junit,
                 addr_given: conn.addr.is_some(),
             };
             let scripts = read_scripts(files)?;
-            crate::script::run(scripts, conn.connection(verbose, &config), options).await
+            crate::lang::script::run(scripts, conn.connection(verbose, &config), options).await
         }
         Command::Bench {
             method,
@@ -104,7 +106,7 @@ pub(super) async fn dispatch(
             let addr_given = conn.addr.is_some();
             done(crate::bench::command(&connection, addr_given, method, inputs, *options).await)
         }
-        Command::Grpcurl { args } => Ok(crate::grpcurl::run("rpcsh grpcurl", args).await),
+        Command::Grpcurl { args } => Ok(crate::cli::grpcurl::run("rpcsh grpcurl", args).await),
         other => one_shot(other, verbose, config).await,
     }
 }

@@ -15,7 +15,7 @@ pub fn page(command: Option<&str>) -> anyhow::Result<()> {
                 })
                 .ok_or_else(|| {
                     let names: Vec<_> = cmd.get_subcommands().map(|c| c.get_name()).collect();
-                    crate::error::Hint::new(
+                    crate::sys::error::Hint::new(
                         format!("no command named {name:?}"),
                         format!("commands: {}", names.join(", ")),
                     )

@@ -1,9 +1,9 @@
 //! The servers of the command line: `rpcsh serve` and `rpcsh demo` (the demo services started,
 //! then the shell on them), and the log the servers write.
 use super::{DemoArgs, ServeArgs};
-use crate::connection::Connection;
-use crate::demo::{DemoConfig, DemoService};
-use crate::server::{self, Bound, ServeOptions, TlsFiles};
+use crate::serve::demo::{DemoConfig, DemoService};
+use crate::serve::server::{self, Bound, ServeOptions, TlsFiles};
+use crate::session::connection::Connection;
 use anyhow::Context;
 
 pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -23,7 +23,8 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let options = args.demo.serve_options(tls);
     if !args.mock.files.is_empty() {
-        return crate::mock::serve(args.mock, &args.listen, options, shutdown_signal()).await;
+        return crate::serve::mock::serve(args.mock, &args.listen, options, shutdown_signal())
+            .await;
     }
     let config = args.demo.config(services)?;
     let (addr, server) = start(&args.listen, config, options, shutdown_signal()).await?;
@@ -33,7 +34,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                eprintln!("stats: {}", crate::stats::Stats::now());
+                eprintln!("stats: {}", crate::sys::stats::Stats::now());
             }
         });
     }
@@ -85,7 +86,7 @@ async fn start(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(String, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let routes = crate::demo::routes(config, shutdown_rx).await?;
+    let routes = crate::serve::demo::routes(config, shutdown_rx).await?;
     let bound = Bound::bind(listen).await?;
     let addr = bound.address();
     let signal = async move {

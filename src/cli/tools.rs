@@ -1,10 +1,10 @@
 //! The schema tools' arguments and dispatch: `describe` (and its export), `check` (drift),
 //! `encode` and `decode`.
 use super::ConnArgs;
-use crate::config::Config;
-use crate::connection::Connection;
-use crate::input::Data;
-use crate::util::parse_duration;
+use crate::client::input::Data;
+use crate::session::config::Config;
+use crate::session::connection::Connection;
+use crate::sys::util::parse_duration;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +85,7 @@ pub struct DecodeArgs {
     pub wire: WireArgs,
     /// Output format: json (pretty; the default on a terminal), jsonl (the default when piped) or text.
     #[arg(long, short = 'f', value_enum)]
-    pub format: Option<crate::format::Format>,
+    pub format: Option<crate::client::output::format::Format>,
     /// Print fields that have their default value.
     #[arg(long)]
     pub emit_defaults: bool,
@@ -108,8 +108,8 @@ pub struct WireArgs {
 }
 
 impl WireArgs {
-    fn wire(&self) -> crate::convert::Wire {
-        crate::convert::Wire {
+    fn wire(&self) -> crate::commands::convert::Wire {
+        crate::commands::convert::Wire {
             framed: self.framed,
             base64: self.base64,
         }
@@ -151,7 +151,7 @@ pub async fn check(args: CheckArgs, verbose: u8, config: &Arc<Config>) -> anyhow
     conn.addr = args.address.or(conn.addr);
     let conn = conn.connection(verbose, config);
     let timeout = args.timeout.or_else(|| config.timeout_for(&conn.addr));
-    let checking = crate::drift::check(&conn, args.format == "json");
+    let checking = crate::commands::drift::check(&conn, args.format == "json");
     crate::commands::within(timeout, "check", checking).await
 }
 
@@ -159,7 +159,8 @@ pub async fn encode(args: EncodeArgs, verbose: u8, config: &Arc<Config>) -> anyh
     let conn = args.conn.connection(verbose, config);
     let data = Data::parse(args.data.as_deref());
     let (wire, text) = (args.wire.wire(), args.format == "text");
-    crate::convert::encode(&conn, &args.message, data, args.wire.response, wire, text).await?;
+    crate::commands::convert::encode(&conn, &args.message, data, args.wire.response, wire, text)
+        .await?;
     Ok(0)
 }
 
@@ -168,11 +169,11 @@ pub async fn decode(args: DecodeArgs, verbose: u8, config: &Arc<Config>) -> anyh
     if args.raw {
         // With --raw, a lone argument is the input.
         let input = args.input.or(args.message);
-        crate::convert::decode_raw(input.as_deref(), wire)?;
+        crate::commands::convert::decode_raw(input.as_deref(), wire)?;
         return Ok(0);
     }
     let Some(message) = args.message else {
-        anyhow::bail!(crate::error::Hint::new(
+        anyhow::bail!(crate::sys::error::Hint::new(
             "decode needs the message TYPE",
             "name one (rpcsh list shows the services), or --raw to decode without",
         ));
@@ -187,7 +188,7 @@ pub async fn decode(args: DecodeArgs, verbose: u8, config: &Arc<Config>) -> anyh
     .style();
     let input = args.input.as_deref();
     let response = args.wire.response;
-    crate::convert::decode(&conn, &message, input, response, wire, style).await?;
+    crate::commands::convert::decode(&conn, &message, input, response, wire, style).await?;
     Ok(0)
 }
 

@@ -2,9 +2,10 @@
 //! enum values of the request being typed, file paths after `@`), multi-line JSON (the line is
 //! not done while braces are open) and the prompt's colour. It reads what the shell knows
 //! through a shared `Known`, updated by the shell as it learns the schema.
-use super::command::{self, COMMANDS};
-use crate::input::{self, Open};
-use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
+use crate::client::input::{self, Open};
+use crate::lang::command::{self, COMMANDS};
+pub use crate::lang::engine::Known;
+use prost_reflect::{Kind, MessageDescriptor};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
@@ -13,23 +14,11 @@ use rustyline::{Context, Helper};
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-/// What the shell knows of the server, for completion.
-#[derive(Default, Clone)]
-pub struct Known {
-    pub services: Vec<String>,
-    pub pool: DescriptorPool,
-    /// The service of `use`, whose methods complete bare.
-    pub current: Option<String>,
-    /// The background load is still running.
-    pub loading: bool,
-    /// Method names of services not built yet, read from a local schema's files.
-    pub names: std::collections::HashMap<String, Vec<String>>,
-}
-
 /// How long a Tab waits for a background load still running before it completes from what is
 /// known: a Tab pressed right after start finds the schema that is on its way.
 const LOADING_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The completion view of what the engine knows.
 impl Known {
     /// Services by full name, and by short name where that differs (`Compute` for
     /// `compute.Compute`): the shell accepts both.
@@ -292,7 +281,7 @@ impl Highlighter for ShellHelper {
         if !self.color {
             return Cow::Borrowed(prompt);
         }
-        use crate::style::{paint, ADDRESS, HEADING};
+        use crate::sys::style::{paint, ADDRESS, HEADING};
         // The address, then the service in use.
         Cow::Owned(match prompt.split_once(' ') {
             Some((addr, rest)) => format!(
@@ -316,7 +305,7 @@ mod tests {
     use super::*;
 
     fn rect() -> MessageDescriptor {
-        crate::source::demo_pool()
+        crate::serve::pb::pool()
             .get_message_by_name("Rectangle")
             .unwrap()
     }
@@ -354,7 +343,7 @@ mod tests {
     #[test]
     fn enum_values() {
         let set = protox::compile(["interop.proto"], ["tests/py/protos"]).unwrap();
-        let mut pool = DescriptorPool::new();
+        let mut pool = prost_reflect::DescriptorPool::new();
         pool.add_file_descriptor_set(set).unwrap();
         let everything = pool.get_message_by_name("interop.v1.Everything").unwrap();
         assert_eq!(

@@ -1,8 +1,8 @@
 //! Where the shell's lines come from: the line editor on a thread of its own (rustyline's
 //! `readline` blocks), with its history file, or piped stdin read command by command.
-use super::command::{self, Command};
 use super::complete::ShellHelper;
-use crate::format::is_secret;
+use crate::lang::command;
+use crate::lang::engine::{for_history, Screen};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -37,16 +37,6 @@ pub(super) fn open_history(path: &PathBuf) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
-/// What goes into the history for `line`: secret header values redacted.
-pub(super) fn for_history(line: &str) -> String {
-    match command::parse(line) {
-        Ok(Command::HeaderSet(name, _)) if is_secret(&name) => {
-            format!("header set {name} <redacted>")
-        }
-        _ => line.to_string(),
-    }
-}
-
 /// The prompt of a request's next line while its braces are open.
 pub(super) const CONTINUATION: &str = "...> ";
 
@@ -56,7 +46,7 @@ pub(super) fn spawn_editor(
     history: Option<PathBuf>,
     prompts: std::sync::mpsc::Receiver<Option<String>>,
     lines: mpsc::UnboundedSender<Input>,
-) -> anyhow::Result<Arc<Mutex<Box<dyn rustyline::ExternalPrinter + Send>>>> {
+) -> anyhow::Result<Arc<Mutex<Box<dyn Screen>>>> {
     let (printer_tx, printer_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let config = rustyline::Config::builder().auto_add_history(false).build();
@@ -79,7 +69,7 @@ pub(super) fn spawn_editor(
         }
         match editor.create_external_printer() {
             Ok(p) => {
-                let boxed: Box<dyn rustyline::ExternalPrinter + Send> = Box::new(p);
+                let boxed: Box<dyn Screen> = Box::new(Printer(Box::new(p)));
                 let _ = printer_tx.send(Ok(Arc::new(Mutex::new(boxed))));
             }
             Err(e) => {
@@ -148,4 +138,13 @@ pub(super) fn spawn_reader(lines: mpsc::UnboundedSender<Input>) {
         }
         let _ = lines.send(Input::Eof);
     });
+}
+
+/// rustyline's external printer as the engine's screen: text printed above the prompt.
+struct Printer(Box<dyn rustyline::ExternalPrinter + Send>);
+
+impl Screen for Printer {
+    fn print(&mut self, text: String) {
+        let _ = self.0.print(text);
+    }
 }

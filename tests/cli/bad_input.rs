@@ -462,7 +462,7 @@ fn missing_client_certificate() {
 #[test]
 fn server_without_reflection_hints_proto() {
     let server = InProcess::start(tonic::transport::Server::builder().add_service(
-        pb::greeter_server::GreeterServer::new(rpcsh::demo::greeter::Greeter),
+        pb::greeter_server::GreeterServer::new(rpcsh::serve::demo::greeter::Greeter),
     ));
     let out = Command::from_std(binary())
         .args(["call", "--addr", &server.addr, "Greeter/SayHello", "{}"])

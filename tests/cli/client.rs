@@ -105,7 +105,7 @@ fn client_stream_from_inline_file_and_stdin() {
             latitude,
             longitude,
         };
-        let d = rpcsh::demo::route_guide::distance;
+        let d = rpcsh::serve::demo::route_guide::distance;
         (d(&p(409146138, -746188906), &p(0, 0)) + d(&p(0, 0), &p(10000000, 0))) as i64
     };
     let expected = json!({"pointCount": 3, "featureCount": 1, "distance": expected_distance});
@@ -774,7 +774,7 @@ fn compression_both_ways() {
     // A server that reads no compressed request refuses ours: they really are compressed, from
     // call, the shell's `set compress` and bench alike.
     let plain = InProcess::start(tonic::transport::Server::builder().add_service(
-        pb::greeter_server::GreeterServer::new(rpcsh::demo::greeter::Greeter),
+        pb::greeter_server::GreeterServer::new(rpcsh::serve::demo::greeter::Greeter),
     ));
     let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/proto/helloworld.proto");
     let addr = ["--addr", plain.addr.as_str(), "--proto", proto];

@@ -1,33 +1,75 @@
-//! The crate's layering (see `src/lib.rs`): the `crate::` paths of `src/`'s top-level modules
-//! form no cycle, the rules the layers rest on hold, and no file grows past 900 lines.
+//! The crate's layering (see `src/lib.rs`): every folder of `src/` is a floor, and a file
+//! imports (`crate::x`) only its own folder and the floors under it; `lib.rs`'s diagram draws
+//! the floors in this order; the shell's engine is apart from the terminal; no file grows past
+//! 900 lines.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Top-level module → the top-level modules its code (comments aside) names as `crate::x`.
-fn imports() -> BTreeMap<String, BTreeSet<String>> {
+/// The floors, bottom first. A unit is a folder of `src/` (the client's are its own floors:
+/// `client::wire`...); units on one floor are siblings and import nothing of each other.
+const FLOORS: &[&[&str]] = &[
+    &["sys"],
+    &["client::wire"],
+    &["client::net"],
+    &["client::schema"],
+    &["client::input", "client::output"],
+    &["session"],
+    &["commands"],
+    &["lang"],
+    &["repl", "bench", "serve"],
+    &["cli"],
+];
+
+fn floor_of(unit: &str) -> Option<usize> {
+    FLOORS.iter().position(|f| f.contains(&unit))
+}
+
+/// The unit a `crate::` path (`client::net::web::Client`) or a file under `src/` belongs to.
+fn unit_of(path: &str) -> String {
+    let mut parts = path.split("::");
+    let top = parts.next().unwrap_or_default();
+    match (top, parts.next()) {
+        ("client", Some(sub)) => format!("client::{sub}"),
+        _ => top.to_string(),
+    }
+}
+
+/// Unit → the units its code (comments aside) names as `crate::x`, with a file that does.
+fn imports() -> BTreeMap<String, BTreeMap<String, PathBuf>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut graph = BTreeMap::new();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let mut names = BTreeSet::new();
-        for file in rust_files(&path) {
-            let text = std::fs::read_to_string(&file).unwrap();
-            for line in text.lines() {
-                let code = line.split("//").next().unwrap_or("");
-                for (i, _) in code.match_indices("crate::") {
-                    let rest = &code[i + "crate::".len()..];
-                    let module: String = rest
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if !module.is_empty() && module != name {
-                        names.insert(module);
-                    }
+    let mut graph: BTreeMap<String, BTreeMap<String, PathBuf>> = BTreeMap::new();
+    for file in rust_files(&src) {
+        let rel = file.strip_prefix(&src).unwrap().with_extension("");
+        let rel: Vec<String> = rel
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned())
+            .collect();
+        if rel == ["client", "mod"] {
+            continue; // the client's module file declares its floors, importing nothing
+        }
+        let unit = unit_of(&rel.join("::"));
+        let names = graph.entry(unit.clone()).or_default();
+        // Unit tests (a file's last module, or a `*_tests.rs` file) may use the demo's protos
+        // as fixtures: the floors are the library's.
+        if file.to_string_lossy().ends_with("_tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let library = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in library.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for (i, _) in code.match_indices("crate::") {
+                let rest = &code[i + "crate::".len()..];
+                let path: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                let to = unit_of(&path);
+                if !to.is_empty() && to != unit {
+                    names.entry(to).or_insert_with(|| file.clone());
                 }
             }
         }
-        graph.insert(name, names);
     }
     graph
 }
@@ -46,94 +88,99 @@ fn rust_files(path: &Path) -> Vec<PathBuf> {
     }
 }
 
-/// A cycle through `start`, if any: depth-first over the import graph.
-fn cycle_from(
-    graph: &BTreeMap<String, BTreeSet<String>>,
-    path: &mut Vec<String>,
-    done: &mut BTreeSet<String>,
-) -> Option<Vec<String>> {
-    let here = path.last().unwrap().clone();
-    for next in graph.get(&here).into_iter().flatten() {
-        if let Some(i) = path.iter().position(|p| p == next) {
-            let mut cycle = path[i..].to_vec();
-            cycle.push(next.clone());
-            return Some(cycle);
+#[test]
+fn src_holds_floors_not_loose_modules() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut loose = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.is_file() && name != "lib" && name != "main" {
+            loose.push(name);
+        } else if path.is_dir() && name != "client" && floor_of(&name).is_none() {
+            loose.push(format!("{name}/ (on no floor)"));
         }
-        if done.contains(next) {
-            continue;
-        }
-        path.push(next.clone());
-        if let Some(c) = cycle_from(graph, path, done) {
-            return Some(c);
-        }
-        path.pop();
     }
-    done.insert(here);
-    None
+    assert!(
+        loose.is_empty(),
+        "src/ holds the floors' folders only: {loose:?}"
+    );
 }
 
 #[test]
-fn no_cycle_between_top_level_modules() {
+fn an_import_points_down_the_floors() {
     let graph = imports();
-    assert!(graph.len() > 10, "read too few modules: {graph:?}");
-    let mut done = BTreeSet::new();
-    for start in graph.keys() {
-        let mut path = vec![start.clone()];
-        if let Some(cycle) = cycle_from(&graph, &mut path, &mut done) {
-            panic!(
-                "import cycle: {} — an import must point down the layers drawn in src/lib.rs",
-                cycle.join(" -> ")
-            );
+    assert!(graph.len() > 10, "read too few units: {graph:?}");
+    let mut wrong = Vec::new();
+    for (unit, names) in &graph {
+        if unit == "lib" || unit == "main" {
+            continue;
+        }
+        let here = floor_of(unit).unwrap_or_else(|| panic!("{unit} is on no floor"));
+        for (to, file) in names {
+            let there = floor_of(to).unwrap_or_else(|| panic!("{to} is on no floor"));
+            if there >= here {
+                wrong.push(format!(
+                    "{} imports {to} ({unit} is not above it)",
+                    file.display()
+                ));
+            }
         }
     }
+    assert!(
+        wrong.is_empty(),
+        "imports that do not point down the floors of src/lib.rs:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn the_layers_rules_hold() {
     let graph = imports();
-    let importers = |m: &str| -> Vec<&String> {
-        graph
-            .iter()
-            .filter(|(_, names)| names.contains(m))
-            .map(|(k, _)| k)
-            .collect()
-    };
-    let cli_users = importers("cli");
-    assert!(
-        cli_users.iter().all(|m| *m == "main" || *m == "lib"),
-        "cli is the command line only: imported by {cli_users:?}"
-    );
-    let config = &graph["config"];
-    assert!(
-        !config.contains("commands") && !config.contains("cli") && !config.contains("connection"),
-        "config describes settings, it does not use them: imports {config:?}"
-    );
-    assert!(
-        !graph["expect"].contains("repl"),
-        "expectations are their own concept"
-    );
-    for (demo_side, names) in graph
+    let importers: Vec<&String> = graph
         .iter()
-        .filter(|(k, _)| ["demo", "server", "pb"].contains(&k.as_str()))
-    {
-        for client in [
-            "transport",
-            "source",
-            "input",
-            "invoke",
-            "format",
-            "connection",
-        ] {
+        .filter(|(_, names)| names.contains_key("cli"))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        importers.iter().all(|m| *m == "main" || *m == "lib"),
+        "cli is the command line only: imported by {importers:?}"
+    );
+    // The demo services are beside the client: they import nothing of it, and the client
+    // nothing of them.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for demo_side in ["serve/demo", "serve/server.rs", "serve/pb.rs"] {
+        for file in rust_files(&src.join(demo_side)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for client in [
+                "crate::client",
+                "crate::session",
+                "crate::lang",
+                "crate::commands",
+            ] {
+                assert!(
+                    !text.contains(client),
+                    "{} imports {client}",
+                    file.display()
+                );
+            }
+        }
+    }
+    // The shell's engine runs without a terminal: only the REPL knows the line editor.
+    for file in rust_files(&src) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if text.contains("rustyline::") {
             assert!(
-                !names.contains(client),
-                "{demo_side} is beside the client and imports {client}"
+                file.starts_with(src.join("repl")),
+                "{} uses the line editor: the terminal is the REPL's",
+                file.display()
             );
         }
     }
 }
 
 #[test]
-fn the_diagram_in_lib_rs_names_every_module() {
+fn the_diagram_in_lib_rs_draws_the_floors() {
     let lib =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     let diagram = lib
@@ -141,18 +188,44 @@ fn the_diagram_in_lib_rs_names_every_module() {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("src/lib.rs draws the layers in a ```text block");
-    let words: BTreeSet<&str> = diagram
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .collect();
-    let missing: Vec<&str> = lib
+    // The line (top first) on which each unit is a label: the first word of a column (text
+    // after two spaces or more), not a word of a description.
+    let line_of = |unit: &str| {
+        let word = unit.rsplit("::").next().unwrap();
+        diagram.lines().position(|l| {
+            let l = l.trim_start_matches("//!");
+            l.split("  ")
+                .filter_map(|column| column.split_whitespace().next())
+                .any(|w| w == word)
+        })
+    };
+    let mut drawn = Vec::new();
+    for (floor, units) in FLOORS.iter().enumerate() {
+        for unit in *units {
+            let line = line_of(unit)
+                .unwrap_or_else(|| panic!("src/lib.rs's diagram does not name {unit}"));
+            drawn.push((floor, line, *unit));
+        }
+    }
+    for (f1, l1, u1) in &drawn {
+        for (f2, l2, u2) in &drawn {
+            assert!(
+                !(f1 < f2 && l1 < l2),
+                "src/lib.rs's diagram draws {u1} above {u2}, which is on a higher floor"
+            );
+        }
+    }
+    let folders: BTreeSet<String> = lib
         .lines()
         .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
-        .filter(|m| !words.contains(m))
+        .map(String::from)
         .collect();
-    assert!(
-        missing.is_empty(),
-        "src/lib.rs's diagram does not place {missing:?}"
-    );
+    let units: BTreeSet<String> = FLOORS
+        .iter()
+        .flat_map(|f| f.iter())
+        .map(|u| unit_of(u).split("::").next().unwrap().to_string())
+        .collect();
+    assert_eq!(folders, units, "lib.rs's modules are the floors' folders");
 }
 
 #[test]

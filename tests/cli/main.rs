@@ -12,7 +12,7 @@ mod repl;
 mod script;
 mod serve;
 
-use rpcsh::pb;
+use rpcsh::serve::pb;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -219,7 +219,7 @@ fn piped_commands_print_results_only() {
         "{\"name\":\"Berkshire Valley Management Area Trail, Jefferson, NJ, USA\",\"location\":{\"latitude\":409146138,\"longitude\":-746188906}}\n\
          {\"pointCount\":2,\"distance\":111189}\n\
          {\"number\":5}\n"
-            .replace("111189", &((rpcsh::demo::route_guide::distance(
+            .replace("111189", &((rpcsh::serve::demo::route_guide::distance(
                 &pb::Point { latitude: 1, longitude: 0 },
                 &pb::Point { latitude: 10000000, longitude: 0 },
             )) as i64)

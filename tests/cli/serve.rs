@@ -1,6 +1,6 @@
 //! `rpcsh serve` and `rpcsh demo`: the demo services, reflection, health, TLS, shutdown.
 use super::*;
-use rpcsh::pb;
+use rpcsh::serve::pb;
 use std::process::Command;
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -172,7 +172,7 @@ async fn record_route_counts_features_from_zero() {
     assert_eq!(summary.feature_count, 2);
     let metres: f64 = route
         .windows(2)
-        .map(|w| rpcsh::demo::route_guide::distance(&w[0], &w[1]))
+        .map(|w| rpcsh::serve::demo::route_guide::distance(&w[0], &w[1]))
         .sum();
     assert_eq!(summary.distance, metres as i32);
     assert!(summary.distance > 2 * 4_500_000, "{}", summary.distance);
@@ -444,7 +444,7 @@ async fn contact_slow_subscriber_skips_and_others_get_everything() {
         .find(|w| w[1] != w[0] + 1)
         .expect("a gap where tasks were skipped");
     assert!(
-        TASKS - gap[1] <= rpcsh::demo::contact::TASK_BACKLOG,
+        TASKS - gap[1] <= rpcsh::serve::demo::contact::TASK_BACKLOG,
         "{gap:?}"
     );
     let log = server.wait_for_log("slow subscriber skipped tasks").await;

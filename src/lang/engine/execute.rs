@@ -1,0 +1,418 @@
+//! What each shell command does, and one-shot calls (unary and server streaming) made from the
+//! shell. Streams typed at the sub-prompt are `stream`'s, background watches `watch`'s.
+use super::output::{record, status_failure, Counting};
+use super::{waiting, Shell};
+use crate::client::input;
+use crate::client::net::link::Link;
+use crate::client::output::format::{self, is_secret};
+use crate::client::wire::invoke::{CallError, CallOptions};
+use crate::client::wire::status::client_deadline;
+use crate::lang::command::{self, Command};
+use crate::lang::expect::{self, ExpectFailed, Expectation, Outcome};
+use crate::session::connection::{parse_headers, Connection};
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use std::io::Write;
+
+impl Shell {
+    pub(super) async fn execute(&mut self, command: Command) -> anyhow::Result<()> {
+        match command {
+            Command::Empty | Command::Exit | Command::Pace(_) | Command::Interleave(_) => {}
+            Command::Help(topic) => self
+                .out
+                .out(&command::help(topic.as_deref()).map_err(anyhow::Error::msg)?),
+            Command::Stats => self
+                .out
+                .out(&format!("{}\n", crate::sys::stats::Stats::now())),
+            Command::Health(service) => {
+                crate::commands::health(&self.conn, service.as_deref(), self.timeout).await?
+            }
+            Command::Clear => {
+                if matches!(self.out, super::output::Output::Screen(_)) {
+                    self.out.out("\x1b[2J\x1b[H");
+                }
+            }
+            Command::History => {
+                let text: String = self
+                    .history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| format!("{:>4}  {l}\n", i + 1))
+                    .collect();
+                self.out.out(&text);
+            }
+            Command::List(service) => {
+                let out = self.out.clone();
+                let text: String = waiting(&out, self.timeout, "the server's services", async {
+                    let session = self.ensure_session().await?;
+                    Ok(match service {
+                        None => session
+                            .schema
+                            .services()
+                            .await?
+                            .into_iter()
+                            .map(|s| s + "\n")
+                            .collect(),
+                        // Names, as `rpcsh list SERVICE` prints them.
+                        Some(name) => {
+                            let s = session.schema.resolve_service(&name).await?;
+                            s.methods()
+                                .map(|m| format!("{}.{}\n", s.full_name(), m.name()))
+                                .collect()
+                        }
+                    })
+                })
+                .await?;
+                self.out.out(&crate::sys::style::printable(&text));
+            }
+            Command::Describe(symbol) => {
+                let found = self.find_used(&symbol).await?;
+                let docs = match &self.session {
+                    Some(session) => session.schema.docs(found.full_name()),
+                    None => Default::default(),
+                };
+                self.out.out(&format::describe_symbol(&found, &docs));
+            }
+            Command::Template(symbol) => {
+                let message = self.find_used(&symbol).await?.request_message()?;
+                let (template, note) = format::template(&message);
+                self.out
+                    .out(&format!("{}\n", serde_json::to_string_pretty(&template)?));
+                if let Some(note) = note {
+                    self.out.err(&format!("note: {note}"));
+                }
+            }
+            Command::Use(None) => self.set_current(None),
+            Command::Use(Some(name)) => {
+                let out = self.out.clone();
+                let service = waiting(&out, self.timeout, format!("the schema of {name}"), async {
+                    self.ensure_session()
+                        .await?
+                        .schema
+                        .resolve_service(&name)
+                        .await
+                })
+                .await?;
+                self.set_current(Some(service.full_name().to_string()));
+            }
+            Command::Call { method, data } => self.call(&method, data).await?,
+            Command::Edit(method) => self.edit(method).await?,
+            Command::Record(spec) => self.start_recording(spec)?,
+            Command::RecordStop => self.stop_recording()?,
+            Command::Watch { method, data } => self.watch(&method, data).await?,
+            Command::Jobs => self.out.out(&self.jobs()),
+            Command::Stop(id) => self.stop_watch(id)?,
+            Command::HeaderSet(name, value) => {
+                parse_headers(&[format!("{name}: {value}")])?;
+                self.headers.retain(|(k, _)| *k != name);
+                self.headers.push((name, value));
+            }
+            Command::HeaderUnset(name) => self.headers.retain(|(k, _)| *k != name),
+            Command::Headers => {
+                let text: String = self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}\n", if is_secret(k) { "<redacted>" } else { v }))
+                    .collect();
+                self.out.out(if text.is_empty() {
+                    "no headers\n"
+                } else {
+                    &text
+                });
+            }
+            Command::SetTimeout(t) => self.timeout = t,
+            Command::SetFormat(f) => self.style.format = f,
+            Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
+            Command::SetAllowUnknownFields(on) => self.parse.allow_unknown_fields = on,
+            Command::SetCompress(c) => self.compress = c,
+            Command::Expect(Expectation::Within(limit, expected)) => {
+                self.expect_within(limit, &expected).await?
+            }
+            Command::Expect(expectation) => {
+                let outcome = self.last.lock().unwrap().clone();
+                expect::check(&expectation, &outcome).map_err(ExpectFailed)?;
+            }
+            Command::Let(name, path) => {
+                let outcome = self.last.lock().unwrap().clone();
+                let value = expect::lookup(&outcome, &path).map_err(anyhow::Error::msg)?;
+                self.vars.insert(name, value);
+            }
+            Command::Sleep(d) => tokio::time::sleep(d).await,
+            Command::Connect(addr) => {
+                self.reopen(|conn| conn.addr = addr).await?;
+                self.set_current(None);
+            }
+            Command::SetProtocol(p) => self.relink(|conn| conn.protocol = Some(p)).await?,
+            Command::SetHttp2(on) => self.relink(|conn| conn.http2 = on).await?,
+        }
+        Ok(())
+    }
+
+    /// Opens a new session with `change` made to the connection; a server that cannot be
+    /// reached so leaves the shell on the session it had.
+    async fn reopen(&mut self, change: impl FnOnce(&mut Connection)) -> anyhow::Result<()> {
+        let previous = self.conn.clone();
+        change(&mut self.conn);
+        let session = self.session.take();
+        self.opening = None;
+        self.loaded = None;
+        if let Err(e) = self.ensure_session().await {
+            self.conn = previous;
+            self.session = session;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The same server in another protocol: a new link for calls, the schema kept (it does not
+    /// change with the protocol, and reflection would cost its round trips again).
+    async fn relink(&mut self, change: impl FnOnce(&mut Connection)) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        change(&mut conn);
+        let resolved = conn.resolved();
+        let target =
+            crate::client::net::transport::Target::parse(&resolved.addr, &resolved.transport)?;
+        // A session still opening in the background would come with the old link.
+        let session = self.ensure_session().await?;
+        session.link = Some(resolved.link(&target).await?);
+        self.conn = conn;
+        Ok(())
+    }
+
+    pub(super) async fn resolve(
+        &mut self,
+        method: &str,
+    ) -> anyhow::Result<(MethodDescriptor, Link)> {
+        let method = self.qualify(method);
+        let out = self.out.clone();
+        let resolved = waiting(
+            &out,
+            self.timeout,
+            format!("the schema of {method}"),
+            async {
+                self.ensure_session()
+                    .await?
+                    .schema
+                    .resolve_method(&method)
+                    .await
+            },
+        )
+        .await?;
+        self.share_schema();
+        let session = self.session.as_ref().expect("resolved through it");
+        let link = session
+            .link
+            .clone()
+            .expect("a session for calls has a link");
+        Ok((resolved, link))
+    }
+
+    pub(super) fn options(&self) -> anyhow::Result<CallOptions> {
+        Ok(CallOptions {
+            metadata: self.metadata()?,
+            timeout: self.timeout,
+            max_message_size: self.conn.max_message_size,
+            compress: self.compress,
+        })
+    }
+
+    /// The request messages of `data` (inline JSON or @file) for `method`, shaped as the
+    /// one-shot `call` shapes them.
+    pub(super) fn messages(
+        &self,
+        data: Option<String>,
+        method: &MethodDescriptor,
+    ) -> anyhow::Result<Vec<DynamicMessage>> {
+        let data = input::Data::parse(data.as_deref());
+        if data == input::Data::Stdin {
+            anyhow::bail!("stdin is the shell's own input: give the JSON inline or as @FILE");
+        }
+        input::request_messages(method, &data, self.parse, self.conn.max_message_size)
+    }
+
+    pub(super) async fn call(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
+        let (method, link) = self.resolve(method).await?;
+        let options = self.options()?;
+        if method.is_client_streaming() {
+            return self.open_stream(method, link, options, data);
+        }
+        let messages = self.messages(data, &method)?;
+        self.set_sent(&method, &messages);
+        self.calls += 1;
+        let mut handler = Counting::new(self.printer(String::new()), self.resolver());
+        *self.last.lock().unwrap() = Outcome {
+            called: true,
+            ..Outcome::default()
+        };
+        let call = link.invoke(
+            &method,
+            futures_util::stream::iter(messages),
+            &options,
+            &mut handler,
+        );
+        // Ctrl-C ends the call, not the shell: dropping the call resets its stream.
+        let result = tokio::select! {
+            r = call => Some(r),
+            _ = self.out.ctrl_c() => None,
+        };
+        let _ = handler.printer.out.flush();
+        record(
+            &self.last,
+            &handler,
+            result.as_ref().and_then(|r| r.as_ref().err()),
+        );
+        match result {
+            None => self.out.cancelled(),
+            Some(Ok(())) => {}
+            Some(Err(e)) => self.call_failed(e).await?,
+        }
+        Ok(())
+    }
+
+    pub(super) async fn call_failed(&mut self, e: CallError) -> anyhow::Result<()> {
+        match e {
+            CallError::Handler(e) => Err(e),
+            CallError::Status(status) => {
+                let status = client_deadline(status);
+                if crate::client::wire::status::transport_cause(&status).is_some() {
+                    self.session = None; // reconnect on the next command
+                }
+                if let Some(session) = &mut self.session {
+                    session.schema.load_detail_types(&status).await;
+                }
+                Err(status_failure(status, self.session.as_ref()))
+            }
+        }
+    }
+
+    /// A symbol as named, else (after `use`) a method of the used service: `describe GetFeature`
+    /// and `describe Point` both work after `use RouteGuide`.
+    async fn find_used(&mut self, symbol: &str) -> anyhow::Result<crate::client::schema::Symbol> {
+        let qualified = self.qualify(symbol);
+        if qualified != symbol {
+            if let Ok(found) = self.find(&qualified).await {
+                return Ok(found);
+            }
+        }
+        self.find(symbol).await
+    }
+
+    /// A symbol `describe` or `template` names, fetched as needed.
+    async fn find(&mut self, symbol: &str) -> anyhow::Result<crate::client::schema::Symbol> {
+        let out = self.out.clone();
+        waiting(
+            &out,
+            self.timeout,
+            format!("the schema of {symbol}"),
+            async {
+                self.ensure_session()
+                    .await?
+                    .schema
+                    .find_symbol(symbol)
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// `edit [METHOD]`: the request in the user's editor — the last one sent to the method, or
+    /// its template — then sent. An empty file or an editor exiting non-zero cancels; invalid
+    /// JSON comes back with the error on top.
+    async fn edit(&mut self, method: Option<String>) -> anyhow::Result<()> {
+        let name = match method {
+            Some(m) => self.qualify(&m),
+            None => match &self.sent {
+                Some(sent) => sent.method.clone(),
+                None => anyhow::bail!("edit needs a method, as in edit Greeter/SayHello"),
+            },
+        };
+        let (method, _) = self.resolve(&name).await?;
+        let key = format!("{}/{}", method.parent_service().full_name(), method.name());
+        let streams = method.is_client_streaming();
+        let initial = match self.requests.get(&key) {
+            Some(sent) if streams => sent.join("\n"),
+            Some(sent) => sent
+                .first()
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+                .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+                .unwrap_or_default(),
+            None if streams => serde_json::to_string(&format::template(&method.input()).0)?,
+            None => serde_json::to_string_pretty(&format::template(&method.input()).0)?,
+        };
+        let path = std::env::temp_dir().join(format!(
+            "rpcsh-edit-{}-{}.json",
+            std::process::id(),
+            self.calls
+        ));
+        let header = if streams {
+            "# one JSON message a line; save and quit to send, empty the file to cancel\n"
+        } else {
+            "# the request; save and quit to send, empty the file to cancel\n"
+        };
+        std::fs::write(&path, format!("{header}{initial}\n"))?;
+        let text = loop {
+            let editor = std::env::var("VISUAL")
+                .or_else(|_| std::env::var("EDITOR"))
+                .unwrap_or_else(|_| "vi".into());
+            // Through sh, so that EDITOR may carry arguments ("code --wait").
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("rpcsh-edit")
+                .arg(&path)
+                .status();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            match status {
+                Ok(s) if s.success() => {}
+                Ok(s) => {
+                    let _ = std::fs::remove_file(&path);
+                    self.out
+                        .err(&format!("edit: cancelled (the editor exited with {s})\n"));
+                    return Ok(());
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    anyhow::bail!(crate::sys::error::Hint::new(
+                        format!("edit: cannot run the editor {editor:?}: {e}"),
+                        "set VISUAL or EDITOR",
+                    ));
+                }
+            }
+            let body: String = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if body.trim().is_empty() {
+                let _ = std::fs::remove_file(&path);
+                self.out.err("edit: cancelled (empty request)\n");
+                return Ok(());
+            }
+            let checked = input::parse_messages(&body, &method.input(), self.parse).and_then(|m| {
+                match m.len() {
+                    1 => Ok(()),
+                    _ if streams => Ok(()),
+                    n => anyhow::bail!("{} takes one request message, got {n}", method.name()),
+                }
+            });
+            match checked {
+                Ok(()) => break body,
+                Err(e) => {
+                    let why = crate::sys::error::render(&e).replace('\n', "\n# ");
+                    std::fs::write(
+                        &path,
+                        format!(
+                            "# {}\n# fix it and save, or empty the file to cancel\n{body}\n",
+                            why.trim_end_matches("# ").trim_end()
+                        ),
+                    )?;
+                }
+            }
+        };
+        let _ = std::fs::remove_file(&path);
+        self.call(&key, Some(text)).await?;
+        if streams {
+            self.finish_stream().await?;
+        }
+        Ok(())
+    }
+}

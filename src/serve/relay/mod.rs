@@ -1,0 +1,456 @@
+//! `rpcsh proxy --listen ADDR --to ADDR`: a gRPC proxy in front of a real client's server. Each
+//! call passes through unchanged — headers, every DATA frame as it comes, trailers, resets — over
+//! one connection to the upstream (`Upstream`), while a tap (`tap`) copies its messages to a
+//! printer (`print`) that decodes them with the upstream's schema, says each call as it happens
+//! and, with `--record`, writes the calls as an `rpcsh run` script (`record`). What the tap
+//! cannot read is shown as bytes; it never holds the call back.
+mod print;
+mod record;
+mod tap;
+
+use crate::lang::recording::RecordSpec;
+use crate::session::connection::Connection;
+use crate::sys::util::header_pairs;
+use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tap::Tap;
+use tokio::sync::mpsc;
+
+/// Largest message the tap decodes: past it, the message is forwarded and shown by its size.
+const TAP_LIMIT: usize = 16 << 20;
+
+/// Headers as text, in order; kept only when `-v` or `--record` needs them.
+type Headers = Vec<(String, String)>;
+
+/// What the tap saw of a call, in order.
+enum Event {
+    Start {
+        call: u64,
+        path: String,
+        encoding: Option<String>,
+        headers: Option<Headers>,
+    },
+    Message {
+        call: u64,
+        request: bool,
+        compressed: bool,
+        bytes: Bytes,
+    },
+    /// A message past the tap's limit: forwarded, not decoded.
+    TooBig {
+        call: u64,
+        request: bool,
+        len: usize,
+    },
+    ResponseHeaders {
+        call: u64,
+        encoding: Option<String>,
+        headers: Option<Headers>,
+    },
+    End {
+        call: u64,
+        status: Option<tonic::Status>,
+        trailers: Option<Headers>,
+        by: Ender,
+    },
+    /// The proxy stops: the printer finishes what it has and returns.
+    Stop,
+}
+
+/// Who ended a call.
+#[derive(Clone, Copy, PartialEq)]
+enum Ender {
+    Server,
+    /// The client went away or reset the call: nothing a replay could expect.
+    Client,
+    /// The upstream could not be reached: the proxy answered for it.
+    Proxy,
+}
+
+/// How `rpcsh proxy` shows and keeps what it sees, and what it offers its clients.
+pub struct RelayOptions {
+    pub jsonl: bool,
+    pub record: Option<RecordSpec>,
+    /// `--tls-cert`, `--tls-key`: TLS to the clients (PEM files).
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+/// Events the printer may lag behind by; past it they are counted, not kept (a terminal that
+/// stopped reading must not grow the proxy without bound, nor slow its calls).
+const LAG: usize = 1 << 16;
+
+/// How long the proxy, asked to stop, waits for its printer to finish.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The tap's side of the printer's queue.
+#[derive(Clone)]
+struct Events {
+    queue: mpsc::Sender<Event>,
+    lost: Arc<AtomicU64>,
+}
+
+impl Events {
+    fn send(&self, event: Event) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.queue.try_send(event) {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How long a client may take over its TLS handshake before the proxy gives up on it.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the proxy until Ctrl-C or SIGTERM.
+pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> anyhow::Result<()> {
+    let conn = upstream.resolved();
+    let target = crate::client::net::transport::Target::parse(&conn.addr, &conn.transport)?;
+    let script = options
+        .record
+        .map(|spec| record::Recorder::create(spec, &conn.addr))
+        .transpose()?;
+    let acceptor = options
+        .tls
+        .as_ref()
+        .map(|(c, k)| acceptor(c, k))
+        .transpose()?;
+    let channel = Upstream::open(&target, &conn.transport).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    println!(
+        "proxying {}{} -> {}",
+        listener.local_addr()?,
+        if acceptor.is_some() { " (TLS)" } else { "" },
+        crate::sys::style::printable(&conn.addr)
+    );
+    let keep_headers = conn.verbose.is_some() || script.is_some();
+    let (queue, rx) = mpsc::channel(LAG);
+    let lost = Arc::new(AtomicU64::new(0));
+    let events = Events {
+        queue,
+        lost: lost.clone(),
+    };
+    let printer = print::Printer::new(conn.clone(), options.jsonl, script, lost);
+    let printer = tokio::spawn(printer.run(rx));
+    let next = Arc::new(AtomicU64::new(1));
+    let serving = async {
+        loop {
+            let (socket, _) = listener.accept().await?;
+            let _ = socket.set_nodelay(true);
+            let (channel, events, next) = (channel.clone(), events.clone(), next.clone());
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let service = tower::service_fn(move |request: http::Request<_>| {
+                    // Numbered and told in one step: the recording keeps calls in the order
+                    // they started.
+                    let call = next.fetch_add(1, Ordering::Relaxed);
+                    events.send(Event::Start {
+                        call,
+                        path: request.uri().path().to_string(),
+                        encoding: header(request.headers(), "grpc-encoding"),
+                        headers: keep_headers.then(|| header_pairs(request.headers())),
+                    });
+                    forward(channel.clone(), events.clone(), call, request, keep_headers)
+                });
+                // gRPC-Web clients (HTTP/1.1 or 2, browsers' CORS included) are answered in
+                // gRPC-Web, their calls forwarded as gRPC; gRPC passes through as it is.
+                let service = tower::ServiceBuilder::new()
+                    .map_request(|r: http::Request<hyper::body::Incoming>| {
+                        r.map(tonic::body::Body::new)
+                    })
+                    .layer(crate::serve::server::WebOnlyLayer)
+                    .service(service);
+                let service = hyper_util::service::TowerToHyperService::new(service);
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                // A client that breaks the connection (or its TLS) ends its own calls, never
+                // the proxy.
+                let _ = match acceptor {
+                    None => {
+                        builder
+                            .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                            .await
+                    }
+                    Some(acceptor) => {
+                        let accepted =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await;
+                        let Ok(Ok(tls)) = accepted else {
+                            return;
+                        };
+                        builder
+                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                            .await
+                    }
+                };
+            });
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), anyhow::Error>(())
+    };
+    let served = tokio::select! {
+        r = serving => r,
+        _ = crate::sys::signals::interrupted(true) => Ok(()),
+    };
+    // What the printer has is printed and recorded before the proxy ends; unless its output
+    // is not read at all.
+    let finished = async {
+        let _ = events.queue.send(Event::Stop).await;
+        let _ = printer.await;
+    };
+    if tokio::time::timeout(STOP_WAIT, finished).await.is_err() {
+        eprintln!("rpcsh proxy: its output is not being read: stopped without printing the rest");
+    }
+    served
+}
+
+/// TLS for the proxy's clients from PEM files, offering HTTP/2 and HTTP/1.1.
+fn acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("cannot read --tls-cert {}: {e}", cert.display()))?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| anyhow::anyhow!("cannot read --tls-key {}: {e}", key.display()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| anyhow::anyhow!("--tls-cert and --tls-key do not make a TLS identity: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// One call: the client's request sent upstream as it is (its body tapped), and the upstream's
+/// response handed back as it is (tapped too).
+async fn forward(
+    channel: Upstream,
+    events: Events,
+    call: u64,
+    request: http::Request<tonic::body::Body>,
+    keep_headers: bool,
+) -> Result<http::Response<tonic::body::Body>, std::convert::Infallible> {
+    let (parts, body) = request.into_parts();
+    let tapped = Tap::new(body, events.clone(), call, true, keep_headers);
+    let request = http::Request::from_parts(parts, tonic::body::Body::new(tapped));
+    // Dropped before the upstream answered: the client went away, the call is cancelled.
+    let waiting = Unanswered(Some((events.clone(), call)));
+    let answered = channel.send(request).await;
+    drop(waiting.disarm());
+    match answered {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            events.send(Event::ResponseHeaders {
+                call,
+                encoding: header(&parts.headers, "grpc-encoding"),
+                headers: keep_headers.then(|| header_pairs(&parts.headers)),
+            });
+            // Trailers-only: the status is in the headers. An answer that is not gRPC (an
+            // ingress proxy's 502 page) goes to the client as it came, which maps it; shown
+            // here as the status it maps to, its body not read as messages.
+            let status = tonic::Status::from_header_map(&parts.headers).or_else(|| {
+                crate::client::wire::sanitize::is_not_grpc(parts.status, &parts.headers).then(
+                    || crate::client::wire::sanitize::not_grpc(parts.status, &parts.headers, b""),
+                )
+            });
+            let trailers_only = status.is_some();
+            if let Some(status) = status {
+                events.send(Event::End {
+                    call,
+                    status: Some(status),
+                    trailers: None,
+                    by: Ender::Server,
+                });
+            }
+            let mut tapped = Tap::new(body, events, call, false, keep_headers);
+            tapped.ended = trailers_only;
+            Ok(http::Response::from_parts(
+                parts,
+                tonic::body::Body::new(tapped),
+            ))
+        }
+        Err(e) => {
+            // The upstream cannot be reached: the client gets UNAVAILABLE, as from a server.
+            let status =
+                tonic::Status::unavailable(format!("rpcsh proxy: the upstream failed: {}", e));
+            events.send(Event::End {
+                call,
+                status: Some(status.clone()),
+                trailers: None,
+                by: Ender::Proxy,
+            });
+            Ok(status.into_http())
+        }
+    }
+}
+
+/// The upstream: for plaintext TCP one HTTP/2 connection driven by hyper directly (no tower
+/// buffer between the calls and h2: it costs a task hop a call, as `rpcsh bench` found), made
+/// again when it broke; otherwise (TLS, unix sockets) a tonic channel.
+#[derive(Clone)]
+enum Upstream {
+    Direct {
+        target: crate::client::net::transport::Target,
+        options: Box<crate::client::net::transport::TransportOptions>,
+        sender: std::sync::Arc<
+            tokio::sync::Mutex<Option<hyper::client::conn::http2::SendRequest<tonic::body::Body>>>,
+        >,
+    },
+    Channel(tonic::transport::Channel),
+}
+
+impl Upstream {
+    async fn open(
+        target: &crate::client::net::transport::Target,
+        options: &crate::client::net::transport::TransportOptions,
+    ) -> anyhow::Result<Upstream> {
+        if target.tls || target.unix {
+            return Ok(Upstream::Channel(
+                crate::client::net::transport::connect(target, options).await?,
+            ));
+        }
+        let upstream = Upstream::Direct {
+            target: target.clone(),
+            options: Box::new(options.clone()),
+            sender: Default::default(),
+        };
+        // Not there yet: the proxy starts anyway, its calls UNAVAILABLE until the upstream is.
+        if let Err(e) = upstream.sender().await {
+            eprintln!("rpcsh proxy: the upstream is not reachable yet: {e}");
+        }
+        Ok(upstream)
+    }
+
+    /// The open connection's sender, or a new connection's.
+    async fn sender(
+        &self,
+    ) -> Result<hyper::client::conn::http2::SendRequest<tonic::body::Body>, String> {
+        let Upstream::Direct {
+            target,
+            options,
+            sender,
+        } = self
+        else {
+            unreachable!("only direct upstreams have a sender");
+        };
+        let mut held = sender.lock().await;
+        if let Some(s) = held.as_ref().filter(|s| !s.is_closed()) {
+            return Ok(s.clone());
+        }
+        let proxy = options.proxy_for(target).map_err(|e| e.to_string())?;
+        let tcp = crate::client::net::transport::tcp(
+            &target.address,
+            proxy.as_ref(),
+            options.connect_timeout,
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot connect to {}: {}",
+                target.address,
+                crate::sys::error::root_cause(&e)
+            )
+        })?;
+        let io = crate::client::net::transport::Watched::with(tcp, options);
+        let mut builder =
+            hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.max_header_list_size(options.header_limit());
+        let (s, connection) = builder
+            .handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| {
+                format!(
+                    "HTTP/2 handshake failed: {}",
+                    crate::sys::error::root_cause(&e)
+                )
+            })?;
+        tokio::spawn(connection);
+        *held = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<tonic::body::Body>,
+    ) -> Result<http::Response<tonic::body::Body>, String> {
+        use tower::Service;
+        match self {
+            Upstream::Channel(channel) => {
+                let mut channel = channel.clone();
+                futures_util::future::poll_fn(|cx| channel.poll_ready(cx))
+                    .await
+                    .map_err(|e| crate::sys::error::root_cause(&e))?;
+                channel
+                    .call(request)
+                    .await
+                    .map_err(|e| crate::sys::error::root_cause(&e))
+            }
+            Upstream::Direct { target, .. } => {
+                let mut request = request;
+                let path = request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                *request.uri_mut() = format!("http://{}{path}", target.address)
+                    .parse()
+                    .map_err(|e| format!("{e}"))?;
+                let mut sender = self.sender().await?;
+                futures_util::future::poll_fn(|cx| sender.poll_ready(cx))
+                    .await
+                    .map_err(|e| crate::sys::error::root_cause(&e))?;
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| crate::sys::error::root_cause(&e))?;
+                Ok(response.map(tonic::body::Body::new))
+            }
+        }
+    }
+}
+
+/// Says a call cancelled when dropped armed: its client went away before any answer.
+struct Unanswered(Option<(Events, u64)>);
+
+impl Unanswered {
+    fn disarm(mut self) -> Self {
+        self.0 = None;
+        self
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some((events, call)) = self.0.take() {
+            events.send(cancelled(call));
+        }
+    }
+}
+
+/// A client's own reflection: shown by its start and end, never recorded.
+fn is_reflection(path: &str) -> bool {
+    path.starts_with("/grpc.reflection.")
+}
+
+/// The end of a call its client gave up.
+fn cancelled(call: u64) -> Event {
+    Event::End {
+        call,
+        status: Some(tonic::Status::cancelled("the client cancelled the call")),
+        trailers: None,
+        by: Ender::Client,
+    }
+}
+
+/// Every header as text (a value that is not, lossily), in order.
+fn header(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}

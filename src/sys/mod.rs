@@ -1,0 +1,8 @@
+//! The bottom floor: what every layer may use and that knows nothing of gRPC calls — errors as
+//! the user sees them and exit codes, the terminal's colours and safe text, signals, process
+//! figures, durations and sizes.
+pub mod error;
+pub mod signals;
+pub mod stats;
+pub mod style;
+pub mod util;
