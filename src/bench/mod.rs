@@ -590,20 +590,26 @@ async fn work(
         if !measured {
             continue;
         }
-        plan.counters.done.fetch_add(1, Ordering::Relaxed);
-        let elapsed = due.elapsed();
-        let stages = match &plan.shape {
-            Some(shape) => (
-                shape.stage_at(due - plan.start),
-                shape.stage_at(plan.start.elapsed()),
-            ),
-            None => (None, None),
-        };
-        shard
-            .lock()
-            .expect("tally")
-            .record(elapsed, stages, outcome);
+        record(&plan, shard, due, outcome);
     }
+}
+
+/// A measured call in its worker's shard: its latency from when it was due, and the stages of
+/// the load shape it was due in and ended in.
+fn record(plan: &Plan, shard: &Mutex<Tally>, due: Instant, outcome: Result<u64, Status>) {
+    plan.counters.done.fetch_add(1, Ordering::Relaxed);
+    let elapsed = due.elapsed();
+    let stages = match &plan.shape {
+        Some(shape) => (
+            shape.stage_at(due - plan.start),
+            shape.stage_at(plan.start.elapsed()),
+        ),
+        None => (None, None),
+    };
+    shard
+        .lock()
+        .expect("tally")
+        .record(elapsed, stages, outcome);
 }
 
 /// The workers and connections of a load: `-c` workers (or one per held stream, or the most a

@@ -78,53 +78,8 @@ impl Report {
                 t.push_str(&format!("{:>10.3}\n", ms(h.max())));
             }
         }
-        let labels: Vec<String> = (tally.stages.iter())
-            .map(|s| {
-                let (from, to) = (s.stage.start.as_secs_f64(), s.stage.end.as_secs_f64());
-                format!("{}-{}s {}", round(from), round(to), s.stage.label)
-            })
-            .collect();
-        if let Some(w) = labels.iter().map(|l| l.chars().count()).max() {
-            let w = w.max(6);
-            let title = format!(
-                "{:<w$}{:>10}{:>10}{:>10}{:>11}{:>11}{:>10}",
-                "Stages:", "calls", "req/s", "ok/s", "p50 (ms)", "p99 (ms)", "errors"
-            );
-            t.push_str(&format!("\n{}\n", heading(&title)));
-            for (label, s) in labels.iter().zip(&tally.stages) {
-                let h = &s.latency;
-                t.push_str(&format!(
-                    "  {label:<w$}{:>8}{:>10.1}{:>10.1}{:>11.2}{:>11.2}{:>10}\n",
-                    h.len(),
-                    stage_rps(s),
-                    s.done as f64 / seconds(s),
-                    ms(h.value_at_quantile(0.5)),
-                    ms(h.value_at_quantile(0.99)),
-                    s.errors
-                ));
-            }
-        }
-        if let Some(w) = tally.steps.iter().map(|s| s.label.chars().count()).max() {
-            let w = w.max(12);
-            let title = format!(
-                "{:<w$}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
-                "Steps (ms):", "calls", "mean", "p50", "p90", "p99", "errors"
-            );
-            t.push_str(&format!("\n{}\n", heading(&title)));
-            for s in &tally.steps {
-                let h = &s.latency;
-                t.push_str(&format!(
-                    "  {:<w$}{:>8}{:>10.2}{:>10.2}{:>10.2}{:>10.2}{:>10}\n",
-                    s.label,
-                    h.len(),
-                    h.mean() / 1000.0,
-                    ms(h.value_at_quantile(0.5)),
-                    ms(h.value_at_quantile(0.9)),
-                    ms(h.value_at_quantile(0.99)),
-                    s.errors()
-                ));
-            }
-        }
+        t.push_str(&stages_table(tally, &heading));
+        t.push_str(&steps_table(tally, &heading));
         t.push_str(&format!("\n{}\n", heading("Response time histogram:")));
         t.push_str(&histogram(&tally.latency));
         t.push_str(&format!("\n{}\n", heading("Latency distribution:")));
@@ -262,6 +217,65 @@ impl Report {
         }
         t
     }
+}
+
+/// The table of a load shape's stages (none without stages).
+fn stages_table(tally: &Tally, heading: &dyn Fn(&str) -> String) -> String {
+    let mut t = String::new();
+    let labels: Vec<String> = (tally.stages.iter())
+        .map(|s| {
+            let (from, to) = (s.stage.start.as_secs_f64(), s.stage.end.as_secs_f64());
+            format!("{}-{}s {}", round(from), round(to), s.stage.label)
+        })
+        .collect();
+    if let Some(w) = labels.iter().map(|l| l.chars().count()).max() {
+        let w = w.max(6);
+        let title = format!(
+            "{:<w$}{:>10}{:>10}{:>10}{:>11}{:>11}{:>10}",
+            "Stages:", "calls", "req/s", "ok/s", "p50 (ms)", "p99 (ms)", "errors"
+        );
+        t.push_str(&format!("\n{}\n", heading(&title)));
+        for (label, s) in labels.iter().zip(&tally.stages) {
+            let h = &s.latency;
+            t.push_str(&format!(
+                "  {label:<w$}{:>8}{:>10.1}{:>10.1}{:>11.2}{:>11.2}{:>10}\n",
+                h.len(),
+                stage_rps(s),
+                s.done as f64 / seconds(s),
+                ms(h.value_at_quantile(0.5)),
+                ms(h.value_at_quantile(0.99)),
+                s.errors
+            ));
+        }
+    }
+    t
+}
+
+/// The table of a scenario's steps (none without steps).
+fn steps_table(tally: &Tally, heading: &dyn Fn(&str) -> String) -> String {
+    let mut t = String::new();
+    if let Some(w) = tally.steps.iter().map(|s| s.label.chars().count()).max() {
+        let w = w.max(12);
+        let title = format!(
+            "{:<w$}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
+            "Steps (ms):", "calls", "mean", "p50", "p90", "p99", "errors"
+        );
+        t.push_str(&format!("\n{}\n", heading(&title)));
+        for s in &tally.steps {
+            let h = &s.latency;
+            t.push_str(&format!(
+                "  {:<w$}{:>8}{:>10.2}{:>10.2}{:>10.2}{:>10.2}{:>10}\n",
+                s.label,
+                h.len(),
+                h.mean() / 1000.0,
+                ms(h.value_at_quantile(0.5)),
+                ms(h.value_at_quantile(0.9)),
+                ms(h.value_at_quantile(0.99)),
+                s.errors()
+            ));
+        }
+    }
+    t
 }
 
 /// Seconds to a tenth, without a trailing `.0`.

@@ -174,21 +174,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         opt(rest).ok_or_else(|| format!("{word} needs {what} (help {word})"))
     };
     let Some(spec) = spec(word) else {
-        if word.starts_with('{') || word.starts_with('@') {
-            return Err(format!(
-                "{word:?} is no command: name the method first, as in RouteGuide/GetFeature {{}}"
-            ));
-        }
-        if word.contains('/')
-            || word.contains('.')
-            || word.chars().next().is_some_and(char::is_uppercase)
-        {
-            return Ok(Command::Call {
-                method: word.to_string(),
-                data: opt(rest),
-            });
-        }
-        return Err(unknown(word));
+        return shorthand(word, rest);
     };
     Ok(match spec.name {
         "list" => Command::List(opt(rest)),
@@ -214,85 +200,15 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 .parse()
                 .map_err(|_| "stop needs a watch number, as jobs shows them".to_string())?,
         ),
-        "header" => {
-            let (action, rest) = split(rest);
-            let (name, value) = split(rest);
-            match (action, name.is_empty()) {
-                ("set", false) if !value.is_empty() => {
-                    Command::HeaderSet(name.to_ascii_lowercase(), value.to_string())
-                }
-                ("unset", false) => Command::HeaderUnset(name.to_ascii_lowercase()),
-                _ => return Err("usage: header set NAME VALUE | header unset NAME".into()),
-            }
-        }
+        "header" => parse_header(rest)?,
         "headers" => Command::Headers,
-        "set" => {
-            let (key, value) = split(rest);
-            match key {
-                "timeout" if matches!(value, "off" | "none" | "0") => Command::SetTimeout(None),
-                "timeout" => Command::SetTimeout(Some(crate::sys::util::parse_duration(value).map_err(|e| format!("set timeout: {e}"))?)),
-                "format" => Command::SetFormat(match value {
-                    "json" => crate::client::output::format::Format::Json,
-                    "jsonl" => crate::client::output::format::Format::Jsonl,
-                    "text" => crate::client::output::format::Format::Text,
-                    _ => return Err("set format takes json, jsonl or text".into()),
-                }),
-                "emit-defaults" => Command::SetEmitDefaults(on_off("emit-defaults", value)?),
-                "allow-unknown-fields" => {
-                    Command::SetAllowUnknownFields(on_off("allow-unknown-fields", value)?)
-                }
-                "compress" => Command::SetCompress(
-                    crate::client::wire::invoke::Compression::parse(value).map_err(|e| format!("set compress: {e}"))?,
-                ),
-                "protocol" => Command::SetProtocol(
-                    <crate::client::net::web::Protocol as clap::ValueEnum>::from_str(value, true)
-                        .map_err(|_| "set protocol takes grpc, grpc-web or connect".to_string())?,
-                ),
-                "http2" => Command::SetHttp2(on_off("http2", value)?),
-                _ => return Err("usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set allow-unknown-fields on|off | set compress gzip|zstd|deflate|off | set protocol grpc|grpc-web|connect | set http2 on|off".into()),
-            }
-        }
+        "set" => parse_set(rest)?,
         "connect" => Command::Connect(need("an address")?),
         "edit" => Command::Edit(opt(rest)),
         "record" if rest == "stop" => Command::RecordStop,
-        "record" => {
-            let mut spec = RecordSpec::default();
-            let mut words = rest.split_whitespace();
-            while let Some(w) = words.next() {
-                match w {
-                    "--partial" => spec.partial = true,
-                    "--ignore" => {
-                        let fields = words
-                            .next()
-                            .ok_or("record: --ignore needs fields, as in --ignore id,meta.time")?;
-                        spec.ignore.extend(fields.split(',').map(str::to_string));
-                        spec.partial = true;
-                    }
-                    path if spec.path.as_os_str().is_empty() => spec.path = path.into(),
-                    other => return Err(format!("record: unexpected {other:?} (help record)")),
-                }
-            }
-            if spec.path.as_os_str().is_empty() {
-                return Err("record needs a file, or stop (help record)".into());
-            }
-            Command::Record(spec)
-        }
+        "record" => Command::Record(parse_record(rest)?),
         "expect" => Command::Expect(parse_expectation(rest)?),
-        "let" => {
-            let (name, path) = rest.split_once('=').ok_or("usage: let NAME = $.PATH")?;
-            let (name, path) = (name.trim(), path.trim());
-            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                return Err(format!(
-                    "let: {name:?} is no variable name (letters, digits, _)"
-                ));
-            }
-            if !path.starts_with('$') {
-                return Err(format!(
-                    "let: the path {path:?} starts with $ ($.field, $[0].field)"
-                ));
-            }
-            Command::Let(name.to_string(), path.to_string())
-        }
+        "let" => parse_let(rest)?,
         "sleep" => Command::Sleep(
             crate::sys::util::parse_duration(rest).map_err(|e| format!("sleep: {e}"))?,
         ),
@@ -318,6 +234,114 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "exit" => Command::Exit,
         other => unreachable!("{other} is in the table but not parsed"),
     })
+}
+
+/// A line whose first word is no command: `Service/Method JSON` calls the method.
+fn shorthand(word: &str, rest: &str) -> Result<Command, String> {
+    if word.starts_with('{') || word.starts_with('@') {
+        return Err(format!(
+            "{word:?} is no command: name the method first, as in RouteGuide/GetFeature {{}}"
+        ));
+    }
+    if word.contains('/')
+        || word.contains('.')
+        || word.chars().next().is_some_and(char::is_uppercase)
+    {
+        return Ok(Command::Call {
+            method: word.to_string(),
+            data: opt(rest),
+        });
+    }
+    Err(unknown(word))
+}
+
+/// `header set NAME VALUE`, `header unset NAME`.
+fn parse_header(rest: &str) -> Result<Command, String> {
+    let (action, rest) = split(rest);
+    let (name, value) = split(rest);
+    match (action, name.is_empty()) {
+        ("set", false) if !value.is_empty() => Ok(Command::HeaderSet(
+            name.to_ascii_lowercase(),
+            value.to_string(),
+        )),
+        ("unset", false) => Ok(Command::HeaderUnset(name.to_ascii_lowercase())),
+        _ => Err("usage: header set NAME VALUE | header unset NAME".into()),
+    }
+}
+
+/// `set KEY VALUE`: the shell's settings.
+fn parse_set(rest: &str) -> Result<Command, String> {
+    use crate::client::output::format::Format;
+    let (key, value) = split(rest);
+    Ok(match key {
+        "timeout" if matches!(value, "off" | "none" | "0") => Command::SetTimeout(None),
+        "timeout" => Command::SetTimeout(Some(
+            crate::sys::util::parse_duration(value).map_err(|e| format!("set timeout: {e}"))?,
+        )),
+        "format" => Command::SetFormat(match value {
+            "json" => Format::Json,
+            "jsonl" => Format::Jsonl,
+            "text" => Format::Text,
+            _ => return Err("set format takes json, jsonl or text".into()),
+        }),
+        "emit-defaults" => Command::SetEmitDefaults(on_off("emit-defaults", value)?),
+        "allow-unknown-fields" => {
+            Command::SetAllowUnknownFields(on_off("allow-unknown-fields", value)?)
+        }
+        "compress" => Command::SetCompress(
+            crate::client::wire::invoke::Compression::parse(value)
+                .map_err(|e| format!("set compress: {e}"))?,
+        ),
+        "protocol" => Command::SetProtocol(
+            <crate::client::net::web::Protocol as clap::ValueEnum>::from_str(value, true)
+                .map_err(|_| "set protocol takes grpc, grpc-web or connect".to_string())?,
+        ),
+        "http2" => Command::SetHttp2(on_off("http2", value)?),
+        _ => return Err(SET_USAGE.into()),
+    })
+}
+
+const SET_USAGE: &str = "usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set allow-unknown-fields on|off | set compress gzip|zstd|deflate|off | set protocol grpc|grpc-web|connect | set http2 on|off";
+
+/// `record FILE [--partial] [--ignore a.b,c]`.
+fn parse_record(rest: &str) -> Result<RecordSpec, String> {
+    let mut spec = RecordSpec::default();
+    let mut words = rest.split_whitespace();
+    while let Some(w) = words.next() {
+        match w {
+            "--partial" => spec.partial = true,
+            "--ignore" => {
+                let fields = words
+                    .next()
+                    .ok_or("record: --ignore needs fields, as in --ignore id,meta.time")?;
+                spec.ignore.extend(fields.split(',').map(str::to_string));
+                spec.partial = true;
+            }
+            path if spec.path.as_os_str().is_empty() => spec.path = path.into(),
+            other => return Err(format!("record: unexpected {other:?} (help record)")),
+        }
+    }
+    if spec.path.as_os_str().is_empty() {
+        return Err("record needs a file, or stop (help record)".into());
+    }
+    Ok(spec)
+}
+
+/// `let NAME = $.PATH`.
+fn parse_let(rest: &str) -> Result<Command, String> {
+    let (name, path) = rest.split_once('=').ok_or("usage: let NAME = $.PATH")?;
+    let (name, path) = (name.trim(), path.trim());
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(format!(
+            "let: {name:?} is no variable name (letters, digits, _)"
+        ));
+    }
+    if !path.starts_with('$') {
+        return Err(format!(
+            "let: the path {path:?} starts with $ ($.field, $[0].field)"
+        ));
+    }
+    Ok(Command::Let(name.to_string(), path.to_string()))
 }
 
 fn json(text: &str) -> Result<serde_json::Value, String> {

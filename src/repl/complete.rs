@@ -143,16 +143,21 @@ impl Completer for ShellHelper {
 }
 
 impl ShellHelper {
+    /// A Tab right after start waits a little for the schema on its way.
+    fn wait_for_loading(&self) {
+        let waited = std::time::Instant::now();
+        while self.known.lock().unwrap().loading && waited.elapsed() < LOADING_WAIT {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     fn complete_in(
         &self,
         line: &str,
         pos: usize,
         ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let waited = std::time::Instant::now();
-        while self.known.lock().unwrap().loading && waited.elapsed() < LOADING_WAIT {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        self.wait_for_loading();
         let before = &line[..pos];
         let word_start = before
             .rfind(|c: char| c.is_whitespace())
@@ -204,25 +209,9 @@ impl ShellHelper {
             Some("call") | Some("watch") if second_word => {
                 Ok((word_start, pairs(word, known.methods(), " ")))
             }
-            Some("call") | Some("watch") => {
-                let Some(input) = words.get(1).and_then(|m| known.input_of(m)) else {
-                    return Ok((pos, Vec::new()));
-                };
-                let json_start = before.find(words[1]).map_or(0, |i| i + words[1].len());
-                Ok(json_completion(&before[json_start..], &input)
-                    .map(|(s, p)| (s + json_start, p))
-                    .unwrap_or((pos, Vec::new())))
-            }
+            Some("call") | Some("watch") => Ok(request_after(&known, before, words[1], pos)),
             Some(_) => Ok((pos, Vec::new())),
-            None => {
-                let Some(input) = known.input_of(first) else {
-                    return Ok((pos, Vec::new()));
-                };
-                let json_start = before.find(first).map_or(0, |i| i + first.len());
-                Ok(json_completion(&before[json_start..], &input)
-                    .map(|(s, p)| (s + json_start, p))
-                    .unwrap_or((pos, Vec::new())))
-            }
+            None => Ok(request_after(&known, before, first, pos)),
         }
     }
 }
@@ -299,6 +288,17 @@ impl Highlighter for ShellHelper {
 impl Validator for ShellHelper {}
 
 impl Helper for ShellHelper {}
+
+/// Completion of a request's JSON typed after `method` on the line.
+fn request_after(known: &Known, before: &str, method: &str, pos: usize) -> (usize, Vec<Pair>) {
+    let Some(input) = known.input_of(method) else {
+        return (pos, Vec::new());
+    };
+    let json_start = before.find(method).map_or(0, |i| i + method.len());
+    json_completion(&before[json_start..], &input)
+        .map(|(s, p)| (s + json_start, p))
+        .unwrap_or((pos, Vec::new()))
+}
 
 #[cfg(test)]
 mod tests {

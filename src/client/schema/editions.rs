@@ -330,36 +330,39 @@ pub fn proto2_text(source: &str) -> Option<(String, i32)> {
     Some((format!("{}{statement}{body}", &source[..start]), edition))
 }
 
+/// What a block holds: fields (a message, an extend), or anything else.
+#[derive(Clone, Copy, PartialEq)]
+enum Block {
+    Fields,
+    Other,
+}
+/// The words that begin a statement which is no field.
+const KEYWORDS: &[&str] = &[
+    "message",
+    "enum",
+    "oneof",
+    "option",
+    "reserved",
+    "extensions",
+    "extend",
+    "map",
+    "repeated",
+    "optional",
+    "required",
+    "group",
+    "service",
+    "rpc",
+    "import",
+    "package",
+    "syntax",
+    "edition",
+];
+
 /// `text` (proto source after the syntax statement) with `optional ` before every field of a
 /// message or `extend` block that has no label. A scanner, not a parser: it knows comments,
 /// strings, blocks, and option values in braces, which is all that decides where a field
 /// statement begins.
 fn labelled(text: &str) -> String {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Block {
-        Fields,
-        Other,
-    }
-    const KEYWORDS: &[&str] = &[
-        "message",
-        "enum",
-        "oneof",
-        "option",
-        "reserved",
-        "extensions",
-        "extend",
-        "map",
-        "repeated",
-        "optional",
-        "required",
-        "group",
-        "service",
-        "rpc",
-        "import",
-        "package",
-        "syntax",
-        "edition",
-    ];
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 256);
     let mut blocks: Vec<Block> = Vec::new();
@@ -374,27 +377,11 @@ fn labelled(text: &str) -> String {
     while i < bytes.len() {
         let c = bytes[i];
         let rest = &text[i..];
-        if rest.starts_with("//") {
-            let n = rest.find('\n').unwrap_or(rest.len());
+        if let Some(n) = verbatim(rest) {
             out.push_str(&rest[..n]);
             i += n;
-            continue;
-        }
-        if let Some(comment) = rest.strip_prefix("/*") {
-            let n = comment.find("*/").map_or(rest.len(), |e| e + 4);
-            out.push_str(&rest[..n]);
-            i += n;
-            continue;
-        }
-        if c == b'"' || c == b'\'' {
-            let mut j = i + 1;
-            while j < bytes.len() && bytes[j] != c {
-                j += if bytes[j] == b'\\' { 2 } else { 1 };
-            }
-            let j = (j + 1).min(bytes.len());
-            out.push_str(&text[i..j]);
-            i = j;
-            statement_start = false;
+            // A string ends the statement's first word; a comment changes nothing.
+            statement_start &= !(c == b'"' || c == b'\'');
             continue;
         }
         if c.is_ascii_whitespace() {
@@ -449,6 +436,26 @@ fn labelled(text: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// The length of a comment or a quoted string at the start of `rest`, copied as it is.
+fn verbatim(rest: &str) -> Option<usize> {
+    let bytes = rest.as_bytes();
+    let c = *bytes.first()?;
+    if rest.starts_with("//") {
+        return Some(rest.find('\n').unwrap_or(rest.len()));
+    }
+    if let Some(comment) = rest.strip_prefix("/*") {
+        return Some(comment.find("*/").map_or(rest.len(), |e| e + 4));
+    }
+    if c != b'"' && c != b'\'' {
+        return None;
+    }
+    let mut j = 1;
+    while j < bytes.len() && bytes[j] != c {
+        j += if bytes[j] == b'\\' { 2 } else { 1 };
+    }
+    Some((j + 1).min(bytes.len()))
 }
 
 /// Where the first statement begins, past whitespace and comments.

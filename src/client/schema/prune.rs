@@ -463,30 +463,7 @@ impl Files {
         roots: Option<&[String]>,
         shallow: Option<&HashSet<String>>,
     ) -> (Vec<u8>, Vec<Unresolved>) {
-        // A root naming a method keeps its service with only the methods so named (a call needs
-        // no other); a root naming the service keeps it whole.
-        let mut only: HashMap<(usize, usize), HashSet<String>> = HashMap::new();
-        let mut whole: HashSet<(usize, usize)> = HashSet::new();
-        let mut starts = Vec::new();
-        for root in roots.into_iter().flatten() {
-            let Some((f, e)) = self.locate(root) else {
-                continue;
-            };
-            let mut depth = Depth::Shallow;
-            if self.files[f].entries[e].tag == SERVICE {
-                match root.strip_prefix(&format!("{}.", self.full_name(f, e))) {
-                    Some(method) if !method.contains('.') => {
-                        only.entry((f, e)).or_default().insert(method.to_string());
-                    }
-                    _ => {
-                        whole.insert((f, e));
-                        depth = Depth::Stub;
-                    }
-                }
-            }
-            starts.push(((f, e), depth));
-        }
-        only.retain(|k, _| !whole.contains(k));
+        let (only, starts) = self.starts(roots);
         let full: Vec<_> = match roots {
             Some(_) => starts.iter().map(|&(at, _)| (at, Depth::Full)).collect(),
             None => self
@@ -511,7 +488,58 @@ impl Files {
             extra,
             ..
         } = reached;
-        // The files with something kept, and every file they import (a pool needs them all).
+        let mut set = Vec::new();
+        for f in self.needed_files(&depths, &extra) {
+            let bytes = self.encode_file(f, roots.is_some(), &only, &depths, &extra);
+            prost::encoding::bytes::encode(1, &bytes, &mut set);
+        }
+        (set, missing)
+    }
+
+    /// What the roots ask for: services of which only some methods are wanted, and where the
+    /// walk starts, each at its depth.
+    #[allow(clippy::type_complexity)]
+    fn starts(
+        &self,
+        roots: Option<&[String]>,
+    ) -> (
+        HashMap<(usize, usize), HashSet<String>>,
+        Vec<((usize, usize), Depth)>,
+    ) {
+        // A root naming a method keeps its service with only the methods so named (a call needs
+        // no other); a root naming the service keeps it whole.
+        let mut only: HashMap<(usize, usize), HashSet<String>> = HashMap::new();
+        let mut whole: HashSet<(usize, usize)> = HashSet::new();
+        let mut starts = Vec::new();
+        for root in roots.into_iter().flatten() {
+            let Some((f, e)) = self.locate(root) else {
+                continue;
+            };
+            let mut depth = Depth::Shallow;
+            if self.files[f].entries[e].tag == SERVICE {
+                match root.strip_prefix(&format!("{}.", self.full_name(f, e))) {
+                    Some(method) if !method.contains('.') => {
+                        only.entry((f, e)).or_default().insert(method.to_string());
+                    }
+                    _ => {
+                        whole.insert((f, e));
+                        depth = Depth::Stub;
+                    }
+                }
+            }
+            starts.push(((f, e), depth));
+        }
+        only.retain(|k, _| !whole.contains(k));
+        (only, starts)
+    }
+
+    /// The files with something kept, and every file they import (a pool needs them all), in
+    /// the set's order.
+    fn needed_files(
+        &self,
+        depths: &HashMap<(usize, usize), Depth>,
+        extra: &HashMap<usize, Vec<String>>,
+    ) -> Vec<usize> {
         let mut needed: Vec<usize> = depths.keys().map(|&(f, _)| f).collect();
         let mut seen: HashSet<usize> = needed.iter().copied().collect();
         while let Some(f) = needed.pop() {
@@ -527,52 +555,61 @@ impl Files {
                 }
             }
         }
-        let mut set = Vec::new();
         let mut order: Vec<usize> = seen.into_iter().collect();
         order.sort_unstable();
-        for f in order {
-            let file = &self.files[f];
-            // The well-known files stay whole: they are small, and what a call's pool lacks of
-            // them is later added from elsewhere (`google.rpc.Status` details need `Any`), which
-            // a cut copy of the same file name would refuse.
-            let whole_file = file.name.starts_with("google/protobuf/");
-            let raw = file.bytes.raw();
-            let mut bytes = Vec::with_capacity(raw.len());
-            for (i, entry) in file.entries.iter().enumerate() {
-                let definition = !whole_file
-                    && (matches!(entry.tag, MESSAGE | ENUM | SERVICE)
-                        || (entry.tag == EXTENSION && roots.is_some()));
-                let value = &raw[entry.value()];
-                // Comments: rpcsh shows none, and their paths would point at other definitions
-                // once some are cut.
-                if entry.tag == SOURCE_CODE_INFO {
-                    continue;
-                }
-                if let Some(methods) = only.get(&(f, i)) {
-                    // Re-encoded with only its wanted methods (their custom options are lost,
-                    // which a call does not read).
-                    if let Ok(mut service) = prost_types::ServiceDescriptorProto::decode(value) {
-                        service.method.retain(|m| methods.contains(m.name()));
-                        prost::encoding::message::encode(SERVICE, &service, &mut bytes);
-                    }
-                } else if definition
-                    && entry.tag == MESSAGE
-                    && depths.get(&(f, i)) == Some(&Depth::Stub)
-                {
-                    if let Ok(m) = prost_types::DescriptorProto::decode(value) {
-                        prost::encoding::message::encode(MESSAGE, &stub(&m), &mut bytes);
-                    }
-                } else if !definition || depths.contains_key(&(f, i)) {
-                    bytes.extend_from_slice(&raw[entry.field()]);
-                }
+        order
+    }
+
+    /// File `f` as kept: the definitions reached (stubs where a name is all that is needed),
+    /// the wanted methods of its services, no comments.
+    fn encode_file(
+        &self,
+        f: usize,
+        roots_given: bool,
+        only: &HashMap<(usize, usize), HashSet<String>>,
+        depths: &HashMap<(usize, usize), Depth>,
+        extra: &HashMap<usize, Vec<String>>,
+    ) -> Vec<u8> {
+        let file = &self.files[f];
+        // The well-known files stay whole: they are small, and what a call's pool lacks of
+        // them is later added from elsewhere (`google.rpc.Status` details need `Any`), which
+        // a cut copy of the same file name would refuse.
+        let whole_file = file.name.starts_with("google/protobuf/");
+        let raw = file.bytes.raw();
+        let mut bytes = Vec::with_capacity(raw.len());
+        for (i, entry) in file.entries.iter().enumerate() {
+            let definition = !whole_file
+                && (matches!(entry.tag, MESSAGE | ENUM | SERVICE)
+                    || (entry.tag == EXTENSION && roots_given));
+            let value = &raw[entry.value()];
+            // Comments: rpcsh shows none, and their paths would point at other definitions
+            // once some are cut.
+            if entry.tag == SOURCE_CODE_INFO {
+                continue;
             }
-            // Appended last: the indexes of public and weak imports still hold.
-            for dep in extra.get(&f).into_iter().flatten() {
-                prost::encoding::string::encode(DEPENDENCY, dep, &mut bytes);
+            if let Some(methods) = only.get(&(f, i)) {
+                // Re-encoded with only its wanted methods (their custom options are lost,
+                // which a call does not read).
+                if let Ok(mut service) = prost_types::ServiceDescriptorProto::decode(value) {
+                    service.method.retain(|m| methods.contains(m.name()));
+                    prost::encoding::message::encode(SERVICE, &service, &mut bytes);
+                }
+            } else if definition
+                && entry.tag == MESSAGE
+                && depths.get(&(f, i)) == Some(&Depth::Stub)
+            {
+                if let Ok(m) = prost_types::DescriptorProto::decode(value) {
+                    prost::encoding::message::encode(MESSAGE, &stub(&m), &mut bytes);
+                }
+            } else if !definition || depths.contains_key(&(f, i)) {
+                bytes.extend_from_slice(&raw[entry.field()]);
             }
-            prost::encoding::bytes::encode(1, &bytes, &mut set);
         }
-        (set, missing)
+        // Appended last: the indexes of public and weak imports still hold.
+        for dep in extra.get(&f).into_iter().flatten() {
+            prost::encoding::string::encode(DEPENDENCY, dep, &mut bytes);
+        }
+        bytes
     }
 
     /// The names a top-level definition uses, each with the scope it is written in and what it
@@ -619,6 +656,31 @@ impl Files {
         Uses { used, nested }
     }
 
+    /// Where a name used in `scope` of definition `(f, e)` points: protobuf's scoping without
+    /// decoding every message — a top-level definition by its exact name, or a type nested in
+    /// this message, or one nested in another message, never the enclosing message itself
+    /// (`types.v1.Author` written in `acme.library.v2.Book` is not nested in Book).
+    fn resolve(
+        &self,
+        scope: &str,
+        options: &[String],
+        nested: &HashSet<String>,
+        (f, e): (usize, usize),
+    ) -> Option<(usize, usize)> {
+        options
+            .iter()
+            .find_map(|c| self.index.get(c.as_str()).map(|at| at.get()))
+            .or_else(|| options.iter().any(|c| nested.contains(c)).then_some((f, e)))
+            .or_else(|| {
+                options.iter().find_map(|c| {
+                    let found = self.locate(c)?;
+                    let outer = self.full_name(found.0, found.1);
+                    let enclosing = scope == outer || scope.starts_with(&format!("{outer}."));
+                    (!enclosing).then_some(found)
+                })
+            })
+    }
+
     /// What `work` reaches, each definition at the greatest depth it is reached at.
     fn reach(
         &self,
@@ -658,28 +720,7 @@ impl Files {
             let file = &self.files[f];
             for (scope, name, side) in &uses.used {
                 let options = candidates(scope, name);
-                // Protobuf's scoping without decoding every message: a top-level definition by
-                // its exact name, or a type nested in this message, or one nested in another
-                // message — never the enclosing message itself (`types.v1.Author` written in
-                // `acme.library.v2.Book` is not nested in Book).
-                let found = options
-                    .iter()
-                    .find_map(|c| self.index.get(c.as_str()).map(|at| at.get()))
-                    .or_else(|| {
-                        options
-                            .iter()
-                            .any(|c| uses.nested.contains(c))
-                            .then_some((f, e))
-                    })
-                    .or_else(|| {
-                        options.iter().find_map(|c| {
-                            let found = self.locate(c)?;
-                            let outer = self.full_name(found.0, found.1);
-                            let enclosing =
-                                *scope == outer || scope.starts_with(&format!("{outer}."));
-                            (!enclosing).then_some(found)
-                        })
-                    });
+                let found = self.resolve(scope, &options, &uses.nested, (f, e));
                 let Some(found) = found else {
                     missing.push((file.name.clone(), name.clone(), options));
                     continue;

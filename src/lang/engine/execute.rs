@@ -31,69 +31,12 @@ impl Shell {
                     self.out.out("\x1b[2J\x1b[H");
                 }
             }
-            Command::History => {
-                let text: String = self
-                    .history
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| format!("{:>4}  {l}\n", i + 1))
-                    .collect();
-                self.out.out(&text);
-            }
-            Command::List(service) => {
-                let out = self.out.clone();
-                let text: String = waiting(&out, self.timeout, "the server's services", async {
-                    let session = self.ensure_session().await?;
-                    Ok(match service {
-                        None => session
-                            .schema
-                            .services()
-                            .await?
-                            .into_iter()
-                            .map(|s| s + "\n")
-                            .collect(),
-                        // Names, as `rpcsh list SERVICE` prints them.
-                        Some(name) => {
-                            let s = session.schema.resolve_service(&name).await?;
-                            s.methods()
-                                .map(|m| format!("{}.{}\n", s.full_name(), m.name()))
-                                .collect()
-                        }
-                    })
-                })
-                .await?;
-                self.out.out(&crate::sys::style::printable(&text));
-            }
-            Command::Describe(symbol) => {
-                let found = self.find_used(&symbol).await?;
-                let docs = match &self.session {
-                    Some(session) => session.schema.docs(found.full_name()),
-                    None => Default::default(),
-                };
-                self.out.out(&format::describe_symbol(&found, &docs));
-            }
-            Command::Template(symbol) => {
-                let message = self.find_used(&symbol).await?.request_message()?;
-                let (template, note) = format::template(&message);
-                self.out
-                    .out(&format!("{}\n", serde_json::to_string_pretty(&template)?));
-                if let Some(note) = note {
-                    self.out.err(&format!("note: {note}"));
-                }
-            }
+            Command::History => self.show_history(),
+            Command::List(service) => self.list(service).await?,
+            Command::Describe(symbol) => self.describe(&symbol).await?,
+            Command::Template(symbol) => self.template(&symbol).await?,
             Command::Use(None) => self.set_current(None),
-            Command::Use(Some(name)) => {
-                let out = self.out.clone();
-                let service = waiting(&out, self.timeout, format!("the schema of {name}"), async {
-                    self.ensure_session()
-                        .await?
-                        .schema
-                        .resolve_service(&name)
-                        .await
-                })
-                .await?;
-                self.set_current(Some(service.full_name().to_string()));
-            }
+            Command::Use(Some(name)) => self.use_service(&name).await?,
             Command::Call { method, data } => self.call(&method, data).await?,
             Command::Edit(method) => self.edit(method).await?,
             Command::Record(spec) => self.start_recording(spec)?,
@@ -107,18 +50,7 @@ impl Shell {
                 self.headers.push((name, value));
             }
             Command::HeaderUnset(name) => self.headers.retain(|(k, _)| *k != name),
-            Command::Headers => {
-                let text: String = self
-                    .headers
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {}\n", if is_secret(k) { "<redacted>" } else { v }))
-                    .collect();
-                self.out.out(if text.is_empty() {
-                    "no headers\n"
-                } else {
-                    &text
-                });
-            }
+            Command::Headers => self.show_headers(),
             Command::SetTimeout(t) => self.timeout = t,
             Command::SetFormat(f) => self.style.format = f,
             Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
@@ -145,6 +77,96 @@ impl Shell {
             Command::SetHttp2(on) => self.relink(|conn| conn.http2 = on).await?,
         }
         Ok(())
+    }
+
+    /// `list [SERVICE]`: the services, or one service's methods as `rpcsh list SERVICE` names them.
+    async fn list(&mut self, service: Option<String>) -> anyhow::Result<()> {
+        let out = self.out.clone();
+        let text: String = waiting(&out, self.timeout, "the server's services", async {
+            let session = self.ensure_session().await?;
+            Ok(match service {
+                None => session
+                    .schema
+                    .services()
+                    .await?
+                    .into_iter()
+                    .map(|s| s + "\n")
+                    .collect(),
+                // Names, as `rpcsh list SERVICE` prints them.
+                Some(name) => {
+                    let s = session.schema.resolve_service(&name).await?;
+                    s.methods()
+                        .map(|m| format!("{}.{}\n", s.full_name(), m.name()))
+                        .collect()
+                }
+            })
+        })
+        .await?;
+        self.out.out(&crate::sys::style::printable(&text));
+        Ok(())
+    }
+
+    /// `describe SYMBOL`, with the schema's comments.
+    async fn describe(&mut self, symbol: &str) -> anyhow::Result<()> {
+        let found = self.find_used(symbol).await?;
+        let docs = match &self.session {
+            Some(session) => session.schema.docs(found.full_name()),
+            None => Default::default(),
+        };
+        self.out.out(&format::describe_symbol(&found, &docs));
+        Ok(())
+    }
+
+    /// `template MESSAGE|METHOD`: a JSON skeleton, and a note where it stopped short.
+    async fn template(&mut self, symbol: &str) -> anyhow::Result<()> {
+        let message = self.find_used(symbol).await?.request_message()?;
+        let (template, note) = format::template(&message);
+        self.out
+            .out(&format!("{}\n", serde_json::to_string_pretty(&template)?));
+        if let Some(note) = note {
+            self.out.err(&format!("note: {note}"));
+        }
+        Ok(())
+    }
+
+    /// `use SERVICE`: bare method names are its from now on.
+    async fn use_service(&mut self, name: &str) -> anyhow::Result<()> {
+        let out = self.out.clone();
+        let service = waiting(&out, self.timeout, format!("the schema of {name}"), async {
+            self.ensure_session()
+                .await?
+                .schema
+                .resolve_service(&name)
+                .await
+        })
+        .await?;
+        self.set_current(Some(service.full_name().to_string()));
+        Ok(())
+    }
+
+    /// `headers`: what every call sends, secrets redacted.
+    fn show_headers(&self) {
+        let text: String = self
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}\n", if is_secret(k) { "<redacted>" } else { v }))
+            .collect();
+        self.out.out(if text.is_empty() {
+            "no headers\n"
+        } else {
+            &text
+        });
+    }
+
+    /// `history`: the lines typed so far, numbered.
+    fn show_history(&self) {
+        let text: String = self
+            .history
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{:>4}  {l}\n", i + 1))
+            .collect();
+        self.out.out(&text);
     }
 
     /// Opens a new session with `change` made to the connection; a server that cannot be
@@ -328,16 +350,6 @@ impl Shell {
         let (method, _) = self.resolve(&name).await?;
         let key = format!("{}/{}", method.parent_service().full_name(), method.name());
         let streams = method.is_client_streaming();
-        let initial = match self.requests.get(&key) {
-            Some(sent) if streams => sent.join("\n"),
-            Some(sent) => sent
-                .first()
-                .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
-                .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
-                .unwrap_or_default(),
-            None if streams => serde_json::to_string(&format::template(&method.input()).0)?,
-            None => serde_json::to_string_pretty(&format::template(&method.input()).0)?,
-        };
         let path = std::env::temp_dir().join(format!(
             "rpcsh-edit-{}-{}.json",
             std::process::id(),
@@ -348,44 +360,56 @@ impl Shell {
         } else {
             "# the request; save and quit to send, empty the file to cancel\n"
         };
+        let initial = self.edit_initial(&key, &method)?;
         std::fs::write(&path, format!("{header}{initial}\n"))?;
-        let text = loop {
-            let editor = std::env::var("VISUAL")
-                .or_else(|_| std::env::var("EDITOR"))
-                .unwrap_or_else(|_| "vi".into());
-            // Through sh, so that EDITOR may carry arguments ("code --wait").
-            let status = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!("{editor} \"$1\""))
-                .arg("rpcsh-edit")
-                .arg(&path)
-                .status();
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            match status {
-                Ok(s) if s.success() => {}
-                Ok(s) => {
-                    let _ = std::fs::remove_file(&path);
-                    self.out
-                        .err(&format!("edit: cancelled (the editor exited with {s})\n"));
-                    return Ok(());
-                }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&path);
-                    anyhow::bail!(crate::sys::error::Hint::new(
-                        format!("edit: cannot run the editor {editor:?}: {e}"),
-                        "set VISUAL or EDITOR",
-                    ));
-                }
-            }
+        let edited = self.edit_until_valid(&path, &method);
+        let _ = std::fs::remove_file(&path);
+        let Some(text) = edited? else {
+            return Ok(());
+        };
+        self.call(&key, Some(text)).await?;
+        if streams {
+            self.finish_stream().await?;
+        }
+        Ok(())
+    }
+
+    /// What `edit` starts from: the last request sent to the method, or its template (a
+    /// stream's messages one a line).
+    fn edit_initial(&self, key: &str, method: &MethodDescriptor) -> anyhow::Result<String> {
+        let streams = method.is_client_streaming();
+        Ok(match self.requests.get(key) {
+            Some(sent) if streams => sent.join("\n"),
+            Some(sent) => sent
+                .first()
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+                .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+                .unwrap_or_default(),
+            None if streams => serde_json::to_string(&format::template(&method.input()).0)?,
+            None => serde_json::to_string_pretty(&format::template(&method.input()).0)?,
+        })
+    }
+
+    /// Runs the editor on `path` until what it saves is a valid request (a mistake is written
+    /// back into the file as a comment); None when the person cancelled.
+    fn edit_until_valid(
+        &self,
+        path: &std::path::Path,
+        method: &MethodDescriptor,
+    ) -> anyhow::Result<Option<String>> {
+        let streams = method.is_client_streaming();
+        loop {
+            let Some(text) = self.run_editor(path)? else {
+                return Ok(None);
+            };
             let body: String = text
                 .lines()
                 .filter(|l| !l.trim_start().starts_with('#'))
                 .collect::<Vec<_>>()
                 .join("\n");
             if body.trim().is_empty() {
-                let _ = std::fs::remove_file(&path);
                 self.out.err("edit: cancelled (empty request)\n");
-                return Ok(());
+                return Ok(None);
             }
             let checked = input::parse_messages(&body, &method.input(), self.parse).and_then(|m| {
                 match m.len() {
@@ -394,25 +418,44 @@ impl Shell {
                     n => anyhow::bail!("{} takes one request message, got {n}", method.name()),
                 }
             });
-            match checked {
-                Ok(()) => break body,
-                Err(e) => {
-                    let why = crate::sys::error::render(&e).replace('\n', "\n# ");
-                    std::fs::write(
-                        &path,
-                        format!(
-                            "# {}\n# fix it and save, or empty the file to cancel\n{body}\n",
-                            why.trim_end_matches("# ").trim_end()
-                        ),
-                    )?;
-                }
-            }
-        };
-        let _ = std::fs::remove_file(&path);
-        self.call(&key, Some(text)).await?;
-        if streams {
-            self.finish_stream().await?;
+            let Err(e) = checked else {
+                return Ok(Some(body));
+            };
+            let why = crate::sys::error::render(&e).replace('\n', "\n# ");
+            std::fs::write(
+                path,
+                format!(
+                    "# {}\n# fix it and save, or empty the file to cancel\n{body}\n",
+                    why.trim_end_matches("# ").trim_end()
+                ),
+            )?;
         }
-        Ok(())
+    }
+
+    /// `$VISUAL` or `$EDITOR` (through sh, so that it may carry arguments: "code --wait") on
+    /// `path`; the file's text, or None when the editor failed (the person's way to cancel).
+    fn run_editor(&self, path: &std::path::Path) -> anyhow::Result<Option<String>> {
+        let editor = std::env::var("VISUAL")
+            .or_else(|_| std::env::var("EDITOR"))
+            .unwrap_or_else(|_| "vi".into());
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("rpcsh-edit")
+            .arg(path)
+            .status();
+        match status {
+            Ok(s) if s.success() => Ok(Some(std::fs::read_to_string(path).unwrap_or_default())),
+            Ok(s) => {
+                self.out
+                    .err(&format!("edit: cancelled (the editor exited with {s})\n"));
+                Ok(None)
+            }
+            Err(e) => Err(crate::sys::error::Hint::new(
+                format!("edit: cannot run the editor {editor:?}: {e}"),
+                "set VISUAL or EDITOR",
+            )
+            .into()),
+        }
     }
 }

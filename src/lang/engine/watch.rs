@@ -97,26 +97,7 @@ impl Shell {
                 .await;
             let _ = handler.printer.out.flush();
             let n = handler.count.load(Ordering::Relaxed);
-            let reason = match result {
-                Ok(()) => {
-                    out.note(&format!("[{id}] {task_name} ended after {n} messages\n"));
-                    "ended".to_string()
-                }
-                Err(CallError::Status(status)) => {
-                    // A broken connection: the next command connects again (`watch` again
-                    // resubscribes).
-                    if crate::client::wire::status::transport_cause(&status).is_some() {
-                        lost.store(true, Ordering::Relaxed);
-                    }
-                    let err = status_failure(status, None);
-                    out.err(&format!("[{id}] {}", render(&err)));
-                    format!("failed: {}", crate::sys::error::root_message(&err))
-                }
-                Err(CallError::Handler(e)) => {
-                    out.err(&format!("[{id}] {}", render(&e)));
-                    format!("failed: {}", crate::sys::error::root_message(&e))
-                }
-            };
+            let reason = said_end(&out, id, &task_name, n, result, &lost);
             *ended.lock().unwrap() = Some(reason);
         });
         // Wait for the server to accept the call (its response headers): what the next command
@@ -220,5 +201,36 @@ impl Shell {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Ok(())
+    }
+}
+
+/// Says how watch `id` ended (above the prompt, or on stderr), and returns what `jobs` shows of
+/// it. A broken connection marks the session lost: the next command connects again (`watch`
+/// again resubscribes).
+fn said_end(
+    out: &super::output::Output,
+    id: usize,
+    name: &str,
+    n: usize,
+    result: Result<(), CallError>,
+    lost: &std::sync::atomic::AtomicBool,
+) -> String {
+    match result {
+        Ok(()) => {
+            out.note(&format!("[{id}] {name} ended after {n} messages\n"));
+            "ended".to_string()
+        }
+        Err(CallError::Status(status)) => {
+            if crate::client::wire::status::transport_cause(&status).is_some() {
+                lost.store(true, Ordering::Relaxed);
+            }
+            let err = status_failure(status, None);
+            out.err(&format!("[{id}] {}", render(&err)));
+            format!("failed: {}", crate::sys::error::root_message(&err))
+        }
+        Err(CallError::Handler(e)) => {
+            out.err(&format!("[{id}] {}", render(&e)));
+            format!("failed: {}", crate::sys::error::root_message(&e))
+        }
     }
 }

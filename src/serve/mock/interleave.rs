@@ -28,7 +28,7 @@ pub(super) async fn answer(
     path: String,
     index: usize,
     first: Value,
-    mut incoming: tonic::Streaming<DynamicMessage>,
+    incoming: tonic::Streaming<DynamicMessage>,
 ) -> Result<tonic::Response<Messages>, Status> {
     let stub = &mock.methods[&path].stubs[index];
     let messages = match &stub.answer {
@@ -40,81 +40,100 @@ pub(super) async fn answer(
     }
     let mut response_headers = stub.headers.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<DynamicMessage, Status>>(16);
-    let task_mock = mock.clone();
-    tokio::spawn(async move {
-        let stub = &task_mock.methods[&path].stubs[index];
-        let pace = match task_mock.settings.pace {
-            super::Pace::Recorded => stub.pace.as_slice(),
-            super::Pace::None => &[],
-        };
-        let mut messages = messages.into_iter().enumerate();
-        let mut send = async |upto: usize| {
-            for (i, m) in messages.by_ref().take(upto) {
-                if let Some(wait) = pace.get(i) {
-                    tokio::time::sleep(*wait).await;
-                }
-                if tx.send(Ok(m)).await.is_err() {
-                    return false;
-                }
-            }
-            true
-        };
-        let went_astray = |received: Vec<Value>| {
-            let message = format!(
-                "the stream went another way than recorded ({}): {}",
-                stub.at,
-                crate::lang::recording::compact(&Value::Array(received))
-            );
-            Err(Status::new(task_mock.settings.unmatched, message))
-        };
-        let mut received = vec![first];
-        let mut sent = 0;
-        loop {
-            let n = received.len();
-            if !stub
-                .requests
-                .get(n - 1)
-                .is_some_and(|e| contains(&received[n - 1], e))
-            {
-                let _ = tx.send(went_astray(received)).await;
-                return;
-            }
-            // What had come before the next request; after the last one, the rest.
-            let upto = stub.interleave.get(n).copied().unwrap_or(usize::MAX);
-            if upto > sent && !send(upto - sent).await {
-                return;
-            }
-            sent = sent.max(upto);
-            match incoming.next().await {
-                Some(Ok(m)) if n < crate::lang::recording::LISTED_MESSAGES => {
-                    received.push(serde_json::to_value(&m).unwrap_or(Value::Null))
-                }
-                Some(Ok(_)) => {
-                    let limit = crate::lang::recording::LISTED_MESSAGES;
-                    let message = format!("the mock reads at most {limit} messages of a call");
-                    let _ = tx.send(Err(Status::resource_exhausted(message))).await;
-                    return;
-                }
-                Some(Err(status)) => {
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-                None => break,
-            }
-        }
-        if received.len() != stub.requests.len() {
-            let _ = tx.send(went_astray(received)).await;
-            return;
-        }
-        if send(usize::MAX).await && !stub.trailers.is_empty() {
-            let trailers = stub.trailers.clone();
-            let _ = tx
-                .send(Err(Status::with_metadata(Code::Ok, "", trailers)))
-                .await;
-        }
-    });
+    tokio::spawn(play(
+        mock.clone(),
+        path,
+        index,
+        first,
+        messages,
+        incoming,
+        tx,
+    ));
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx).boxed();
     let mut response = tonic::Response::new(stream);
     std::mem::swap(response.metadata_mut(), &mut response_headers);
     Ok(response)
+}
+
+/// Plays a recorded bidi stream: each answer sent once the requests the recording had seen
+/// before it have come and matched; a request that does not match ends the call.
+async fn play(
+    mock: Arc<Mock>,
+    path: String,
+    index: usize,
+    first: Value,
+    messages: Vec<DynamicMessage>,
+    mut incoming: tonic::Streaming<DynamicMessage>,
+    tx: tokio::sync::mpsc::Sender<Result<DynamicMessage, Status>>,
+) {
+    let stub = &mock.methods[&path].stubs[index];
+    let pace = match mock.settings.pace {
+        super::Pace::Recorded => stub.pace.as_slice(),
+        super::Pace::None => &[],
+    };
+    let mut messages = messages.into_iter().enumerate();
+    let mut send = async |upto: usize| {
+        for (i, m) in messages.by_ref().take(upto) {
+            if let Some(wait) = pace.get(i) {
+                tokio::time::sleep(*wait).await;
+            }
+            if tx.send(Ok(m)).await.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    let went_astray = |received: Vec<Value>| {
+        let message = format!(
+            "the stream went another way than recorded ({}): {}",
+            stub.at,
+            crate::lang::recording::compact(&Value::Array(received))
+        );
+        Err(Status::new(mock.settings.unmatched, message))
+    };
+    let mut received = vec![first];
+    let mut sent = 0;
+    loop {
+        let n = received.len();
+        if !stub
+            .requests
+            .get(n - 1)
+            .is_some_and(|e| contains(&received[n - 1], e))
+        {
+            let _ = tx.send(went_astray(received)).await;
+            return;
+        }
+        // What had come before the next request; after the last one, the rest.
+        let upto = stub.interleave.get(n).copied().unwrap_or(usize::MAX);
+        if upto > sent && !send(upto - sent).await {
+            return;
+        }
+        sent = sent.max(upto);
+        match incoming.next().await {
+            Some(Ok(m)) if n < crate::lang::recording::LISTED_MESSAGES => {
+                received.push(serde_json::to_value(&m).unwrap_or(Value::Null))
+            }
+            Some(Ok(_)) => {
+                let limit = crate::lang::recording::LISTED_MESSAGES;
+                let message = format!("the mock reads at most {limit} messages of a call");
+                let _ = tx.send(Err(Status::resource_exhausted(message))).await;
+                return;
+            }
+            Some(Err(status)) => {
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+            None => break,
+        }
+    }
+    if received.len() != stub.requests.len() {
+        let _ = tx.send(went_astray(received)).await;
+        return;
+    }
+    if send(usize::MAX).await && !stub.trailers.is_empty() {
+        let trailers = stub.trailers.clone();
+        let _ = tx
+            .send(Err(Status::with_metadata(Code::Ok, "", trailers)))
+            .await;
+    }
 }

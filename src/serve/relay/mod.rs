@@ -140,51 +140,14 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
             let _ = socket.set_nodelay(true);
             let (channel, events, next) = (channel.clone(), events.clone(), next.clone());
             let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let service = tower::service_fn(move |request: http::Request<_>| {
-                    // Numbered and told in one step: the recording keeps calls in the order
-                    // they started.
-                    let call = next.fetch_add(1, Ordering::Relaxed);
-                    events.send(Event::Start {
-                        call,
-                        path: request.uri().path().to_string(),
-                        encoding: header(request.headers(), "grpc-encoding"),
-                        headers: keep_headers.then(|| header_pairs(request.headers())),
-                    });
-                    forward(channel.clone(), events.clone(), call, request, keep_headers)
-                });
-                // gRPC-Web clients (HTTP/1.1 or 2, browsers' CORS included) are answered in
-                // gRPC-Web, their calls forwarded as gRPC; gRPC passes through as it is.
-                let service = tower::ServiceBuilder::new()
-                    .map_request(|r: http::Request<hyper::body::Incoming>| {
-                        r.map(tonic::body::Body::new)
-                    })
-                    .layer(crate::serve::server::WebOnlyLayer)
-                    .service(service);
-                let service = hyper_util::service::TowerToHyperService::new(service);
-                let builder = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                );
-                // A client that breaks the connection (or its TLS) ends its own calls, never
-                // the proxy.
-                let _ = match acceptor {
-                    None => {
-                        builder
-                            .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
-                            .await
-                    }
-                    Some(acceptor) => {
-                        let accepted =
-                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await;
-                        let Ok(Ok(tls)) = accepted else {
-                            return;
-                        };
-                        builder
-                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                            .await
-                    }
-                };
-            });
+            tokio::spawn(serve_client(
+                socket,
+                channel,
+                events,
+                next,
+                acceptor,
+                keep_headers,
+            ));
         }
         #[allow(unreachable_code)]
         Ok::<(), anyhow::Error>(())
@@ -203,6 +166,56 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
         eprintln!("rpcsh proxy: its output is not being read: stopped without printing the rest");
     }
     served
+}
+
+/// Serves one client's connection: each call told to the printer and forwarded upstream.
+async fn serve_client(
+    socket: tokio::net::TcpStream,
+    channel: Upstream,
+    events: Events,
+    next: Arc<AtomicU64>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    keep_headers: bool,
+) {
+    let service = tower::service_fn(move |request: http::Request<_>| {
+        // Numbered and told in one step: the recording keeps calls in the order
+        // they started.
+        let call = next.fetch_add(1, Ordering::Relaxed);
+        events.send(Event::Start {
+            call,
+            path: request.uri().path().to_string(),
+            encoding: header(request.headers(), "grpc-encoding"),
+            headers: keep_headers.then(|| header_pairs(request.headers())),
+        });
+        forward(channel.clone(), events.clone(), call, request, keep_headers)
+    });
+    // gRPC-Web clients (HTTP/1.1 or 2, browsers' CORS included) are answered in
+    // gRPC-Web, their calls forwarded as gRPC; gRPC passes through as it is.
+    let service = tower::ServiceBuilder::new()
+        .map_request(|r: http::Request<hyper::body::Incoming>| r.map(tonic::body::Body::new))
+        .layer(crate::serve::server::WebOnlyLayer)
+        .service(service);
+    let service = hyper_util::service::TowerToHyperService::new(service);
+    let builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    // A client that breaks the connection (or its TLS) ends its own calls, never
+    // the proxy.
+    let _ = match acceptor {
+        None => {
+            builder
+                .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                .await
+        }
+        Some(acceptor) => {
+            let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await;
+            let Ok(Ok(tls)) = accepted else {
+                return;
+            };
+            builder
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await
+        }
+    };
 }
 
 /// TLS for the proxy's clients from PEM files, offering HTTP/2 and HTTP/1.1.

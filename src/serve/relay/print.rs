@@ -2,7 +2,7 @@
 //! upstream's schema (each method resolved once), prints a line (or a JSON object) per event,
 //! with `-v` the headers and trailers too, and hands the calls to the recorder.
 use super::record::Recorder;
-use super::{is_reflection, Event, Headers, TAP_LIMIT};
+use super::{is_reflection, Ender, Event, Headers, TAP_LIMIT};
 use crate::client::output::format::Verbose;
 use crate::client::schema::Schema;
 use crate::session::connection::Connection;
@@ -107,6 +107,65 @@ impl Printer {
         }
     }
 
+    /// A call began: said, its request headers shown, and remembered until it ends.
+    async fn started(
+        &mut self,
+        call: u64,
+        path: String,
+        encoding: Option<String>,
+        headers: Option<Headers>,
+    ) {
+        let method = self.method(&path).await;
+        self.say(call, "call", &path, None);
+        if let Some(h) = &headers {
+            self.headers(call, "request-headers", &path, h);
+        }
+        if let Some(r) = &mut self.recorder {
+            r.start(call, &path, method.as_ref(), headers.unwrap_or_default());
+        }
+        let seen = Seen {
+            path,
+            method,
+            request_encoding: encoding,
+            response_encoding: None,
+            started: Instant::now(),
+        };
+        self.calls.insert(call, seen);
+    }
+
+    /// A call ended: its trailers, its status and how long it took.
+    fn ended(
+        &mut self,
+        call: u64,
+        status: Option<tonic::Status>,
+        trailers: Option<Headers>,
+        by: Ender,
+    ) {
+        let Some(seen) = self.calls.remove(&call) else {
+            return;
+        };
+        if let Some(t) = &trailers {
+            self.headers(call, "trailers", &seen.path, t);
+        }
+        let took = seen.started.elapsed();
+        let code = status.as_ref().map_or(tonic::Code::Unknown, |s| s.code());
+        let message = status
+            .as_ref()
+            .map(|s| s.message().to_string())
+            .unwrap_or_default();
+        let text = match (code, message.is_empty()) {
+            (tonic::Code::Ok, _) | (_, true) => format!("{code:?} in {took:.1?}"),
+            _ => format!(
+                "{code:?}: {} in {took:.1?}",
+                crate::sys::style::printable(&message)
+            ),
+        };
+        self.say(call, "end", &seen.path, Some(Shown::Note(text)));
+        if let Some(r) = &mut self.recorder {
+            r.end(call, status.as_ref(), trailers.as_deref(), by);
+        }
+    }
+
     async fn handle(&mut self, event: Event) {
         match event {
             Event::Start {
@@ -114,24 +173,7 @@ impl Printer {
                 path,
                 encoding,
                 headers,
-            } => {
-                let method = self.method(&path).await;
-                self.say(call, "call", &path, None);
-                if let Some(h) = &headers {
-                    self.headers(call, "request-headers", &path, h);
-                }
-                if let Some(r) = &mut self.recorder {
-                    r.start(call, &path, method.as_ref(), headers.unwrap_or_default());
-                }
-                let seen = Seen {
-                    path,
-                    method,
-                    request_encoding: encoding,
-                    response_encoding: None,
-                    started: Instant::now(),
-                };
-                self.calls.insert(call, seen);
-            }
+            } => self.started(call, path, encoding, headers).await,
             Event::ResponseHeaders {
                 call,
                 encoding,
@@ -182,31 +224,7 @@ impl Printer {
                 status,
                 trailers,
                 by,
-            } => {
-                let Some(seen) = self.calls.remove(&call) else {
-                    return;
-                };
-                if let Some(t) = &trailers {
-                    self.headers(call, "trailers", &seen.path, t);
-                }
-                let took = seen.started.elapsed();
-                let code = status.as_ref().map_or(tonic::Code::Unknown, |s| s.code());
-                let message = status
-                    .as_ref()
-                    .map(|s| s.message().to_string())
-                    .unwrap_or_default();
-                let text = match (code, message.is_empty()) {
-                    (tonic::Code::Ok, _) | (_, true) => format!("{code:?} in {took:.1?}"),
-                    _ => format!(
-                        "{code:?}: {} in {took:.1?}",
-                        crate::sys::style::printable(&message)
-                    ),
-                };
-                self.say(call, "end", &seen.path, Some(Shown::Note(text)));
-                if let Some(r) = &mut self.recorder {
-                    r.end(call, status.as_ref(), trailers.as_deref(), by);
-                }
-            }
+            } => self.ended(call, status, trailers, by),
             Event::Stop => {}
         }
     }

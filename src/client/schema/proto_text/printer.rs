@@ -56,6 +56,46 @@ enum Item {
     Nested(usize),
 }
 
+/// The order a message's members are printed in: fields and extensions in their order, each
+/// nested type where protoc put it — a map's entry or a group's type with its field, the
+/// others before the next member.
+fn order(
+    fields: usize,
+    extensions: usize,
+    nested: usize,
+    attached: &HashMap<usize, Item>,
+) -> Vec<Item> {
+    let mut items = Vec::new();
+    let (mut f, mut e, mut n) = (0, 0, 0);
+    loop {
+        match attached.get(&n) {
+            _ if n >= nested => {}
+            None => {
+                items.push(Item::Nested(n));
+                n += 1;
+                continue;
+            }
+            Some(member) if items.contains(member) => {
+                n += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        if f < fields {
+            items.push(Item::Field(f));
+            f += 1;
+        } else if e < extensions {
+            items.push(Item::Extension(e));
+            e += 1;
+        } else if n < nested {
+            n += 1;
+        } else {
+            break;
+        }
+    }
+    items
+}
+
 pub(super) struct Printer<'a> {
     pub(super) out: String,
     pub(super) file_name: String,
@@ -148,6 +188,22 @@ impl<'a> Printer<'a> {
             self.blank();
             self.statement(0, &[2], &format!("package {package};"));
         }
+        self.imports(file);
+        if !body.is_empty() {
+            self.out.push('\n');
+        }
+        self.out.push_str(&body);
+        if has_unknown(file) && self.dropped.is_empty() {
+            let name = &self.file_name;
+            self.dropped
+                .push(format!("{name}: descriptor fields rpcsh does not know"));
+        }
+        Ok(())
+    }
+
+    /// The file's imports, with `public` and `weak` as written, and those the body needs that
+    /// the file does not name.
+    fn imports(&mut self, file: &DynamicMessage) {
         let imports: Vec<String> = strings(file, "dependency");
         let public = ints(file, "public_dependency");
         let weak = ints(file, "weak_dependency");
@@ -169,16 +225,6 @@ impl<'a> Printer<'a> {
         for import in added {
             self.line(0, &format!("import {};", quote(import.as_bytes(), true)));
         }
-        if !body.is_empty() {
-            self.out.push('\n');
-        }
-        self.out.push_str(&body);
-        if has_unknown(file) && self.dropped.is_empty() {
-            let name = &self.file_name;
-            self.dropped
-                .push(format!("{name}: descriptor fields rpcsh does not know"));
-        }
-        Ok(())
     }
 
     /// The files that define names this one uses and that its imports (and theirs made
@@ -260,34 +306,12 @@ impl<'a> Printer<'a> {
         top: bool,
     ) -> anyhow::Result<()> {
         let attached = self.attached(fields, extensions, scope);
-        let mut items = Vec::new();
-        let (mut f, mut e, mut n) = (0, 0, 0);
-        loop {
-            match attached.get(&n) {
-                _ if n >= scope.nested.len() => {}
-                None => {
-                    items.push(Item::Nested(n));
-                    n += 1;
-                    continue;
-                }
-                Some(member) if items.contains(member) => {
-                    n += 1;
-                    continue;
-                }
-                Some(_) => {}
-            }
-            if f < fields.len() {
-                items.push(Item::Field(f));
-                f += 1;
-            } else if e < extensions.len() {
-                items.push(Item::Extension(e));
-                e += 1;
-            } else if n < scope.nested.len() {
-                n += 1;
-            } else {
-                break;
-            }
-        }
+        let items = order(
+            fields.len(),
+            extensions.len(),
+            scope.nested.len(),
+            &attached,
+        );
         let synthetic = synthetic_oneofs(fields);
         let mut oneofs_done = HashSet::new();
         let mut i = 0;
@@ -319,41 +343,59 @@ impl<'a> Printer<'a> {
                         Some(_) => {}
                     }
                 }
-                Item::Extension(k) => {
-                    let extendee = text(extensions[k], "extendee");
+                Item::Extension(_) => {
                     if top {
                         self.blank();
                     }
-                    let mut path = scope.path.clone();
-                    path.push(scope.extension_tag);
-                    let scopes = [scope.full.as_str()];
-                    let target = self.type_name(&extendee, &scopes)?;
-                    self.line(depth, &format!("extend {target} {{"));
-                    while let Some(&Item::Extension(k)) = items.get(i) {
-                        if text(extensions[k], "extendee") != extendee {
-                            break;
-                        }
-                        let mut field_path = path.clone();
-                        field_path.push(k as i32);
-                        let item = items[i];
-                        self.field(
-                            extensions[k],
-                            &field_path,
-                            scope,
-                            depth + 1,
-                            false,
-                            &attached,
-                            item,
-                        )?;
-                        i += 1;
-                    }
-                    self.line(depth, "}");
+                    i = self.extend_block(&items, i, extensions, scope, depth, &attached)?;
                     continue;
                 }
             }
             i += 1;
         }
         Ok(())
+    }
+
+    /// An `extend` block of the extensions from `items[i]` on that extend the same message;
+    /// the index of the item after them.
+    fn extend_block(
+        &mut self,
+        items: &[Item],
+        mut i: usize,
+        extensions: &[&'a DynamicMessage],
+        scope: &Scope<'a>,
+        depth: usize,
+        attached: &HashMap<usize, Item>,
+    ) -> anyhow::Result<usize> {
+        let Some(&Item::Extension(first)) = items.get(i) else {
+            return Ok(i + 1);
+        };
+        let extendee = text(extensions[first], "extendee");
+        let mut path = scope.path.clone();
+        path.push(scope.extension_tag);
+        let scopes = [scope.full.as_str()];
+        let target = self.type_name(&extendee, &scopes)?;
+        self.line(depth, &format!("extend {target} {{"));
+        while let Some(&Item::Extension(k)) = items.get(i) {
+            if text(extensions[k], "extendee") != extendee {
+                break;
+            }
+            let mut field_path = path.clone();
+            field_path.push(k as i32);
+            let item = items[i];
+            self.field(
+                extensions[k],
+                &field_path,
+                scope,
+                depth + 1,
+                false,
+                attached,
+                item,
+            )?;
+            i += 1;
+        }
+        self.line(depth, "}");
+        Ok(i)
     }
 
     /// The nested types that maps and groups stand for, each to its field.
@@ -448,24 +490,8 @@ impl<'a> Printer<'a> {
     ) -> anyhow::Result<()> {
         let name = ident(&text(field, "name"))?;
         let number = int(field, "number");
-        let (label, ty) = (int(field, "label"), int(field, "type"));
-        let optional = field
-            .get_field_by_name("proto3_optional")
-            .and_then(|v| v.as_bool());
-        let label = match (self.syntax, in_oneof) {
-            (_, true) => "",
-            (Syntax::Proto2, _) => match label {
-                LABEL_REQUIRED => "required ",
-                LABEL_REPEATED => "repeated ",
-                _ => "optional ",
-            },
-            (_, _) if label == LABEL_REPEATED => "repeated ",
-            (_, _) if label == LABEL_REQUIRED => {
-                bail!("{name} is required, which only proto2 says so")
-            }
-            (Syntax::Proto3, _) if optional == Some(true) => "optional ",
-            _ => "",
-        };
+        let ty = int(field, "type");
+        let label = self.label(field, &name, in_oneof)?;
         let entry = attached
             .iter()
             .find(|(_, owner)| **owner == item)
@@ -521,6 +547,34 @@ impl<'a> Printer<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A field's label as the file's syntax writes it (none in a oneof, `optional` of proto3
+    /// only where it was written).
+    fn label(
+        &self,
+        field: &DynamicMessage,
+        name: &str,
+        in_oneof: bool,
+    ) -> anyhow::Result<&'static str> {
+        let label = int(field, "label");
+        let optional = field
+            .get_field_by_name("proto3_optional")
+            .and_then(|v| v.as_bool());
+        Ok(match (self.syntax, in_oneof) {
+            (_, true) => "",
+            (Syntax::Proto2, _) => match label {
+                LABEL_REQUIRED => "required ",
+                LABEL_REPEATED => "repeated ",
+                _ => "optional ",
+            },
+            (_, _) if label == LABEL_REPEATED => "repeated ",
+            (_, _) if label == LABEL_REQUIRED => {
+                bail!("{name} is required, which only proto2 says so")
+            }
+            (Syntax::Proto3, _) if optional == Some(true) => "optional ",
+            _ => "",
+        })
     }
 
     fn map_types(
