@@ -45,6 +45,39 @@ pub struct BenchOptions {
     /// Run for this long instead of a count.
     #[arg(short = 'z', long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub duration: Option<Duration>,
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+    /// Requests from a JSON-lines file, one a line, taken in turn (or --random).
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub data_file: Option<PathBuf>,
+    /// Take --data-file's lines at random instead of in turn.
+    #[arg(long, requires = "data_file")]
+    pub random: bool,
+    /// Run an `rpcsh run` script over and over instead of one method: -c virtual users, -n runs
+    /// (or -z); reports each call's latency and the whole script's.
+    #[arg(long, value_name = "FILE",
+          conflicts_with_all = ["data", "data_file", "streams", "rps", "ramp", "rps_steps", "concurrency_steps"])]
+    pub script: Option<PathBuf>,
+    /// Requests made first and left out of the report.
+    #[arg(long, default_value = "0", value_name = "N")]
+    pub warmup: u64,
+    #[command(flatten)]
+    pub held: HeldArgs,
+    /// Messages per call for client-streaming and bidi methods when DATA is one message.
+    #[arg(long, default_value = "10", value_name = "M")]
+    pub stream_messages: usize,
+    /// Deadline of each call.
+    #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Write the report as json or csv instead of text.
+    #[arg(long, value_enum)]
+    pub output: Option<ReportFormat>,
+}
+
+/// The load shapes of `rpcsh bench` besides a fixed count: a rate, a ramp, steps.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Load")]
+pub struct ShapeArgs {
     /// A constant rate (open loop): latency counts from each request's scheduled time.
     #[arg(long, value_name = "R", value_parser = schedule::parse_rate)]
     pub rps: Option<f64>,
@@ -60,20 +93,23 @@ pub struct BenchOptions {
     #[arg(long, value_name = "C1,C2,.../EACH", value_parser = schedule::parse_concurrency_steps,
           conflicts_with_all = ["rps", "duration", "concurrency"])]
     pub concurrency_steps: Option<Shape>,
-    /// Requests from a JSON-lines file, one a line, taken in turn (or --random).
-    #[arg(long, value_name = "FILE", conflicts_with = "data")]
-    pub data_file: Option<PathBuf>,
-    /// Take --data-file's lines at random instead of in turn.
-    #[arg(long, requires = "data_file")]
-    pub random: bool,
-    /// Run an `rpcsh run` script over and over instead of one method: -c virtual users, -n runs
-    /// (or -z); reports each call's latency and the whole script's.
-    #[arg(long, value_name = "FILE",
-          conflicts_with_all = ["data", "data_file", "streams", "rps", "ramp", "rps_steps", "concurrency_steps"])]
-    pub script: Option<PathBuf>,
-    /// Requests made first and left out of the report.
-    #[arg(long, default_value = "0", value_name = "N")]
-    pub warmup: u64,
+}
+
+impl ShapeArgs {
+    /// The shape asked for, if any.
+    fn shape(&self) -> Option<Shape> {
+        self.rps
+            .map(Shape::Rate)
+            .or(self.ramp.clone())
+            .or(self.rps_steps.clone())
+            .or(self.concurrency_steps.clone())
+    }
+}
+
+/// Streams held open at once, for a while (`--streams N --hold D`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Load")]
+pub struct HeldArgs {
     /// Hold N streams open at once (server-streaming and bidi methods), for --hold.
     #[arg(long, value_name = "N", requires = "hold",
           conflicts_with_all = ["total", "duration", "rps", "ramp", "rps_steps", "concurrency_steps"])]
@@ -82,15 +118,6 @@ pub struct BenchOptions {
     /// counts by its status).
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration, requires = "streams")]
     pub hold: Option<Duration>,
-    /// Messages per call for client-streaming and bidi methods when DATA is one message.
-    #[arg(long, default_value = "10", value_name = "M")]
-    pub stream_messages: usize,
-    /// Deadline of each call.
-    #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
-    pub timeout: Option<Duration>,
-    /// Write the report as json or csv instead of text.
-    #[arg(long, value_enum)]
-    pub output: Option<ReportFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -203,12 +230,7 @@ pub async fn run(
     session.schema.only_what_is_used();
     let method = session.schema.resolve_method(method).await?;
     let requests = load_requests(&method, data, &options)?;
-    let shape = options
-        .rps
-        .map(Shape::Rate)
-        .or(options.ramp.clone())
-        .or(options.rps_steps.clone())
-        .or(options.concurrency_steps.clone());
+    let shape = options.shape.shape();
     let (workers, connections) = spread(&options, shape.as_ref());
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
@@ -216,7 +238,7 @@ pub async fn run(
     let setup = GrpcSetup::new(conn, &target, &method, &session.metadata, options.timeout)?;
     let length = options.duration.or(shape.as_ref().and_then(Shape::length));
     // Held streams: one call each.
-    let total = options.streams.map(|n| n as u64).or(options.total);
+    let total = options.held.streams.map(|n| n as u64).or(options.total);
     // Ctrl-C: calls in flight are given up (a stalled server would hold them for ever).
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let stages = shape.as_ref().map(Shape::stages).unwrap_or_default();
@@ -225,7 +247,7 @@ pub async fn run(
         method: method.clone(),
         requests: requests.clone(),
         start,
-        held: options.hold.map(|d| start + d),
+        held: options.held.hold.map(|d| start + d),
         shape,
         counters: Counters::new((total, options.warmup), (start, length), workers, || {
             Tally::for_method(&method, &stages)
@@ -289,7 +311,7 @@ fn load_requests(
         options.random,
         options.stream_messages,
     )?;
-    if options.streams.is_some() && !method.is_server_streaming() {
+    if options.held.streams.is_some() && !method.is_server_streaming() {
         bail!(crate::sys::error::Hint::new(
             format!(
                 "--streams holds streams open; {} is not a server-streaming or bidi method",
@@ -618,7 +640,7 @@ fn record(plan: &Plan, shard: &Mutex<Tally>, due: Instant, outcome: Result<u64, 
 /// h2load's 50 connections — and one per 100 held streams (the most concurrent streams many
 /// servers allow a connection).
 fn spread(options: &BenchOptions, shape: Option<&Shape>) -> (usize, usize) {
-    let (workers, per_connection) = match (options.streams, shape.and_then(Shape::workers)) {
+    let (workers, per_connection) = match (options.held.streams, shape.and_then(Shape::workers)) {
         (Some(n), _) => (n.max(1), 100),
         (None, Some(n)) => (n, 5),
         (None, None) => (options.concurrency.max(1), 5),

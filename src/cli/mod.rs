@@ -16,7 +16,7 @@ use crate::client::wire::invoke::Compression;
 use crate::serve::demo::{route_guide::FeatureDb, DemoConfig, DemoService};
 use crate::serve::server::{ServeOptions, TlsFiles};
 use crate::session::config::{Config, DEFAULT_ADDRESS};
-use crate::session::connection::Connection;
+use crate::session::connection::{Connection, SchemaSettings};
 use crate::session::credentials::Credentials;
 use crate::sys::style::ColorChoice;
 use crate::sys::util::parse_duration;
@@ -609,22 +609,24 @@ impl ConnArgs {
                 (None, true, None) => Some(Credentials::Netrc(None)),
                 (None, false, None) => None,
             },
-            reflect_version: self.schema_args.reflect_version,
             header_command: self.header_args.header_command.clone(),
-            protos: self.schema_args.protos.clone(),
-            import_paths: self.schema_args.import_paths.clone(),
-            // Several protosets make one schema: the first, the others beside it.
-            protoset: self.schema_args.protoset.first().cloned(),
-            schema_add: self
-                .schema_args
-                .protoset
-                .iter()
-                .skip(1)
-                .chain(&self.schema_args.schema_add)
-                .cloned()
-                .collect(),
+            schema: SchemaSettings {
+                protos: self.schema_args.protos.clone(),
+                import_paths: self.schema_args.import_paths.clone(),
+                // Several protosets make one schema: the first, the others beside it.
+                protoset: self.schema_args.protoset.first().cloned(),
+                schema_add: self
+                    .schema_args
+                    .protoset
+                    .iter()
+                    .skip(1)
+                    .chain(&self.schema_args.schema_add)
+                    .cloned()
+                    .collect(),
+                max_schema_size: self.link_args.max_schema_size,
+                reflect_version: self.schema_args.reflect_version,
+            },
             max_message_size: self.link_args.max_msg_size,
-            max_schema_size: self.link_args.max_schema_size,
             compress: self.link_args.compress,
             protocol: self.link_args.protocol,
             http2: self.link_args.http2,

@@ -100,15 +100,20 @@ pub async fn check(conn: &Connection, json: bool) -> anyhow::Result<u8> {
 /// The client's files, as a pool.
 async fn local_pool(conn: &Connection) -> anyhow::Result<DescriptorPool> {
     let conn = conn.resolved();
-    if conn.protos.is_empty() && conn.protoset.is_none() {
+    if conn.schema.protos.is_empty() && conn.schema.protoset.is_none() {
         anyhow::bail!(crate::sys::error::Hint::new(
             "check compares the server with the files a client was built from: none given",
             "give them: --proto FILE (with -I DIR) or --protoset FILE",
         ));
     }
-    let mut schema = match &conn.protoset {
-        Some(set) if conn.protos.is_empty() => crate::client::schema::Schema::from_protoset(set)?,
-        _ => crate::client::schema::Schema::from_protos(&conn.protos, &conn.import_paths)?,
+    let mut schema = match &conn.schema.protoset {
+        Some(set) if conn.schema.protos.is_empty() => {
+            crate::client::schema::Schema::from_protoset(set)?
+        }
+        _ => crate::client::schema::Schema::from_protos(
+            &conn.schema.protos,
+            &conn.schema.import_paths,
+        )?,
     };
     let (set, _, _) = schema.export(&[]).await?;
     Ok(DescriptorPool::decode(set.as_slice())?)

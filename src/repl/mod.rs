@@ -11,11 +11,10 @@ use editor::{spawn_editor, spawn_reader, Input};
 
 use crate::client::output::format::{Format, Style};
 use crate::lang::command;
-use crate::lang::engine::{Known, Output, Shell};
+use crate::lang::engine::{Output, Shared, Shell};
 use crate::session::connection::Connection;
 use complete::ShellHelper;
 use std::io::IsTerminal;
-use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// How the shell is run.
@@ -43,12 +42,11 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         std::process::exit(code.into());
     });
     let color = interactive && crate::sys::style::stdout();
-    let known = Arc::new(Mutex::new(Known::default()));
-    let stream_input = Arc::new(Mutex::new(None));
+    let shared = Shared::default();
     let (lines_tx, mut lines) = mpsc::unbounded_channel::<Input>();
     let (prompt_tx, prompt_rx) = std::sync::mpsc::channel::<Option<String>>();
     let out = if interactive {
-        let helper = ShellHelper::new(known.clone(), color, stream_input.clone());
+        let helper = ShellHelper::new(shared.known.clone(), color, shared.stream_input.clone());
         let history = (!options.no_history).then(history_path).flatten();
         Output::Screen(spawn_editor(helper, history, prompt_rx, lines_tx)?)
     } else {
@@ -65,7 +63,7 @@ pub async fn run(conn: Connection, options: ReplOptions) -> anyhow::Result<u8> {
         proto_names: false,
         color,
     };
-    let mut shell = Shell::new(conn, out, style, known, stream_input);
+    let mut shell = Shell::new(conn, out, style, shared);
     if let Some(spec) = options.record {
         shell.start_recording(spec)?;
     }

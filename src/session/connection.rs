@@ -18,6 +18,20 @@ use tonic::metadata::{
     AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, MetadataMap,
 };
 
+/// The schema's sources besides reflection (`--proto`, `-I`, `--protoset`, `--schema-add`) and
+/// how reflection is read (`--reflect-version`, `--max-schema-size`).
+#[derive(Debug, Clone, Default)]
+pub struct SchemaSettings {
+    pub protos: Vec<PathBuf>,
+    pub import_paths: Vec<PathBuf>,
+    pub protoset: Option<PathBuf>,
+    /// `--schema-add`: files beside the schema source.
+    pub schema_add: Vec<PathBuf>,
+    /// `--max-schema-size`: the budget of a reflected schema.
+    pub max_schema_size: Option<usize>,
+    pub reflect_version: crate::client::schema::reflection::ReflectVersion,
+}
+
 /// Everything needed to reach a server and learn its schema.
 #[derive(Debug, Clone, Default)]
 pub struct Connection {
@@ -32,19 +46,12 @@ pub struct Connection {
     /// `-u USER:PASSWORD`, or `--netrc`'s entry: HTTP Basic authorization of calls and
     /// reflection.
     pub credentials: Option<crate::session::credentials::Credentials>,
-    /// `--reflect-version`.
-    pub reflect_version: crate::client::schema::reflection::ReflectVersion,
     /// `--header-command`, or the config's `header-command`: a program whose output adds
     /// headers.
     pub header_command: Option<String>,
-    pub protos: Vec<PathBuf>,
-    pub import_paths: Vec<PathBuf>,
-    pub protoset: Option<PathBuf>,
-    /// `--schema-add`: files beside the schema source.
-    pub schema_add: Vec<PathBuf>,
+    /// Where the schema comes from, and how much of it is read.
+    pub schema: SchemaSettings,
     pub max_message_size: Option<usize>,
-    /// `--max-schema-size`: the budget of a reflected schema.
-    pub max_schema_size: Option<usize>,
     /// `--compress`: the encoding of request messages.
     pub compress: Option<Compression>,
     /// `--protocol`: gRPC when not given.
@@ -79,8 +86,8 @@ impl Connection {
     /// compares the two).
     pub async fn open_reflection(&self) -> anyhow::Result<Session> {
         let mut conn = self.resolved();
-        conn.protos.clear();
-        conn.protoset = None;
+        conn.schema.protos.clear();
+        conn.schema.protoset = None;
         conn.open_resolved(false).await
     }
 
@@ -170,18 +177,21 @@ impl Connection {
     fn local_schema(
         &self,
     ) -> anyhow::Result<(Option<Schema>, Box<dyn FnOnce(Schema) -> Schema + Send>)> {
-        let local = if !self.protos.is_empty() {
-            Some(Schema::from_protos(&self.protos, &self.import_paths)?)
-        } else if let Some(set) = &self.protoset {
+        let local = if !self.schema.protos.is_empty() {
+            Some(Schema::from_protos(
+                &self.schema.protos,
+                &self.schema.import_paths,
+            )?)
+        } else if let Some(set) = &self.schema.protoset {
             Some(Schema::from_protoset(set)?)
         } else {
             None
         };
-        let supplement = match self.schema_add.as_slice() {
+        let supplement = match self.schema.schema_add.as_slice() {
             [] => None,
             paths => Some(crate::client::schema::supplement::read(
                 paths,
-                &self.import_paths,
+                &self.schema.import_paths,
             )?),
         };
         if let (Some(v), Some(schema)) = (&self.verbose, &local) {
@@ -242,11 +252,12 @@ impl Connection {
     ) -> Schema {
         let limit = self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
         let budget = self
+            .schema
             .max_schema_size
             .unwrap_or(crate::sys::util::DEFAULT_MAX_SCHEMA_SIZE);
         let reflection = Reflection::new(channel, headers, limit, target.tls)
             .for_protocol(protocol)
-            .with_version(self.reflect_version)
+            .with_version(self.schema.reflect_version)
             .with_budget(budget);
         Schema::from_reflection(reflection).remembering(&self.addr)
     }
@@ -469,21 +480,21 @@ fn fill(conn: &mut Connection, server: &Server) {
             .map(|(n, v)| format!("{n}: {v}"));
         *mine = from_file.chain(mine.drain(..)).collect();
     }
-    if conn.protos.is_empty() && conn.protoset.is_none() {
-        conn.protos.clone_from(&server.protos);
-        conn.protoset.clone_from(&server.protoset);
+    if conn.schema.protos.is_empty() && conn.schema.protoset.is_none() {
+        conn.schema.protos.clone_from(&server.protos);
+        conn.schema.protoset.clone_from(&server.protoset);
     }
-    if conn.schema_add.is_empty() {
-        conn.schema_add.clone_from(&server.schema_add);
+    if conn.schema.schema_add.is_empty() {
+        conn.schema.schema_add.clone_from(&server.schema_add);
     }
-    if conn.import_paths.is_empty() {
-        conn.import_paths.clone_from(&server.import_paths);
+    if conn.schema.import_paths.is_empty() {
+        conn.schema.import_paths.clone_from(&server.import_paths);
     }
     if conn.max_message_size.is_none() {
         conn.max_message_size = server.max_msg_size;
     }
-    if conn.max_schema_size.is_none() {
-        conn.max_schema_size = server.max_schema_size;
+    if conn.schema.max_schema_size.is_none() {
+        conn.schema.max_schema_size = server.max_schema_size;
     }
     if conn.compress.is_none() {
         conn.compress = server.compress;
@@ -527,12 +538,12 @@ fn settings(conn: &Connection) -> Server {
                 Some(crate::client::net::connect_proxy::redact(url))
             }
         },
-        protos: conn.protos.clone(),
-        import_paths: conn.import_paths.clone(),
-        protoset: conn.protoset.clone(),
-        schema_add: conn.schema_add.clone(),
+        protos: conn.schema.protos.clone(),
+        import_paths: conn.schema.import_paths.clone(),
+        protoset: conn.schema.protoset.clone(),
+        schema_add: conn.schema.schema_add.clone(),
         max_msg_size: conn.max_message_size,
-        max_schema_size: conn.max_schema_size,
+        max_schema_size: conn.schema.max_schema_size,
         compress: conn.compress,
         protocol: conn.protocol,
         http2: conn.http2,

@@ -14,7 +14,7 @@ mod text;
 
 use crate::client::net::transport::TransportOptions;
 use crate::client::schema::Schema;
-use crate::session::connection::{Connection, Session};
+use crate::session::connection::{Connection, SchemaSettings, Session};
 use flags::Flags;
 use json::JsonNames;
 use prost_reflect::DynamicMessage;
@@ -373,17 +373,20 @@ fn connection(f: &Flags, target: Option<String>, reflection: bool) -> Result<Con
             .iter()
             .map(|h| as_header(h))
             .collect(),
-        protos: protos.iter().map(Into::into).collect(),
-        import_paths: f.list("import-path").iter().map(Into::into).collect(),
-        protoset: protoset_files.next(),
+        schema: SchemaSettings {
+            protos: protos.iter().map(Into::into).collect(),
+            import_paths: f.list("import-path").iter().map(Into::into).collect(),
+            protoset: protoset_files.next(),
+            ..SchemaSettings::default()
+        },
         max_message_size: f.int("max-msg-sz").filter(|n| *n > 0).map(|n| n as usize),
         ..Connection::default()
     };
-    conn.schema_add = protoset_files.collect();
+    conn.schema.schema_add = protoset_files.collect();
     if reflection && files {
         // Reflection first, the files beside it (grpcurl's composite source).
-        conn.schema_add.extend(conn.protoset.take());
-        conn.schema_add.append(&mut conn.protos);
+        conn.schema.schema_add.extend(conn.schema.protoset.take());
+        conn.schema.schema_add.append(&mut conn.schema.protos);
     }
     Ok(conn)
 }
@@ -451,7 +454,8 @@ impl Run<'_> {
     async fn open(&self, for_call: bool, shallow: bool) -> Result<Session, Exit> {
         let mut session = self.conn.open(for_call).await.map_err(|e| {
             let cause = cause(&e);
-            if self.conn.protos.is_empty() && self.conn.protoset.is_none() || for_call {
+            if self.conn.schema.protos.is_empty() && self.conn.schema.protoset.is_none() || for_call
+            {
                 fail(format!(
                     "Failed to dial target host {:?}: {cause}",
                     self.conn.addr

@@ -24,7 +24,8 @@ impl Shell {
                 .out
                 .out(&format!("{}\n", crate::sys::stats::Stats::now())),
             Command::Health(service) => {
-                crate::commands::health(&self.conn, service.as_deref(), self.timeout).await?
+                crate::commands::health(&self.conn, service.as_deref(), self.settings.timeout)
+                    .await?
             }
             Command::Clear => {
                 if matches!(self.out, super::output::Output::Screen(_)) {
@@ -46,27 +47,27 @@ impl Shell {
             Command::Stop(id) => self.stop_watch(id)?,
             Command::HeaderSet(name, value) => {
                 parse_headers(&[format!("{name}: {value}")])?;
-                self.headers.retain(|(k, _)| *k != name);
-                self.headers.push((name, value));
+                self.settings.headers.retain(|(k, _)| *k != name);
+                self.settings.headers.push((name, value));
             }
-            Command::HeaderUnset(name) => self.headers.retain(|(k, _)| *k != name),
+            Command::HeaderUnset(name) => self.settings.headers.retain(|(k, _)| *k != name),
             Command::Headers => self.show_headers(),
-            Command::SetTimeout(t) => self.timeout = t,
-            Command::SetFormat(f) => self.style.format = f,
-            Command::SetEmitDefaults(on) => self.style.emit_defaults = on,
-            Command::SetAllowUnknownFields(on) => self.parse.allow_unknown_fields = on,
-            Command::SetCompress(c) => self.compress = c,
+            Command::SetTimeout(t) => self.settings.timeout = t,
+            Command::SetFormat(f) => self.settings.style.format = f,
+            Command::SetEmitDefaults(on) => self.settings.style.emit_defaults = on,
+            Command::SetAllowUnknownFields(on) => self.settings.parse.allow_unknown_fields = on,
+            Command::SetCompress(c) => self.settings.compress = c,
             Command::Expect(Expectation::Within(limit, expected)) => {
                 self.expect_within(limit, &expected).await?
             }
             Command::Expect(expectation) => {
-                let outcome = self.last.lock().unwrap().clone();
+                let outcome = self.memory.last.lock().unwrap().clone();
                 expect::check(&expectation, &outcome).map_err(ExpectFailed)?;
             }
             Command::Let(name, path) => {
-                let outcome = self.last.lock().unwrap().clone();
+                let outcome = self.memory.last.lock().unwrap().clone();
                 let value = expect::lookup(&outcome, &path).map_err(anyhow::Error::msg)?;
-                self.vars.insert(name, value);
+                self.memory.vars.insert(name, value);
             }
             Command::Sleep(d) => tokio::time::sleep(d).await,
             Command::Connect(addr) => {
@@ -82,25 +83,30 @@ impl Shell {
     /// `list [SERVICE]`: the services, or one service's methods as `rpcsh list SERVICE` names them.
     async fn list(&mut self, service: Option<String>) -> anyhow::Result<()> {
         let out = self.out.clone();
-        let text: String = waiting(&out, self.timeout, "the server's services", async {
-            let session = self.ensure_session().await?;
-            Ok(match service {
-                None => session
-                    .schema
-                    .services()
-                    .await?
-                    .into_iter()
-                    .map(|s| s + "\n")
-                    .collect(),
-                // Names, as `rpcsh list SERVICE` prints them.
-                Some(name) => {
-                    let s = session.schema.resolve_service(&name).await?;
-                    s.methods()
-                        .map(|m| format!("{}.{}\n", s.full_name(), m.name()))
-                        .collect()
-                }
-            })
-        })
+        let text: String = waiting(
+            &out,
+            self.settings.timeout,
+            "the server's services",
+            async {
+                let session = self.ensure_session().await?;
+                Ok(match service {
+                    None => session
+                        .schema
+                        .services()
+                        .await?
+                        .into_iter()
+                        .map(|s| s + "\n")
+                        .collect(),
+                    // Names, as `rpcsh list SERVICE` prints them.
+                    Some(name) => {
+                        let s = session.schema.resolve_service(&name).await?;
+                        s.methods()
+                            .map(|m| format!("{}.{}\n", s.full_name(), m.name()))
+                            .collect()
+                    }
+                })
+            },
+        )
         .await?;
         self.out.out(&crate::sys::style::printable(&text));
         Ok(())
@@ -132,13 +138,18 @@ impl Shell {
     /// `use SERVICE`: bare method names are its from now on.
     async fn use_service(&mut self, name: &str) -> anyhow::Result<()> {
         let out = self.out.clone();
-        let service = waiting(&out, self.timeout, format!("the schema of {name}"), async {
-            self.ensure_session()
-                .await?
-                .schema
-                .resolve_service(&name)
-                .await
-        })
+        let service = waiting(
+            &out,
+            self.settings.timeout,
+            format!("the schema of {name}"),
+            async {
+                self.ensure_session()
+                    .await?
+                    .schema
+                    .resolve_service(name)
+                    .await
+            },
+        )
         .await?;
         self.set_current(Some(service.full_name().to_string()));
         Ok(())
@@ -147,6 +158,7 @@ impl Shell {
     /// `headers`: what every call sends, secrets redacted.
     fn show_headers(&self) {
         let text: String = self
+            .settings
             .headers
             .iter()
             .map(|(k, v)| format!("{k}: {}\n", if is_secret(k) { "<redacted>" } else { v }))
@@ -161,6 +173,7 @@ impl Shell {
     /// `history`: the lines typed so far, numbered.
     fn show_history(&self) {
         let text: String = self
+            .memory
             .history
             .iter()
             .enumerate()
@@ -175,8 +188,8 @@ impl Shell {
         let previous = self.conn.clone();
         change(&mut self.conn);
         let session = self.session.take();
-        self.opening = None;
-        self.loaded = None;
+        self.behind.opening = None;
+        self.behind.loaded = None;
         if let Err(e) = self.ensure_session().await {
             self.conn = previous;
             self.session = session;
@@ -208,7 +221,7 @@ impl Shell {
         let out = self.out.clone();
         let resolved = waiting(
             &out,
-            self.timeout,
+            self.settings.timeout,
             format!("the schema of {method}"),
             async {
                 self.ensure_session()
@@ -231,9 +244,9 @@ impl Shell {
     pub(super) fn options(&self) -> anyhow::Result<CallOptions> {
         Ok(CallOptions {
             metadata: self.metadata()?,
-            timeout: self.timeout,
+            timeout: self.settings.timeout,
             max_message_size: self.conn.max_message_size,
-            compress: self.compress,
+            compress: self.settings.compress,
         })
     }
 
@@ -248,7 +261,12 @@ impl Shell {
         if data == input::Data::Stdin {
             anyhow::bail!("stdin is the shell's own input: give the JSON inline or as @FILE");
         }
-        input::request_messages(method, &data, self.parse, self.conn.max_message_size)
+        input::request_messages(
+            method,
+            &data,
+            self.settings.parse,
+            self.conn.max_message_size,
+        )
     }
 
     pub(super) async fn call(&mut self, method: &str, data: Option<String>) -> anyhow::Result<()> {
@@ -259,9 +277,9 @@ impl Shell {
         }
         let messages = self.messages(data, &method)?;
         self.set_sent(&method, &messages);
-        self.calls += 1;
+        self.counts.calls += 1;
         let mut handler = Counting::new(self.printer(String::new()), self.resolver());
-        *self.last.lock().unwrap() = Outcome {
+        *self.memory.last.lock().unwrap() = Outcome {
             called: true,
             ..Outcome::default()
         };
@@ -278,7 +296,7 @@ impl Shell {
         };
         let _ = handler.printer.out.flush();
         record(
-            &self.last,
+            &self.memory.last,
             &handler,
             result.as_ref().and_then(|r| r.as_ref().err()),
         );
@@ -323,7 +341,7 @@ impl Shell {
         let out = self.out.clone();
         waiting(
             &out,
-            self.timeout,
+            self.settings.timeout,
             format!("the schema of {symbol}"),
             async {
                 self.ensure_session()
@@ -342,7 +360,7 @@ impl Shell {
     async fn edit(&mut self, method: Option<String>) -> anyhow::Result<()> {
         let name = match method {
             Some(m) => self.qualify(&m),
-            None => match &self.sent {
+            None => match &self.memory.sent {
                 Some(sent) => sent.method.clone(),
                 None => anyhow::bail!("edit needs a method, as in edit Greeter/SayHello"),
             },
@@ -353,7 +371,7 @@ impl Shell {
         let path = std::env::temp_dir().join(format!(
             "rpcsh-edit-{}-{}.json",
             std::process::id(),
-            self.calls
+            self.counts.calls
         ));
         let header = if streams {
             "# one JSON message a line; save and quit to send, empty the file to cancel\n"
@@ -378,7 +396,7 @@ impl Shell {
     /// stream's messages one a line).
     fn edit_initial(&self, key: &str, method: &MethodDescriptor) -> anyhow::Result<String> {
         let streams = method.is_client_streaming();
-        Ok(match self.requests.get(key) {
+        Ok(match self.memory.requests.get(key) {
             Some(sent) if streams => sent.join("\n"),
             Some(sent) => sent
                 .first()
@@ -411,13 +429,12 @@ impl Shell {
                 self.out.err("edit: cancelled (empty request)\n");
                 return Ok(None);
             }
-            let checked = input::parse_messages(&body, &method.input(), self.parse).and_then(|m| {
-                match m.len() {
+            let checked = input::parse_messages(&body, &method.input(), self.settings.parse)
+                .and_then(|m| match m.len() {
                     1 => Ok(()),
                     _ if streams => Ok(()),
                     n => anyhow::bail!("{} takes one request message, got {n}", method.name()),
-                }
-            });
+                });
             let Err(e) = checked else {
                 return Ok(Some(body));
             };

@@ -53,46 +53,81 @@ pub fn for_history(line: &str) -> String {
 /// Lines the `history` command shows: the last thousand, as rustyline keeps.
 const HISTORY_KEPT: usize = 1000;
 
+/// The shell's engine: one per front end's session.
 pub(crate) struct Shell {
     conn: Connection,
     session: Option<Session>,
+    /// The session opening and the schema loading behind the prompt.
+    behind: Behind,
+    settings: Settings,
+    /// The service of `use`.
+    current: Option<String>,
+    watches: Vec<Watch>,
+    next_watch: usize,
+    /// The client or bidi stream being written line by line.
+    stream: Option<OpenStream>,
+    out: Output,
+    shared: Shared,
+    counts: Counts,
+    memory: Memory,
+    /// `record FILE`: the script being written.
+    recorder: Option<record::Recorder>,
+}
+
+/// What the shell shares with its front end while it runs: what is known of the server, and
+/// the request message of the stream being written (both for completion).
+#[derive(Clone, Default)]
+pub(crate) struct Shared {
+    pub(crate) known: Arc<Mutex<Known>>,
+    pub(crate) stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
+}
+
+/// The settings `header` and `set` change, sent with every call.
+struct Settings {
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     compress: Option<crate::client::wire::invoke::Compression>,
     style: Style,
     parse: ParseOptions,
-    current: Option<String>,
-    watches: Vec<Watch>,
-    next_watch: usize,
-    stream: Option<OpenStream>,
-    out: Output,
-    known: Arc<Mutex<Known>>,
-    stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
-    history: Vec<String>,
+}
+
+/// Interactive, the session opens behind the first prompt and the schema for completion loads
+/// in the background.
+#[derive(Default)]
+struct Behind {
+    enabled: bool,
+    /// The session being opened.
+    opening: Option<oneshot::Receiver<anyhow::Result<Opened>>>,
+    /// The schema being loaded.
+    loaded: Option<oneshot::Receiver<Schema>>,
+    /// A watch lost its connection: the next command connects again.
+    lost: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How the commands went: what makes the exit code.
+#[derive(Default)]
+struct Counts {
     failures: usize,
     /// A call that ended with a status, not counted yet: an `expect error` right after it makes
     /// it a step that did what the input wanted (as in `rpcsh run`).
     unchecked_failure: bool,
-    /// What the last call produced, for `expect` and `let`.
-    last: Arc<Mutex<Outcome>>,
-    vars: HashMap<String, serde_json::Value>,
-    /// Interactive: the session opens behind the first prompt and the schema for completion
-    /// loads in the background.
-    background: bool,
-    /// The session being opened behind the prompt.
-    opening: Option<oneshot::Receiver<anyhow::Result<Opened>>>,
-    /// The schema being loaded in the background.
-    loaded: Option<oneshot::Receiver<Schema>>,
-    /// A watch lost its connection: the next command connects again.
-    lost: Arc<std::sync::atomic::AtomicBool>,
-    /// `record FILE`: the script being written.
-    recorder: Option<record::Recorder>,
-    /// What the last call sent.
-    sent: Option<record::Sent>,
     /// Calls made so far: whether a command got as far as calling.
     calls: usize,
+}
+
+/// What the shell remembers of what was typed and called.
+#[derive(Default)]
+struct Memory {
+    /// The lines typed, for `history`.
+    history: Vec<String>,
     /// The last request sent to each method (`Service/Method`), for `edit`.
     requests: HashMap<String, Vec<String>>,
+    /// What the last call sent.
+    sent: Option<record::Sent>,
+    /// What the last call produced, for `expect` and `let`.
+    last: Arc<Mutex<Outcome>>,
+    /// `let`'s variables.
+    vars: HashMap<String, serde_json::Value>,
 }
 
 /// An opened session, and its schema loading in the background.
@@ -154,41 +189,27 @@ async fn waiting<T>(
 }
 
 impl Shell {
-    pub(crate) fn new(
-        conn: Connection,
-        out: Output,
-        style: Style,
-        known: Arc<Mutex<Known>>,
-        stream_input: Arc<Mutex<Option<MessageDescriptor>>>,
-    ) -> Shell {
+    pub(crate) fn new(conn: Connection, out: Output, style: Style, shared: Shared) -> Shell {
         Shell {
-            timeout: conn.config.timeout_for(&conn.addr),
-            compress: conn.resolved().compress,
+            settings: Settings {
+                headers: Vec::new(),
+                timeout: conn.config.timeout_for(&conn.addr),
+                compress: conn.resolved().compress,
+                style,
+                parse: ParseOptions::default(),
+            },
             conn,
             session: None,
-            headers: Vec::new(),
-            style,
-            parse: ParseOptions::default(),
+            behind: Behind::default(),
             current: None,
             watches: Vec::new(),
             next_watch: 1,
             stream: None,
             out,
-            known,
-            stream_input,
-            history: Vec::new(),
-            failures: 0,
-            unchecked_failure: false,
-            last: Arc::default(),
-            vars: HashMap::new(),
-            background: false,
-            opening: None,
-            loaded: None,
-            lost: Arc::default(),
+            shared,
+            counts: Counts::default(),
+            memory: Memory::default(),
             recorder: None,
-            sent: None,
-            calls: 0,
-            requests: HashMap::new(),
         }
     }
 
@@ -200,7 +221,7 @@ impl Shell {
             proto_names: false,
             color: false,
         };
-        Shell::new(conn, Output::Plain, style, Arc::default(), Arc::default())
+        Shell::new(conn, Output::Plain, style, Shared::default())
     }
 
     /// A script shell that prints nothing (a virtual user of `bench --script`): its calls'
@@ -254,13 +275,18 @@ impl Shell {
     }
 
     pub(crate) fn fail(&mut self, err: &anyhow::Error) {
-        self.failures += 1;
+        self.counts.failures += 1;
         self.out.err(&render(err));
     }
 
     fn metadata(&self) -> anyhow::Result<tonic::metadata::MetadataMap> {
         let mut all = self.conn.header_lines()?;
-        all.extend(self.headers.iter().map(|(k, v)| format!("{k}: {v}")));
+        all.extend(
+            self.settings
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}")),
+        );
         parse_headers(&all)
     }
 
@@ -268,7 +294,11 @@ impl Shell {
     /// background load as soon as it is open; a failure is shown at once, and the next command
     /// tries again.
     fn start_opening(&mut self) {
-        let (conn, out, known) = (self.conn.clone(), self.out.clone(), self.known.clone());
+        let (conn, out, known) = (
+            self.conn.clone(),
+            self.out.clone(),
+            self.shared.known.clone(),
+        );
         let (tx, rx) = oneshot::channel();
         known.lock().unwrap().loading = true;
         tokio::spawn(async move {
@@ -287,17 +317,21 @@ impl Shell {
             };
             let _ = tx.send(opened);
         });
-        self.opening = Some(rx);
+        self.behind.opening = Some(rx);
     }
 
     /// Connects (again) if needed, and tells completion what is known of the server.
     async fn ensure_session(&mut self) -> anyhow::Result<&mut Session> {
-        if self.lost.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        if self
+            .behind
+            .lost
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
             self.session = None;
-            self.opening = None;
+            self.behind.opening = None;
         }
         if self.session.is_none() {
-            let opened = match self.opening.take() {
+            let opened = match self.behind.opening.take() {
                 Some(rx) => rx.await.ok().and_then(Result::ok),
                 None => None,
             };
@@ -309,11 +343,12 @@ impl Shell {
                     (session, None)
                 }
             };
-            self.loaded = match loaded {
+            self.behind.loaded = match loaded {
                 Some(loaded) => Some(loaded),
-                None if self.background => {
-                    Some(load_in_background(&session.schema, self.known.clone()))
-                }
+                None if self.behind.enabled => Some(load_in_background(
+                    &session.schema,
+                    self.shared.known.clone(),
+                )),
                 None => None,
             };
             self.session = Some(session);
@@ -327,13 +362,13 @@ impl Shell {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        if let Some(rx) = &mut self.loaded {
+        if let Some(rx) = &mut self.behind.loaded {
             if let Ok(loaded) = rx.try_recv() {
                 session.schema.absorb(loaded);
-                self.loaded = None;
+                self.behind.loaded = None;
             }
         }
-        let mut known = self.known.lock().unwrap();
+        let mut known = self.shared.known.lock().unwrap();
         if let Some(services) = session.schema.listed() {
             known.services = services.to_vec();
         }
@@ -344,23 +379,23 @@ impl Shell {
     /// One line of input; false when the shell should end.
     pub(crate) async fn handle(&mut self, line: &str) -> bool {
         // Bounded, or a long piped session would grow by every line it ran.
-        if self.history.len() == HISTORY_KEPT {
-            self.history.remove(0);
+        if self.memory.history.len() == HISTORY_KEPT {
+            self.memory.history.remove(0);
         }
-        self.history.push(for_history(line));
-        let checks_it = self.unchecked_failure
+        self.memory.history.push(for_history(line));
+        let checks_it = self.counts.unchecked_failure
             && matches!(
                 command::parse(line.trim()),
                 Ok(Command::Expect(expect::Expectation::Error(..)))
             );
-        if std::mem::take(&mut self.unchecked_failure) && !checks_it {
-            self.failures += 1;
+        if std::mem::take(&mut self.counts.unchecked_failure) && !checks_it {
+            self.counts.failures += 1;
         }
         match self.run_line(line).await {
             Ok(keep_going) => keep_going,
             Err(e) if e.downcast_ref::<crate::sys::error::CallFailed>().is_some() => {
                 self.out.err(&render(&e));
-                self.unchecked_failure = true;
+                self.counts.unchecked_failure = true;
                 true
             }
             Err(e) => {
@@ -374,7 +409,7 @@ impl Shell {
     /// for `exit`. Errors are returned, not printed: the shell prints them, a script attributes
     /// them to its line.
     pub(crate) async fn run_line(&mut self, line: &str) -> anyhow::Result<bool> {
-        let line = crate::session::vars::substitute(line, &self.vars)?;
+        let line = crate::session::vars::substitute(line, &self.memory.vars)?;
         if self.stream.is_some() {
             let sent = self.stream_line(&line).await;
             let ended = self.stream.is_none();
@@ -392,19 +427,19 @@ impl Shell {
         if !matches!(command, Command::Expect(_) | Command::Empty) {
             self.mark_watches();
         }
-        let calls = self.calls;
+        let calls = self.counts.calls;
         let result = self.execute(command.clone()).await;
         self.share_schema();
-        if self.calls > calls {
+        if self.counts.calls > calls {
             self.settle_for_recording().await;
         }
-        self.record_command(&command, &line, self.calls > calls, result.is_ok());
+        self.record_command(&command, &line, self.counts.calls > calls, result.is_ok());
         result?;
         Ok(true)
     }
 
     fn set_current(&mut self, service: Option<String>) {
-        self.known.lock().unwrap().current = service.clone();
+        self.shared.known.lock().unwrap().current = service.clone();
         self.current = service;
     }
 
@@ -420,7 +455,7 @@ impl Shell {
 
     /// Interactive: the prompt comes at once, the connection and the schema behind it.
     pub(crate) fn open_behind_prompt(&mut self) {
-        self.background = true;
+        self.behind.enabled = true;
         self.start_opening();
     }
 
@@ -450,8 +485,8 @@ impl Shell {
         if let Err(e) = self.finish_stream().await {
             self.fail(&e);
         }
-        if self.unchecked_failure {
-            self.failures += 1;
+        if self.counts.unchecked_failure {
+            self.counts.failures += 1;
         }
         if self.recorder.is_some() {
             let _ = self.stop_recording();
@@ -459,6 +494,6 @@ impl Shell {
         if !interactive {
             self.settle_watches().await;
         }
-        u8::from(!interactive && self.failures > 0)
+        u8::from(!interactive && self.counts.failures > 0)
     }
 }

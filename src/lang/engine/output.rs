@@ -240,7 +240,7 @@ impl Shell {
                 prefix,
                 buf: Vec::new(),
             },
-            style: self.style,
+            style: self.settings.style,
             received: 0,
             first_message: None,
             verbose: None,

@@ -43,8 +43,8 @@ impl Shell {
     ) {
         let name = format!("{}/{}", method.parent_service().full_name(), method.name());
         let messages: Vec<String> = messages.iter().map(to_json).collect();
-        self.requests.insert(name.clone(), messages.clone());
-        self.sent = Some(Sent {
+        self.memory.requests.insert(name.clone(), messages.clone());
+        self.memory.sent = Some(Sent {
             method: name,
             server_streaming: method.is_server_streaming(),
             client_streaming: method.is_client_streaming(),
@@ -55,10 +55,11 @@ impl Shell {
 
     /// More messages of the stream being typed.
     pub(super) fn note_sent(&mut self, messages: &[String], answered: usize) {
-        if let Some(sent) = &mut self.sent {
+        if let Some(sent) = &mut self.memory.sent {
             sent.before.extend(messages.iter().map(|_| answered));
             sent.messages.extend(messages.iter().cloned());
-            self.requests
+            self.memory
+                .requests
                 .insert(sent.method.clone(), sent.messages.clone());
         }
     }
@@ -93,10 +94,10 @@ impl Shell {
         if let Some(service) = &self.current {
             recorder.script.line(&format!("use {service}"));
         }
-        for (name, value) in self.headers.clone() {
+        for (name, value) in self.settings.headers.clone() {
             recorder.script.header(&name, &value);
         }
-        if let Some(t) = self.timeout {
+        if let Some(t) = self.settings.timeout {
             recorder
                 .script
                 .line(&format!("set timeout {}", humantime::format_duration(t)));
@@ -161,7 +162,7 @@ impl Shell {
         };
         match command {
             Command::Call { .. } | Command::Edit(_) if called => {
-                let Some(sent) = self.sent.clone() else {
+                let Some(sent) = self.memory.sent.clone() else {
                     return;
                 };
                 r.calls += 1;
@@ -182,7 +183,7 @@ impl Shell {
                 r.script.line(&format!("call {} {data}", sent.method));
             }
             Command::Watch { .. } if called => {
-                if let Some(sent) = self.sent.clone() {
+                if let Some(sent) = self.memory.sent.clone() {
                     let data = sent
                         .messages
                         .first()
@@ -239,10 +240,18 @@ impl Shell {
 
     /// The expectation the last call met, then what the watches received meanwhile.
     fn record_outcome(&mut self) {
-        let outcome = self.last.lock().unwrap().clone();
-        let server_streaming = self.sent.as_ref().is_some_and(|s| s.server_streaming);
-        let client_streaming = self.sent.as_ref().is_some_and(|s| s.client_streaming);
-        let interleave = match &self.sent {
+        let outcome = self.memory.last.lock().unwrap().clone();
+        let server_streaming = self
+            .memory
+            .sent
+            .as_ref()
+            .is_some_and(|s| s.server_streaming);
+        let client_streaming = self
+            .memory
+            .sent
+            .as_ref()
+            .is_some_and(|s| s.client_streaming);
+        let interleave = match &self.memory.sent {
             Some(s) if s.server_streaming => s.before.clone(),
             _ => Vec::new(),
         };

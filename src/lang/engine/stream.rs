@@ -39,7 +39,7 @@ impl Shell {
         }
         let first = self.messages(data, &method)?;
         self.set_sent(&method, &first);
-        self.calls += 1;
+        self.counts.calls += 1;
         let (tx, rx) = mpsc::channel::<DynamicMessage>(64);
         for m in first {
             tx.try_send(m)
@@ -49,7 +49,7 @@ impl Shell {
         let answered = handler.count.clone();
         let out = self.out.clone();
         let task_method = method.clone();
-        let last = self.last.clone();
+        let last = self.memory.last.clone();
         *last.lock().unwrap() = Outcome {
             called: true,
             ..Outcome::default()
@@ -86,7 +86,7 @@ impl Shell {
                 }
             }
         });
-        *self.stream_input.lock().unwrap() = Some(method.input());
+        *self.shared.stream_input.lock().unwrap() = Some(method.input());
         self.stream = Some(OpenStream {
             name: method.name().to_string(),
             input: method.input(),
@@ -123,8 +123,8 @@ impl Shell {
             stream.tx.clone().expect("open until finished"),
         );
         let answered = stream.answered.load(std::sync::atomic::Ordering::Relaxed);
-        let messages =
-            input::parse_messages(line, &input, self.parse).map_err(|e| e.context("not sent"))?;
+        let messages = input::parse_messages(line, &input, self.settings.parse)
+            .map_err(|e| e.context("not sent"))?;
         let json: Vec<String> = messages.iter().map(to_json).collect();
         self.note_sent(&json, answered);
         for m in messages {
@@ -166,7 +166,7 @@ impl Shell {
         stream.task.abort();
         self.end_stream_mode();
         const WHY: &str = "the call was cancelled (.cancel)";
-        self.last.lock().unwrap().error = Some((tonic::Code::Cancelled, WHY.into()));
+        self.memory.last.lock().unwrap().error = Some((tonic::Code::Cancelled, WHY.into()));
         if matches!(self.out, Output::Screen(_)) {
             // At the editor's prompt: it ended the `^C` line itself.
             self.out.err("cancelled\n");
@@ -181,6 +181,6 @@ impl Shell {
 
     pub(super) fn end_stream_mode(&mut self) {
         self.stream = None;
-        *self.stream_input.lock().unwrap() = None;
+        *self.shared.stream_input.lock().unwrap() = None;
     }
 }

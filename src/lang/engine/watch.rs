@@ -62,7 +62,7 @@ impl Shell {
         }
         let messages = self.messages(data, &method)?;
         self.set_sent(&method, &messages);
-        self.calls += 1;
+        self.counts.calls += 1;
         let options = self.options()?;
         let id = self.next_watch;
         self.next_watch += 1;
@@ -85,7 +85,7 @@ impl Shell {
         // Said first, so that it comes before the watch's first message.
         self.out.note(&format!("[{id}] watching {name}\n"));
         let ending: Arc<Mutex<Option<String>>> = Arc::default();
-        let (ended, lost) = (ending.clone(), self.lost.clone());
+        let (ended, lost) = (ending.clone(), self.behind.lost.clone());
         let task = tokio::spawn(async move {
             let result = link
                 .invoke(

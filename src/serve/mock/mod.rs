@@ -595,26 +595,7 @@ pub async fn serve(
     options: crate::serve::server::ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    if args.protos.is_empty() && args.protoset.is_none() && args.from.is_none() {
-        bail!(crate::sys::error::Hint::new(
-            "serve --mock needs the schema it answers for",
-            "give --proto FILE, --protoset FILE or --from ADDR (a server with reflection)",
-        ));
-    }
-    let conn = crate::session::connection::Connection {
-        // A local schema connects nowhere; the address only has to parse.
-        addr: args
-            .from
-            .clone()
-            .unwrap_or_else(|| crate::session::config::DEFAULT_ADDRESS.to_string()),
-        protos: args.protos.clone(),
-        import_paths: args.import_paths.clone(),
-        protoset: args.protoset.clone(),
-        ..Default::default()
-    };
-    let mut session = conn.open(false).await?;
-    let (set, _, _) = session.schema.export(&[]).await?;
-    let pool = session.schema.pool().clone();
+    let (set, pool) = schema_of(&args).await?;
     let settings = Settings {
         unmatched: args.unmatched,
         fake: args.fake.then_some(args.seed),
@@ -666,6 +647,35 @@ pub async fn serve(
     use std::io::Write;
     let _ = std::io::stdout().flush();
     crate::serve::server::serve(bound, router.into(), options, shutdown).await
+}
+
+/// The schema the mock answers for, from files or a server's reflection: encoded for its own
+/// reflection, and as a pool.
+async fn schema_of(args: &MockArgs) -> anyhow::Result<(Vec<u8>, prost_reflect::DescriptorPool)> {
+    if args.protos.is_empty() && args.protoset.is_none() && args.from.is_none() {
+        bail!(crate::sys::error::Hint::new(
+            "serve --mock needs the schema it answers for",
+            "give --proto FILE, --protoset FILE or --from ADDR (a server with reflection)",
+        ));
+    }
+    let conn = crate::session::connection::Connection {
+        // A local schema connects nowhere; the address only has to parse.
+        addr: args
+            .from
+            .clone()
+            .unwrap_or_else(|| crate::session::config::DEFAULT_ADDRESS.to_string()),
+        schema: crate::session::connection::SchemaSettings {
+            protos: args.protos.clone(),
+            import_paths: args.import_paths.clone(),
+            protoset: args.protoset.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut session = conn.open(false).await?;
+    let (set, _, _) = session.schema.export(&[]).await?;
+    let pool = session.schema.pool().clone();
+    Ok((set, pool))
 }
 
 fn router_stubs(files: &[PathBuf]) -> String {
