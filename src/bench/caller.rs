@@ -57,14 +57,14 @@ impl Decoder for CountingDecoder {
 /// no reconnect logic between the workers and h2: they cost a task hop per request), else a
 /// tonic channel (TLS, unix sockets).
 #[derive(Clone)]
-pub(super) enum Link {
+pub(super) enum Lane {
     Direct(hyper::client::conn::http2::SendRequest<tonic::body::Body>),
     Channel(Channel),
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-impl tower::Service<http::Request<tonic::body::Body>> for Link {
+impl tower::Service<http::Request<tonic::body::Body>> for Lane {
     type Response = http::Response<tonic::body::Body>;
     type Error = BoxError;
     type Future = std::pin::Pin<
@@ -76,18 +76,18 @@ impl tower::Service<http::Request<tonic::body::Body>> for Link {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), BoxError>> {
         match self {
-            Link::Direct(s) => s.poll_ready(cx).map_err(Into::into),
-            Link::Channel(c) => tower::Service::poll_ready(c, cx).map_err(Into::into),
+            Lane::Direct(s) => s.poll_ready(cx).map_err(Into::into),
+            Lane::Channel(c) => tower::Service::poll_ready(c, cx).map_err(Into::into),
         }
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         match self {
-            Link::Direct(s) => {
+            Lane::Direct(s) => {
                 let response = s.send_request(request);
                 Box::pin(async move { Ok(response.await?.map(tonic::body::Body::new)) })
             }
-            Link::Channel(c) => {
+            Lane::Channel(c) => {
                 let response = tower::Service::call(c, request);
                 Box::pin(async move { Ok(response.await?) })
             }
@@ -95,11 +95,11 @@ impl tower::Service<http::Request<tonic::body::Body>> for Link {
     }
 }
 
-impl Link {
+impl Lane {
     /// One more connection to `target`.
-    pub(super) async fn open(target: &Target, conn: &Connection) -> anyhow::Result<Link> {
+    pub(super) async fn open(target: &Target, conn: &Connection) -> anyhow::Result<Lane> {
         if target.tls || target.unix {
-            return Ok(Link::Channel(
+            return Ok(Lane::Channel(
                 transport::connect(target, &conn.transport).await?,
             ));
         }
@@ -127,7 +127,7 @@ impl Link {
             .await
             .context("HTTP/2 handshake failed")?;
         tokio::spawn(connection);
-        Ok(Link::Direct(sender))
+        Ok(Lane::Direct(sender))
     }
 }
 
@@ -135,8 +135,8 @@ impl Link {
 /// direct connection a pre-framed request sent whole, as h2load does — no encoder, and no body
 /// task in hyper (it spawns one for a streamed body, copying the future each time).
 pub(super) struct Caller {
-    pub(super) grpc: Grpc<crate::client::wire::sanitize::Sanitize<Link>>,
-    pub(super) link: Link,
+    pub(super) grpc: Grpc<crate::client::wire::sanitize::Sanitize<Lane>>,
+    pub(super) link: Lane,
     pub(super) uri: http::Uri,
     pub(super) path: http::uri::PathAndQuery,
     pub(super) headers: http::HeaderMap,
@@ -234,7 +234,7 @@ impl Caller {
         requests: &[Bytes],
         clock: Option<&Mutex<Tally>>,
     ) -> Result<u64, Status> {
-        if let (true, Link::Direct(sender)) = (self.raw, &mut self.link) {
+        if let (true, Lane::Direct(sender)) = (self.raw, &mut self.link) {
             let frame = match &self.fixed {
                 Some(frame) => frame.clone(),
                 None => crate::client::wire::codec::envelope(

@@ -14,7 +14,7 @@ use crate::client::input;
 use crate::client::net::transport::Target;
 use crate::session::connection::Connection;
 use anyhow::{bail, Context};
-use caller::{decode_all, Caller, Link, WebCaller, Worker};
+use caller::{decode_all, Caller, Lane, WebCaller, Worker};
 use data::Requests;
 use prost_reflect::MethodDescriptor;
 pub use report::merge;
@@ -373,7 +373,7 @@ async fn links(
     target: &Target,
     method: &MethodDescriptor,
     connections: usize,
-) -> anyhow::Result<(Vec<Link>, Vec<Arc<crate::client::net::web::Client>>)> {
+) -> anyhow::Result<(Vec<Lane>, Vec<Arc<crate::client::net::web::Client>>)> {
     let (mut channels, mut webs) = (Vec::new(), Vec::new());
     match &session.link {
         Some(crate::client::net::link::Link::Web(first)) => {
@@ -389,7 +389,7 @@ async fn links(
         }
         _ => {
             for _ in 0..connections {
-                channels.push(Link::open(target, conn).await?);
+                channels.push(Lane::open(target, conn).await?);
             }
         }
     }
@@ -458,7 +458,7 @@ impl GrpcSetup {
     /// A gRPC worker's caller on `link`.
     fn worker(
         &self,
-        link: Link,
+        link: Lane,
         conn: &Connection,
         method: &MethodDescriptor,
         requests: &Requests,

@@ -1,7 +1,7 @@
 //! The table of commands: what running each needs (the config file, a server's runtime and
 //! logs, signals of its own) and the code each runs, with the settings its flags give.
 use super::serving::{demo, serve};
-use super::{man, tools, CallArgs, Cli, Command, ConfigAction, ConnArgs, RecordArgs};
+use super::{man, tools, CallArgs, Cli, ConfigAction, ConnArgs, RecordArgs, Subcommand};
 use crate::client::input::{Data, ParseOptions};
 use crate::commands::{self, OutputOptions};
 use crate::session::config::Config;
@@ -19,7 +19,7 @@ pub(super) struct Needs {
     pub own_signals: bool,
 }
 
-impl Command {
+impl Subcommand {
     pub(super) fn needs(&self) -> Needs {
         let needs = |config, serving, own_signals| Needs {
             config,
@@ -27,13 +27,13 @@ impl Command {
             own_signals,
         };
         match self {
-            Command::Serve(_) | Command::Demo(_) => needs(false, true, true),
-            Command::Proxy { .. } | Command::Bench { .. } => needs(true, true, true),
-            Command::Connect { .. } => needs(true, false, true),
-            Command::Completions { .. }
-            | Command::Man { .. }
-            | Command::Grpcurl { .. }
-            | Command::Config {
+            Subcommand::Serve(_) | Subcommand::Demo(_) => needs(false, true, true),
+            Subcommand::Proxy { .. } | Subcommand::Bench { .. } => needs(true, true, true),
+            Subcommand::Connect { .. } => needs(true, false, true),
+            Subcommand::Completions { .. }
+            | Subcommand::Man { .. }
+            | Subcommand::Grpcurl { .. }
+            | Subcommand::Config {
                 action: ConfigAction::Path,
             } => needs(false, false, false),
             _ => needs(true, false, false),
@@ -43,15 +43,15 @@ impl Command {
 
 /// Runs `command`: its exit code, or the error the caller reports.
 pub(super) async fn dispatch(
-    command: Command,
+    command: Subcommand,
     verbose: u8,
     config: Arc<Config>,
 ) -> anyhow::Result<u8> {
     let done = |r: anyhow::Result<()>| r.map(|()| 0u8);
     match command {
-        Command::Serve(args) => done(serve(args).await),
-        Command::Demo(args) => demo(args).await,
-        Command::Proxy {
+        Subcommand::Serve(args) => done(serve(args).await),
+        Subcommand::Demo(args) => demo(args).await,
+        Subcommand::Proxy {
             listen,
             to,
             format,
@@ -70,7 +70,7 @@ pub(super) async fn dispatch(
                 crate::serve::relay::run(&listen, conn.connection(verbose, &config), options).await,
             )
         }
-        Command::Connect {
+        Subcommand::Connect {
             address,
             mut conn,
             no_history,
@@ -79,7 +79,7 @@ pub(super) async fn dispatch(
             conn.addr = address.or(conn.addr);
             shell(conn.connection(verbose, &config), no_history, record).await
         }
-        Command::Run {
+        Subcommand::Run {
             files,
             conn,
             keep_going,
@@ -93,7 +93,7 @@ pub(super) async fn dispatch(
             let scripts = read_scripts(files)?;
             crate::lang::script::run(scripts, conn.connection(verbose, &config), options).await
         }
-        Command::Bench {
+        Subcommand::Bench {
             method,
             data,
             data_flag,
@@ -106,13 +106,13 @@ pub(super) async fn dispatch(
             let addr_given = conn.addr.is_some();
             done(crate::bench::command(&connection, addr_given, method, inputs, *options).await)
         }
-        Command::Grpcurl { args } => Ok(crate::cli::grpcurl::run("rpcsh grpcurl", args).await),
+        Subcommand::Grpcurl { args } => Ok(crate::cli::grpcurl::run("rpcsh grpcurl", args).await),
         other => one_shot(other, verbose, config).await,
     }
 }
 
 /// The one-shot commands: a call, a look at the schema, a file made.
-async fn one_shot(command: Command, verbose: u8, config: Arc<Config>) -> anyhow::Result<u8> {
+async fn one_shot(command: Subcommand, verbose: u8, config: Arc<Config>) -> anyhow::Result<u8> {
     let done = |r: anyhow::Result<()>| r.map(|()| 0u8);
     // A command's connection and deadline: its --timeout, else its server's in the config.
     let deadline = |conn: &ConnArgs, timeout: Option<Duration>| {
@@ -121,11 +121,11 @@ async fn one_shot(command: Command, verbose: u8, config: Arc<Config>) -> anyhow:
         (conn, timeout)
     };
     match command {
-        Command::Call(args) => {
+        Subcommand::Call(args) => {
             let (conn, timeout) = deadline(&args.conn, args.timeout);
             done(call(args, &conn, timeout, &config).await)
         }
-        Command::List {
+        Subcommand::List {
             service,
             timeout,
             export,
@@ -138,11 +138,11 @@ async fn one_shot(command: Command, verbose: u8, config: Arc<Config>) -> anyhow:
             };
             done(commands::within(timeout, "list", listing).await)
         }
-        Command::Describe(args) => {
+        Subcommand::Describe(args) => {
             let (conn, timeout) = deadline(&args.conn, args.timeout);
             done(commands::within(timeout, "describe", tools::describe(&conn, args)).await)
         }
-        Command::Template {
+        Subcommand::Template {
             symbol,
             timeout,
             conn,
@@ -151,7 +151,7 @@ async fn one_shot(command: Command, verbose: u8, config: Arc<Config>) -> anyhow:
             let templating = commands::template(&conn, &symbol);
             done(commands::within(timeout, "template", templating).await)
         }
-        Command::Health {
+        Subcommand::Health {
             service,
             timeout,
             conn,
@@ -159,16 +159,16 @@ async fn one_shot(command: Command, verbose: u8, config: Arc<Config>) -> anyhow:
             let (conn, timeout) = deadline(&conn, timeout);
             done(commands::health(&conn, service.as_deref(), timeout).await)
         }
-        Command::Check(args) => tools::check(args, verbose, &config).await,
-        Command::Encode(args) => tools::encode(args, verbose, &config).await,
-        Command::Decode(args) => tools::decode(args, verbose, &config).await,
-        Command::Completions { shell } => {
+        Subcommand::Check(args) => tools::check(args, verbose, &config).await,
+        Subcommand::Encode(args) => tools::encode(args, verbose, &config).await,
+        Subcommand::Decode(args) => tools::decode(args, verbose, &config).await,
+        Subcommand::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "rpcsh", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Man { command } => done(man::page(command.as_deref())),
-        Command::Config { action } => done(config_command(action, verbose, &config)),
+        Subcommand::Man { command } => done(man::page(command.as_deref())),
+        Subcommand::Config { action } => done(config_command(action, verbose, &config)),
         // `dispatch` runs the servers, the shell, scripts, bench and grpcurl itself.
         other => anyhow::bail!("not a one-shot command: {other:?}"),
     }

@@ -21,7 +21,7 @@ use crate::session::credentials::Credentials;
 use crate::sys::style::ColorChoice;
 use crate::sys::util::parse_duration;
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 #[derive(Debug, Parser)]
@@ -39,11 +39,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorChoice>,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Subcommand,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
     /// Open the interactive shell on a server: rpcsh connect localhost:50051
     #[command(
         after_help = "In the shell, `help` lists the commands. With stdin not a terminal, commands are read\nline by line (no prompt), and the exit status is 1 if any failed.\n\nExamples:\n  rpcsh connect localhost:50051\n  rpcsh connect unix:/tmp/rpcsh.sock\n  rpcsh connect localhost:50051 < session.txt"
@@ -225,7 +225,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, clap::Subcommand)]
 pub enum ConfigAction {
     /// Print the settings in effect for a server (secrets redacted), then the file's sections.
     Show {

@@ -69,7 +69,7 @@ pub(super) fn spawn_editor(
         }
         match editor.create_external_printer() {
             Ok(p) => {
-                let boxed: Box<dyn Screen> = Box::new(Printer(Box::new(p)));
+                let boxed: Box<dyn Screen> = Box::new(AbovePrompt(Box::new(p)));
                 let _ = printer_tx.send(Ok(Arc::new(Mutex::new(boxed))));
             }
             Err(e) => {
@@ -141,9 +141,9 @@ pub(super) fn spawn_reader(lines: mpsc::UnboundedSender<Input>) {
 }
 
 /// rustyline's external printer as the engine's screen: text printed above the prompt.
-struct Printer(Box<dyn rustyline::ExternalPrinter + Send>);
+struct AbovePrompt(Box<dyn rustyline::ExternalPrinter + Send>);
 
-impl Screen for Printer {
+impl Screen for AbovePrompt {
     fn print(&mut self, text: String) {
         let _ = self.0.print(text);
     }

@@ -28,7 +28,7 @@ impl Run<'_> {
         let (sd, md) = resolve(schema, symbol).await.map_err(failed)?;
         if verbosity > 0 {
             let docs = schema.docs(sd.full_name());
-            let mut p = protoprint::Printer::new(&docs);
+            let mut p = protoprint::ProtoPrinter::new(&docs);
             p.method(&md, 0);
             let sent: Vec<String> = self
                 .headers
@@ -60,7 +60,7 @@ impl Run<'_> {
             max_message_size: self.conn.max_message_size,
             compress: None,
         };
-        let mut printer = Printer::new(self, schema, &md, verbosity);
+        let mut printer = Formatter::new(self, schema, &md, verbosity);
         let result = if from_stdin {
             let (result, sent) =
                 stdin_call(&link, &md, self.parse_options(), &options, &mut printer).await;
@@ -277,7 +277,7 @@ async fn stdin_call<W: Write>(
     md: &MethodDescriptor,
     parse: crate::client::input::ParseOptions,
     options: &CallOptions,
-    printer: &mut Printer<'_, W>,
+    printer: &mut Formatter<'_, W>,
 ) -> (Result<(), CallError>, usize) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let sent = std::sync::Arc::new(AtomicUsize::new(0));
@@ -382,7 +382,7 @@ fn metadata_text(pairs: &[(String, String)]) -> String {
 }
 
 /// Prints a call's events as grpcurl's default handler does.
-struct Printer<'a, W: Write> {
+struct Formatter<'a, W: Write> {
     run: &'a Run<'a>,
     schema: &'a mut Schema,
     names: JsonNames,
@@ -398,12 +398,12 @@ struct Printer<'a, W: Write> {
     broken: Option<String>,
 }
 
-impl<'a> Printer<'a, std::io::BufWriter<std::io::StdoutLock<'static>>> {
+impl<'a> Formatter<'a, std::io::BufWriter<std::io::StdoutLock<'static>>> {
     /// grpcurl's handler of a call to `md`, on stdout.
     fn new(run: &'a Run<'a>, schema: &'a mut Schema, md: &MethodDescriptor, verbosity: u8) -> Self {
         let mut names = JsonNames::default();
         names.learn(&md.output(), &|full| schema.raw_file_of(full));
-        Printer {
+        Formatter {
             run,
             schema,
             names,
@@ -419,7 +419,7 @@ impl<'a> Printer<'a, std::io::BufWriter<std::io::StdoutLock<'static>>> {
     }
 }
 
-impl<W: Write> Printer<'_, W> {
+impl<W: Write> Formatter<'_, W> {
     fn write(&mut self, text: &str) {
         if self.broken.is_none() {
             if let Err(e) = self.out.write_all(text.as_bytes()) {
@@ -468,7 +468,7 @@ impl<W: Write> Printer<'_, W> {
     }
 }
 
-impl<W: Write> invoke::Handler for Printer<'_, W> {
+impl<W: Write> invoke::Handler for Formatter<'_, W> {
     fn on_headers(&mut self, headers: &MetadataMap) {
         self.write_headers(headers);
     }

@@ -561,7 +561,7 @@ impl Run<'_> {
                 .unwrap_or(found);
             let top = found.top_name();
             let docs = schema.docs(&top);
-            let mut p = protoprint::Printer::new(&docs);
+            let mut p = protoprint::ProtoPrinter::new(&docs);
             let (kind, full) = found.print(&mut p);
             let mut text = format!("{full} is {kind}:\n{}", p.out);
             if let (Found::Message(m), true) = (&found, self.f.on("msg-template")) {

@@ -13,14 +13,14 @@ const MAX_TAG: i32 = 536_870_911;
 const MAX_MESSAGE_SET_TAG: i32 = i32::MAX - 1;
 
 /// Prints descriptors with the doc comments of `docs` (by full name).
-pub struct Printer<'a> {
+pub struct ProtoPrinter<'a> {
     pub docs: &'a Docs,
     pub out: String,
 }
 
-impl<'a> Printer<'a> {
+impl<'a> ProtoPrinter<'a> {
     pub fn new(docs: &'a Docs) -> Self {
-        Printer {
+        ProtoPrinter {
             docs,
             out: String::new(),
         }

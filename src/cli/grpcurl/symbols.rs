@@ -47,7 +47,7 @@ impl Found {
     }
 
     /// Prints it; what kind of element it is ("a message") and its full name.
-    pub(super) fn print(&self, p: &mut protoprint::Printer) -> (&'static str, String) {
+    pub(super) fn print(&self, p: &mut protoprint::ProtoPrinter) -> (&'static str, String) {
         match self {
             Found::Service(s) => {
                 p.service(s, 0);

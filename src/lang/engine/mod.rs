@@ -71,7 +71,7 @@ pub(crate) struct Shell {
     counts: Counts,
     memory: Memory,
     /// `record FILE`: the script being written.
-    recorder: Option<record::Recorder>,
+    recorder: Option<record::ShellRecorder>,
 }
 
 /// What the shell shares with its front end while it runs: what is known of the server, and

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 /// How long a recorded `expect within` waits for a watch's message on replay.
 const WITHIN: &str = "5s";
 
-pub(super) struct Recorder {
+pub(super) struct ShellRecorder {
     script: Script,
     /// Per watch, how many of its messages are recorded.
     watched: HashMap<usize, usize>,
@@ -72,7 +72,7 @@ impl Shell {
                 "record stop ends it",
             ));
         }
-        let mut recorder = Recorder {
+        let mut recorder = ShellRecorder {
             script: Script::create(spec)?,
             watched: HashMap::new(),
             calls: 0,

@@ -95,7 +95,7 @@ pub enum Matching {
 
 /// How the stubs answer, beyond what they say.
 #[derive(Debug, Clone, Copy)]
-struct Settings {
+struct Behaviour {
     /// The status of a call no stub matches.
     unmatched: Code,
     /// `--fake`'s seed: methods with no stub answer made-up messages.
@@ -104,9 +104,9 @@ struct Settings {
     matching: Matching,
 }
 
-impl Default for Settings {
+impl Default for Behaviour {
     fn default() -> Self {
-        Settings {
+        Behaviour {
             unmatched: Code::Unimplemented,
             fake: None,
             pace: Pace::Recorded,
@@ -173,7 +173,7 @@ struct Method {
 /// The recorded answers, by request path (`/pkg.Service/Method`).
 pub struct Mock {
     methods: HashMap<String, Method>,
-    settings: Settings,
+    settings: Behaviour,
 }
 
 impl Mock {
@@ -212,7 +212,7 @@ impl Mock {
         }
         Ok(Mock {
             methods,
-            settings: Settings::default(),
+            settings: Behaviour::default(),
         })
     }
 
@@ -433,7 +433,7 @@ fn nearest<'a>(stubs: &'a [Stub], received: &[Value]) -> Option<&'a Stub> {
 pub struct Reloading {
     pool: DescriptorPool,
     files: Vec<PathBuf>,
-    settings: Settings,
+    settings: Behaviour,
     state: std::sync::Mutex<(Vec<Stamp>, Arc<Mock>)>,
 }
 
@@ -450,7 +450,7 @@ fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
 }
 
 impl Reloading {
-    fn new(pool: DescriptorPool, files: Vec<PathBuf>, settings: Settings) -> anyhow::Result<Self> {
+    fn new(pool: DescriptorPool, files: Vec<PathBuf>, settings: Behaviour) -> anyhow::Result<Self> {
         let stamped = stamps(&files);
         let mock = Mock::load(&pool, &files)?;
         let mock = Arc::new(Mock { settings, ..mock });
@@ -596,7 +596,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (set, pool) = schema_of(&args).await?;
-    let settings = Settings {
+    let settings = Behaviour {
         unmatched: args.unmatched,
         fake: args.fake.then_some(args.seed),
         pace: args.pace,

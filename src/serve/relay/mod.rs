@@ -107,7 +107,7 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
     let target = crate::client::net::transport::Target::parse(&conn.addr, &conn.transport)?;
     let script = options
         .record
-        .map(|spec| record::Recorder::create(spec, &conn.addr))
+        .map(|spec| record::ProxyRecorder::create(spec, &conn.addr))
         .transpose()?;
     let acceptor = options
         .tls
@@ -131,7 +131,7 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
         queue,
         lost: lost.clone(),
     };
-    let printer = print::Printer::new(conn.clone(), options.jsonl, script, lost);
+    let printer = print::CallLog::new(conn.clone(), options.jsonl, script, lost);
     let printer = tokio::spawn(printer.run(rx));
     let next = Arc::new(AtomicU64::new(1));
     let serving = async {

@@ -1,7 +1,7 @@
 //! The printer: one task that takes the tap's events in order, decodes each message with the
 //! upstream's schema (each method resolved once), prints a line (or a JSON object) per event,
 //! with `-v` the headers and trailers too, and hands the calls to the recorder.
-use super::record::Recorder;
+use super::record::ProxyRecorder;
 use super::{is_reflection, Ender, Event, Headers, TAP_LIMIT};
 use crate::client::output::format::Verbose;
 use crate::client::schema::Schema;
@@ -27,7 +27,7 @@ struct Seen {
 /// How often the printer asks again for a schema the upstream could not give.
 const SCHEMA_RETRY: Duration = Duration::from_secs(2);
 
-pub(super) struct Printer {
+pub(super) struct CallLog {
     upstream: Connection,
     schema: Option<Schema>,
     /// When the schema was last asked for, and failed.
@@ -41,7 +41,7 @@ pub(super) struct Printer {
     out: Vec<u8>,
     jsonl: bool,
     verbose: Option<Verbose>,
-    recorder: Option<Recorder>,
+    recorder: Option<ProxyRecorder>,
 }
 
 /// A message as the printer shows it.
@@ -57,14 +57,14 @@ const STYLE: crate::client::output::format::Style = crate::client::output::forma
     color: false,
 };
 
-impl Printer {
+impl CallLog {
     pub(super) fn new(
         upstream: Connection,
         jsonl: bool,
-        recorder: Option<Recorder>,
+        recorder: Option<ProxyRecorder>,
         lost: Arc<AtomicU64>,
-    ) -> Printer {
-        Printer {
+    ) -> CallLog {
+        CallLog {
             verbose: upstream.verbose,
             upstream,
             schema: None,

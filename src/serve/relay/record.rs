@@ -10,7 +10,7 @@ use prost_reflect::{DynamicMessage, MethodDescriptor};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub(super) struct Recorder {
+pub(super) struct ProxyRecorder {
     script: Script,
     /// Calls seen and not yet written, by number (the order they started).
     calls: BTreeMap<u64, Taken>,
@@ -56,12 +56,12 @@ fn recordable(name: &str) -> bool {
         ))
 }
 
-impl Recorder {
-    pub(super) fn create(spec: RecordSpec, upstream: &str) -> anyhow::Result<Recorder> {
+impl ProxyRecorder {
+    pub(super) fn create(spec: RecordSpec, upstream: &str) -> anyhow::Result<ProxyRecorder> {
         let mut script = Script::create(spec)?;
         script.line(&format!("connect {upstream}"));
         let _ = script.flush();
-        Ok(Recorder {
+        Ok(ProxyRecorder {
             script,
             calls: BTreeMap::new(),
             next: 1,

@@ -17,7 +17,7 @@ use super::prune::{name_of, set_files};
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use names::Symbols;
-use printer::Printer;
+use printer::SourceWriter;
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
@@ -69,7 +69,7 @@ pub fn write(set: &[u8], dir: &Path) -> anyhow::Result<Tree> {
             continue;
         }
         let path = relative_path(&name)?;
-        let mut printer = Printer::new(file, index, &symbols, &set);
+        let mut printer = SourceWriter::new(file, index, &symbols, &set);
         printer
             .file(file)
             .with_context(|| format!("cannot write {} as .proto", printer.file_name))?;

@@ -96,7 +96,7 @@ fn order(
     items
 }
 
-pub(super) struct Printer<'a> {
+pub(super) struct SourceWriter<'a> {
     pub(super) out: String,
     pub(super) file_name: String,
     file_index: usize,
@@ -110,7 +110,7 @@ pub(super) struct Printer<'a> {
     pub(super) dropped: Vec<String>,
 }
 
-impl<'a> Printer<'a> {
+impl<'a> SourceWriter<'a> {
     pub(super) fn new(
         file: &'a DynamicMessage,
         index: usize,
@@ -123,7 +123,7 @@ impl<'a> Printer<'a> {
                 comments.insert(ints(location, "path"), location);
             }
         }
-        Printer {
+        SourceWriter {
             out: String::new(),
             file_name: text(file, "name"),
             file_index: index,

@@ -3,11 +3,11 @@
 //! and the line and comment output the printer writes through.
 use super::super::super::editions::{message_field, text};
 use super::super::literal::*;
-use super::Printer;
+use super::SourceWriter;
 use prost_reflect::text_format::FormatOptions;
 use prost_reflect::{DynamicMessage, Kind, Value};
 
-impl Printer<'_> {
+impl SourceWriter<'_> {
     /// The options `element` sets, as `name = value` pairs: `(ext)` for extensions,
     /// `features.x` for editions features, one pair per element of a list.
     pub(super) fn options(
