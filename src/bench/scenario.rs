@@ -36,7 +36,7 @@ pub async fn run(
     let name = path.display().to_string();
     let scenario = Scenario::parse(&name, &text).map_err(|e| {
         Hint::new(
-            e,
+            e.to_string(),
             "nothing was sent: the whole script is checked first (rpcsh run checks it the same way)",
         )
     })?;

@@ -3,6 +3,30 @@
 use crate::lang::expect::Expectation;
 use std::time::Duration;
 
+/// A line the language does not read: what is wrong with it, and how it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError(pub String);
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+impl From<String> for SyntaxError {
+    fn from(message: String) -> Self {
+        SyntaxError(message)
+    }
+}
+
+impl From<&str> for SyntaxError {
+    fn from(message: &str) -> Self {
+        SyntaxError(message.to_string())
+    }
+}
+
 /// A command of the table: its name, aliases, arguments and what it does.
 pub struct Spec {
     pub name: &'static str,
@@ -97,7 +121,7 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
 }
 
 /// The help table, or one command's help.
-pub fn help(topic: Option<&str>) -> Result<String, String> {
+pub fn help(topic: Option<&str>) -> Result<String, SyntaxError> {
     // Two lines a command: the usage, then what it does (long usages wrap badly in columns).
     let line = |s: &Spec| {
         let names = std::iter::once(s.name)
@@ -122,7 +146,7 @@ pub fn help(topic: Option<&str>) -> Result<String, String> {
             + "help COMMAND shows its arguments; help all, every command's\n"),
         Some("all") => Ok(COMMANDS.iter().map(line).collect::<String>()
             + "  METHOD JSON    (shorthand for call METHOD JSON)\n"),
-        Some(t) => spec(t).map(line).ok_or_else(|| unknown(t)),
+        Some(t) => spec(t).map(line).ok_or_else(|| SyntaxError(unknown(t))),
     }
 }
 
@@ -157,21 +181,21 @@ fn opt(rest: &str) -> Option<String> {
 /// Parses one (possibly multi-line) input. A first word that is no command but looks like a
 /// method (`Svc/Method`, `Svc.Method`, or a bare name after `use`) is a call.
 /// The value of `set NAME on|off`.
-fn on_off(name: &str, value: &str) -> Result<bool, String> {
+fn on_off(name: &str, value: &str) -> Result<bool, SyntaxError> {
     match value {
         "on" | "true" | "yes" => Ok(true),
         "off" | "false" | "no" => Ok(false),
-        _ => Err(format!("set {name} takes on or off")),
+        _ => Err(SyntaxError(format!("set {name} takes on or off"))),
     }
 }
 
-pub fn parse(line: &str) -> Result<Command, String> {
+pub fn parse(line: &str) -> Result<Command, SyntaxError> {
     let (word, rest) = split(line);
     if word.is_empty() || word.starts_with('#') {
         return Ok(Command::Empty);
     }
-    let need = |what: &str| -> Result<String, String> {
-        opt(rest).ok_or_else(|| format!("{word} needs {what} (help {word})"))
+    let need = |what: &str| -> Result<String, SyntaxError> {
+        opt(rest).ok_or_else(|| SyntaxError(format!("{word} needs {what} (help {word})")))
     };
     let Some(spec) = spec(word) else {
         return shorthand(word, rest);
@@ -184,7 +208,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "call" | "watch" => {
             let (method, data) = split(rest);
             if method.is_empty() {
-                return Err(format!("{word} needs a method (help {word})"));
+                return Err(SyntaxError(format!("{word} needs a method (help {word})")));
             }
             let (method, data) = (method.to_string(), opt(data));
             if spec.name == "call" {
@@ -237,11 +261,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
 }
 
 /// A line whose first word is no command: `Service/Method JSON` calls the method.
-fn shorthand(word: &str, rest: &str) -> Result<Command, String> {
+fn shorthand(word: &str, rest: &str) -> Result<Command, SyntaxError> {
     if word.starts_with('{') || word.starts_with('@') {
-        return Err(format!(
+        return Err(SyntaxError(format!(
             "{word:?} is no command: name the method first, as in RouteGuide/GetFeature {{}}"
-        ));
+        )));
     }
     if word.contains('/')
         || word.contains('.')
@@ -252,11 +276,11 @@ fn shorthand(word: &str, rest: &str) -> Result<Command, String> {
             data: opt(rest),
         });
     }
-    Err(unknown(word))
+    Err(SyntaxError(unknown(word)))
 }
 
 /// `header set NAME VALUE`, `header unset NAME`.
-fn parse_header(rest: &str) -> Result<Command, String> {
+fn parse_header(rest: &str) -> Result<Command, SyntaxError> {
     let (action, rest) = split(rest);
     let (name, value) = split(rest);
     match (action, name.is_empty()) {
@@ -270,7 +294,7 @@ fn parse_header(rest: &str) -> Result<Command, String> {
 }
 
 /// `set KEY VALUE`: the shell's settings.
-fn parse_set(rest: &str) -> Result<Command, String> {
+fn parse_set(rest: &str) -> Result<Command, SyntaxError> {
     use crate::client::output::format::Format;
     let (key, value) = split(rest);
     Ok(match key {
@@ -304,7 +328,7 @@ fn parse_set(rest: &str) -> Result<Command, String> {
 const SET_USAGE: &str = "usage: set timeout DURATION|off | set format json|jsonl|text | set emit-defaults on|off | set allow-unknown-fields on|off | set compress gzip|zstd|deflate|off | set protocol grpc|grpc-web|connect | set http2 on|off";
 
 /// `record FILE [--partial] [--ignore a.b,c]`.
-fn parse_record(rest: &str) -> Result<RecordSpec, String> {
+fn parse_record(rest: &str) -> Result<RecordSpec, SyntaxError> {
     let mut spec = RecordSpec::default();
     let mut words = rest.split_whitespace();
     while let Some(w) = words.next() {
@@ -318,7 +342,11 @@ fn parse_record(rest: &str) -> Result<RecordSpec, String> {
                 spec.partial = true;
             }
             path if spec.path.as_os_str().is_empty() => spec.path = path.into(),
-            other => return Err(format!("record: unexpected {other:?} (help record)")),
+            other => {
+                return Err(SyntaxError(format!(
+                    "record: unexpected {other:?} (help record)"
+                )))
+            }
         }
     }
     if spec.path.as_os_str().is_empty() {
@@ -328,27 +356,27 @@ fn parse_record(rest: &str) -> Result<RecordSpec, String> {
 }
 
 /// `let NAME = $.PATH`.
-fn parse_let(rest: &str) -> Result<Command, String> {
+fn parse_let(rest: &str) -> Result<Command, SyntaxError> {
     let (name, path) = rest.split_once('=').ok_or("usage: let NAME = $.PATH")?;
     let (name, path) = (name.trim(), path.trim());
     if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return Err(format!(
+        return Err(SyntaxError(format!(
             "let: {name:?} is no variable name (letters, digits, _)"
-        ));
+        )));
     }
     if !path.starts_with('$') {
-        return Err(format!(
+        return Err(SyntaxError(format!(
             "let: the path {path:?} starts with $ ($.field, $[0].field)"
-        ));
+        )));
     }
     Ok(Command::Let(name.to_string(), path.to_string()))
 }
 
-fn json(text: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(text).map_err(|e| format!("expect: invalid JSON: {e}"))
+fn json(text: &str) -> Result<serde_json::Value, SyntaxError> {
+    serde_json::from_str(text).map_err(|e| SyntaxError(format!("expect: invalid JSON: {e}")))
 }
 
-fn parse_expectation(rest: &str) -> Result<Expectation, String> {
+fn parse_expectation(rest: &str) -> Result<Expectation, SyntaxError> {
     let (word, after) = split(rest);
     Ok(match word {
         "" => return Err("expect needs what to expect (help expect)".into()),
@@ -374,7 +402,7 @@ fn parse_expectation(rest: &str) -> Result<Expectation, String> {
         "header" | "trailer" => {
             let (name, value) = split(after);
             if name.is_empty() || value.is_empty() {
-                return Err(format!("usage: expect {word} NAME VALUE"));
+                return Err(SyntaxError(format!("usage: expect {word} NAME VALUE")));
             }
             let (name, value) = (name.to_ascii_lowercase(), value.to_string());
             if word == "header" {
@@ -516,21 +544,36 @@ mod tests {
         );
         assert!(parse("expect error NOPE")
             .unwrap_err()
+            .to_string()
             .contains("no gRPC status"));
-        assert!(parse("expect {").unwrap_err().contains("invalid JSON"));
+        assert!(parse("expect {")
+            .unwrap_err()
+            .to_string()
+            .contains("invalid JSON"));
     }
 
     #[test]
     fn mistakes_are_explained() {
-        assert!(parse("lst").unwrap_err().contains("did you mean list?"));
+        assert!(parse("lst")
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean list?"));
         assert!(parse("describe")
             .unwrap_err()
+            .to_string()
             .contains("describe needs a symbol"));
         assert!(parse("set format yaml")
             .unwrap_err()
+            .to_string()
             .contains("json, jsonl or text"));
-        assert!(parse("stop x").unwrap_err().contains("watch number"));
-        assert!(parse("{}").unwrap_err().contains("name the method first"));
+        assert!(parse("stop x")
+            .unwrap_err()
+            .to_string()
+            .contains("watch number"));
+        assert!(parse("{}")
+            .unwrap_err()
+            .to_string()
+            .contains("name the method first"));
         assert!(help(Some("nope")).is_err());
         // `help` is one line a command; `help all` has the aliases and arguments.
         assert!(help(None).unwrap().lines().count() < COMMANDS.len() + 3);

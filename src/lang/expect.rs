@@ -38,6 +38,30 @@ impl std::fmt::Display for ExpectFailed {
 
 impl std::error::Error for ExpectFailed {}
 
+impl From<&str> for ExpectFailed {
+    fn from(message: &str) -> Self {
+        ExpectFailed(message.to_string())
+    }
+}
+
+/// A `let` path that leads to no value of the last response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoValue(pub String);
+
+impl std::fmt::Display for NoValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoValue {}
+
+impl From<String> for NoValue {
+    fn from(message: String) -> Self {
+        NoValue(message)
+    }
+}
+
 /// What the last call produced: its responses (as proto3 JSON) and how it ended.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -69,7 +93,7 @@ pub fn contains(actual: &Value, expected: &Value) -> bool {
 }
 
 /// Why `expectation` does not hold for `outcome`, with the expected and actual JSON as a diff.
-pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String> {
+pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), ExpectFailed> {
     if !outcome.called {
         return Err("no call to check: expect follows a call".into());
     }
@@ -80,7 +104,9 @@ pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String>
             Expectation::Error(..) | Expectation::Header(..) | Expectation::Trailer(..)
         ),
     ) {
-        return Err(format!("the call failed: {code:?}: {message}"));
+        return Err(ExpectFailed(format!(
+            "the call failed: {code:?}: {message}"
+        )));
     }
     let last = || outcome.messages.last().cloned().unwrap_or(Value::Null);
     match expectation {
@@ -89,7 +115,7 @@ pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String>
             if contains(&actual, expected) {
                 Ok(())
             } else {
-                Err(diff(expected, &actual))
+                Err(ExpectFailed(diff(expected, &actual)))
             }
         }
         Expectation::Exact(expected) => {
@@ -97,7 +123,7 @@ pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String>
             if contains(&actual, expected) && contains(expected, &actual) {
                 Ok(())
             } else {
-                Err(diff(expected, &actual))
+                Err(ExpectFailed(diff(expected, &actual)))
             }
         }
         Expectation::Stream(expected) => {
@@ -108,28 +134,28 @@ pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String>
             if contains(&a, &e) {
                 Ok(())
             } else {
-                Err(diff(&e, &a))
+                Err(ExpectFailed(diff(&e, &a)))
             }
         }
         Expectation::Count(n) if outcome.messages.len() == *n => Ok(()),
-        Expectation::Count(n) => Err(format!(
+        Expectation::Count(n) => Err(ExpectFailed(format!(
             "expected {n} message(s), got {}",
             outcome.messages.len()
-        )),
+        ))),
         Expectation::Error(code, text) => match &outcome.error {
-            None => Err(format!(
+            None => Err(ExpectFailed(format!(
                 "expected error {}, but the call succeeded",
                 canonical(*code)
-            )),
-            Some((got, _)) if got != code => Err(format!(
+            ))),
+            Some((got, _)) if got != code => Err(ExpectFailed(format!(
                 "expected error {}, got {}",
                 canonical(*code),
                 canonical(*got)
-            )),
+            ))),
             Some((_, message)) => match text {
-                Some(t) if !message.contains(t.as_str()) => Err(format!(
+                Some(t) if !message.contains(t.as_str()) => Err(ExpectFailed(format!(
                     "the error message {message:?} does not contain {t:?}"
-                )),
+                ))),
                 _ => Ok(()),
             },
         },
@@ -140,7 +166,12 @@ pub fn check(expectation: &Expectation, outcome: &Outcome) -> Result<(), String>
 }
 
 /// Whether `sent` holds `name` with `value`.
-fn metadata(kind: &str, sent: &[(String, String)], name: &str, value: &str) -> Result<(), String> {
+fn metadata(
+    kind: &str,
+    sent: &[(String, String)],
+    name: &str,
+    value: &str,
+) -> Result<(), ExpectFailed> {
     // Base64 may or may not be padded: the same bytes either way.
     let unpadded = |v: &str| v.trim_end_matches('=').to_string();
     let same = |v: &str| v == value || (name.ends_with("-bin") && unpadded(v) == unpadded(value));
@@ -151,8 +182,10 @@ fn metadata(kind: &str, sent: &[(String, String)], name: &str, value: &str) -> R
         .collect();
     match values.as_slice() {
         _ if values.iter().any(|v| same(v)) => Ok(()),
-        [] => Err(format!("the call sent no {kind} {name}")),
-        got => Err(format!("{kind} {name} is {got:?}, not {value:?}")),
+        [] => Err(ExpectFailed(format!("the call sent no {kind} {name}"))),
+        got => Err(ExpectFailed(format!(
+            "{kind} {name} is {got:?}, not {value:?}"
+        ))),
     }
 }
 
@@ -183,7 +216,7 @@ pub fn diff(expected: &Value, actual: &Value) -> String {
 
 /// The value at `path` (`$`, `$.a.b`, `$[2].name`, `$.list[0]`) of the last call: `$[i]` indexes
 /// its messages, `$.x` reads the last message.
-pub fn lookup(outcome: &Outcome, path: &str) -> Result<Value, String> {
+pub fn lookup(outcome: &Outcome, path: &str) -> Result<Value, NoValue> {
     // `[i]` at the start of `text`: the index and what follows.
     let index = |text: &str| -> Result<(usize, String), String> {
         let (i, after) = text
@@ -232,7 +265,7 @@ pub fn lookup(outcome: &Outcome, path: &str) -> Result<Value, String> {
                 .ok_or_else(|| format!("{path}: no element {i}"))?;
             rest = after;
         } else {
-            return Err(format!("cannot read {rest:?} in {path:?}"));
+            return Err(NoValue(format!("cannot read {rest:?} in {path:?}")));
         }
     }
     Ok(current)
@@ -262,7 +295,7 @@ mod tests {
         let header = |n: &str, v: &str| Expectation::Header(n.into(), v.into());
         assert!(check(&header("x-id", "7"), &failed).is_ok());
         assert_eq!(
-            check(&header("x-id", "8"), &failed).unwrap_err(),
+            check(&header("x-id", "8"), &failed).unwrap_err().0,
             "header x-id is [\"7\"], not \"8\""
         );
         assert!(check(&header("x-trace-bin", "AAE"), &failed).is_err());
@@ -271,6 +304,7 @@ mod tests {
         assert!(check(&trailer("x-trace-bin", "AAE"), &failed).is_ok());
         assert!(check(&trailer("x-id", "7"), &failed)
             .unwrap_err()
+            .to_string()
             .contains("no trailer x-id"));
     }
 
@@ -288,7 +322,8 @@ mod tests {
             &Expectation::Partial(json!({"location": {"latitude": 9}})),
             &got,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .0;
         assert!(
             err.contains("--- expected")
                 && err.contains("-    \"latitude\": 9")
@@ -321,10 +356,12 @@ mod tests {
         assert!(
             check(&Expectation::Error(tonic::Code::NotFound, None), &failed)
                 .unwrap_err()
+                .to_string()
                 .contains("got OUT_OF_RANGE")
         );
         assert!(check(&Expectation::Count(0), &failed)
             .unwrap_err()
+            .to_string()
             .contains("the call failed"));
         assert_eq!(
             canonical(tonic::Code::DeadlineExceeded),
@@ -340,6 +377,9 @@ mod tests {
         ]);
         assert_eq!(lookup(&got, "$.name").unwrap(), json!("last"));
         assert_eq!(lookup(&got, "$[0].a[0].b").unwrap(), json!(1));
-        assert!(lookup(&got, "$.nope").unwrap_err().contains("no field"));
+        assert!(lookup(&got, "$.nope")
+            .unwrap_err()
+            .to_string()
+            .contains("no field"));
     }
 }

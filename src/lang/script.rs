@@ -44,9 +44,29 @@ struct Statement {
     kind: Kind,
 }
 
+/// A statement of a script that the language does not read, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    pub file: String,
+    /// None for the script as a whole.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
 /// Checks a whole script as `rpcsh run` does before sending anything; returns how many
 /// statements it holds, or the first error with its `file:line`.
-pub fn check(file: &str, text: &str) -> Result<usize, String> {
+pub fn check(file: &str, text: &str) -> Result<usize, ScriptError> {
     split(file, text, &mut HashSet::new()).map(|s| s.len())
 }
 
@@ -75,7 +95,7 @@ pub const REQUEST: &str = "request.";
 
 /// The calls of a script, each with the `expect` that follows it (other statements between
 /// are passed over); answers may name the request's fields, `${request.name}`.
-pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
+pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, ScriptError> {
     let mut calls: Vec<ScriptedCall> = Vec::new();
     let mut open = false;
     let mut defined = HashSet::from([REQUEST.to_string()]);
@@ -149,7 +169,11 @@ pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, String> {
 
 /// Splits and checks a script: every command parses, JSON messages follow a call, every
 /// `${NAME}` is defined by an earlier `let`.
-fn split(file: &str, text: &str, defined: &mut HashSet<String>) -> Result<Vec<Statement>, String> {
+fn split(
+    file: &str,
+    text: &str,
+    defined: &mut HashSet<String>,
+) -> Result<Vec<Statement>, ScriptError> {
     let mut statements = Vec::new();
     let (mut pending, mut start, mut after_call) = (String::new(), 0, false);
     for (i, raw) in text.lines().enumerate() {
@@ -181,7 +205,11 @@ fn split(file: &str, text: &str, defined: &mut HashSet<String>) -> Result<Vec<St
         }
         let text = std::mem::take(&mut pending);
         let t = text.trim();
-        let at = |what: String| format!("{file}:{start}: {what}");
+        let at = |message: String| ScriptError {
+            file: file.to_string(),
+            line: Some(start),
+            message,
+        };
         check_variables(t, defined).map_err(at)?;
         let kind = if t == "end" || t == ".end" {
             after_call = false;
@@ -194,7 +222,7 @@ fn split(file: &str, text: &str, defined: &mut HashSet<String>) -> Result<Vec<St
         } else {
             // Values of variables are known only when the script runs: check the shape with a stand-in.
             let stand_in = stand_in_variables(t);
-            let cmd = command::parse(&stand_in).map_err(at)?;
+            let cmd = command::parse(&stand_in).map_err(|e| at(e.0))?;
             if let Command::Let(name, _) = &cmd {
                 defined.insert(name.clone());
             }
@@ -209,9 +237,11 @@ fn split(file: &str, text: &str, defined: &mut HashSet<String>) -> Result<Vec<St
         });
     }
     if !pending.is_empty() {
-        return Err(format!(
-            "{file}:{start}: unclosed {{ or [: the JSON starting here never ends"
-        ));
+        return Err(ScriptError {
+            file: file.to_string(),
+            line: Some(start),
+            message: "unclosed { or [: the JSON starting here never ends".into(),
+        });
     }
     Ok(statements)
 }
@@ -295,7 +325,7 @@ pub(crate) type StepOutcome = Result<(), tonic::Code>;
 
 impl Scenario {
     /// Checks `text` whole, as `rpcsh run` does.
-    pub(crate) fn parse(file: &str, text: &str) -> Result<Scenario, String> {
+    pub(crate) fn parse(file: &str, text: &str) -> Result<Scenario, ScriptError> {
         let mut statements = split(file, text, &mut HashSet::new())?;
         let connect = leading_connect(&mut statements);
         let name = std::path::Path::new(file)
@@ -311,9 +341,11 @@ impl Scenario {
             }
         }
         if steps.is_empty() {
-            return Err(format!(
-                "{file}: no calls: a scenario needs at least one METHOD line"
-            ));
+            return Err(ScriptError {
+                file: file.to_string(),
+                line: None,
+                message: "no calls: a scenario needs at least one METHOD line".into(),
+            });
         }
         Ok(Scenario {
             statements,
@@ -465,7 +497,10 @@ pub async fn run(
 /// Every script's statements, checked before anything runs. With --addr, every script's
 /// leading `connect` gives way to it, not only the first's (`rpcsh run examples/scripts/*.rpcsh
 /// --addr ...`).
-fn statements(scripts: &[(String, String)], addr_given: bool) -> Result<Vec<Statement>, String> {
+fn statements(
+    scripts: &[(String, String)],
+    addr_given: bool,
+) -> Result<Vec<Statement>, ScriptError> {
     let mut statements = Vec::new();
     let mut defined = HashSet::new();
     for (i, (name, text)) in scripts.iter().enumerate() {
@@ -593,22 +628,27 @@ mod tests {
         );
         assert!(split("s", "lst\n", &mut HashSet::new())
             .unwrap_err()
+            .to_string()
             .starts_with("s:1: unknown command \"lst\""));
         assert!(
             split("s", "Greeter/SayHello\nexpect {\n", &mut HashSet::new())
                 .unwrap_err()
+                .to_string()
                 .starts_with("s:2: unclosed")
         );
         assert!(
             split("s", "Cal/Add {\"number1\": ${x}}\n", &mut HashSet::new())
                 .unwrap_err()
+                .to_string()
                 .contains("s:1: undefined variable ${x}")
         );
         assert!(split("s", "{\"a\": 1}\n", &mut HashSet::new())
             .unwrap_err()
+            .to_string()
             .contains("no stream call above"));
         assert!(split("s", "expect error NOPE\n", &mut HashSet::new())
             .unwrap_err()
+            .to_string()
             .starts_with("s:1: expect error"));
     }
 

@@ -40,6 +40,26 @@ pub struct Config {
     pub servers: BTreeMap<String, Server>,
 }
 
+/// A config file that does not read: where (line and column), and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The line and column (from 1) where the file goes wrong, where the parser says.
+    pub at: Option<(usize, usize)>,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some((line, col)) = self.at {
+            write!(f, "line {line}, column {col}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 /// A `[servers.NAME]` section: what `rpcsh connect NAME` (or `--addr NAME`) uses.
 #[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -219,16 +239,12 @@ impl Config {
     }
 
     /// Parses config text; the error says `line L, column C` and what is wrong there.
-    pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| {
-            let at = e
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError {
+            at: e
                 .span()
-                .map(|span| {
-                    let (line, col) = crate::client::input::line_col(text, span.start);
-                    format!("line {line}, column {col}: ")
-                })
-                .unwrap_or_default();
-            format!("{at}{}", e.message().trim_end())
+                .map(|span| crate::client::input::line_col(text, span.start)),
+            message: e.message().trim_end().to_string(),
         })
     }
 
@@ -368,14 +384,16 @@ protos = ["/abs/api.proto"]
 
     #[test]
     fn errors_name_line_and_column() {
-        let e = Config::parse("address = \"a\"\n\n[servers.x]\nplaintxt = true\n").unwrap_err();
+        let e = Config::parse("address = \"a\"\n\n[servers.x]\nplaintxt = true\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("line 4, column 1: unknown field `plaintxt`"),
             "{e}"
         );
-        let e = Config::parse("timeout = \"soon\"").unwrap_err();
+        let e = Config::parse("timeout = \"soon\"").unwrap_err().to_string();
         assert!(e.starts_with("line 1, column 11:"), "{e}");
-        let e = Config::parse("address = ").unwrap_err();
+        let e = Config::parse("address = ").unwrap_err().to_string();
         assert!(e.starts_with("line 1, column"), "{e}");
     }
 

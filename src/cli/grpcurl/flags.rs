@@ -180,10 +180,18 @@ pub struct Flags {
     pub args: Vec<String>,
 }
 
+/// Why Go's `flag` package stops reading a command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagError {
+    /// `-h`: the usage, exit 0.
+    Help,
+    /// The line Go prints before the usage (exit 2).
+    Bad(String),
+}
+
 impl Flags {
-    /// Reads `args` (without the program name) as Go's `flag.Parse` does. `Err` is the line Go
-    /// prints before the usage (exit 2); `-h` alone asks for the usage.
-    pub fn parse(args: &[String]) -> Result<Flags, String> {
+    /// Reads `args` (without the program name) as Go's `flag.Parse` does.
+    pub fn parse(args: &[String]) -> Result<Flags, FlagError> {
         let mut flags = Flags::default();
         let mut i = 0;
         while i < args.len() {
@@ -201,7 +209,7 @@ impl Flags {
                 name = rest;
             }
             if name.is_empty() || name.starts_with('-') || name.starts_with('=') {
-                return Err(format!("bad flag syntax: {arg}"));
+                return Err(FlagError::Bad(format!("bad flag syntax: {arg}")));
             }
             let (name, inline) = match name.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
@@ -209,17 +217,19 @@ impl Flags {
             };
             let Some(&(known, kind, _)) = FLAGS.iter().find(|(n, ..)| *n == name) else {
                 if name == "h" {
-                    return Err(String::new());
+                    return Err(FlagError::Help);
                 }
-                return Err(format!("flag provided but not defined: -{name}"));
+                return Err(FlagError::Bad(format!(
+                    "flag provided but not defined: -{name}"
+                )));
             };
             let value = match (kind, inline) {
                 (Kind::Bool, Some(v)) => match parse_bool(&v) {
                     Some(b) => b.to_string(),
                     None => {
-                        return Err(format!(
+                        return Err(FlagError::Bad(format!(
                             "invalid boolean value {v:?} for -{name}: parse error"
-                        ))
+                        )))
                     }
                 },
                 (Kind::Bool, None) => "true".into(),
@@ -228,7 +238,9 @@ impl Flags {
                     i += 1;
                     match args.get(i) {
                         Some(v) => v.clone(),
-                        None => return Err(format!("flag needs an argument: -{name}")),
+                        None => {
+                            return Err(FlagError::Bad(format!("flag needs an argument: -{name}")))
+                        }
                     }
                 }
             };
@@ -238,9 +250,9 @@ impl Flags {
                 _ => true,
             };
             if !valid {
-                return Err(format!(
+                return Err(FlagError::Bad(format!(
                     "invalid value {value:?} for flag -{name}: parse error"
-                ));
+                )));
             }
             if kind != Kind::List {
                 flags.values.retain(|(n, _)| *n != known);
@@ -363,7 +375,7 @@ pub fn usage(program: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parse(line: &str) -> Result<Flags, String> {
+    fn parse(line: &str) -> Result<Flags, FlagError> {
         let args: Vec<String> = line.split_whitespace().map(String::from).collect();
         Flags::parse(&args)
     }
@@ -390,18 +402,24 @@ mod tests {
     fn go_flag_mistakes() {
         assert_eq!(
             parse("-nope").unwrap_err(),
-            "flag provided but not defined: -nope"
+            FlagError::Bad("flag provided but not defined: -nope".into())
         );
-        assert_eq!(parse("-d").unwrap_err(), "flag needs an argument: -d");
+        assert_eq!(
+            parse("-d").unwrap_err(),
+            FlagError::Bad("flag needs an argument: -d".into())
+        );
         assert_eq!(
             parse("-max-time soon").unwrap_err(),
-            "invalid value \"soon\" for flag -max-time: parse error"
+            FlagError::Bad("invalid value \"soon\" for flag -max-time: parse error".into())
         );
         assert_eq!(
             parse("-plaintext=yes").unwrap_err(),
-            "invalid boolean value \"yes\" for -plaintext: parse error"
+            FlagError::Bad("invalid boolean value \"yes\" for -plaintext: parse error".into())
         );
-        assert_eq!(parse("---x").unwrap_err(), "bad flag syntax: ---x");
-        assert_eq!(parse("-h").unwrap_err(), "");
+        assert_eq!(
+            parse("---x").unwrap_err(),
+            FlagError::Bad("bad flag syntax: ---x".into())
+        );
+        assert_eq!(parse("-h").unwrap_err(), FlagError::Help);
     }
 }

@@ -15,7 +15,7 @@ mod text;
 use crate::client::net::transport::TransportOptions;
 use crate::client::schema::Schema;
 use crate::session::connection::{Connection, SchemaSettings, Session};
-use flags::Flags;
+use flags::{FlagError, Flags};
 use json::JsonNames;
 use prost_reflect::DynamicMessage;
 use std::ffi::OsString;
@@ -119,12 +119,14 @@ enum Action {
 async fn command(program: &str, args: Vec<String>) -> Result<(), Exit> {
     let f = match Flags::parse(&args) {
         Ok(f) => f,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("{msg}");
-            }
+        Err(FlagError::Help) => {
             eprint!("{}", flags::usage(program));
-            return Err(Exit::Code(if msg.is_empty() { 0 } else { 2 }));
+            return Err(Exit::Code(0));
+        }
+        Err(FlagError::Bad(msg)) => {
+            eprintln!("{msg}");
+            eprint!("{}", flags::usage(program));
+            return Err(Exit::Code(2));
         }
     };
     if f.on("help") {

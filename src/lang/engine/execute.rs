@@ -8,7 +8,7 @@ use crate::client::output::format::{self, is_secret};
 use crate::client::wire::invoke::{CallError, CallOptions};
 use crate::client::wire::status::client_deadline;
 use crate::lang::command::{self, Command};
-use crate::lang::expect::{self, ExpectFailed, Expectation, Outcome};
+use crate::lang::expect::{self, Expectation, Outcome};
 use crate::session::connection::{parse_headers, Connection};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use std::io::Write;
@@ -17,9 +17,7 @@ impl Shell {
     pub(super) async fn execute(&mut self, command: Command) -> anyhow::Result<()> {
         match command {
             Command::Empty | Command::Exit | Command::Pace(_) | Command::Interleave(_) => {}
-            Command::Help(topic) => self
-                .out
-                .out(&command::help(topic.as_deref()).map_err(anyhow::Error::msg)?),
+            Command::Help(topic) => self.out.out(&command::help(topic.as_deref())?),
             Command::Stats => self
                 .out
                 .out(&format!("{}\n", crate::sys::stats::Stats::now())),
@@ -62,11 +60,11 @@ impl Shell {
             }
             Command::Expect(expectation) => {
                 let outcome = self.memory.last.lock().unwrap().clone();
-                expect::check(&expectation, &outcome).map_err(ExpectFailed)?;
+                expect::check(&expectation, &outcome)?;
             }
             Command::Let(name, path) => {
                 let outcome = self.memory.last.lock().unwrap().clone();
-                let value = expect::lookup(&outcome, &path).map_err(anyhow::Error::msg)?;
+                let value = expect::lookup(&outcome, &path)?;
                 self.memory.vars.insert(name, value);
             }
             Command::Sleep(d) => tokio::time::sleep(d).await,

@@ -420,7 +420,7 @@ impl Shell {
             sent?;
             return Ok(true);
         }
-        let command = command::parse(&line).map_err(anyhow::Error::msg)?;
+        let command = command::parse(&line)?;
         if command == Command::Exit {
             return Ok(false);
         }
