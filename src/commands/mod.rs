@@ -67,7 +67,7 @@ pub async fn call(
     let started = Instant::now();
     let mut session = conn.open(true).await?;
     session.schema.shallow();
-    let link = session.link.clone().expect("a call connects");
+    let link = session.link()?;
     // --timeout bounds reflection too: a server silent on its reflection stream, or sending
     // imports without end, is a deadline like any other; the call gets what is left.
     let method = within(timeout, "the call", session.schema.resolve_method(method)).await?;
@@ -224,7 +224,7 @@ async fn enveloped(
 ) -> anyhow::Result<()> {
     use crate::client::output::exchange::{Envelope, Timings};
     use crate::client::output::format::message_json;
-    let link = session.link.clone().expect("a call connects");
+    let link = session.link()?;
     let messages = request_messages(method, &data, parse, options.max_message_size)?;
     let requests = messages
         .iter()

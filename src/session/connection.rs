@@ -75,6 +75,15 @@ pub struct Session {
     pub tls: bool,
 }
 
+impl Session {
+    /// The link calls take: a session opened for a local schema alone has none.
+    pub fn link(&self) -> anyhow::Result<Link> {
+        self.link
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no connection: this session reads a local schema only"))
+    }
+}
+
 impl Connection {
     /// Reads local schema files first (a bad proto is reported before any connection), then
     /// connects when a call needs it or the schema comes from reflection.

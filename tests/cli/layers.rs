@@ -236,3 +236,127 @@ fn no_source_file_over_900_lines() {
         assert!(lines <= 900, "{} has {lines} lines", file.display());
     }
 }
+
+/// The library's code of every file under `src/` (unit tests left out), with its path.
+fn library_sources() -> Vec<(PathBuf, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    rust_files(&src)
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().ends_with("_tests.rs"))
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let library = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (f, library)
+        })
+        .collect()
+}
+
+/// The item a line opens (`fn NAME`, `struct NAME {`), with its indentation, if it opens one
+/// with a body.
+fn opens<'a>(line: &'a str, keyword: &str) -> Option<(usize, &'a str)> {
+    let code = line.trim_start();
+    let indent = line.len() - code.len();
+    let mut words = code.split_whitespace().peekable();
+    while let Some(w) = words.peek() {
+        if w.starts_with("pub") || ["const", "async", "unsafe"].contains(w) {
+            words.next();
+        } else {
+            break;
+        }
+    }
+    if words.next()? != keyword || code.ends_with(';') || code.starts_with("//") {
+        return None;
+    }
+    let name = words.next()?;
+    let name = name
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()?;
+    if keyword == "struct" && !code.ends_with('{') {
+        return None; // a tuple or unit struct
+    }
+    Some((indent, name))
+}
+
+/// Each item of `keyword` in `text` as (name, its lines: the head to the closing brace).
+fn items<'a>(text: &'a str, keyword: &str) -> Vec<(&'a str, Vec<&'a str>)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some((indent, name)) = opens(line, keyword) else {
+            continue;
+        };
+        let close = format!("{}}}", " ".repeat(indent));
+        let end = lines[i..]
+            .iter()
+            .position(|l| l.trim_end() == close)
+            .map_or(lines.len(), |n| i + n + 1);
+        found.push((name, lines[i..end].to_vec()));
+    }
+    found
+}
+
+#[test]
+fn no_function_over_80_lines() {
+    let mut long = Vec::new();
+    for (file, text) in library_sources() {
+        for (name, lines) in items(&text, "fn") {
+            if lines.len() > 80 {
+                long.push(format!(
+                    "{} fn {name}: {} lines",
+                    file.display(),
+                    lines.len()
+                ));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over 80 lines:\n{}",
+        long.join("\n")
+    );
+}
+
+/// The config file's `[servers.NAME]` section is its keys as the file spells them: serde cannot
+/// group them (`flatten` and `deny_unknown_fields` do not go together, and a flattened field's
+/// type error loses its line and column), so it stays one flat table.
+const FLAT_BY_FORMAT: &[&str] = &["Server"];
+
+#[test]
+fn no_struct_over_15_fields() {
+    let mut big = Vec::new();
+    for (file, text) in library_sources() {
+        for (name, lines) in items(&text, "struct") {
+            if FLAT_BY_FORMAT.contains(&name) && file.ends_with("session/config.rs") {
+                continue;
+            }
+            let fields = lines[1..]
+                .iter()
+                .filter(|l| {
+                    let l = l.trim_start();
+                    !l.starts_with("//")
+                        && !l.starts_with('#')
+                        && l.contains(':')
+                        && l.split(':').next().is_some_and(|n| {
+                            n.trim_start_matches("pub(crate) ")
+                                .trim_start_matches("pub(super) ")
+                                .trim_start_matches("pub ")
+                                .chars()
+                                .all(|c| c.is_alphanumeric() || c == '_')
+                        })
+                })
+                .count();
+            if fields > 15 {
+                big.push(format!("{} struct {name}: {fields} fields", file.display()));
+            }
+        }
+    }
+    assert!(
+        big.is_empty(),
+        "structs over 15 fields:\n{}",
+        big.join("\n")
+    );
+}

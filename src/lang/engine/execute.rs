@@ -231,11 +231,7 @@ impl Shell {
         )
         .await?;
         self.share_schema();
-        let session = self.session.as_ref().expect("resolved through it");
-        let link = session
-            .link
-            .clone()
-            .expect("a session for calls has a link");
+        let link = self.ensure_session().await?.link()?;
         Ok((resolved, link))
     }
 
