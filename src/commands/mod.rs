@@ -1,5 +1,5 @@
-//! The client commands — `call`, `list`, `describe`, `template`, `health` — put together from
-//! the transport, schema source, input, invoker and formatter. What each prints goes to stdout;
+//! The one-shot commands — `call`, `list`, `describe`, `template`, `health` — put together from
+//! the client's floors (net, schema, input, wire, output) through a session. What each prints goes to stdout;
 //! `-v` traces and errors go to stderr.
 pub mod convert;
 pub mod drift;

@@ -1,5 +1,5 @@
-//! The REPL's command language: one table of commands (the help text and completion come from
-//! it) and the parser from a line to a `Command`. Parsing only; running is `repl::execute`'s.
+//! The shell's command language: one table of commands (the help text and completion come from
+//! it) and the parser from a line to a `Command`. Parsing only; running is the engine's.
 use crate::lang::expect::Expectation;
 use std::time::Duration;
 

@@ -230,7 +230,7 @@ pub fn is_secret(name: &str) -> bool {
 }
 
 /// A failed call as the error the user sees: rpcsh's own message limit said so; a server's
-/// status, or a call that broke off (`error::broken`), as `ERROR: code = ...` exiting 64 + the
+/// status, or a call that broke off (`wire::status::broken`), as `ERROR: code = ...` exiting 64 + the
 /// code; rpcsh's error with a hint where its settings are the likely cause (`status_error`).
 pub fn call_failure(
     status: tonic::Status,

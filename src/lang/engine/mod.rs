@@ -497,3 +497,77 @@ impl Shell {
         u8::from(!interactive && self.counts.failures > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A front end of its own (as the web UI will be): what the engine prints, collected.
+    struct Collected(Arc<Mutex<String>>);
+
+    impl Screen for Collected {
+        fn print(&mut self, text: String) {
+            self.0.lock().unwrap().push_str(&text);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_front_end_of_its_own_drives_the_engine_without_a_terminal() {
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        let routes = crate::serve::demo::routes(Default::default(), shutdown)
+            .await
+            .unwrap();
+        let bound = crate::serve::server::Bound::bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let addr = bound.address();
+        tokio::spawn(crate::serve::server::serve(
+            bound,
+            routes,
+            Default::default(),
+            std::future::pending(),
+        ));
+        let text = Arc::new(Mutex::new(String::new()));
+        let screen: Box<dyn Screen> = Box::new(Collected(text.clone()));
+        let style = Style {
+            format: Format::Jsonl,
+            emit_defaults: false,
+            proto_names: false,
+            color: false,
+        };
+        let shared = Shared::default();
+        let conn = Connection {
+            addr: addr.clone(),
+            ..Connection::default()
+        };
+        let screen = Output::Screen(Arc::new(Mutex::new(screen)));
+        let mut shell = Shell::new(conn, screen, style, shared.clone());
+        assert!(shell.handle(r#"Greeter/SayHello {"name": "engine"}"#).await);
+        assert!(shell.handle(r#"expect {"message": "hello engine"}"#).await);
+        // A bidi stream stays open across lines, as at the REPL's `>>` prompt.
+        assert!(shell.handle("RouteGuide/RouteChat").await);
+        assert!(shell.prompt().ends_with(">> "), "{}", shell.prompt());
+        assert!(
+            shell
+                .handle(r#"{"location": {"latitude": 1}, "message": "a"}"#)
+                .await
+        );
+        assert!(shell.end_of_input().await, "the stream was open");
+        assert_eq!(shell.prompt(), format!("{addr}> "));
+        // What the front end is told of the server, for its completion.
+        let services = shared.known.lock().unwrap().services.clone();
+        assert!(
+            services.iter().any(|s| s.ends_with("Greeter")),
+            "{services:?}"
+        );
+        // A mistake is said on the front end's screen and counted, and the shell goes on.
+        assert!(shell.handle("Nope/Nothing {}").await);
+        assert_eq!(shell.end(false).await, 1);
+        let shown = text.lock().unwrap().clone();
+        assert!(shown.contains(r#"{"message":"hello engine"}"#), "{shown}");
+        assert!(
+            shown.contains("rpcsh: error:") && shown.contains("Nope"),
+            "{shown}"
+        );
+    }
+}
