@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the real-deployment tests (tests/py/test_ingress.py,
+# test_ui.py: chromium for Playwright,
 # test_cpp_peer.py, test_java_peer.py, test_etcd.py, test_containerd.py): nginx and haproxy as
 # ingress proxies, the C++ gRPC toolchain for a C++ server, grpc-java's jars and plugin for a
 # Java server, etcd and containerd with the .proto files of their Go source packages (and
@@ -10,7 +11,7 @@
 debian_packages=(nginx haproxy libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc protobuf-compiler pkg-config g++
   etcd-server golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
   libgrpc-java protobuf-compiler-grpc-java-plugin libnetty-java libprotobuf-java libperfmark-java
-  libgoogle-gson-java libguava-java containerd golang-github-containerd-containerd-dev)
+  libgoogle-gson-java libguava-java containerd golang-github-containerd-containerd-dev chromium)
 debian_missing=()
 for p in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || debian_missing+=("$p")

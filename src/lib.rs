@@ -7,6 +7,7 @@
 //! cli       the command lines: rpcsh's (clap arguments, one dispatch table; only main imports
 //!           it) and grpcurl's (grpcurl/: its flags and its output, byte for byte)
 //! repl      the terminal front end of the engine: line editor, completion, the prompt
+//! ui        the engine in a browser (rpcsh ui): the page, its schema questions, a WebSocket
 //! bench     load runs, scenarios and reports       serve  the server side: server, demo/, pb,
 //!                                                    fake, mock/ (serve --mock), relay/ (proxy)
 //! lang      the script language: command (the parser), expect, recording, script (rpcsh run)
@@ -67,3 +68,4 @@ pub mod repl;
 pub mod serve;
 pub mod session;
 pub mod sys;
+pub mod ui;

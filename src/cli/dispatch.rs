@@ -30,6 +30,7 @@ impl Subcommand {
             Subcommand::Serve(_) | Subcommand::Demo(_) => needs(false, true, true),
             Subcommand::Proxy { .. } | Subcommand::Bench { .. } => needs(true, true, true),
             Subcommand::Connect { .. } => needs(true, false, true),
+            Subcommand::Ui { .. } => needs(true, true, true),
             Subcommand::Completions { .. }
             | Subcommand::Man { .. }
             | Subcommand::Grpcurl { .. }
@@ -78,6 +79,15 @@ pub(super) async fn dispatch(
         } => {
             conn.addr = address.or(conn.addr);
             shell(conn.connection(verbose, &config), no_history, record).await
+        }
+        Subcommand::Ui {
+            address,
+            page,
+            mut conn,
+        } => {
+            conn.addr = address.or(conn.addr);
+            let conn = conn.connection(verbose, &config);
+            done(crate::ui::run(conn, page.page.options(&page.listen)).await)
         }
         Subcommand::Run {
             files,

@@ -60,6 +60,19 @@ pub enum Subcommand {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// Explore a server in a browser: its services, a form per method, calls of every style.
+    #[command(
+        after_help = "The page is served from rpcsh itself on loopback; the address printed carries the run's\ntoken. Examples:\n  rpcsh ui localhost:50051\n  rpcsh ui --no-browser prod          # a config alias\n  rpcsh demo --ui"
+    )]
+    Ui {
+        /// The server's address (or --addr, or RPCSH_ADDR).
+        #[arg(value_name = "ADDR")]
+        address: Option<String>,
+        #[command(flatten)]
+        page: UiArgs,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Run scripts of shell commands with expectations: rpcsh run smoke.rpcsh --addr localhost:50051
     #[command(
         after_help = "A script is what you would type in the shell, plus:\n  expect JSON | expect exact JSON | expect [JSON, ...] | expect count N\n  expect error CODE [\"text\"] | expect within 2s JSON (a watch's messages)\n  let NAME = $.path ... ${NAME}, ${env:VAR} | sleep 500ms\nStream calls take one JSON message per line, then `end`. The whole script is checked before\nanything is sent.\n\nExit status: 0 all passed, 1 a failure, 2 a syntax error, 3 cannot connect.\n\nExamples:\n  rpcsh run examples/scripts/route_guide.rpcsh --addr localhost:50051\n  rpcsh run a.rpcsh b.rpcsh --keep-going --junit report.xml\n  echo 'Greeter/SayHello {}' | rpcsh run -"
@@ -324,6 +337,40 @@ pub struct ServeArgs {
     pub mock: crate::serve::mock::MockArgs,
 }
 
+/// Where `rpcsh ui` serves its page.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Page")]
+pub struct UiArgs {
+    /// Address the page is served on; a free loopback port by default.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    #[command(flatten)]
+    pub page: PageFlags,
+}
+
+/// How the page of `rpcsh ui` (and `rpcsh demo --ui`) is opened.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Page")]
+pub struct PageFlags {
+    /// Serve the page on an address that is not loopback (anyone who reaches it can call your
+    /// servers).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Print the page's address only; open no browser.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+impl PageFlags {
+    pub fn options(&self, listen: &str) -> crate::ui::UiOptions {
+        crate::ui::UiOptions {
+            listen: listen.to_string(),
+            allow_remote: self.allow_remote,
+            no_browser: self.no_browser,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Address to listen on; a free loopback port by default.
@@ -332,6 +379,19 @@ pub struct DemoArgs {
     /// Keep no shell history file.
     #[arg(long)]
     pub no_history: bool,
+    /// Open the demo in a browser (`rpcsh ui`) instead of the shell.
+    #[arg(long)]
+    pub ui: bool,
+    /// With --ui: the address the page is served on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        requires = "ui"
+    )]
+    pub ui_listen: String,
+    #[command(flatten)]
+    pub page: PageFlags,
     #[command(flatten)]
     pub demo: DemoServiceArgs,
 }

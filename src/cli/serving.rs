@@ -53,7 +53,7 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let options = args.demo.serve_options(None);
     let (addr, server) = start(&args.listen, config, options, stop).await?;
     println!("listening on {addr}");
-    if std::io::stdin().is_terminal() {
+    if std::io::stdin().is_terminal() && !args.ui {
         let names: Vec<_> = DemoService::ALL.iter().map(|s| s.full_name()).collect();
         println!("demo services: {}", names.join(", "));
         println!("`help` lists the commands; from another terminal: rpcsh connect {addr}");
@@ -63,6 +63,12 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         addr,
         ..Connection::default()
     };
+    if args.ui {
+        let served = crate::ui::run(conn, args.page.options(&args.ui_listen)).await;
+        let _ = stop_tx.send(());
+        server.await.context("server task failed")??;
+        return served.map(|()| 0);
+    }
     let code = crate::repl::run(
         conn,
         crate::repl::ReplOptions {

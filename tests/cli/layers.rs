@@ -16,7 +16,7 @@ const FLOORS: &[&[&str]] = &[
     &["session"],
     &["commands"],
     &["lang"],
-    &["repl", "bench", "serve"],
+    &["repl", "ui", "bench", "serve"],
     &["cli"],
 ];
 

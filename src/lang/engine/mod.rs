@@ -9,7 +9,7 @@ mod record;
 mod stream;
 mod watch;
 
-pub(crate) use output::{Output, Screen};
+pub(crate) use output::{Event, Output, Screen};
 use stream::OpenStream;
 use watch::Watch;
 
@@ -394,6 +394,11 @@ impl Shell {
         match self.run_line(line).await {
             Ok(keep_going) => keep_going,
             Err(e) if e.downcast_ref::<crate::sys::error::CallFailed>().is_some() => {
+                if let Some(failed) = e.downcast_ref::<crate::sys::error::CallFailed>() {
+                    self.out.event(Event::Failed {
+                        code: format!("{:?}", failed.code),
+                    });
+                }
                 self.out.err(&render(&e));
                 self.counts.unchecked_failure = true;
                 true

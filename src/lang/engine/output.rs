@@ -13,9 +13,39 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A front end's display, printed on while it takes input: the terminal above the REPL's prompt.
+/// A front end's display, printed on while it takes input: the terminal above the REPL's prompt,
+/// a page. A front end that shows more than text takes a call's events too; one with a cancel
+/// button of its own says how it interrupts (the REPL's is Ctrl-C).
 pub(crate) trait Screen: Send {
     fn print(&mut self, text: String);
+
+    /// What a call reports, as it happens (its text is printed as well).
+    fn event(&mut self, _event: Event) {}
+
+    /// What interrupts a wait instead of Ctrl-C.
+    fn interrupt(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+}
+
+/// What a call reports to a front end, `tag` naming the watch it comes from (empty for the call
+/// in front).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Event {
+    Headers {
+        tag: String,
+        headers: Vec<(String, String)>,
+    },
+    Message {
+        tag: String,
+        json: serde_json::Value,
+    },
+    Trailers {
+        tag: String,
+        trailers: Vec<(String, String)>,
+    },
+    /// A call failed with this status (its text, with decoded details, is printed).
+    Failed { code: String },
 }
 
 /// Where the shell's output goes: a front end's screen, plain stdout/stderr, or nowhere (the
@@ -32,10 +62,23 @@ impl Output {
     /// it ends the session (`signals`), so this never resolves.
     pub(super) async fn ctrl_c(&self) {
         match self {
-            Output::Screen(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            Output::Screen(screen) => {
+                let interrupt = screen.lock().unwrap().interrupt();
+                match interrupt {
+                    Some(notify) => notify.notified().await,
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
             }
             Output::Plain | Output::Silent => std::future::pending().await,
+        }
+    }
+
+    /// Tells a screen what a call reported.
+    pub(super) fn event(&self, event: Event) {
+        if let Output::Screen(screen) = self {
+            screen.lock().unwrap().event(event);
         }
     }
 
@@ -183,16 +226,32 @@ impl Counting {
     }
 }
 
+impl Counting {
+    /// The watch the call is, by its printed prefix (`[2] ` is "2").
+    fn tag(&self) -> String {
+        let prefix = self.printer.out.prefix.trim();
+        prefix.trim_matches(|c| c == '[' || c == ']').to_string()
+    }
+}
+
 impl Handler for Counting {
     fn on_headers(&mut self, headers: &tonic::metadata::MetadataMap) {
         if let Some(started) = self.started.take() {
             let _ = started.send(());
         }
         self.headers = crate::sys::util::header_pairs(&headers.clone().into_headers());
+        self.printer.out.out.event(Event::Headers {
+            tag: self.tag(),
+            headers: self.headers.clone(),
+        });
     }
 
     fn on_trailers(&mut self, trailers: &tonic::metadata::MetadataMap) {
         self.trailers = crate::sys::util::header_pairs(&trailers.clone().into_headers());
+        self.printer.out.out.event(Event::Trailers {
+            tag: self.tag(),
+            trailers: self.trailers.clone(),
+        });
     }
 
     async fn on_message(&mut self, message: DynamicMessage) -> anyhow::Result<()> {
@@ -216,6 +275,12 @@ impl Handler for Counting {
         };
         if let Ok(json) = json {
             let size = prost::Message::encoded_len(&message);
+            if matches!(self.printer.out.out, Output::Screen(_)) {
+                self.printer.out.out.event(Event::Message {
+                    tag: self.tag(),
+                    json: json.clone(),
+                });
+            }
             self.kept.lock().unwrap().push(json, size);
         }
         self.printer.on_message(message).await

@@ -1,0 +1,357 @@
+// rpcsh ui: the page. Every string a server sends is set as text (textContent, values), never as
+// HTML. Calls go as lines of the shell's language over one WebSocket to an engine of this page.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const MAX_SHOWN = 200; // a long stream keeps its newest messages on the page
+let socket = null;
+let method = null; // {path, client_streaming, server_streaming, input}
+let sentHeaders = []; // the names `header set` gave the engine, unset before the next call
+let streamOpen = false;
+let received = 0;
+let pending = 0; // lines sent that the engine has not answered `done` to
+let calling = false;
+let failed = "";
+
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+async function api(path) {
+  const r = await fetch(path, { credentials: "same-origin" });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+
+// --- the service tree -------------------------------------------------------------------
+
+async function loadTree() {
+  try {
+    const { services } = await api("/api/services");
+    const tree = $("tree");
+    tree.replaceChildren();
+    for (const name of services) {
+      const item = el("li");
+      const box = el("details");
+      box.append(el("summary", {}, name));
+      const list = el("ul", { "aria-label": `Methods of ${name}` });
+      box.append(list);
+      box.addEventListener("toggle", () => box.open && loadMethods(name, list), { once: false });
+      item.append(box);
+      item.dataset.service = name;
+      tree.append(item);
+    }
+  } catch (e) {
+    $("tree-error").textContent = String(e.message || e);
+  }
+}
+
+async function loadMethods(service, list) {
+  if (list.childElementCount) return;
+  try {
+    const { methods } = await api(`/api/methods?service=${encodeURIComponent(service)}`);
+    for (const m of methods) {
+      const item = el("li");
+      const b = el("button", { type: "button", "data-path": m.path }, m.name);
+      b.addEventListener("click", () => pick(m, b));
+      item.append(b);
+      list.append(item);
+    }
+    filterTree();
+  } catch (e) {
+    list.append(el("li", { role: "alert" }, String(e.message || e)));
+  }
+}
+
+// Search opens every service (its methods load as a shell's would) and hides what does not match.
+async function searchTree() {
+  const q = $("search").value.trim().toLowerCase();
+  if (q) {
+    for (const box of $("tree").querySelectorAll("details")) {
+      const list = box.querySelector("ul");
+      await loadMethods(box.querySelector("summary").textContent, list);
+      box.open = true;
+    }
+  }
+  filterTree();
+}
+
+function filterTree() {
+  const q = $("search").value.trim().toLowerCase();
+  for (const item of $("tree").children) {
+    let any = !q || item.dataset.service.toLowerCase().includes(q);
+    for (const b of item.querySelectorAll("button")) {
+      const hit = !q || any || b.dataset.path.toLowerCase().includes(q);
+      b.parentElement.hidden = !hit;
+      any = any || hit;
+    }
+    item.hidden = !any;
+  }
+}
+
+// --- the request form -----------------------------------------------------------------------
+
+async function pick(m, button) {
+  for (const b of $("tree").querySelectorAll("button[aria-current]")) b.removeAttribute("aria-current");
+  button.setAttribute("aria-current", "true");
+  method = m;
+  $("method-title").textContent = m.path;
+  const style = m.client_streaming && m.server_streaming ? "bidi streaming"
+    : m.client_streaming ? "client streaming" : m.server_streaming ? "server streaming" : "unary";
+  $("docs").textContent = "";
+  api(`/api/describe?symbol=${encodeURIComponent(m.path.replace("/", "."))}`)
+    .then((d) => { $("docs").textContent = `${style}\n\n${d.text}`; })
+    .catch((e) => { $("docs").textContent = String(e.message || e); });
+  const form = $("form");
+  form.replaceChildren();
+  await buildFields(form, m.input, 0);
+  $("json").value = "{}";
+  for (const id of ["send", "copy-rpcsh", "copy-grpcurl"]) $(id).disabled = false;
+  syncJson();
+}
+
+async function buildFields(container, typeName, depth) {
+  const { fields } = await api(`/api/message?name=${encodeURIComponent(typeName)}`);
+  for (const f of fields) container.append(await fieldInput(f, depth));
+}
+
+let ids = 0;
+
+async function fieldInput(f, depth) {
+  const wrap = el("div", { class: "field" });
+  wrap.dataset.name = f.name;
+  wrap.dataset.kind = f.input.kind;
+  wrap.dataset.repeated = f.repeated ? "1" : "";
+  const id = `f${ids++}`;
+  const kindText = (f.repeated ? "repeated " : "") + (f.input.type || f.input.kind) + (f.oneof ? ` (oneof ${f.oneof})` : "");
+  if (f.input.kind === "message" && !f.repeated && depth < 4) {
+    const set = el("fieldset");
+    set.dataset.name = f.name;
+    set.dataset.kind = "message";
+    set.append(el("legend", {}, `${f.name} `), el("span", { class: "kind" }, kindText));
+    await buildFields(set, f.input.type, depth + 1);
+    return set;
+  }
+  wrap.append(el("label", { for: id }, f.name));
+  let input;
+  if (f.repeated || f.input.kind === "map" || f.input.kind === "json" || f.input.kind === "message") {
+    input = el("textarea", { id, rows: "2", placeholder: f.input.kind === "map" ? "{\"key\": value}" : "[...] as JSON", spellcheck: "false" });
+    wrap.dataset.kind = "json";
+  } else if (f.input.kind === "bool") {
+    input = el("input", { id, type: "checkbox" });
+  } else if (f.input.kind === "enum") {
+    input = el("select", { id });
+    input.append(el("option", { value: "" }, "(unset)"));
+    for (const v of f.input.values) input.append(el("option", { value: v }, v));
+  } else if (f.input.kind === "bytes") {
+    input = el("input", { id, placeholder: "base64" });
+    const file = el("input", { type: "file", "aria-label": `${f.name} from a file` });
+    file.addEventListener("change", async () => {
+      const data = new Uint8Array(await file.files[0].arrayBuffer());
+      let s = ""; for (const b of data) s += String.fromCharCode(b);
+      input.value = btoa(s); syncJson();
+    });
+    wrap.append(input, file, el("span", { class: "kind" }, kindText));
+    input.addEventListener("input", syncJson);
+    return wrap;
+  } else {
+    const hint = { timestamp: "2024-01-01T00:00:00Z", duration: "1.5s" }[f.input.kind] || "";
+    input = el("input", { id, placeholder: hint });
+  }
+  input.addEventListener("input", syncJson);
+  input.addEventListener("change", syncJson);
+  wrap.append(input, el("span", { class: "kind" }, kindText));
+  return wrap;
+}
+
+// The form's values as the request's JSON: empty inputs are left out.
+function formValue(container) {
+  const out = {};
+  for (const child of container.children) {
+    const name = child.dataset.name;
+    if (!name) continue;
+    if (child.tagName === "FIELDSET") {
+      const v = formValue(child);
+      if (Object.keys(v).length) out[name] = v;
+      continue;
+    }
+    const input = child.querySelector("input:not([type=file]), select, textarea");
+    const kind = child.dataset.kind;
+    if (kind === "bool") { if (input.checked) out[name] = true; continue; }
+    const text = input.value.trim();
+    if (!text) continue;
+    if (kind === "json") { try { out[name] = JSON.parse(text); } catch { out[name] = text; } continue; }
+    if (kind === "number") { const n = Number(text); out[name] = Number.isSafeInteger(n) || !Number.isInteger(n) && !Number.isNaN(n) ? n : text; continue; }
+    out[name] = text;
+  }
+  return out;
+}
+
+// The JSON's values put back into the form (the raw tab's edits).
+function fillForm(container, value) {
+  for (const child of container.children) {
+    const name = child.dataset.name;
+    if (!name) continue;
+    const v = value ? value[name] : undefined;
+    if (child.tagName === "FIELDSET") { fillForm(child, v || {}); continue; }
+    const input = child.querySelector("input:not([type=file]), select, textarea");
+    if (child.dataset.kind === "bool") { input.checked = v === true; continue; }
+    input.value = v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+  }
+}
+
+function syncJson() {
+  $("json").value = JSON.stringify(formValue($("form")), null, 2);
+}
+
+function requestJson() {
+  const text = $("json").value.trim() || "{}";
+  return JSON.stringify(JSON.parse(text));
+}
+
+function showTab(json) {
+  if (json) syncJson(); else { try { fillForm($("form"), JSON.parse($("json").value || "{}")); } catch { /* kept as typed */ } }
+  $("tab-form").setAttribute("aria-selected", String(!json));
+  $("tab-json").setAttribute("aria-selected", String(json));
+  $("panel-form").hidden = json;
+  $("panel-json").hidden = !json;
+}
+
+// --- calls ------------------------------------------------------------------------------------
+
+function send(obj) {
+  if (obj.line !== undefined || obj.end) pending += 1;
+  socket.send(JSON.stringify(obj));
+}
+
+function metadataLines() {
+  const lines = [];
+  for (const h of sentHeaders) lines.push(`header unset ${h}`);
+  sentHeaders = [];
+  for (const raw of $("metadata").value.split("\n")) {
+    const i = raw.indexOf(":");
+    if (i <= 0) continue;
+    const name = raw.slice(0, i).trim().toLowerCase(), value = raw.slice(i + 1).trim();
+    if (!name || !value) continue;
+    lines.push(`header set ${name} ${value}`);
+    sentHeaders.push(name);
+  }
+  const t = $("timeout").value.trim();
+  lines.push(`set timeout ${t || "off"}`);
+  return lines;
+}
+
+function clearResponse() {
+  for (const id of ["headers", "messages", "trailers"]) $(id).replaceChildren();
+  $("log").textContent = ""; $("count").textContent = ""; received = 0;
+  setStatus("", "");
+}
+
+function setStatus(text, cls) { $("status").textContent = text; $("status").className = cls; }
+
+function startCall() {
+  if (!method || !socket) return;
+  let body;
+  try { body = requestJson(); } catch (e) { setStatus(`the request is not JSON: ${e.message}`, "failed"); return; }
+  clearResponse();
+  failed = ""; calling = true;
+  for (const line of metadataLines()) send({ line });
+  setStatus("running…", "");
+  $("cancel").disabled = false;
+  if (method.client_streaming) {
+    send({ line: `call ${method.path}` });
+    streamOpen = true;
+    $("send-message").hidden = false; $("end-stream").hidden = false;
+    send({ line: body });
+  } else {
+    send({ line: `call ${method.path} ${body}` });
+  }
+}
+
+function showPairs(list, pairs) {
+  for (const [k, v] of pairs) list.append(el("li", {}, `${k}: ${v}`));
+}
+
+function onEvent(ev) {
+  switch (ev.kind) {
+    case "ready": $("connection").textContent = "ready"; break;
+    case "text": $("log").textContent += ev.text; break;
+    case "headers": if (!ev.tag) showPairs($("headers"), ev.headers); break;
+    case "trailers": if (!ev.tag) showPairs($("trailers"), ev.trailers); break;
+    case "message": {
+      if (ev.tag) break;
+      received += 1;
+      const list = $("messages");
+      const item = el("li");
+      item.append(el("pre", {}, JSON.stringify(ev.json, null, 2)));
+      list.append(item);
+      while (list.childElementCount > MAX_SHOWN) list.firstChild.remove();
+      $("count").textContent = `(${received}${received > MAX_SHOWN ? `, the last ${MAX_SHOWN} shown` : ""})`;
+      break;
+    }
+    case "failed": failed = ev.code; setStatus(`failed: ${ev.code}`, "failed"); break;
+    case "done":
+      pending = Math.max(0, pending - 1);
+      if (ev.prompt.endsWith(">> ")) { streamOpen = true; break; } // the stream takes more messages
+      if (pending > 0 || !calling) break;
+      if (failed || $("log").textContent.includes("rpcsh: error:")) {
+        setStatus(failed ? `failed: ${failed}` : "failed: see the shell output", "failed");
+      } else {
+        setStatus(`OK: ${received} message(s)`, "ok");
+      }
+      calling = false; streamOpen = false;
+      $("send-message").hidden = true; $("end-stream").hidden = true;
+      $("cancel").disabled = true;
+      break;
+  }
+}
+
+function connect() {
+  socket = new WebSocket(`ws://${location.host}/ws`);
+  socket.addEventListener("message", (m) => onEvent(JSON.parse(m.data)));
+  socket.addEventListener("close", () => { $("connection").textContent = "disconnected: reload the page"; });
+}
+
+// --- copy as ----------------------------------------------------------------------------------
+
+function shellQuote(s) { return `'${s.replace(/'/g, "'\\''")}'`; }
+
+function headerFlags(flag) {
+  return $("metadata").value.split("\n").map((l) => l.trim()).filter((l) => l.includes(":"))
+    .map((l) => ` ${flag} ${shellQuote(l)}`).join("");
+}
+
+function copyAs(tool) {
+  let body;
+  try { body = requestJson(); } catch { body = "{}"; }
+  const addr = $("address").textContent;
+  const t = $("timeout").value.trim();
+  const text = tool === "rpcsh"
+    ? `rpcsh call --addr ${shellQuote(addr)}${headerFlags("-H")}${t ? ` --timeout ${t}` : ""} ${method.path} ${shellQuote(body)}`
+    : `grpcurl -plaintext${headerFlags("-H")}${t ? ` -max-time ${parseFloat(t)}` : ""} -d ${shellQuote(body)} ${shellQuote(addr)} ${method.path}`;
+  $("command").value = text;
+  navigator.clipboard && navigator.clipboard.writeText(text).catch(() => {});
+}
+
+// --- wiring -----------------------------------------------------------------------------------
+
+window.addEventListener("DOMContentLoaded", () => {
+  $("search").addEventListener("input", searchTree);
+  $("tab-form").addEventListener("click", () => showTab(false));
+  $("tab-json").addEventListener("click", () => showTab(true));
+  $("json").addEventListener("change", () => { try { fillForm($("form"), JSON.parse($("json").value)); } catch { /* kept */ } });
+  $("send").addEventListener("click", startCall);
+  $("send-message").addEventListener("click", () => {
+    try { send({ line: requestJson() }); } catch (e) { setStatus(`the message is not JSON: ${e.message}`, "failed"); }
+  });
+  $("end-stream").addEventListener("click", () => send({ end: true }));
+  $("cancel").addEventListener("click", () => send({ cancel: true }));
+  $("copy-rpcsh").addEventListener("click", () => copyAs("rpcsh"));
+  $("copy-grpcurl").addEventListener("click", () => copyAs("grpcurl"));
+  connect();
+  loadTree();
+});
