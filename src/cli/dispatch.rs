@@ -86,8 +86,7 @@ pub(super) async fn dispatch(
             mut conn,
         } => {
             conn.addr = address.or(conn.addr);
-            let conn = conn.connection(verbose, &config);
-            done(crate::ui::run(conn, page.page.options(&page.listen)).await)
+            done(ui(conn, page, verbose, &config).await)
         }
         Subcommand::Run {
             files,
@@ -119,6 +118,21 @@ pub(super) async fn dispatch(
         Subcommand::Grpcurl { args } => Ok(crate::cli::grpcurl::run("rpcsh grpcurl", args).await),
         other => one_shot(other, verbose, config).await,
     }
+}
+
+/// `rpcsh ui`: with no server named (nor in the config file), the page asks for one.
+async fn ui(
+    conn: ConnArgs,
+    page: super::UiArgs,
+    verbose: u8,
+    config: &Arc<Config>,
+) -> anyhow::Result<()> {
+    let ask_address = conn.addr.is_none() && config.address.is_none();
+    let options = crate::ui::UiOptions {
+        ask_address,
+        ..page.page.options(&page.listen)
+    };
+    crate::ui::run(conn.connection(verbose, config), options).await
 }
 
 /// The one-shot commands: a call, a look at the schema, a file made.

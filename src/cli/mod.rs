@@ -367,6 +367,7 @@ impl PageFlags {
             listen: listen.to_string(),
             allow_remote: self.allow_remote,
             no_browser: self.no_browser,
+            ask_address: false,
         }
     }
 }

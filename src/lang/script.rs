@@ -93,6 +93,15 @@ pub struct ScriptedCall {
 /// `${request.a.b}` in a mock's answers: a field of the call's request.
 pub const REQUEST: &str = "request.";
 
+/// A script's statements as the shell takes them, one at a time (a stream's messages each, and
+/// the `end` that closes it), for running it step by step.
+pub fn steps(file: &str, text: &str) -> Result<Vec<String>, ScriptError> {
+    Ok(split(file, text, &mut HashSet::new())?
+        .into_iter()
+        .map(|s| s.text)
+        .collect())
+}
+
 /// The calls of a script, each with the `expect` that follows it (other statements between
 /// are passed over); answers may name the request's fields, `${request.name}`.
 pub fn calls(file: &str, text: &str) -> Result<Vec<ScriptedCall>, ScriptError> {

@@ -16,25 +16,7 @@ pub(super) enum Input {
 
 /// `$XDG_STATE_HOME/rpcsh/history`, or `~/.local/state/rpcsh/history`.
 pub fn history_path() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(state.join("rpcsh").join("history"))
-}
-
-/// The history file, created mode 0600 (it may hold what people typed against production).
-pub(super) fn open_history(path: &PathBuf) -> std::io::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    crate::sys::state::path("history")
 }
 
 /// The prompt of a request's next line while its braces are open.
@@ -63,7 +45,7 @@ pub(super) fn spawn_editor(
             };
         let pending = helper.pending.clone();
         editor.set_helper(Some(helper));
-        let history = history.filter(|p| open_history(p).is_ok());
+        let history = history.filter(|p| crate::sys::state::create_private(p).is_ok());
         if let Some(path) = &history {
             let _ = editor.load_history(path);
         }

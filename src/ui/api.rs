@@ -13,18 +13,24 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The session the page's questions are answered from, opened at the first.
+/// The page's server and the session its questions are answered from, opened at the first
+/// (again when the page switches servers).
 pub(super) struct Api {
-    conn: Connection,
+    conn: std::sync::RwLock<Connection>,
     session: tokio::sync::Mutex<Option<Session>>,
 }
 
 impl Api {
     pub(super) fn new(conn: Connection) -> Api {
         Api {
-            conn,
+            conn: std::sync::RwLock::new(conn),
             session: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The server's connection as it is now.
+    pub(super) fn conn(&self) -> Connection {
+        self.conn.read().unwrap().clone()
     }
 
     /// Runs `ask` on the session (opened if it is not yet); an error is the page's to show.
@@ -34,10 +40,38 @@ impl Api {
     ) -> Result<T, Response> {
         let mut slot = self.session.lock().await;
         if slot.is_none() {
-            *slot = Some(self.conn.open(true).await.map_err(failure)?);
+            *slot = Some(self.conn().open(true).await.map_err(failure)?);
         }
         let session = slot.as_mut().expect("opened above");
         ask(session).await.map_err(failure)
+    }
+
+    /// Switches to `addr` once a session on it opens; the server in use stays otherwise.
+    async fn switch(&self, addr: &str) -> anyhow::Result<()> {
+        let mut conn = self.conn();
+        conn.addr = addr.to_string();
+        let session = conn.open(true).await?;
+        *self.session.lock().await = Some(session);
+        *self.conn.write().unwrap() = conn;
+        Ok(())
+    }
+}
+
+/// `{address}`: the page's server from now on (its engine switches with `connect`).
+pub(super) async fn connect(State(ui): State<Arc<Ui>>, Json(asked): Json<Value>) -> Response {
+    let addr = asked["address"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if addr.is_empty() {
+        return failure(anyhow::anyhow!(
+            "give the server's address, as in localhost:50051"
+        ));
+    }
+    match ui.api.switch(&addr).await {
+        Ok(()) => Json(json!({ "address": addr })).into_response(),
+        Err(e) => failure(e),
     }
 }
 
@@ -187,5 +221,33 @@ fn input(kind: &Kind) -> Value {
         Kind::Bytes => json!({ "kind": "bytes" }),
         // 64-bit integers are strings in proto3 JSON; the form takes digits either way.
         _ => json!({ "kind": "number" }),
+    }
+}
+
+/// A request as the bytes of a gRPC-Web call's body, base64 (`application/grpc-web-text`): what
+/// "copy as curl" sends for a gRPC-Web server. `{method: "Svc/M", json}` in.
+pub(super) async fn encode(State(ui): State<Arc<Ui>>, Json(asked): Json<Value>) -> Response {
+    let method = asked["method"].as_str().unwrap_or_default().to_string();
+    let text = asked["json"].as_str().unwrap_or("{}").to_string();
+    let encoded = ui
+        .api
+        .with(async |s| {
+            let method = s.schema.resolve_method(&method).await?;
+            let options = crate::client::input::ParseOptions::default();
+            let messages = crate::client::input::parse_messages(&text, &method.input(), options)?;
+            let mut body = Vec::new();
+            for m in messages {
+                body.extend_from_slice(&crate::client::wire::codec::envelope(
+                    0,
+                    &prost::Message::encode_to_vec(&m),
+                ));
+            }
+            use base64::Engine;
+            Ok(base64::engine::general_purpose::STANDARD.encode(body))
+        })
+        .await;
+    match encoded {
+        Ok(base64) => Json(json!({ "base64": base64 })).into_response(),
+        Err(r) => r,
     }
 }

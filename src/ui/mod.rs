@@ -6,6 +6,8 @@
 //! `Host` must be the address it listens on (DNS rebinding) and the `Origin` of the WebSocket and
 //! of state-changing requests the page's own (CSRF).
 mod api;
+mod history;
+mod scripts;
 mod socket;
 
 use crate::session::connection::Connection;
@@ -28,15 +30,20 @@ pub struct UiOptions {
     pub allow_remote: bool,
     /// Print the address and open no browser.
     pub no_browser: bool,
+    /// No server was named: the page asks for one first.
+    pub ask_address: bool,
 }
 
 /// What every request of one run shares.
 struct Ui {
-    conn: Connection,
     token: String,
     /// The `Host` values requests may carry: the address listened on, and `localhost:PORT`.
     hosts: Vec<String>,
     api: api::Api,
+    /// The history file (none without a home), written one call at a time.
+    history: Option<std::path::PathBuf>,
+    history_lock: tokio::sync::Mutex<()>,
+    ask_address: bool,
 }
 
 const COOKIE: &str = "rpcsh_ui";
@@ -59,10 +66,12 @@ pub async fn run(conn: Connection, options: UiOptions) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let token = token();
     let ui = Arc::new(Ui {
-        api: api::Api::new(conn.clone()),
-        conn,
+        api: api::Api::new(conn),
         token: token.clone(),
         hosts: vec![bound.to_string(), format!("localhost:{}", bound.port())],
+        ask_address: options.ask_address,
+        history: history::file(),
+        history_lock: tokio::sync::Mutex::new(()),
     });
     let url = format!("http://{bound}/?token={token}");
     println!("ui on {url}");
@@ -95,6 +104,10 @@ fn router(ui: Arc<Ui>) -> Router {
         .route("/api/methods", get(api::methods))
         .route("/api/describe", get(api::describe))
         .route("/api/message", get(api::message))
+        .route("/api/encode", axum::routing::post(api::encode))
+        .route("/api/connect", axum::routing::post(api::connect))
+        .route("/api/history", get(history::list).post(history::add))
+        .route("/api/steps", get(scripts::steps))
         .route("/ws", get(socket::upgrade))
         .layer(axum::middleware::from_fn_with_state(ui.clone(), guard))
         .with_state(ui)
@@ -183,7 +196,16 @@ fn token() -> String {
 }
 
 async fn index(State(ui): State<Arc<Ui>>) -> Response {
-    let page = include_str!("page/index.html").replace("{{address}}", &html_escape(&ui.conn.addr));
+    let conn = ui.api.conn();
+    let protocol = match conn.protocol {
+        Some(crate::client::net::web::Protocol::Connect) => "connect",
+        Some(crate::client::net::web::Protocol::GrpcWeb) => "grpc-web",
+        _ => "grpc",
+    };
+    let page = include_str!("page/index.html")
+        .replace("{{address}}", &html_escape(&conn.addr))
+        .replace("{{protocol}}", protocol)
+        .replace("{{ask}}", if ui.ask_address { "1" } else { "" });
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

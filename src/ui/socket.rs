@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, Notify};
 const FRAME_LIMIT: usize = 16 << 20;
 
 pub(super) async fn upgrade(State(ui): State<Arc<Ui>>, ws: WebSocketUpgrade) -> Response {
-    let conn = ui.conn.clone();
+    let conn = ui.api.conn();
     ws.max_message_size(FRAME_LIMIT)
         .on_upgrade(move |socket| session(socket, conn))
 }

@@ -4,6 +4,7 @@ and the refusals of a page that can call your servers, as raw HTTP from another 
 Screenshots go to target/ui-shots (the README's come from there)."""
 import http.client
 import json
+import os
 import pathlib
 import re
 import shlex
@@ -22,9 +23,13 @@ BERKSHIRE = "Berkshire Valley Management Area Trail, Jefferson, NJ, USA"
 class Ui:
     """A running `rpcsh ui --no-browser ADDR`: `url` as printed (with the token), `host`, `token`."""
 
-    def __init__(self, addr: str):
-        self.proc = subprocess.Popen([RPCSH, "ui", "--no-browser", addr], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+    def __init__(self, addr, *flags: str, state=None, env=None):
+        env = {**os.environ, **(env or {})}
+        if state:
+            env["XDG_STATE_HOME"] = str(state)
+        addr = [addr] if addr else []
+        self.proc = subprocess.Popen([RPCSH, "ui", "--no-browser", *flags, *addr], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         assert line.startswith("ui on http://127.0.0.1:"), (line, self.proc.stderr.read())
         self.url = line.removeprefix("ui on ").strip()
@@ -43,8 +48,8 @@ class Ui:
 
 
 @pytest.fixture
-def ui(server):
-    u = Ui(server.addr)
+def ui(server, tmp_path):
+    u = Ui(server.addr, state=tmp_path / "state")
     yield u
     u.stop()
 
@@ -61,8 +66,12 @@ def browser():
 def open_method(page, ui, service, method):
     page.goto(ui.url)
     expect(page.get_by_role("status", name="Connection")).to_have_text("ready")
+    pick_method(page, service, method)
+
+
+def pick_method(page, service, method):
     page.get_by_role("navigation", name="Services").get_by_text(service, exact=True).click()
-    page.get_by_role("button", name=method, exact=True).click()
+    page.get_by_role("list", name=f"Methods of {service}").get_by_role("button", name=method, exact=True).click()
     expect(page.get_by_role("heading", name=f"{service}/{method}")).to_be_visible()
 
 
@@ -81,6 +90,7 @@ def test_a_method_found_its_form_filled_and_its_answer_shown(ui, browser):
     expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
     expect(page.get_by_role("list", name="Response messages")).to_contain_text(BERKSHIRE)
     expect(page.get_by_role("list", name="Response headers")).to_contain_text("content-type: application/grpc")
+    expect(page.get_by_role("button", name="Copy as curl")).to_be_hidden()  # gRPC over HTTP/2
     shot(page, "get-feature")
     # The raw JSON tab holds what the form says, and what is typed there is sent.
     page.get_by_role("tab", name="Raw JSON").click()
@@ -238,3 +248,183 @@ def test_a_non_loopback_address_needs_allow_remote(server):
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 1
     assert "not a loopback address" in out.stderr and "--allow-remote" in out.stderr
+
+
+def test_history_survives_a_restart_with_secrets_redacted(server, browser, tmp_path):
+    state = tmp_path / "state"
+    first = Ui(server.addr, state=state)
+    page = browser.new_page()
+    open_method(page, first, "Greeter", "SayHello")
+    page.get_by_label("name").fill("again")
+    page.get_by_label("Request metadata").fill("authorization: Bearer s3cret\nx-team: core")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
+    history = page.get_by_role("list", name="History")
+    expect(history.get_by_role("button")).to_have_count(1)
+    first.stop()
+    kept = (state / "rpcsh" / "ui-history.jsonl").read_text()
+    assert "s3cret" not in kept and "authorization: <redacted>" in kept and "x-team: core" in kept
+    assert oct((state / "rpcsh" / "ui-history.jsonl").stat().st_mode & 0o777) == "0o600"
+    second = Ui(server.addr, state=state)
+    try:
+        page = browser.new_page()
+        page.goto(second.url)
+        entry = page.get_by_role("list", name="History").get_by_role("button", name="Greeter/SayHello · OK")
+        entry.click()
+        expect(page.get_by_role("heading", name="Greeter/SayHello")).to_be_visible()
+        expect(page.get_by_label("name")).to_have_value("again")
+        expect(page.get_by_label("Request metadata")).to_have_value("authorization: <redacted>\nx-team: core")
+    finally:
+        second.stop()
+
+
+def test_a_script_runs_step_by_step_and_a_recording_replays(ui, server, browser, tmp_path):
+    script = tmp_path / "steps.rpcsh"
+    script.write_text('Greeter/SayHello {"name": "one"}\nexpect {"message": "hello one"}\n'
+                      'RouteGuide/RecordRoute\n{"latitude": 409146138, "longitude": -746188906}\nend\n')
+    page = browser.new_page()
+    page.goto(ui.url)
+    page.get_by_text("Scripts", exact=True).click()
+    page.get_by_label("Script file").fill(str(script))
+    page.get_by_role("button", name="Open script").click()
+    steps = page.get_by_role("list", name="Script steps").get_by_role("listitem")
+    expect(steps).to_have_count(5)
+    expect(steps.nth(0)).to_have_attribute("aria-current", "step")
+    recorded = tmp_path / "recorded.rpcsh"
+    page.get_by_label("Record to").fill(str(recorded))
+    page.get_by_role("button", name="Start recording").click()
+    page.get_by_role("button", name="Run next step").click()
+    expect(page.get_by_role("list", name="Response messages")).to_contain_text("hello one")
+    for _ in range(4):
+        page.get_by_role("button", name="Run next step").click()
+    expect(page.get_by_role("button", name="Run next step")).to_be_disabled()
+    expect(page.get_by_role("list", name="Response messages")).to_contain_text('"pointCount": 1')
+    assert "expectation failed" not in page.get_by_label("Shell output").text_content()
+    page.get_by_role("button", name="Stop recording").click()
+    expect(page.get_by_label("Shell output")).to_contain_text("recorded")
+    text = recorded.read_text()
+    assert "Greeter/SayHello" in text and "RecordRoute" in text, text
+    out = subprocess.run([RPCSH, "run", str(recorded), "--addr", server.addr], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out
+
+
+def test_a_watch_runs_in_the_background_while_calls_go_on(ui, browser):
+    page = browser.new_page()
+    open_method(page, ui, "rpcsh.testing.v1.Testing", "Generate")
+    page.get_by_label("count").fill("5")
+    page.get_by_label("interval").fill("0.3s")
+    page.get_by_role("button", name="Watch in background").click()
+    watches = page.get_by_role("list", name="Watches")
+    expect(watches).to_contain_text("Testing/Generate")
+    pick_method(page, "Greeter", "SayHello")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
+    expect(watches).to_contain_text("5 messages: Testing/Generate ended after 5 messages")
+    # The watch's messages are its own, not the call's.
+    expect(page.get_by_role("list", name="Response messages").get_by_role("listitem")).to_have_count(1)
+
+
+def test_copy_as_curl_for_a_grpc_web_server(server, browser, tmp_path):
+    u = Ui(server.addr, "--protocol", "grpc-web", state=tmp_path / "state")
+    try:
+        page = browser.new_page()
+        open_method(page, u, "Greeter", "SayHello")
+        page.get_by_label("name").fill("curl")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
+        page.get_by_role("button", name="Copy as curl").click()
+        expect(page.get_by_label("Command")).to_have_value(re.compile("^curl "))
+        command = page.get_by_label("Command").input_value()
+        out = subprocess.run(shlex.split(command), capture_output=True, timeout=30)
+        assert out.returncode == 0, out
+        import base64
+        # grpc-web-text: each frame base64 on its own (the trailers' after the message's).
+        body = b"".join(base64.b64decode(s) for s in re.findall(rb"[A-Za-z0-9+/]+=*", out.stdout))
+        assert b"hello curl" in body and b"grpc-status:0" in body, body
+    finally:
+        u.stop()
+
+
+def test_a_grpcio_server_through_the_form(browser, tmp_path):
+    from interop_server import Mirror
+    mirror = Mirror()
+    u = Ui(mirror.addr, state=tmp_path / "state")
+    try:
+        page = browser.new_page()
+        open_method(page, u, "interop.v1.Mirror", "Reflect")
+        page.get_by_label("i64", exact=True).fill("9007199254740993")
+        page.get_by_label("flag", exact=True).check()
+        page.get_by_label("color", exact=True).select_option("GREEN")
+        page.get_by_label("when", exact=True).fill("2024-05-06T07:08:09Z")
+        page.get_by_label("took", exact=True).fill("1.5s")
+        page.get_by_label("maybeName", exact=True).fill("wrapped")
+        page.get_by_label("counts", exact=True).fill('{"a": 2}')
+        page.get_by_label("colors", exact=True).fill('["RED", "GREEN"]')
+        page.get_by_role("group", name="inner", exact=True).get_by_label("text", exact=True).fill("nested")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
+        answer = json.loads(page.get_by_role("list", name="Response messages").get_by_role("listitem").text_content())
+        assert answer["i64"] == "9007199254740993" and answer["flag"] is True
+        assert answer["color"] == "GREEN" and answer["colors"] == ["RED", "GREEN"]
+        assert answer["when"] == "2024-05-06T07:08:09Z" and answer["took"] == "1.500s"
+        assert answer["maybeName"] == "wrapped" and answer["counts"] == {"a": "2"}
+        assert answer["inner"] == {"text": "nested"}
+        assert mirror.received[-1].i64 == 9007199254740993
+        shot(page, "grpcio-form")
+    finally:
+        u.stop()
+        mirror.stop()
+
+
+def test_without_an_address_the_page_asks_for_one(server, browser, tmp_path):
+    env = {"RPCSH_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path)}
+    env_without_addr = {k: v for k, v in os.environ.items() if k != "RPCSH_ADDR"}
+    u = Ui(None, state=tmp_path / "state", env={**env_without_addr, **env})
+    try:
+        page = browser.new_page()
+        page.goto(u.url)
+        expect(page.get_by_role("alert")).to_contain_text("Give the server's address")
+        expect(page.get_by_role("list", name="Service tree").get_by_role("listitem")).to_have_count(0)
+        # A wrong address is said, and nothing changes.
+        page.get_by_label("Server address").fill("127.0.0.1:1")
+        page.get_by_role("button", name="Connect").click()
+        expect(page.get_by_role("alert")).to_contain_text("rpcsh: error:")
+        page.get_by_label("Server address").fill(server.addr)
+        page.get_by_role("button", name="Connect").click()
+        expect(page.get_by_role("status", name="Connection")).to_have_text("ready")
+        pick_method(page, "Greeter", "SayHello")
+        page.get_by_label("name").fill("asked")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.get_by_role("list", name="Response messages")).to_contain_text("hello asked")
+    finally:
+        u.stop()
+
+
+def test_a_thousand_service_schema_lists_at_once_and_searches_without_loading_it(browser, tmp_path):
+    import sys
+    from conftest import ROOT
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "schema_server.py"), "1000", "40"],
+                            stdout=subprocess.PIPE, text=True)
+    addr = proc.stdout.readline().removeprefix("listening on ").strip()
+    u = Ui(addr, state=tmp_path / "state")
+    try:
+        page = browser.new_page()
+        asked = []
+        page.on("request", lambda r: asked.append(r.url))
+        page.goto(u.url)
+        services = page.get_by_role("list", name="Service tree").get_by_role("listitem")
+        expect(services).to_have_count(1001)  # and grpcio-reflection's service
+        page.get_by_label("Search methods").fill("Svc999")
+        expect(services.filter(visible=True)).to_have_count(1)
+        # The names matched; no service's file was fetched to search them.
+        assert not [a for a in asked if "/api/methods" in a], asked
+        service = page.get_by_role("list", name="Service tree").get_by_role("listitem").filter(visible=True)
+        name = service.text_content().strip()
+        pick_method(page, name, "Call0")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
+    finally:
+        u.stop()
+        proc.kill()
+        proc.wait()

@@ -12,6 +12,9 @@ let received = 0;
 let pending = 0; // lines sent that the engine has not answered `done` to
 let calling = false;
 let failed = "";
+let lastCall = null; // {method, request, metadata} of the call running, for the history
+let steps = [];
+let nextStep = 0;
 
 function el(tag, attrs = {}, text) {
   const e = document.createElement(tag);
@@ -57,6 +60,7 @@ async function loadMethods(service, list) {
     for (const m of methods) {
       const item = el("li");
       const b = el("button", { type: "button", "data-path": m.path }, m.name);
+      b.method = m;
       b.addEventListener("click", () => pick(m, b));
       item.append(b);
       list.append(item);
@@ -68,9 +72,13 @@ async function loadMethods(service, list) {
 }
 
 // Search opens every service (its methods load as a shell's would) and hides what does not match.
+// Past this many services, search matches service names and the methods of services opened:
+// loading every service's file to search a big schema would cost what the shell avoids.
+const SEARCH_LOADS_UP_TO = 100;
+
 async function searchTree() {
   const q = $("search").value.trim().toLowerCase();
-  if (q) {
+  if (q && $("tree").childElementCount <= SEARCH_LOADS_UP_TO) {
     for (const box of $("tree").querySelectorAll("details")) {
       const list = box.querySelector("ul");
       await loadMethods(box.querySelector("summary").textContent, list);
@@ -111,7 +119,24 @@ async function pick(m, button) {
   await buildFields(form, m.input, 0);
   $("json").value = "{}";
   for (const id of ["send", "copy-rpcsh", "copy-grpcurl"]) $(id).disabled = false;
+  $("watch").hidden = !(m.server_streaming && !m.client_streaming);
+  $("copy-curl").hidden = document.body.dataset.protocol === "grpc" || m.client_streaming || m.server_streaming;
   syncJson();
+}
+
+// Opens `path`'s service in the tree and picks the method, as a click would.
+async function pickPath(path) {
+  const service = path.split("/")[0];
+  for (const item of $("tree").children) {
+    if (item.dataset.service !== service) continue;
+    const box = item.querySelector("details");
+    await loadMethods(service, box.querySelector("ul"));
+    box.open = true;
+    const b = box.querySelector(`button[data-path="${CSS.escape(path)}"]`);
+    if (b) await pick(b.method, b);
+    return b;
+  }
+  return null;
 }
 
 async function buildFields(container, typeName, depth) {
@@ -259,6 +284,7 @@ function startCall() {
   try { body = requestJson(); } catch (e) { setStatus(`the request is not JSON: ${e.message}`, "failed"); return; }
   clearResponse();
   failed = ""; calling = true;
+  lastCall = { method: method.path, request: body, metadata: $("metadata").value.split("\n").filter((l) => l.includes(":")) };
   for (const line of metadataLines()) send({ line });
   setStatus("running…", "");
   $("cancel").disabled = false;
@@ -279,11 +305,14 @@ function showPairs(list, pairs) {
 function onEvent(ev) {
   switch (ev.kind) {
     case "ready": $("connection").textContent = "ready"; break;
-    case "text": $("log").textContent += ev.text; break;
+    case "text":
+      $("log").textContent += ev.text;
+      for (const m of ev.text.matchAll(/^\[(\d+)\] (.*)$/gm)) watchNote(m[1], m[2]);
+      break;
     case "headers": if (!ev.tag) showPairs($("headers"), ev.headers); break;
     case "trailers": if (!ev.tag) showPairs($("trailers"), ev.trailers); break;
     case "message": {
-      if (ev.tag) break;
+      if (ev.tag) { watchMessage(ev.tag, ev.json); break; }
       received += 1;
       const list = $("messages");
       const item = el("li");
@@ -303,6 +332,8 @@ function onEvent(ev) {
       } else {
         setStatus(`OK: ${received} message(s)`, "ok");
       }
+      if (method && lastCall) saveHistory(lastCall, $("status").textContent);
+      lastCall = null;
       calling = false; streamOpen = false;
       $("send-message").hidden = true; $("end-stream").hidden = true;
       $("cancel").disabled = true;
@@ -314,6 +345,109 @@ function connect() {
   socket = new WebSocket(`ws://${location.host}/ws`);
   socket.addEventListener("message", (m) => onEvent(JSON.parse(m.data)));
   socket.addEventListener("close", () => { $("connection").textContent = "disconnected: reload the page"; });
+}
+
+
+// --- watches, history, scripts ----------------------------------------------------------------
+
+function watchItem(tag) {
+  let item = $("watches").querySelector(`li[data-tag="${CSS.escape(tag)}"]`);
+  if (item) return item;
+  item = el("li", { "data-tag": tag });
+  const title = el("span", { class: "title" }, `[${tag}]`);
+  const count = el("span", { class: "count" }, " 0 messages");
+  const stop = el("button", { type: "button" }, `Stop watch ${tag}`);
+  stop.addEventListener("click", () => send({ line: `stop ${tag}` }));
+  const last = el("pre", { "aria-label": `Watch ${tag}, its last message` });
+  item.append(title, count, " ", stop, last);
+  item.dataset.count = "0";
+  $("watches").append(item);
+  return item;
+}
+
+function watchMessage(tag, json) {
+  const item = watchItem(tag);
+  item.dataset.count = String(Number(item.dataset.count) + 1);
+  item.querySelector(".count").textContent = ` ${item.dataset.count} messages`;
+  item.querySelector("pre").textContent = JSON.stringify(json);
+}
+
+// The engine's notes on a watch: "[N] watching Svc/M", "[N] ... ended after ...".
+function watchNote(tag, text) {
+  const item = watchItem(tag);
+  if (text.startsWith("watching ")) item.querySelector(".title").textContent = `[${tag}] ${text.slice(9)}`;
+  else if (!text.startsWith("{")) { item.querySelector(".count").textContent = ` ${item.dataset.count} messages: ${text}`; }
+}
+
+function startWatch() {
+  let body;
+  try { body = requestJson(); } catch (e) { setStatus(`the request is not JSON: ${e.message}`, "failed"); return; }
+  for (const line of metadataLines()) send({ line });
+  send({ line: `watch ${method.path} ${body}` });
+}
+
+async function loadHistory() {
+  try {
+    const { entries } = await api("/api/history");
+    const list = $("history");
+    list.replaceChildren();
+    for (const e of entries.slice(0, 50)) {
+      const when = new Date(e.at * 1000).toLocaleTimeString();
+      const b = el("button", { type: "button" }, `${e.method} · ${e.status} · ${when}`);
+      b.addEventListener("click", () => restore(e));
+      const item = el("li");
+      item.append(b);
+      list.append(item);
+    }
+  } catch { /* no history is no history */ }
+}
+
+async function restore(entry) {
+  await pickPath(entry.method);
+  $("metadata").value = entry.metadata.join("\n");
+  $("json").value = entry.request;
+  try { fillForm($("form"), JSON.parse(entry.request)); } catch { /* kept as sent */ }
+}
+
+async function saveHistory(call, status) {
+  await fetch("/api/history", {
+    method: "POST", credentials: "same-origin",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...call, status }),
+  }).catch(() => {});
+  loadHistory();
+}
+
+async function openScript() {
+  $("script-error").textContent = "";
+  try {
+    ({ steps } = await api(`/api/steps?path=${encodeURIComponent($("script-path").value.trim())}`));
+  } catch (e) { $("script-error").textContent = String(e.message || e); steps = []; }
+  nextStep = 0;
+  const list = $("steps");
+  list.replaceChildren(...steps.map((s) => el("li", {}, s)));
+  markStep();
+}
+
+function markStep() {
+  const items = $("steps").children;
+  for (let i = 0; i < items.length; i++) {
+    if (i === nextStep) items[i].setAttribute("aria-current", "step"); else items[i].removeAttribute("aria-current");
+  }
+  $("step-next").disabled = nextStep >= steps.length;
+}
+
+function runStep() {
+  const step = steps[nextStep++];
+  const first = step.trim().split(/\s+/)[0];
+  if (first === "call" || first.includes("/")) { clearResponse(); failed = ""; calling = true; setStatus("running…", ""); }
+  send({ line: step });
+  markStep();
+}
+
+function record(start) {
+  send({ line: start ? `record ${$("record-path").value.trim()}` : "record stop" });
+  $("record-start").disabled = start; $("record-stop").disabled = !start;
 }
 
 // --- copy as ----------------------------------------------------------------------------------
@@ -328,13 +462,65 @@ function headerFlags(flag) {
 function copyAs(tool) {
   let body;
   try { body = requestJson(); } catch { body = "{}"; }
-  const addr = $("address").textContent;
+  const addr = $("server").dataset.current;
   const t = $("timeout").value.trim();
   const text = tool === "rpcsh"
     ? `rpcsh call --addr ${shellQuote(addr)}${headerFlags("-H")}${t ? ` --timeout ${t}` : ""} ${method.path} ${shellQuote(body)}`
     : `grpcurl -plaintext${headerFlags("-H")}${t ? ` -max-time ${parseFloat(t)}` : ""} -d ${shellQuote(body)} ${shellQuote(addr)} ${method.path}`;
+  showCommand(text);
+}
+
+function showCommand(text) {
   $("command").value = text;
   navigator.clipboard && navigator.clipboard.writeText(text).catch(() => {});
+}
+
+function baseUrl() {
+  const addr = $("server").dataset.current;
+  return /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `http://${addr}`;
+}
+
+// Connect: the request as JSON; gRPC-Web: its frame as base64 text (grpc-web-text), which rpcsh
+// encodes from the schema.
+async function copyCurl() {
+  let body;
+  try { body = requestJson(); } catch { body = "{}"; }
+  const url = `${baseUrl()}/${method.path}`;
+  if (document.body.dataset.protocol === "connect") {
+    showCommand(`curl -sS -H 'content-type: application/json'${headerFlags("-H")} --data-binary ${shellQuote(body)} ${shellQuote(url)}`);
+    return;
+  }
+  const r = await fetch("/api/encode", {
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ method: method.path, json: body }),
+  });
+  const encoded = await r.json();
+  if (!r.ok) { showCommand(encoded.error); return; }
+  showCommand(`curl -sS -H 'content-type: application/grpc-web-text' -H 'accept: application/grpc-web-text' -H 'x-grpc-web: 1'${headerFlags("-H")} --data-binary ${shellQuote(encoded.base64)} ${shellQuote(url)}`);
+}
+
+// --- the server ------------------------------------------------------------------------------
+
+async function switchServer(event) {
+  event.preventDefault();
+  const address = $("server").value.trim();
+  $("tree-error").textContent = "";
+  $("connection").textContent = `connecting to ${address}…`;
+  const r = await fetch("/api/connect", {
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ address }),
+  });
+  const answer = await r.json();
+  if (!r.ok) {
+    $("connection").textContent = "not connected";
+    $("tree-error").textContent = answer.error;
+    return;
+  }
+  $("server").dataset.current = answer.address;
+  send({ line: `connect ${answer.address}` });
+  $("connection").textContent = "ready";
+  $("tree").replaceChildren();
+  loadTree();
 }
 
 // --- wiring -----------------------------------------------------------------------------------
@@ -352,6 +538,20 @@ window.addEventListener("DOMContentLoaded", () => {
   $("cancel").addEventListener("click", () => send({ cancel: true }));
   $("copy-rpcsh").addEventListener("click", () => copyAs("rpcsh"));
   $("copy-grpcurl").addEventListener("click", () => copyAs("grpcurl"));
+  $("copy-curl").addEventListener("click", copyCurl);
+  $("watch").addEventListener("click", startWatch);
+  $("script-open").addEventListener("click", openScript);
+  $("step-next").addEventListener("click", runStep);
+  $("record-start").addEventListener("click", () => record(true));
+  $("record-stop").addEventListener("click", () => record(false));
+  $("server-form").addEventListener("submit", switchServer);
   connect();
-  loadTree();
+  if (document.body.dataset.ask) {
+    $("tree-error").textContent = "Give the server's address above, then Connect.";
+    $("server").value = "";
+    $("server").focus();
+  } else {
+    loadTree();
+  }
+  loadHistory();
 });
