@@ -91,11 +91,18 @@ def test_a_method_found_its_form_filled_and_its_answer_shown(ui, browser):
     expect(page.get_by_role("list", name="Response messages")).to_contain_text(BERKSHIRE)
     expect(page.get_by_role("list", name="Response headers")).to_contain_text("content-type: application/grpc")
     expect(page.get_by_role("button", name="Copy as curl")).to_be_hidden()  # gRPC over HTTP/2
+    expect(page.get_by_label("Call time")).to_have_text(re.compile(r"^took \d+ ms$"))
     shot(page, "get-feature")
     # The raw JSON tab holds what the form says, and what is typed there is sent.
     page.get_by_role("tab", name="Raw JSON").click()
     assert json.loads(page.get_by_label("Request JSON").input_value()) == {
         "latitude": 409146138, "longitude": -746188906}
+    # Completion of field names as a key is typed.
+    page.get_by_label("Request JSON").fill('{"lat')
+    suggestions = page.get_by_role("listbox", name="Suggestions")
+    expect(suggestions.get_by_role("option")).to_have_text(["latitude"])
+    suggestions.get_by_role("option", name="latitude").click()
+    expect(page.get_by_label("Request JSON")).to_have_value('{"latitude"')
     page.get_by_label("Request JSON").fill('{"latitude": 0, "longitude": 0}')
     page.get_by_role("tab", name="Form").click()
     expect(page.get_by_label("latitude")).to_have_value("0")
@@ -360,7 +367,10 @@ def test_a_grpcio_server_through_the_form(browser, tmp_path):
         page.get_by_label("took", exact=True).fill("1.5s")
         page.get_by_label("maybeName", exact=True).fill("wrapped")
         page.get_by_label("counts", exact=True).fill('{"a": 2}')
-        page.get_by_label("colors", exact=True).fill('["RED", "GREEN"]')
+        page.get_by_role("button", name="Add colors").click()
+        page.get_by_role("button", name="Add colors").click()
+        page.get_by_label("colors 1", exact=True).select_option("RED")
+        page.get_by_label("colors 2", exact=True).select_option("GREEN")
         page.get_by_role("group", name="inner", exact=True).get_by_label("text", exact=True).fill("nested")
         page.get_by_role("button", name="Send", exact=True).click()
         expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
@@ -371,6 +381,23 @@ def test_a_grpcio_server_through_the_form(browser, tmp_path):
         assert answer["maybeName"] == "wrapped" and answer["counts"] == {"a": "2"}
         assert answer["inner"] == {"text": "nested"}
         assert mirror.received[-1].i64 == 9007199254740993
+        # The raw JSON tab and back: the list is rebuilt from the JSON.
+        page.get_by_role("tab", name="Raw JSON").click()
+        sent = json.loads(page.get_by_label("Request JSON").input_value())
+        assert sent["colors"] == ["RED", "GREEN"] and sent["i64"] == "9007199254740993"
+        # Completion of a nested message's fields and of an enum's values.
+        page.get_by_label("Request JSON").fill('{"inner": {"num')
+        options = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
+        expect(options).to_have_text(["numbers"])
+        page.get_by_label("Request JSON").fill('{"color": "G')
+        expect(options).to_have_text(["GREEN"])
+        options.first.click()
+        expect(page.get_by_label("Request JSON")).to_have_value('{"color": "GREEN"')
+        sent["colors"] = ["GREEN"]
+        page.get_by_label("Request JSON").fill(json.dumps(sent))
+        page.get_by_role("tab", name="Form").click()
+        expect(page.get_by_label("colors 1", exact=True)).to_have_value("GREEN")
+        expect(page.get_by_label("colors 2", exact=True)).to_have_count(0)
         shot(page, "grpcio-form")
     finally:
         u.stop()

@@ -12,6 +12,7 @@ let received = 0;
 let pending = 0; // lines sent that the engine has not answered `done` to
 let calling = false;
 let failed = "";
+let started = 0;
 let lastCall = null; // {method, request, metadata} of the call running, for the history
 let steps = [];
 let nextStep = 0;
@@ -163,6 +164,9 @@ async function fieldInput(f, depth) {
   }
   wrap.append(el("label", { for: id }, f.name));
   let input;
+  if (f.repeated && !["map", "json", "message"].includes(f.input.kind)) {
+    return repeatedInput(f, kindText);
+  }
   if (f.repeated || f.input.kind === "map" || f.input.kind === "json" || f.input.kind === "message") {
     input = el("textarea", { id, rows: "2", placeholder: f.input.kind === "map" ? "{\"key\": value}" : "[...] as JSON", spellcheck: "false" });
     wrap.dataset.kind = "json";
@@ -193,6 +197,48 @@ async function fieldInput(f, depth) {
   return wrap;
 }
 
+// A repeated scalar or enum: a list of its items, each added and removed by a button.
+function repeatedInput(f, kindText) {
+  const wrap = el("div", { class: "field" });
+  wrap.dataset.name = f.name;
+  wrap.dataset.kind = "list";
+  wrap.dataset.item = f.input.kind;
+  const labelId = `f${ids++}`;
+  const list = el("ol", { "aria-labelledby": labelId });
+  const add = el("button", { type: "button" }, `Add ${f.name}`);
+  add.addEventListener("click", () => { list.append(listItem(f, list)); syncJson(); });
+  wrap.append(el("span", { id: labelId }, f.name), list, add, el("span", { class: "kind" }, kindText));
+  wrap.field = f;
+  return wrap;
+}
+
+function listItem(f, list, value) {
+  const item = el("li");
+  const n = list.childElementCount + 1;
+  let input;
+  if (f.input.kind === "enum") {
+    input = el("select", { "aria-label": `${f.name} ${n}` });
+    for (const v of f.input.values) input.append(el("option", { value: v }, v));
+  } else {
+    input = el("input", { "aria-label": `${f.name} ${n}` });
+  }
+  if (value !== undefined) input.value = String(value);
+  input.addEventListener("input", syncJson);
+  input.addEventListener("change", syncJson);
+  const remove = el("button", { type: "button" }, `Remove ${f.name} ${n}`);
+  remove.addEventListener("click", () => { item.remove(); syncJson(); });
+  item.append(input, remove);
+  return item;
+}
+
+// A typed value as proto3 JSON has it: numbers as numbers while exact, else as text.
+function scalar(kind, text) {
+  if (kind === "bool") return text === "true";
+  if (kind !== "number") return text;
+  const n = Number(text);
+  return Number.isSafeInteger(n) || (!Number.isInteger(n) && !Number.isNaN(n)) ? n : text;
+}
+
 // The form's values as the request's JSON: empty inputs are left out.
 function formValue(container) {
   const out = {};
@@ -204,14 +250,18 @@ function formValue(container) {
       if (Object.keys(v).length) out[name] = v;
       continue;
     }
-    const input = child.querySelector("input:not([type=file]), select, textarea");
     const kind = child.dataset.kind;
+    if (kind === "list") {
+      const items = [...child.querySelectorAll("li input, li select")].map((i) => i.value.trim()).filter((v) => v !== "");
+      if (items.length) out[name] = items.map((v) => scalar(child.dataset.item, v));
+      continue;
+    }
+    const input = child.querySelector("input:not([type=file]), select, textarea");
     if (kind === "bool") { if (input.checked) out[name] = true; continue; }
     const text = input.value.trim();
     if (!text) continue;
     if (kind === "json") { try { out[name] = JSON.parse(text); } catch { out[name] = text; } continue; }
-    if (kind === "number") { const n = Number(text); out[name] = Number.isSafeInteger(n) || !Number.isInteger(n) && !Number.isNaN(n) ? n : text; continue; }
-    out[name] = text;
+    out[name] = scalar(kind, text);
   }
   return out;
 }
@@ -223,6 +273,12 @@ function fillForm(container, value) {
     if (!name) continue;
     const v = value ? value[name] : undefined;
     if (child.tagName === "FIELDSET") { fillForm(child, v || {}); continue; }
+    if (child.dataset.kind === "list") {
+      const list = child.querySelector("ol");
+      list.replaceChildren();
+      for (const item of Array.isArray(v) ? v : []) list.append(listItem(child.field, list, item));
+      continue;
+    }
     const input = child.querySelector("input:not([type=file]), select, textarea");
     if (child.dataset.kind === "bool") { input.checked = v === true; continue; }
     input.value = v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
@@ -272,7 +328,7 @@ function metadataLines() {
 
 function clearResponse() {
   for (const id of ["headers", "messages", "trailers"]) $(id).replaceChildren();
-  $("log").textContent = ""; $("count").textContent = ""; received = 0;
+  $("log").textContent = ""; $("count").textContent = ""; $("timing").textContent = ""; received = 0;
   setStatus("", "");
 }
 
@@ -283,7 +339,7 @@ function startCall() {
   let body;
   try { body = requestJson(); } catch (e) { setStatus(`the request is not JSON: ${e.message}`, "failed"); return; }
   clearResponse();
-  failed = ""; calling = true;
+  failed = ""; calling = true; started = performance.now();
   lastCall = { method: method.path, request: body, metadata: $("metadata").value.split("\n").filter((l) => l.includes(":")) };
   for (const line of metadataLines()) send({ line });
   setStatus("running…", "");
@@ -332,6 +388,8 @@ function onEvent(ev) {
       } else {
         setStatus(`OK: ${received} message(s)`, "ok");
       }
+      $("timing").textContent = started ? `took ${Math.round(performance.now() - started)} ms` : "";
+      started = 0;
       if (method && lastCall) saveHistory(lastCall, $("status").textContent);
       lastCall = null;
       calling = false; streamOpen = false;
@@ -499,6 +557,83 @@ async function copyCurl() {
   showCommand(`curl -sS -H 'content-type: application/grpc-web-text' -H 'accept: application/grpc-web-text' -H 'x-grpc-web: 1'${headerFlags("-H")} --data-binary ${shellQuote(encoded.base64)} ${shellQuote(url)}`);
 }
 
+
+// --- completion in the raw JSON tab ----------------------------------------------------------
+
+const schemas = new Map(); // message type -> its fields, as /api/message gives them
+
+async function fieldsOf(type) {
+  if (!schemas.has(type)) schemas.set(type, (await api(`/api/message?name=${encodeURIComponent(type)}`)).fields);
+  return schemas.get(type);
+}
+
+// Where the caret is in the JSON: the object keys leading to it, and whether it is in a key
+// being typed (`{"la|`) or in a string value (`"color": "GR|`), with what is typed so far.
+function caretPlace(text) {
+  const path = [];
+  let key = null, inString = false, start = 0, isKey = false, lastKey = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") { i++; continue; }
+      if (c === '"') { inString = false; if (isKey) lastKey = text.slice(start, i); }
+      continue;
+    }
+    if (c === '"') {
+      inString = true; start = i + 1;
+      const before = text.slice(0, i).trimEnd();
+      isKey = before.endsWith("{") || before.endsWith(",");
+    } else if (c === "{") { path.push(key); key = null; }
+    else if (c === "}") { path.pop(); }
+    else if (c === ":") { key = lastKey; }
+    else if (c === "[") { path.push(key); key = null; }
+    else if (c === "]") { path.pop(); }
+  }
+  if (!inString) return null;
+  return { path: path.slice(1).concat(isKey ? [] : []), typed: text.slice(start), isKey, key: lastKey, valueKey: key };
+}
+
+async function suggest() {
+  const box = $("suggestions");
+  box.replaceChildren();
+  if (!method) return;
+  const area = $("json");
+  const place = caretPlace(area.value.slice(0, area.selectionStart));
+  if (!place) return;
+  let type = method.input;
+  try {
+    for (const name of place.path) {
+      if (name === null) continue;
+      const f = (await fieldsOf(type)).find((x) => x.name === name);
+      if (!f || f.input.kind !== "message") return;
+      type = f.input.type;
+    }
+    const fields = await fieldsOf(type);
+    let options = [];
+    if (place.isKey) options = fields.map((f) => f.name);
+    else {
+      const f = fields.find((x) => x.name === place.valueKey);
+      if (f && f.input.kind === "enum") options = f.input.values;
+    }
+    const typed = place.typed.toLowerCase();
+    for (const o of options.filter((o) => o.toLowerCase().startsWith(typed) && o !== place.typed)) {
+      const option = el("li", { role: "option", tabindex: "-1" }, o);
+      option.addEventListener("click", () => complete(o, place.typed.length));
+      box.append(option);
+    }
+  } catch { /* no suggestions */ }
+}
+
+function complete(word, typedLength) {
+  const area = $("json");
+  const at = area.selectionStart;
+  const rest = word.slice(typedLength);
+  area.value = area.value.slice(0, at) + rest + '"' + area.value.slice(at).replace(/^"/, "");
+  area.selectionStart = area.selectionEnd = at + rest.length + 1;
+  area.focus();
+  $("suggestions").replaceChildren();
+}
+
 // --- the server ------------------------------------------------------------------------------
 
 async function switchServer(event) {
@@ -529,6 +664,7 @@ window.addEventListener("DOMContentLoaded", () => {
   $("search").addEventListener("input", searchTree);
   $("tab-form").addEventListener("click", () => showTab(false));
   $("tab-json").addEventListener("click", () => showTab(true));
+  $("json").addEventListener("input", suggest);
   $("json").addEventListener("change", () => { try { fillForm($("form"), JSON.parse($("json").value)); } catch { /* kept */ } });
   $("send").addEventListener("click", startCall);
   $("send-message").addEventListener("click", () => {
