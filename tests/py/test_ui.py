@@ -455,3 +455,24 @@ def test_a_thousand_service_schema_lists_at_once_and_searches_without_loading_it
         u.stop()
         proc.kill()
         proc.wait()
+
+
+def test_demo_ui_opens_the_page_on_the_demo_services(browser, tmp_path):
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen([RPCSH, "demo", "--ui", "--no-browser", "--task-interval", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("listening on 127.0.0.1:"), lines
+        assert lines[1].startswith("ui on http://127.0.0.1:"), lines
+        url = lines[1].removeprefix("ui on ").strip()
+        page = browser.new_page()
+        page.goto(url)
+        expect(page.get_by_label("Server address")).to_have_value(lines[0].removeprefix("listening on ").strip())
+        pick_method(page, "compute.Compute", "SayHello")
+        page.get_by_label("helloworld").fill("hi")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.get_by_role("status", name="Call status")).to_have_text("OK: 1 message(s)")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
