@@ -80,12 +80,12 @@ pub async fn run(conn: Connection, options: UiOptions) -> anyhow::Result<()> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let app = router(ui);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = crate::sys::signals::interrupted(true).await;
-        })
-        .await?;
+    // Not a graceful shutdown: an open page's WebSocket would hold it for ever. Its engine's
+    // calls end with the process, as the shell's do.
+    tokio::select! {
+        served = axum::serve(listener, router(ui)) => served?,
+        _ = crate::sys::signals::interrupted(true) => {}
+    }
     Ok(())
 }
 

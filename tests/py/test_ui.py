@@ -476,3 +476,16 @@ def test_demo_ui_opens_the_page_on_the_demo_services(browser, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_signal_ends_it_with_a_page_open(server, browser, tmp_path):
+    u = Ui(server.addr, state=tmp_path / "state")
+    page = browser.new_page()
+    open_method(page, u, "rpcsh.testing.v1.Testing", "Generate")
+    page.get_by_label("count").fill("1000")
+    page.get_by_label("interval").fill("0.5s")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("list", name="Response messages").get_by_role("listitem")).to_have_count(1)
+    u.proc.terminate()
+    assert u.proc.wait(timeout=10) == 0
+    expect(page.get_by_role("status", name="Connection")).to_have_text("disconnected: reload the page")
