@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 
@@ -23,15 +24,47 @@ pub(super) async fn upgrade(State(ui): State<Arc<Ui>>, ws: WebSocketUpgrade) -> 
         .on_upgrade(move |socket| session(socket, conn))
 }
 
+/// Events queued for a page at most: a stream faster than the page (or its network) waits for
+/// it rather than grow rpcsh's memory.
+const QUEUED: usize = 4096;
+
 /// The page as the engine's screen.
 struct Page {
-    events: mpsc::UnboundedSender<Value>,
+    events: mpsc::Sender<Value>,
+    /// Events dropped since the page was last told.
+    dropped: Arc<AtomicUsize>,
     interrupt: Arc<Notify>,
+}
+
+/// How long a call waits for a page that does not take its events before they are dropped.
+const STALL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Page {
+    /// Queues `event`; with the queue full the call waits for the page (and gRPC's flow control
+    /// slows the server down) rather than grow, unless the page stalls: then it is dropped and
+    /// counted.
+    fn send(&mut self, event: Value) {
+        use tokio::sync::mpsc::error::TrySendError;
+        let Err(TrySendError::Full(event)) = self.events.try_send(event) else {
+            return;
+        };
+        let runtime = tokio::runtime::Handle::current();
+        let sent = match runtime.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| {
+                runtime.block_on(tokio::time::timeout(STALL, self.events.send(event)))
+            })
+            .is_ok_and(|r| r.is_ok()),
+            _ => false,
+        };
+        if !sent {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Screen for Page {
     fn print(&mut self, text: String) {
-        let _ = self.events.send(json!({ "kind": "text", "text": text }));
+        self.send(json!({ "kind": "text", "text": text }));
     }
 
     fn event(&mut self, event: Event) {
@@ -45,7 +78,7 @@ impl Screen for Page {
             }
             Event::Failed { code } => json!({ "kind": "failed", "code": code }),
         };
-        let _ = self.events.send(event);
+        self.send(event);
     }
 
     fn interrupt(&self) -> Option<Arc<Notify>> {
@@ -61,7 +94,7 @@ enum Input {
 
 async fn session(socket: WebSocket, conn: Connection) {
     let (mut sink, mut stream) = socket.split();
-    let (events, mut outgoing) = mpsc::unbounded_channel::<Value>();
+    let (events, mut outgoing) = mpsc::channel::<Value>(QUEUED);
     let interrupt = Arc::new(Notify::new());
     let writer = tokio::spawn(async move {
         while let Some(event) = outgoing.recv().await {
@@ -74,7 +107,8 @@ async fn session(socket: WebSocket, conn: Connection) {
             }
         }
     });
-    let (inputs, mut lines) = mpsc::unbounded_channel::<Input>();
+    // Lines wait their turn here; a page that sends faster than they run is read no further.
+    let (inputs, mut lines) = mpsc::channel::<Input>(256);
     let cancel = interrupt.clone();
     let reader = tokio::spawn(async move {
         while let Some(Ok(frame)) = stream.next().await {
@@ -90,14 +124,16 @@ async fn session(socket: WebSocket, conn: Connection) {
             if asked["cancel"] == true {
                 cancel.notify_waiters();
             } else if asked["end"] == true {
-                let _ = inputs.send(Input::End);
+                let _ = inputs.send(Input::End).await;
             } else if let Some(line) = asked["line"].as_str() {
-                let _ = inputs.send(Input::Line(line.to_string()));
+                let _ = inputs.send(Input::Line(line.to_string())).await;
             }
         }
     });
+    let dropped = Arc::new(AtomicUsize::new(0));
     let page: Box<dyn Screen> = Box::new(Page {
         events: events.clone(),
+        dropped: dropped.clone(),
         interrupt,
     });
     let style = Style {
@@ -108,7 +144,9 @@ async fn session(socket: WebSocket, conn: Connection) {
     };
     let output = Output::Screen(Arc::new(Mutex::new(page)));
     let mut shell = Shell::new(conn, output, style, Shared::default());
-    let _ = events.send(json!({ "kind": "ready", "prompt": shell.prompt() }));
+    let _ = events
+        .send(json!({ "kind": "ready", "prompt": shell.prompt() }))
+        .await;
     while let Some(input) = lines.recv().await {
         match input {
             Input::Line(line) => {
@@ -120,7 +158,10 @@ async fn session(socket: WebSocket, conn: Connection) {
                 shell.end_of_input().await;
             }
         }
-        let _ = events.send(json!({ "kind": "done", "prompt": shell.prompt() }));
+        // Waited for: the page must learn that the line is done, and what it missed.
+        let missed = dropped.swap(0, Ordering::Relaxed);
+        let done = json!({ "kind": "done", "prompt": shell.prompt(), "dropped": missed });
+        let _ = events.send(done).await;
     }
     shell.end(true).await;
     reader.abort();

@@ -489,3 +489,21 @@ def test_a_signal_ends_it_with_a_page_open(server, browser, tmp_path):
     u.proc.terminate()
     assert u.proc.wait(timeout=10) == 0
     expect(page.get_by_role("status", name="Connection")).to_have_text("disconnected: reload the page")
+
+
+def test_a_long_fast_stream_keeps_the_page_bounded(ui, browser):
+    page = browser.new_page()
+    open_method(page, ui, "rpcsh.testing.v1.Testing", "Generate")
+    page.get_by_label("count").fill("20000")
+    page.get_by_role("button", name="Send", exact=True).click()
+    status = page.get_by_role("status", name="Call status")
+    expect(status).to_have_text(re.compile(r"^OK: \d+ message\(s\)"), timeout=60000)
+    shown = page.get_by_role("list", name="Response messages").get_by_role("listitem")
+    assert shown.count() == 200
+    # What the page could not keep up with is said, never silently lost; else all 20,000 came.
+    text = status.text_content()
+    got = int(re.search(r"OK: (\d+)", text).group(1))
+    assert got == 20000 or re.search(r", \d+ events not shown", text), text
+    # The page still answers.
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("status", name="Call status")).to_have_text(re.compile(r"^OK: "), timeout=60000)

@@ -328,8 +328,24 @@ function metadataLines() {
 
 function clearResponse() {
   for (const id of ["headers", "messages", "trailers"]) $(id).replaceChildren();
-  $("log").textContent = ""; $("count").textContent = ""; $("timing").textContent = ""; received = 0;
+  $("log").replaceChildren(); $("count").textContent = ""; $("timing").textContent = ""; received = 0;
   setStatus("", "");
+}
+
+// The shell's output, its newest 500 pieces of at most 64 KiB: a long stream's text never grows
+// the page without end (a piece is one print, appended as a node: no copy of what is there).
+const LOG_PIECES = 500;
+let errorSaid = false;
+let missed = 0; // events rpcsh could not queue for the page during the call
+
+const PIECE_KEPT = 65536; // of one print, its end
+
+function appendLog(text) {
+  const log = $("log");
+  if (text.includes("rpcsh: error:")) errorSaid = true;
+  if (text.length > PIECE_KEPT) text = `…${text.slice(-PIECE_KEPT)}`;
+  log.append(document.createTextNode(text));
+  while (log.childNodes.length > LOG_PIECES) log.firstChild.remove();
 }
 
 function setStatus(text, cls) { $("status").textContent = text; $("status").className = cls; }
@@ -339,7 +355,7 @@ function startCall() {
   let body;
   try { body = requestJson(); } catch (e) { setStatus(`the request is not JSON: ${e.message}`, "failed"); return; }
   clearResponse();
-  failed = ""; calling = true; started = performance.now();
+  failed = ""; errorSaid = false; missed = 0; calling = true; started = performance.now();
   lastCall = { method: method.path, request: body, metadata: $("metadata").value.split("\n").filter((l) => l.includes(":")) };
   for (const line of metadataLines()) send({ line });
   setStatus("running…", "");
@@ -362,7 +378,7 @@ function onEvent(ev) {
   switch (ev.kind) {
     case "ready": $("connection").textContent = "ready"; break;
     case "text":
-      $("log").textContent += ev.text;
+      appendLog(ev.text);
       for (const m of ev.text.matchAll(/^\[(\d+)\] (.*)$/gm)) watchNote(m[1], m[2]);
       break;
     case "headers": if (!ev.tag) showPairs($("headers"), ev.headers); break;
@@ -381,12 +397,13 @@ function onEvent(ev) {
     case "failed": failed = ev.code; setStatus(`failed: ${ev.code}`, "failed"); break;
     case "done":
       pending = Math.max(0, pending - 1);
+      missed += ev.dropped || 0;
       if (ev.prompt.endsWith(">> ")) { streamOpen = true; break; } // the stream takes more messages
       if (pending > 0 || !calling) break;
-      if (failed || $("log").textContent.includes("rpcsh: error:")) {
+      if (failed || errorSaid) {
         setStatus(failed ? `failed: ${failed}` : "failed: see the shell output", "failed");
       } else {
-        setStatus(`OK: ${received} message(s)`, "ok");
+        setStatus(`OK: ${received} message(s)${missed ? `, ${missed} events not shown (the page was slower than the call)` : ""}`, "ok");
       }
       $("timing").textContent = started ? `took ${Math.round(performance.now() - started)} ms` : "";
       started = 0;
@@ -498,7 +515,7 @@ function markStep() {
 function runStep() {
   const step = steps[nextStep++];
   const first = step.trim().split(/\s+/)[0];
-  if (first === "call" || first.includes("/")) { clearResponse(); failed = ""; calling = true; setStatus("running…", ""); }
+  if (first === "call" || first.includes("/")) { clearResponse(); failed = ""; errorSaid = false; calling = true; setStatus("running…", ""); }
   send({ line: step });
   markStep();
 }
