@@ -69,7 +69,7 @@ pub struct BenchOptions {
     /// Deadline of each call.
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Write the report as json or csv instead of text.
+    /// Write the report as json, csv or prometheus (text exposition) instead of text.
     #[arg(long, value_enum)]
     pub output: Option<ReportFormat>,
 }
@@ -124,6 +124,8 @@ pub struct HeldArgs {
 pub enum ReportFormat {
     Json,
     Csv,
+    /// Prometheus's text exposition format.
+    Prometheus,
 }
 
 /// `rpcsh bench`: METHOD [DATA], `merge REPORT...` or `--script FILE`. `args` are the

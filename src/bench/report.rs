@@ -1,6 +1,8 @@
 //! The report of `rpcsh bench`: throughput, latency percentiles and a histogram of the merged
-//! tallies, as text, JSON or CSV; and `rpcsh bench merge`, which reads JSON reports back (each
-//! carries its latency HdrHistogram, serialized) and reports their union exactly.
+//! tallies, as text, JSON, CSV or Prometheus's text format; and `rpcsh bench merge`, which reads
+//! JSON reports back (each carries its latency HdrHistogram, serialized) and reports their union
+//! exactly.
+mod prometheus;
 use super::schedule::Stage;
 use super::tally::{StageTally, StepTally, Tally};
 use super::ReportFormat;
@@ -163,6 +165,7 @@ impl Report {
                 writeln!(out, "{}", serde_json::to_string_pretty(&self.json(tally))?)?
             }
             Some(ReportFormat::Csv) => write!(out, "{}", self.csv(tally))?,
+            Some(ReportFormat::Prometheus) => write!(out, "{}", self.prometheus(tally))?,
         }
         Ok(())
     }
