@@ -69,7 +69,7 @@ pub struct BenchOptions {
     /// Deadline of each call.
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Write the report as json, csv or prometheus (text exposition) instead of text.
+    /// Write the report as json, csv, prometheus or influx-summary instead of text.
     #[arg(long, value_enum)]
     pub output: Option<ReportFormat>,
 }
@@ -126,6 +126,8 @@ pub enum ReportFormat {
     Csv,
     /// Prometheus's text exposition format.
     Prometheus,
+    /// InfluxDB line protocol: the run's figures and its statuses (ghz's name).
+    InfluxSummary,
 }
 
 /// `rpcsh bench`: METHOD [DATA], `merge REPORT...` or `--script FILE`. `args` are the

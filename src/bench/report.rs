@@ -1,7 +1,8 @@
 //! The report of `rpcsh bench`: throughput, latency percentiles and a histogram of the merged
-//! tallies, as text, JSON, CSV or Prometheus's text format; and `rpcsh bench merge`, which reads
-//! JSON reports back (each carries its latency HdrHistogram, serialized) and reports their union
-//! exactly.
+//! tallies, as text, JSON, CSV, Prometheus's text format or InfluxDB line protocol; and `rpcsh
+//! bench merge`, which reads JSON reports back (each carries its latency HdrHistogram,
+//! serialized) and reports their union exactly.
+mod influx;
 mod prometheus;
 use super::schedule::Stage;
 use super::tally::{StageTally, StepTally, Tally};
@@ -166,6 +167,7 @@ impl Report {
             }
             Some(ReportFormat::Csv) => write!(out, "{}", self.csv(tally))?,
             Some(ReportFormat::Prometheus) => write!(out, "{}", self.prometheus(tally))?,
+            Some(ReportFormat::InfluxSummary) => write!(out, "{}", self.influx(tally))?,
         }
         Ok(())
     }

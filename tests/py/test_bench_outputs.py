@@ -1,6 +1,6 @@
 """`rpcsh bench --output prometheus` (and `bench merge --output prometheus`), read by Prometheus's
 own Python client's parser of the text exposition format: every family typed, the values equal
-to the JSON report's."""
+to the JSON report's; and `--output influx-summary` read by a line protocol parser."""
 import json
 
 from conftest import rpcsh
@@ -51,3 +51,25 @@ def test_merged_reports_in_prometheus_text_format(serve, tmp_path):
     assert got["rpcsh_bench_calls"].samples[0].value == 250 == merged["count"]
     median = [s for s in got["rpcsh_bench_latency_seconds"].samples if s.labels.get("quantile") == "0.5"]
     assert abs(median[0].value * 1000 - merged["percentiles_ms"]["p50"]) < 1e-6
+
+
+def test_a_report_in_influxdb_line_protocol(serve):
+    from line_protocol_parser import parse_line
+    server = serve("--task-interval", "0")
+    report = json.loads(rpcsh("bench", "-a", server.addr, "Greeter/SayHello", '{"name": "i"}',
+                              "-n", "60", "--output", "json").stdout)
+    out = rpcsh("bench", "-a", server.addr, "Greeter/SayHello", '{"name": "i"}', "-n", "60",
+                "--output", "influx-summary").stdout
+    run, status = [parse_line(line.encode()) for line in out.splitlines()]
+    assert run["measurement"] == "rpcsh_bench" and run["tags"] == {"method": "/Greeter/SayHello"}
+    fields = run["fields"]
+    assert fields["count"] == 60 and fields["errors"] == 0
+    assert 0 < fields["fastest"] <= fields["p50"] <= fields["p99"] <= fields["slowest"]
+    assert fields["total"] > fields["slowest"]
+    assert set(fields) >= {"average", "rps", "p10", "p90", "p99_9"}
+    assert status == {"measurement": "rpcsh_bench_status", "time": run["time"],
+                      "tags": {"method": "/Greeter/SayHello", "status": "OK"}, "fields": {"count": 60}}
+    # Stamped now, in nanoseconds.
+    import time
+    assert abs(run["time"] / 1e9 - time.time()) < 60
+    assert report["count"] == fields["count"]
