@@ -333,10 +333,8 @@ fn parse_int(v: &str) -> Option<i64> {
     i64::try_from(if negative { -n } else { n }).ok()
 }
 
-/// The usage grpcurl prints for `-help` and after a mistake in its flags.
-pub fn usage(program: &str) -> String {
-    let mut text = format!(
-        "Usage:\n\t{program} [flags] [address] [list|describe] [symbol]\n\n\
+/// grpcurl's usage text before its flags, `{program}` standing for the program's name.
+const USAGE: &str = "Usage:\n\t{program} [flags] [address] [list|describe] [symbol]\n\n\
          The 'address' is only optional when used with 'list' or 'describe' and a\n\
          protoset or proto flag is provided.\n\n\
          If 'list' is indicated, the symbol (if present) should be a fully-qualified\n\
@@ -355,9 +353,12 @@ pub fn usage(program: &str) -> String {
          Examples:\n\
          \t{program} -plaintext localhost:50051 list\n\
          \t{program} -plaintext localhost:50051 describe routeguide.RouteGuide\n\
-         \t{program} -plaintext -d '{{\"name\": \"x\"}}' localhost:50051 helloworld.Greeter/SayHello\n\n\
-         Available flags:\n"
-    );
+         \t{program} -plaintext -d '{\"name\": \"x\"}' localhost:50051 helloworld.Greeter/SayHello\n\n\
+         Available flags:\n";
+
+/// The usage grpcurl prints for `-help` and after a mistake in its flags.
+pub fn usage(program: &str) -> String {
+    let mut text = USAGE.replace("{program}", program);
     for (name, kind, help) in FLAGS {
         let value = match kind {
             Kind::Bool => "",
