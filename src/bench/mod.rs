@@ -5,6 +5,7 @@
 //! the counters every run shares; `caller` makes the calls, `report` prints them.
 mod caller;
 mod data;
+mod live;
 mod report;
 mod scenario;
 mod schedule;
@@ -69,7 +70,13 @@ pub struct BenchOptions {
     /// Deadline of each call.
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Write the report as json, csv, prometheus or influx-summary instead of text.
+    /// A name for the run, in its report.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A tag for the run, in its report (and InfluxDB's tags); again for more.
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = report::parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Write the report as json, csv, prometheus, influx-summary or html instead of text.
     #[arg(long, value_enum)]
     pub output: Option<ReportFormat>,
 }
@@ -93,6 +100,15 @@ pub struct ShapeArgs {
     #[arg(long, value_name = "C1,C2,.../EACH", value_parser = schedule::parse_concurrency_steps,
           conflicts_with_all = ["rps", "duration", "concurrency"])]
     pub concurrency_steps: Option<Shape>,
+}
+
+impl BenchOptions {
+    fn labels(&self) -> report::Labels {
+        report::Labels {
+            name: self.name.clone(),
+            tags: self.tags.iter().cloned().collect(),
+        }
+    }
 }
 
 impl ShapeArgs {
@@ -128,6 +144,8 @@ pub enum ReportFormat {
     Prometheus,
     /// InfluxDB line protocol: the run's figures and its statuses (ghz's name).
     InfluxSummary,
+    /// One self-contained page with the report's plots.
+    Html,
 }
 
 /// `rpcsh bench`: METHOD [DATA], `merge REPORT...` or `--script FILE`. `args` are the
@@ -140,9 +158,12 @@ pub async fn command(
     options: BenchOptions,
 ) -> anyhow::Result<()> {
     match (method.as_deref(), options.script.clone()) {
-        (Some("merge"), _) => {
+        (Some(verb @ ("merge" | "report")), _) => {
             let paths: Vec<PathBuf> = args.into_iter().map(PathBuf::from).collect();
-            merge(&paths, options.output)
+            match verb {
+                "merge" => merge(&paths, options.output),
+                _ => report::report(&paths, options.output),
+            }
         }
         (_, _) if args.len() > 1 => bail!(crate::sys::error::Hint::new(
             format!("unexpected argument {:?}", args[1]),
@@ -164,6 +185,7 @@ pub async fn command(
 /// What the workers of any run share: how many calls (the warmup's included), until when, the
 /// Ctrl-C stop, the count of calls done (for the progress bar) and the tallies.
 struct Counters {
+    start: Instant,
     total: u64,
     warmup: u64,
     end: Option<Instant>,
@@ -186,6 +208,7 @@ impl Counters {
         let parallelism = std::thread::available_parallelism().map_or(4, |n| n.get());
         let total = total.unwrap_or(if length.is_some() { u64::MAX } else { 200 });
         Counters {
+            start,
             total: total.saturating_add(warmup),
             warmup,
             end: length.map(|d| start + d),
@@ -210,6 +233,11 @@ impl Counters {
     fn shard(&self, worker: usize) -> &Mutex<Tally> {
         &self.shards[worker % self.shards.len()]
     }
+
+    /// The second of the run it is now (from 0).
+    fn second(&self) -> u64 {
+        self.start.elapsed().as_secs()
+    }
 }
 
 /// What the workers of a method's run share: what to send, when, and the counters.
@@ -220,7 +248,7 @@ struct Plan {
     /// Held streams are cut here, and count as OK: they were held as long as asked.
     held: Option<Instant>,
     shape: Option<Shape>,
-    counters: Counters,
+    counters: Arc<Counters>,
 }
 
 /// Runs the load and prints the report.
@@ -253,15 +281,14 @@ pub async fn run(
         start,
         held: options.held.hold.map(|d| start + d),
         shape,
-        counters: Counters::new((total, options.warmup), (start, length), workers, || {
-            Tally::for_method(&method, &stages)
-        }),
+        counters: Arc::new(Counters::new(
+            (total, options.warmup),
+            (start, length),
+            workers,
+            || Tally::for_method(&method, &stages),
+        )),
     });
-    let progress = progress_bar(
-        (options.total, length),
-        plan.counters.done.clone(),
-        "requests",
-    );
+    let live = live::Live::start(plan.counters.clone(), (options.total, length), "requests");
     let mut tasks = Vec::new();
     for worker in 0..workers {
         let caller = if !webs.is_empty() {
@@ -288,13 +315,17 @@ pub async fn run(
         )));
     }
     let counters = &plan.counters;
-    let wall = join(tasks, counters, cancel, start, progress).await?;
+    let wall = join(tasks, counters, cancel, start, &live).await;
+    let seconds = live.finish();
+    let wall = wall?;
     if let Some(shape) = plan.shape.as_ref().filter(|s| s.is_open()) {
         note_unsent(shape, counters, wall, workers);
     }
-    let tally = merged(Tally::new(), &counters.shards);
-    Report::new(crate::client::wire::invoke::path(&method), &tally, wall)
-        .print(&tally, options.output)
+    let mut tally = merged(Tally::new(), &counters.shards);
+    tally.seconds = seconds;
+    let mut report = Report::new(crate::client::wire::invoke::path(&method), &tally, wall);
+    report.labels = options.labels();
+    report.print(&tally, options.output)
 }
 
 /// The requests of a run (inline, a file, `--data-file`, random), checked against what the
@@ -504,14 +535,14 @@ impl GrpcSetup {
     }
 }
 
-/// Waits for the workers, or on Ctrl-C stops them (`counters.stop`, `cancel`) and waits for them to give
-/// up; then clears the progress bar. The wall time of the run.
+/// Waits for the workers, or on Ctrl-C stops them (`counters.stop`, `cancel`) and waits for them
+/// to give up. The wall time of the run.
 async fn join(
     tasks: Vec<tokio::task::JoinHandle<()>>,
     counters: &Counters,
     cancel: tokio::sync::watch::Sender<bool>,
     start: Instant,
-    progress: Option<tokio::task::JoinHandle<()>>,
+    live: &live::Live,
 ) -> anyhow::Result<Duration> {
     let all = futures_util::future::join_all(tasks);
     tokio::pin!(all);
@@ -520,7 +551,7 @@ async fn join(
         _ = tokio::signal::ctrl_c() => {
             counters.stop.store(true, Ordering::Relaxed);
             let _ = cancel.send(true);
-            eprintln!("rpcsh: bench stopped: reporting what was measured so far (Ctrl-C again quits)");
+            live.say("rpcsh: bench stopped: reporting what was measured so far (Ctrl-C again quits)");
             tokio::select! {
                 r = &mut all => r,
                 _ = tokio::signal::ctrl_c() => std::process::exit(130),
@@ -528,10 +559,6 @@ async fn join(
         }
     };
     let wall = start.elapsed();
-    if let Some(p) = progress {
-        p.abort();
-        eprint!("\r\x1b[2K");
-    }
     for r in results {
         r.context("a bench worker failed")?;
     }
@@ -580,6 +607,10 @@ async fn work(
             Some(shape) => {
                 let Some(at) = shape.due(i) else { break };
                 let due = plan.start + at;
+                // Not sent when due after the run's end (-z): a worker takes its number early.
+                if plan.counters.end.is_some_and(|end| due >= end) {
+                    break;
+                }
                 tokio::select! {
                     _ = tokio::time::sleep_until(due) => due,
                     _ = cancelled.wait_for(|c| *c) => break,
@@ -625,12 +656,14 @@ async fn work(
 fn record(plan: &Plan, shard: &Mutex<Tally>, due: Instant, outcome: Result<u64, Status>) {
     plan.counters.done.fetch_add(1, Ordering::Relaxed);
     let elapsed = due.elapsed();
+    let second = plan.counters.second();
     let stages = match &plan.shape {
         Some(shape) => (
             shape.stage_at(due - plan.start),
             shape.stage_at(plan.start.elapsed()),
+            second,
         ),
-        None => (None, None),
+        None => (None, None, second),
     };
     shard
         .lock()
@@ -653,39 +686,4 @@ fn spread(options: &BenchOptions, shape: Option<&Shape>) -> (usize, usize) {
         .connections
         .unwrap_or_else(|| workers.div_ceil(per_connection));
     (workers, connections.clamp(1, workers))
-}
-
-/// A progress bar on stderr when it is a terminal: calls (or a scenario's `runs`) done of -n,
-/// or time of -z.
-fn progress_bar(
-    (total, duration): (Option<u64>, Option<Duration>),
-    done: Arc<AtomicU64>,
-    unit: &'static str,
-) -> Option<tokio::task::JoinHandle<()>> {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = match (duration, total) {
-        (Some(d), _) => indicatif::ProgressBar::new(d.as_millis() as u64),
-        (None, t) => indicatif::ProgressBar::new(t.unwrap_or(200)),
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let start = Instant::now();
-    Some(tokio::spawn(async move {
-        loop {
-            let n = done.load(Ordering::Relaxed);
-            match duration {
-                Some(_) => {
-                    bar.set_position(start.elapsed().as_millis() as u64);
-                    bar.set_message(format!("{n} {unit}"));
-                }
-                None => bar.set_position(n),
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }))
 }

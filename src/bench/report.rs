@@ -2,6 +2,7 @@
 //! tallies, as text, JSON, CSV, Prometheus's text format or InfluxDB line protocol; and `rpcsh
 //! bench merge`, which reads JSON reports back (each carries its latency HdrHistogram,
 //! serialized) and reports their union exactly.
+mod html;
 mod influx;
 mod prometheus;
 use super::schedule::Stage;
@@ -18,6 +19,8 @@ const PERCENTILES: [f64; 8] = [10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
 
 pub(super) struct Report {
     method: String,
+    /// `--name` and `--tag`s, said in every output.
+    pub(super) labels: Labels,
     count: u64,
     wall: Duration,
     rps: f64,
@@ -27,6 +30,28 @@ pub(super) struct Report {
     fastest_ms: f64,
     slowest_ms: f64,
     percentiles: Vec<(f64, f64)>,
+}
+
+/// A run's `--name` and `--tag KEY=VALUE`s.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Labels {
+    pub name: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// `--tag KEY=VALUE`: a key of letters, digits and `_`; a value on one line.
+pub fn parse_tag(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, e.g. env=staging, not {text:?}"))?;
+    let key_ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !key_ok {
+        return Err(format!("a tag's key is letters, digits and _, not {key:?}"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err("a tag's value is one line of text".into());
+    }
+    Ok((key.to_string(), value.to_string()))
 }
 
 fn ms(us: u64) -> f64 {
@@ -40,6 +65,7 @@ impl Report {
         let seconds = wall.as_secs_f64().max(f64::EPSILON);
         Report {
             method,
+            labels: Labels::default(),
             count,
             wall,
             rps: count as f64 / seconds,
@@ -60,6 +86,26 @@ impl Report {
             "{}\n  Method:       {}\n  Count:        {}\n  Total:        {:.2} s\n  Slowest:      {:.2} ms\n  Fastest:      {:.2} ms\n  Average:      {:.2} ms\n  {:<14}{:.1}\n",
             heading("Summary:"), self.method, self.count, self.wall.as_secs_f64(), self.slowest_ms, self.fastest_ms, self.average_ms, if scenario { "Runs/sec:" } else { "Requests/sec:" }, self.rps
         );
+        if let Some(name) = &self.labels.name {
+            t = t.replacen(
+                "\n  Count:",
+                &format!("\n  Name:         {name}\n  Count:"),
+                1,
+            );
+        }
+        if !self.labels.tags.is_empty() {
+            let tags: Vec<String> = self
+                .labels
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            t = t.replacen(
+                "\n  Count:",
+                &format!("\n  Tags:         {}\n  Count:", tags.join(", ")),
+                1,
+            );
+        }
         if !scenario && (tally.responses() != self.count || tally.streams.is_some()) {
             let (n, rate) = (tally.responses(), self.mps);
             t.push_str(&format!("  Messages:     {n} responses ({rate:.1}/s)\n"));
@@ -109,6 +155,9 @@ impl Report {
     pub(super) fn json(&self, tally: &Tally) -> serde_json::Value {
         serde_json::json!({
             "method": self.method,
+            "name": self.labels.name,
+            "tags": self.labels.tags,
+            "date": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             "count": self.count,
             "total_s": self.wall.as_secs_f64(),
             "rps": self.rps,
@@ -141,6 +190,8 @@ impl Report {
                 "errors": s.errors(),
                 "histogram_us": serialized(&s.latency),
             })).collect::<Vec<_>>()),
+            "buckets": buckets(&tally.latency).iter().map(|(to, n)| serde_json::json!({"to_ms": ms(*to), "count": n})).collect::<Vec<_>>(),
+            "seconds": self.seconds(tally),
             "stages": (!tally.stages.is_empty()).then(|| tally.stages.iter().map(|s| serde_json::json!({
                 "stage": s.stage.label,
                 "from_s": s.stage.start.as_secs_f64(),
@@ -156,6 +207,32 @@ impl Report {
         })
     }
 
+    /// The run second by second (by when calls ended), the last second's rate over the part of
+    /// it the run lasted.
+    fn seconds(&self, tally: &Tally) -> Vec<serde_json::Value> {
+        let wall = self.wall.as_secs_f64();
+        (tally.seconds.iter())
+            .map(|(k, s)| {
+                let h = &s.latency;
+                // A last part of a second too short for a rate has none (null).
+                let length = (wall - *k as f64).min(1.0);
+                let rps = (length >= 0.5).then(|| h.len() as f64 / length);
+                serde_json::json!({
+                    "second": k,
+                    "calls": h.len(),
+                    "rps": rps,
+                    "errors": s.errors,
+                    "mean_ms": h.mean() / 1000.0,
+                    "p50_ms": ms(h.value_at_quantile(0.5)),
+                    "p90_ms": ms(h.value_at_quantile(0.9)),
+                    "p99_ms": ms(h.value_at_quantile(0.99)),
+                    "max_ms": ms(h.max()),
+                    "histogram_us": serialized(h),
+                })
+            })
+            .collect()
+    }
+
     /// Writes the report to stdout in `format` (text when None).
     pub(super) fn print(&self, tally: &Tally, format: Option<ReportFormat>) -> anyhow::Result<()> {
         use std::io::Write;
@@ -168,6 +245,7 @@ impl Report {
             Some(ReportFormat::Csv) => write!(out, "{}", self.csv(tally))?,
             Some(ReportFormat::Prometheus) => write!(out, "{}", self.prometheus(tally))?,
             Some(ReportFormat::InfluxSummary) => write!(out, "{}", self.influx(tally))?,
+            Some(ReportFormat::Html) => write!(out, "{}", html::page(&[self.json(tally)]))?,
         }
         Ok(())
     }
@@ -352,9 +430,20 @@ pub fn merge(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<
     let mut tally = Tally::new();
     let (mut methods, mut wall, mut rps, mut mps) =
         (Vec::<String>::new(), Duration::ZERO, 0.0, 0.0);
+    let mut labels: Option<Labels> = None;
     for path in paths {
         let (method, one, took, rates) =
             read(path).with_context(|| format!("cannot merge {}", path.display()))?;
+        let theirs = read_labels(path);
+        labels = Some(match labels {
+            None => theirs,
+            // What every run has in common.
+            Some(mut mine) => {
+                mine.tags.retain(|k, v| theirs.tags.get(k) == Some(v));
+                mine.name = mine.name.filter(|n| theirs.name.as_ref() == Some(n));
+                mine
+            }
+        });
         if !methods.contains(&method) {
             methods.push(method);
         }
@@ -365,7 +454,48 @@ pub fn merge(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<
     }
     let mut report = Report::new(methods.join(", "), &tally, wall);
     (report.rps, report.mps) = (rps, mps);
+    report.labels = labels.unwrap_or_default();
     report.print(&tally, format)
+}
+
+/// A saved report's name and tags (none when it has none).
+fn read_labels(path: &PathBuf) -> Labels {
+    let v: serde_json::Value = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    Labels {
+        name: v["name"].as_str().map(String::from),
+        tags: (v["tags"].as_object().into_iter().flatten())
+            .filter_map(|(k, v)| parse_tag(&format!("{k}={}", v.as_str()?)).ok())
+            .collect(),
+    }
+}
+
+/// `rpcsh bench report REPORT...`: saved JSON reports shown again, in text or any `--output`;
+/// with html, one page comparing them side by side.
+pub fn report(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<()> {
+    if paths.is_empty() {
+        bail!(crate::sys::error::Hint::new(
+            "bench report needs the reports to show",
+            "rpcsh bench report a.json b.json --output html > compare.html",
+        ));
+    }
+    if format != Some(ReportFormat::Html) {
+        for path in paths {
+            merge(std::slice::from_ref(path), format)?;
+        }
+        return Ok(());
+    }
+    let mut reports = Vec::new();
+    for path in paths {
+        read(path).with_context(|| format!("cannot show {}", path.display()))?;
+        let text = std::fs::read_to_string(path)?;
+        reports.push(serde_json::from_str::<serde_json::Value>(&text)?);
+    }
+    use std::io::Write;
+    write!(std::io::stdout().lock(), "{}", html::page(&reports))?;
+    Ok(())
 }
 
 fn deserialized(v: &serde_json::Value, field: &str) -> anyhow::Result<Histogram<u64>> {
@@ -425,6 +555,13 @@ fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, (f64, f64))>
             done: stage["ok"].as_u64().unwrap_or(0),
         });
     }
+    for (k, second) in v["seconds"].as_array().into_iter().flatten().enumerate() {
+        let mut one = super::tally::Second::new();
+        one.latency = deserialized(second, &format!("seconds[{k}]."))?;
+        one.errors = second["errors"].as_u64().unwrap_or(0);
+        let at = second["second"].as_u64().unwrap_or(k as u64);
+        tally.seconds.insert(at, one);
+    }
     if let Some(statuses) = v["statuses"].as_object() {
         for (k, n) in statuses {
             tally.statuses.insert(k.clone(), n.as_u64().unwrap_or(0));
@@ -450,10 +587,10 @@ fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, (f64, f64))>
     Ok((method, tally, wall, (v["rps"].as_f64().unwrap_or(0.0), mps)))
 }
 
-/// Ten bars from fastest to slowest.
-fn histogram(h: &Histogram<u64>) -> String {
+/// Ten buckets of equal width from fastest to slowest: each one's upper bound (µs) and count.
+fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
     if h.is_empty() {
-        return "  (no requests)\n".into();
+        return Vec::new();
     }
     let (lo, hi) = (h.min(), h.max().max(h.min() + 1));
     let step = ((hi - lo) / 10).max(1);
@@ -463,6 +600,15 @@ fn histogram(h: &Histogram<u64>) -> String {
         let to = from + step;
         buckets.push((to, h.count_between(from, to.saturating_sub(1))));
         from = to;
+    }
+    buckets
+}
+
+/// Ten bars from fastest to slowest.
+fn histogram(h: &Histogram<u64>) -> String {
+    let buckets = buckets(h);
+    if buckets.is_empty() {
+        return "  (no requests)\n".into();
     }
     let most = buckets.iter().map(|b| b.1).max().unwrap_or(1).max(1);
     buckets

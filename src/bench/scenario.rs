@@ -5,7 +5,7 @@
 //! counts under its status and stops there, as `rpcsh run` stops at its first failure.
 use super::report::Report;
 use super::tally::{note, StepTally, Tally};
-use super::{join, merged, progress_bar, BenchOptions, Counters};
+use super::{join, live::Live, merged, BenchOptions, Counters};
 use crate::lang::engine::Shell;
 use crate::lang::expect::ExpectFailed;
 use crate::lang::script::Scenario;
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 /// What the virtual users share: the scenario and the counters.
 struct Plan {
     scenario: Scenario,
-    counters: Counters,
+    counters: Arc<Counters>,
 }
 
 /// Runs the scenario in `path` and prints the report; `addr_given`: -a wins over the script's
@@ -62,17 +62,13 @@ pub async fn run(
         ..Tally::new()
     };
     let start = Instant::now();
-    let counters = Counters::new(
+    let counters = Arc::new(Counters::new(
         (options.total, options.warmup),
         (start, options.duration),
         users,
         template,
-    );
-    let progress = progress_bar(
-        (options.total, options.duration),
-        counters.done.clone(),
-        "runs",
-    );
+    ));
+    let live = Live::start(counters.clone(), (options.total, options.duration), "runs");
     let plan = Arc::new(Plan { scenario, counters });
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let tasks: Vec<_> = shells
@@ -80,9 +76,14 @@ pub async fn run(
         .enumerate()
         .map(|(user, shell)| tokio::spawn(user_runs(plan.clone(), user, shell, cancelled.clone())))
         .collect();
-    let wall = join(tasks, &plan.counters, cancel, start, progress).await?;
-    let tally = merged(template(), &plan.counters.shards);
-    Report::new(format!("scenario {name}"), &tally, wall).print(&tally, options.output)
+    let wall = join(tasks, &plan.counters, cancel, start, &live).await;
+    let seconds = live.finish();
+    let mut tally = merged(template(), &plan.counters.shards);
+    tally.seconds = seconds;
+    let wall = wall?;
+    let mut report = Report::new(format!("scenario {name}"), &tally, wall);
+    report.labels = options.labels();
+    report.print(&tally, options.output)
 }
 
 /// One virtual user's runs of the scenario until the load ends.
@@ -120,6 +121,7 @@ async fn user_runs(
             }
         }
         note(&mut tally.latency, started.elapsed());
+        tally.in_second(counters.second(), started.elapsed(), outcome.is_err());
         match outcome {
             Ok(()) => *tally.statuses.entry("OK".into()).or_default() += 1,
             Err(e) => {

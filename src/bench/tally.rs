@@ -33,6 +33,47 @@ pub(super) struct Tally {
     pub stages: Vec<StageTally>,
     /// Per step of a scenario (`--script`): each call's latency and failures.
     pub steps: Vec<StepTally>,
+    /// Per second of the run (by when calls ended): what the report's plots draw. A shard's
+    /// seconds are moved out as they close (`live`), so it holds one or two.
+    pub seconds: BTreeMap<u64, Second>,
+}
+
+/// The calls that ended in one second of a run.
+pub(super) struct Second {
+    pub latency: Histogram<u64>,
+    pub errors: u64,
+}
+
+impl Second {
+    /// At 2 significant digits (1%, plenty for a plot): a second's histogram is a few KB.
+    pub(super) fn new() -> Second {
+        Second {
+            latency: Histogram::new(2).expect("valid precision"),
+            errors: 0,
+        }
+    }
+
+    pub(super) fn merge(&mut self, other: &Second) {
+        let _ = self.latency.add(&other.latency);
+        self.errors += other.errors;
+    }
+}
+
+/// Moves `from`'s seconds before `before` into `into`, merged with those it has.
+pub(super) fn move_seconds(
+    from: &mut BTreeMap<u64, Second>,
+    into: &mut BTreeMap<u64, Second>,
+    before: u64,
+) {
+    let later = from.split_off(&before);
+    for (k, second) in std::mem::replace(from, later) {
+        match into.get_mut(&k) {
+            Some(mine) => mine.merge(&second),
+            None => {
+                into.insert(k, second);
+            }
+        }
+    }
 }
 
 /// One call of a scenario, `file:line METHOD`, over every run of it.
@@ -91,6 +132,7 @@ impl Tally {
             streams: None,
             stages: Vec::new(),
             steps: Vec::new(),
+            seconds: BTreeMap::new(),
         }
     }
 
@@ -108,14 +150,16 @@ impl Tally {
     }
 
     /// One call that took `elapsed` (from when it was due, in stage `due`; it ended in stage
-    /// `ended`) with `outcome` (its responses, counted here unless a stream's clock did).
+    /// `ended`, in second `second` of the run) with `outcome` (its responses, counted here
+    /// unless a stream's clock did).
     pub(super) fn record(
         &mut self,
         elapsed: Duration,
-        (due, ended): (Option<usize>, Option<usize>),
+        (due, ended, second): (Option<usize>, Option<usize>, u64),
         outcome: Result<u64, Status>,
     ) {
         note(&mut self.latency, elapsed);
+        self.in_second(second, elapsed, outcome.is_err());
         if let Some(stage) = due.and_then(|k| self.stages.get_mut(k)) {
             note(&mut stage.latency, elapsed);
             stage.errors += outcome.is_err() as u64;
@@ -144,6 +188,13 @@ impl Tally {
         }
     }
 
+    /// A call that ended in `second` of the run, for the per-second series.
+    pub(super) fn in_second(&mut self, second: u64, elapsed: Duration, failed: bool) {
+        let one = self.seconds.entry(second).or_insert_with(Second::new);
+        note(&mut one.latency, elapsed);
+        one.errors += failed as u64;
+    }
+
     /// A failure counted under `status`, and its `text` kept if it is among the first distinct.
     pub(super) fn fail(&mut self, status: String, text: String) {
         if self.errors.len() < 10 && !self.errors.contains(&text) {
@@ -163,6 +214,8 @@ impl Tally {
             }
         }
         self.messages += other.messages;
+        let mut seconds = other.seconds;
+        move_seconds(&mut seconds, &mut self.seconds, u64::MAX);
         match (&mut self.streams, &other.streams) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (None, Some(_)) => self.streams = other.streams,

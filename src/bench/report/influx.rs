@@ -23,7 +23,17 @@ impl Report {
         let at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let method = tag(&self.method);
+        // An empty value is not a tag in the protocol; rpcsh's own keys are not overwritten.
+        let mut tags = format!("method={}", tag(&self.method));
+        if let Some(name) = &self.labels.name {
+            tags.push_str(&format!(",name={}", tag(name)));
+        }
+        let own = ["method", "name", "status"];
+        for (k, v) in
+            (self.labels.tags.iter()).filter(|(k, v)| !v.is_empty() && !own.contains(&k.as_str()))
+        {
+            tags.push_str(&format!(",{}={}", tag(k), tag(v)));
+        }
         let errors: u64 = (tally.statuses.iter())
             .filter(|(status, _)| *status != "OK")
             .map(|(_, n)| n)
@@ -41,12 +51,12 @@ impl Report {
             let name = format!("p{p}").replace('.', "_");
             fields.push(format!("{name}={}", ns(*ms)));
         }
-        let mut t = format!("rpcsh_bench,method={method} {} {at}\n", fields.join(","));
+        let mut t = format!("rpcsh_bench,{tags} {} {at}\n", fields.join(","));
         for (status, n) in &tally.statuses {
             let status = tag(status);
             let _ = writeln!(
                 t,
-                "rpcsh_bench_status,method={method},status={status} count={n}i {at}"
+                "rpcsh_bench_status,{tags},status={status} count={n}i {at}"
             );
         }
         t
