@@ -180,6 +180,28 @@ pub(super) fn decode_all(
 }
 
 impl Worker {
+    /// Sets metadata `key` to `value` for the calls that follow (a `-H` template's value).
+    pub(super) fn set_metadata(&mut self, key: &str, value: &str) -> Result<(), Status> {
+        use tonic::metadata::{MetadataKey, MetadataValue};
+        let bad = || Status::invalid_argument(format!("-H {key}: {value:?} is not a header value"));
+        let name = MetadataKey::from_bytes(key.as_bytes()).map_err(|_| bad())?;
+        let v: MetadataValue<_> = value.parse().map_err(|_| bad())?;
+        match self {
+            Worker::Grpc(caller) => {
+                let header = http::HeaderValue::from_str(value).map_err(|_| bad())?;
+                caller.headers.insert(
+                    http::HeaderName::from_bytes(key.as_bytes()).map_err(|_| bad())?,
+                    header,
+                );
+                caller.metadata.insert(name, v);
+            }
+            Worker::Web(web) => {
+                web.options.metadata.insert(name, v);
+            }
+        }
+        Ok(())
+    }
+
     /// Makes one call; a stream's messages are timed into the `clock` tally.
     pub(super) async fn call(
         &mut self,

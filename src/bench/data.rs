@@ -1,7 +1,11 @@
 //! The requests `rpcsh bench` sends: DATA, or the lines of a JSON-lines `--data-file` taken in
 //! turn or (`--random`) at random, each encoded once — unless it holds placeholders, which are
-//! filled per request: `{{n}}`/`{{request}}` (the request number), `{{worker}}`, `{{uuid}}` (a
-//! random v4 UUID), `{{now}}` (the time, RFC 3339) and `{{random A B}}` (an integer from A to B).
+//! filled per request, as are those of `-H` metadata: `{{n}}`/`{{request}}` (the request
+//! number), `{{worker}}`, `{{uuid}}` (a random v4 UUID), `{{now}}` (the time, RFC 3339),
+//! `{{unix}}`/`{{unix_ms}}`/`{{unix_ns}}`, `{{random A B}}` (an integer from A to B),
+//! `{{random_string N}}` (N letters and digits), `{{method}}`, `{{service}}`; and ghz's
+//! spellings of the same (`{{.RequestNumber}}`, `{{.UUID}}`, `{{randomString 8}}`, ...), so its
+//! users' templates work as they are.
 use crate::client::input::{self, ParseOptions};
 use anyhow::{bail, Context};
 use bytes::Bytes;
@@ -85,13 +89,13 @@ impl Requests {
         };
         match &self.lines[k] {
             Request::Fixed(m) => Ok(m.clone()),
-            Request::Template(t) => encode(method, &fill(t, n, worker)?, self.per_call),
+            Request::Template(t) => encode(method, &fill(t, n, worker, method)?, self.per_call),
         }
     }
 }
 
 fn request(method: &MethodDescriptor, text: &str, per_call: usize) -> anyhow::Result<Request> {
-    let filled = fill(text, 0, 0)?;
+    let filled = fill(text, 0, 0, method)?;
     if filled == text {
         return Ok(Request::Fixed(encode(method, text, per_call)?));
     }
@@ -100,8 +104,14 @@ fn request(method: &MethodDescriptor, text: &str, per_call: usize) -> anyhow::Re
     Ok(Request::Template(text.to_string()))
 }
 
-/// `text` with its placeholders filled; an unknown one is an error.
-fn fill(text: &str, n: u64, worker: usize) -> anyhow::Result<String> {
+/// `text` with its placeholders filled for request `n` of `worker` on `method`; an unknown one
+/// is an error.
+pub(super) fn fill(
+    text: &str,
+    n: u64,
+    worker: usize,
+    method: &MethodDescriptor,
+) -> anyhow::Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
@@ -110,25 +120,55 @@ fn fill(text: &str, n: u64, worker: usize) -> anyhow::Result<String> {
         };
         out.push_str(&rest[..open]);
         let name = rest[open + 2..open + close].trim();
-        match name {
-            "n" | "request" => out.push_str(&n.to_string()),
-            "worker" => out.push_str(&worker.to_string()),
-            "uuid" => out.push_str(&uuid::Uuid::new_v4().to_string()),
-            "now" => out.push_str(
-                &humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-            ),
-            _ => match name.strip_prefix("random ").map(range) {
-                Some(Some((lo, hi))) => out.push_str(&rand::random_range(lo..=hi).to_string()),
-                _ => bail!(crate::sys::error::Hint::new(
-                    format!("unknown placeholder {{{{{name}}}}} in DATA"),
-                    "DATA may hold {{n}}, {{worker}}, {{uuid}}, {{now}} and {{random 1 100}}",
-                )),
-            },
+        match value(name, n, worker, method) {
+            Some(v) => out.push_str(&v),
+            None => bail!(crate::sys::error::Hint::new(
+                format!("unknown placeholder {{{{{name}}}}}"),
+                "placeholders: {{n}}, {{worker}}, {{uuid}}, {{now}}, {{unix}}, {{unix_ms}}, {{unix_ns}}, {{random 1 100}}, {{random_string 8}}, {{method}}, {{service}} (or ghz's {{.UUID}}, ...)",
+            )),
         }
         rest = &rest[open + close + 2..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The value of placeholder `name` (rpcsh's or ghz's spelling), None if there is no such one.
+fn value(name: &str, n: u64, worker: usize, method: &MethodDescriptor) -> Option<String> {
+    let since_epoch = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    };
+    Some(match name {
+        "n" | "request" | ".RequestNumber" => n.to_string(),
+        "worker" | ".WorkerID" => worker.to_string(),
+        "uuid" | ".UUID" => uuid::Uuid::new_v4().to_string(),
+        "now" => humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        "unix" | ".TimestampUnix" => since_epoch().as_secs().to_string(),
+        "unix_ms" | ".TimestampUnixMilli" => since_epoch().as_millis().to_string(),
+        "unix_ns" | ".TimestampUnixNano" => since_epoch().as_nanos().to_string(),
+        "method" | ".MethodName" => method.name().to_string(),
+        "service" | ".ServiceName" => method.parent_service().full_name().to_string(),
+        ".FullyQualifiedName" => method.full_name().to_string(),
+        ".InputName" => method.input().full_name().to_string(),
+        ".OutputName" => method.output().full_name().to_string(),
+        _ => {
+            let (func, args) = name.split_once(' ')?;
+            match func {
+                "random" | "randomInt" => {
+                    let (lo, hi) = range(args)?;
+                    rand::random_range(lo..=hi).to_string()
+                }
+                "random_string" | "randomString" => {
+                    let len: usize = args.trim().parse().ok().filter(|n| *n <= 1 << 20)?;
+                    use rand::distr::{Alphanumeric, SampleString};
+                    Alphanumeric.sample_string(&mut rand::rng(), len)
+                }
+                _ => return None,
+            }
+        }
+    })
 }
 
 /// `A B` of `{{random A B}}`, A at most B.
@@ -171,25 +211,57 @@ fn encode(method: &MethodDescriptor, text: &str, per_call: usize) -> anyhow::Res
 mod tests {
     use super::*;
 
+    fn method() -> MethodDescriptor {
+        crate::serve::pb::pool()
+            .get_service_by_name("Greeter")
+            .and_then(|s| s.methods().next())
+            .expect("Greeter/SayHello")
+    }
+
     #[test]
     fn placeholders_are_filled_each_time() {
+        let m = &method();
         let filled = fill(
             r#"{"a": {{n}}, "w": {{ worker }}, "r": {{random 5 7}}}"#,
             42,
             3,
+            m,
         )
         .unwrap();
         let v: serde_json::Value = serde_json::from_str(&filled).unwrap();
         assert_eq!((v["a"].as_u64(), v["w"].as_u64()), (Some(42), Some(3)));
         assert!((5..=7).contains(&v["r"].as_i64().unwrap()), "{filled}");
-        let ids = fill("{{uuid}} {{uuid}}", 0, 0).unwrap();
+        let ids = fill("{{uuid}} {{.UUID}}", 0, 0, m).unwrap();
         let (a, b) = ids.split_once(' ').unwrap();
-        assert!(a != b && uuid::Uuid::parse_str(a).is_ok(), "{ids}");
-        let now = fill("{{now}}", 0, 0).unwrap();
+        assert!(a != b && uuid::Uuid::parse_str(b).is_ok(), "{ids}");
+        let now = fill("{{now}}", 0, 0, m).unwrap();
         assert!(humantime::parse_rfc3339(&now).is_ok(), "{now}");
-        assert_eq!(fill("no {{ here", 1, 1).unwrap(), "no {{ here");
-        let err = format!("{:#}", fill("{{nope}}", 0, 0).unwrap_err());
+        assert_eq!(fill("no {{ here", 1, 1, m).unwrap(), "no {{ here");
+        let err = format!("{:#}", fill("{{nope}}", 0, 0, m).unwrap_err());
         assert!(err.contains("unknown placeholder {{nope}}"), "{err}");
-        assert!(fill("{{random 9 1}}", 0, 0).is_err());
+        assert!(fill("{{random 9 1}}", 0, 0, m).is_err());
+        let names = fill(
+            "{{method}} {{service}} {{.FullyQualifiedName}} {{.InputName}}",
+            0,
+            0,
+            m,
+        );
+        assert_eq!(
+            names.unwrap(),
+            "SayHello Greeter Greeter.SayHello HelloRequest"
+        );
+        let s = fill("{{random_string 12}}|{{randomString 3}}", 0, 0, m).unwrap();
+        let (long, short) = s.split_once('|').unwrap();
+        assert_eq!((long.len(), short.len()), (12, 3));
+        assert!(long.chars().all(|c| c.is_ascii_alphanumeric()), "{long}");
+        let at: u128 = fill("{{unix_ns}}", 0, 0, m).unwrap().parse().unwrap();
+        let secs: u128 = fill("{{.TimestampUnix}}", 0, 0, m)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            at / 1_000_000_000 >= secs - 1 && secs > 1_700_000_000,
+            "{at} {secs}"
+        );
     }
 }

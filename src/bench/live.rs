@@ -2,6 +2,7 @@
 //! into the run's per-second series (what the report's plots draw; a shard keeps one or two),
 //! and on a terminal a progress bar with the figures of the last second and of the run so far
 //! is drawn in place on stderr (nothing in a pipe; the report is the same either way).
+use super::details::Sink;
 use super::tally::{move_seconds, Second};
 use super::Counters;
 use hdrhistogram::Histogram;
@@ -11,9 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type Series = Arc<Mutex<BTreeMap<u64, Second>>>;
+type Sinks = Arc<Mutex<(Vec<Sink>, Option<std::io::Error>)>>;
 
 pub(super) struct Live {
     series: Series,
+    /// Where each call's details go as seconds close, and the first failure to write them.
+    sinks: Sinks,
     counters: Arc<Counters>,
     bar: Option<indicatif::ProgressBar>,
     task: tokio::task::JoinHandle<()>,
@@ -35,29 +39,42 @@ impl Live {
         unit: &'static str,
     ) -> Live {
         let series = Series::default();
+        let sinks = Sinks::default();
         let bar = bar(total, length);
         let task = tokio::spawn(watch(
             counters.clone(),
-            series.clone(),
+            (series.clone(), sinks.clone()),
             bar.clone().map(|b| (b, length.is_some(), unit)),
         ));
         Live {
             series,
+            sinks,
             counters,
             bar,
             task,
         }
     }
 
-    /// Stops watching, clears the bar and gives the run's whole series.
-    pub(super) fn finish(self) -> BTreeMap<u64, Second> {
+    /// Each call's details go to `sinks` too.
+    pub(super) fn with(self, sinks: Vec<Sink>) -> Live {
+        self.sinks.lock().expect("sinks").0 = sinks;
+        self
+    }
+
+    /// Stops watching, clears the bar, writes the last details and gives the run's whole
+    /// series.
+    pub(super) fn finish(self) -> anyhow::Result<BTreeMap<u64, Second>> {
         self.task.abort();
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
         let mut series = std::mem::take(&mut *self.series.lock().expect("series"));
         collect(&self.counters, &mut series, u64::MAX);
-        series
+        write_details(&self.counters, &self.sinks);
+        if let Some(e) = self.sinks.lock().expect("sinks").1.take() {
+            return Err(anyhow::anyhow!(e).context("cannot write the calls' details"));
+        }
+        Ok(series)
     }
 
     /// Prints `line` on stderr above the bar, which stays.
@@ -74,6 +91,28 @@ fn collect(counters: &Counters, series: &mut BTreeMap<u64, Second>, before: u64)
     for shard in &counters.shards {
         let mut shard = shard.lock().expect("tally");
         move_seconds(&mut shard.seconds, series, before);
+    }
+}
+
+/// Writes the calls the shards hold to the sinks (the first failure is kept; no more are
+/// written after it).
+fn write_details(counters: &Counters, sinks: &Sinks) {
+    let mut sinks = sinks.lock().expect("sinks");
+    if sinks.0.is_empty() || sinks.1.is_some() {
+        return;
+    }
+    let mut rows = Vec::new();
+    for shard in &counters.shards {
+        if let Some(details) = &mut shard.lock().expect("tally").details {
+            rows.append(details);
+        }
+    }
+    let (sinks, failed) = &mut *sinks;
+    for sink in sinks.iter_mut() {
+        if let Err(e) = sink.write(rows.clone()) {
+            *failed = Some(e);
+            return;
+        }
     }
 }
 
@@ -98,7 +137,7 @@ fn bar(total: Option<u64>, length: Option<Duration>) -> Option<indicatif::Progre
 /// redrawn.
 async fn watch(
     counters: Arc<Counters>,
-    series: Series,
+    (series, sinks): (Series, Sinks),
     bar: Option<(indicatif::ProgressBar, bool, &'static str)>,
 ) {
     let start = counters.start;
@@ -117,9 +156,9 @@ async fn watch(
         if closed > so_far.next {
             let mut series = series.lock().expect("series");
             collect(&counters, &mut series, closed);
-            if bar.is_some() {
-                so_far.add(&series, closed);
-            }
+            so_far.add(&series, closed, bar.is_some());
+            drop(series);
+            write_details(&counters, &sinks);
         }
         if let Some((bar, timed, unit)) = &bar {
             let done = counters.done.load(Ordering::Relaxed);
@@ -163,9 +202,9 @@ fn ms(us: u64) -> f64 {
 }
 
 impl SoFar {
-    /// Counts in the seconds before `closed` not counted yet.
-    fn add(&mut self, series: &BTreeMap<u64, Second>, closed: u64) {
-        for (_, s) in series.range(self.next..closed) {
+    /// Counts in the seconds before `closed` not counted yet (`figures`: for the bar).
+    fn add(&mut self, series: &BTreeMap<u64, Second>, closed: u64, figures: bool) {
+        for (_, s) in series.range(self.next..closed).filter(|_| figures) {
             let _ = self.latency.add(&s.latency);
             self.errors += s.errors;
         }

@@ -5,6 +5,7 @@
 //! the counters every run shares; `caller` makes the calls, `report` prints them.
 mod caller;
 mod data;
+mod details;
 mod live;
 mod report;
 mod scenario;
@@ -70,13 +71,18 @@ pub struct BenchOptions {
     /// Deadline of each call.
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub timeout: Option<Duration>,
+    /// Write each measured call (when it ended, its latency in ns, status, error) to FILE: CSV
+    /// if it ends in .csv, InfluxDB line protocol in .lp, JSON lines otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub details: Option<PathBuf>,
     /// A name for the run, in its report.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// A tag for the run, in its report (and InfluxDB's tags); again for more.
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = report::parse_tag)]
     pub tags: Vec<(String, String)>,
-    /// Write the report as json, csv, prometheus, influx-summary or html instead of text.
+    /// Write the report as json, csv, prometheus, influx-summary, influx-details or html instead of
+    /// text.
     #[arg(long, value_enum)]
     pub output: Option<ReportFormat>,
 }
@@ -108,6 +114,19 @@ impl BenchOptions {
             name: self.name.clone(),
             tags: self.tags.iter().cloned().collect(),
         }
+    }
+
+    /// Where each call goes: `--details FILE`, stdout for `--output influx-details`.
+    fn sinks(&self, method: &str) -> anyhow::Result<Vec<details::Sink>> {
+        let tags = report::influx_tags(method, &self.labels());
+        let mut sinks = Vec::new();
+        if let Some(path) = &self.details {
+            sinks.push(details::Sink::file(path, tags.clone())?);
+        }
+        if self.output == Some(ReportFormat::InfluxDetails) {
+            sinks.push(details::Sink::stdout(tags));
+        }
+        Ok(sinks)
     }
 }
 
@@ -144,6 +163,8 @@ pub enum ReportFormat {
     Prometheus,
     /// InfluxDB line protocol: the run's figures and its statuses (ghz's name).
     InfluxSummary,
+    /// InfluxDB line protocol: each call as it ends, then the summary's lines.
+    InfluxDetails,
     /// One self-contained page with the report's plots.
     Html,
 }
@@ -249,6 +270,8 @@ struct Plan {
     held: Option<Instant>,
     shape: Option<Shape>,
     counters: Arc<Counters>,
+    /// `-H` metadata whose values hold placeholders: filled per call.
+    templates: Vec<(String, String)>,
 }
 
 /// Runs the load and prints the report.
@@ -262,6 +285,7 @@ pub async fn run(
     session.schema.only_what_is_used();
     let method = session.schema.resolve_method(method).await?;
     let requests = load_requests(&method, data, &options)?;
+    let templates = metadata_templates(&session.metadata, &method)?;
     let shape = options.shape.shape();
     let (workers, connections) = spread(&options, shape.as_ref());
     let conn = &conn.resolved();
@@ -274,6 +298,7 @@ pub async fn run(
     // Ctrl-C: calls in flight are given up (a stalled server would hold them for ever).
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let stages = shape.as_ref().map(Shape::stages).unwrap_or_default();
+    let sinks = options.sinks(&crate::client::wire::invoke::path(&method))?;
     let start = Instant::now();
     let plan = Arc::new(Plan {
         method: method.clone(),
@@ -281,14 +306,19 @@ pub async fn run(
         start,
         held: options.held.hold.map(|d| start + d),
         shape,
+        templates,
         counters: Arc::new(Counters::new(
             (total, options.warmup),
             (start, length),
             workers,
-            || Tally::for_method(&method, &stages),
+            || Tally {
+                details: (!sinks.is_empty()).then(Vec::new),
+                ..Tally::for_method(&method, &stages)
+            },
         )),
     });
-    let live = live::Live::start(plan.counters.clone(), (options.total, length), "requests");
+    let live =
+        live::Live::start(plan.counters.clone(), (options.total, length), "requests").with(sinks);
     let mut tasks = Vec::new();
     for worker in 0..workers {
         let caller = if !webs.is_empty() {
@@ -316,7 +346,7 @@ pub async fn run(
     }
     let counters = &plan.counters;
     let wall = join(tasks, counters, cancel, start, &live).await;
-    let seconds = live.finish();
+    let seconds = live.finish()?;
     let wall = wall?;
     if let Some(shape) = plan.shape.as_ref().filter(|s| s.is_open()) {
         note_unsent(shape, counters, wall, workers);
@@ -356,6 +386,23 @@ fn load_requests(
         ));
     }
     Ok(requests)
+}
+
+/// The `-H` metadata whose values hold placeholders (`x-id: {{uuid}}`), checked once.
+fn metadata_templates(
+    metadata: &tonic::metadata::MetadataMap,
+    method: &MethodDescriptor,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut templates = Vec::new();
+    for kv in metadata.iter() {
+        if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = kv {
+            let Ok(text) = value.to_str() else { continue };
+            if data::fill(text, 0, 0, method)? != text {
+                templates.push((key.as_str().to_string(), text.to_string()));
+            }
+        }
+    }
+    Ok(templates)
 }
 
 /// An open loop sends when requests are due only while a worker is free: what was due and not
@@ -620,7 +667,9 @@ async fn work(
         };
         let measured = i >= plan.counters.warmup;
         let clock = measured.then_some(shard);
+        let headers = set_metadata(&plan, &mut caller, i, worker);
         let call = async {
+            headers?;
             match plan.requests.fixed() {
                 Some(messages) => caller.call(messages, clock).await,
                 None => match plan.requests.render(&plan.method, i, worker) {
@@ -649,6 +698,16 @@ async fn work(
         }
         record(&plan, shard, due, outcome);
     }
+}
+
+/// The worker's `-H` templates filled for call `i`.
+fn set_metadata(plan: &Plan, caller: &mut Worker, i: u64, worker: usize) -> Result<(), Status> {
+    for (key, template) in &plan.templates {
+        let value = data::fill(template, i, worker, &plan.method)
+            .map_err(|e| Status::invalid_argument(format!("{e:#}")))?;
+        caller.set_metadata(key, &value)?;
+    }
+    Ok(())
 }
 
 /// A measured call in its worker's shard: its latency from when it was due, and the stages of

@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+pub(super) use influx::tags as influx_tags;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -244,7 +245,9 @@ impl Report {
             }
             Some(ReportFormat::Csv) => write!(out, "{}", self.csv(tally))?,
             Some(ReportFormat::Prometheus) => write!(out, "{}", self.prometheus(tally))?,
-            Some(ReportFormat::InfluxSummary) => write!(out, "{}", self.influx(tally))?,
+            Some(ReportFormat::InfluxSummary | ReportFormat::InfluxDetails) => {
+                write!(out, "{}", self.influx(tally))?
+            }
             Some(ReportFormat::Html) => write!(out, "{}", html::page(&[self.json(tally)]))?,
         }
         Ok(())

@@ -3,6 +3,7 @@
 //! then calls using its token). Reports the latency of each step (a call with its streamed
 //! messages) and of the whole scenario; a run that fails — a call's error, an `expect` not met —
 //! counts under its status and stops there, as `rpcsh run` stops at its first failure.
+use super::details::Detail;
 use super::report::Report;
 use super::tally::{note, StepTally, Tally};
 use super::{join, live::Live, merged, BenchOptions, Counters};
@@ -57,8 +58,11 @@ pub async fn run(
     }))
     .await?;
     let labels = scenario.steps.clone();
+    let sinks = options.sinks(&format!("scenario {name}"))?;
+    let details = !sinks.is_empty();
     let template = || Tally {
         steps: labels.iter().cloned().map(StepTally::new).collect(),
+        details: details.then(Vec::new),
         ..Tally::new()
     };
     let start = Instant::now();
@@ -68,7 +72,7 @@ pub async fn run(
         users,
         template,
     ));
-    let live = Live::start(counters.clone(), (options.total, options.duration), "runs");
+    let live = Live::start(counters.clone(), (options.total, options.duration), "runs").with(sinks);
     let plan = Arc::new(Plan { scenario, counters });
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let tasks: Vec<_> = shells
@@ -77,7 +81,7 @@ pub async fn run(
         .map(|(user, shell)| tokio::spawn(user_runs(plan.clone(), user, shell, cancelled.clone())))
         .collect();
     let wall = join(tasks, &plan.counters, cancel, start, &live).await;
-    let seconds = live.finish();
+    let seconds = live.finish()?;
     let mut tally = merged(template(), &plan.counters.shards);
     tally.seconds = seconds;
     let wall = wall?;
@@ -120,24 +124,40 @@ async fn user_runs(
                 *step.statuses.entry(status).or_default() += 1;
             }
         }
-        note(&mut tally.latency, started.elapsed());
-        tally.in_second(counters.second(), started.elapsed(), outcome.is_err());
+        let took = started.elapsed();
+        note(&mut tally.latency, took);
+        tally.in_second(counters.second(), took, outcome.is_err());
+        let (status, error) = match &outcome {
+            Ok(()) => ("OK".to_string(), String::new()),
+            Err(e) => run_failure(e),
+        };
+        if let Some(details) = &mut tally.details {
+            details.push(Detail {
+                ended: std::time::SystemTime::now(),
+                latency: took,
+                status: status.clone(),
+                error: error.clone(),
+            });
+        }
         match outcome {
-            Ok(()) => *tally.statuses.entry("OK".into()).or_default() += 1,
-            Err(e) => {
-                let status = match (
-                    e.downcast_ref::<CallFailed>(),
-                    e.downcast_ref::<ExpectFailed>(),
-                ) {
-                    (Some(failed), _) => format!("{:?}", failed.code),
-                    (None, Some(_)) => "ExpectFailed".to_string(),
-                    (None, None) => "Error".to_string(),
-                };
-                // On one line: an expectation's diff, its lines run together.
-                let text = format!("{e:#}");
-                let words: Vec<&str> = text.split_whitespace().collect();
-                tally.fail(status, words.join(" ").chars().take(300).collect());
-            }
+            Ok(()) => *tally.statuses.entry(status).or_default() += 1,
+            Err(_) => tally.fail(status, error),
         }
     }
+}
+
+/// A failed run's status (a call's code, `ExpectFailed` or `Error`) and its error on one line.
+fn run_failure(e: &anyhow::Error) -> (String, String) {
+    let status = match (
+        e.downcast_ref::<CallFailed>(),
+        e.downcast_ref::<ExpectFailed>(),
+    ) {
+        (Some(failed), _) => format!("{:?}", failed.code),
+        (None, Some(_)) => "ExpectFailed".to_string(),
+        (None, None) => "Error".to_string(),
+    };
+    // On one line: an expectation's diff, its lines run together.
+    let text = format!("{e:#}");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    (status, words.join(" ").chars().take(300).collect())
 }

@@ -2,6 +2,7 @@
 //! the metrics inside streams, and per stage of a shaped load its own latency and errors. Kept
 //! in a few shards that workers share (a histogram per worker grows memory with -c), merged at
 //! the end, and rebuilt from JSON reports by `bench merge`.
+use super::details::Detail;
 use super::schedule::Stage;
 use hdrhistogram::Histogram;
 use prost_reflect::MethodDescriptor;
@@ -36,6 +37,8 @@ pub(super) struct Tally {
     /// Per second of the run (by when calls ended): what the report's plots draw. A shard's
     /// seconds are moved out as they close (`live`), so it holds one or two.
     pub seconds: BTreeMap<u64, Second>,
+    /// Each call, when asked for (`--details`); `live` writes them out as seconds close.
+    pub details: Option<Vec<Detail>>,
 }
 
 /// The calls that ended in one second of a run.
@@ -133,6 +136,7 @@ impl Tally {
             stages: Vec::new(),
             steps: Vec::new(),
             seconds: BTreeMap::new(),
+            details: None,
         }
     }
 
@@ -160,6 +164,18 @@ impl Tally {
     ) {
         note(&mut self.latency, elapsed);
         self.in_second(second, elapsed, outcome.is_err());
+        if let Some(details) = &mut self.details {
+            let (status, error) = match &outcome {
+                Ok(_) => ("OK".to_string(), String::new()),
+                Err(s) => (format!("{:?}", s.code()), s.message().to_string()),
+            };
+            details.push(Detail {
+                ended: std::time::SystemTime::now(),
+                latency: elapsed,
+                status,
+                error,
+            });
+        }
         if let Some(stage) = due.and_then(|k| self.stages.get_mut(k)) {
             note(&mut stage.latency, elapsed);
             stage.errors += outcome.is_err() as u64;

@@ -1,7 +1,7 @@
 //! A report as InfluxDB line protocol (`--output influx-summary`, ghz's name): one line of the
 //! run's figures, latencies in integer nanoseconds, and one line per status, tagged with the
 //! method and stamped with the time the report was made.
-use super::{Report, Tally};
+use super::{Labels, Report, Tally};
 use std::fmt::Write;
 
 /// A tag value as the protocol escapes it: commas, spaces and equals signs.
@@ -18,22 +18,27 @@ fn ns(ms: f64) -> String {
     format!("{}i", (ms * 1e6).round() as i64)
 }
 
+/// The tags of a run's lines: its method, name and `--tag`s. An empty value is not a tag in
+/// the protocol; rpcsh's own keys are not overwritten.
+pub(in crate::bench) fn tags(method: &str, labels: &Labels) -> String {
+    let mut tags = format!("method={}", tag(method));
+    if let Some(name) = &labels.name {
+        tags.push_str(&format!(",name={}", tag(name)));
+    }
+    let own = ["method", "name", "status"];
+    for (k, v) in (labels.tags.iter()).filter(|(k, v)| !v.is_empty() && !own.contains(&k.as_str()))
+    {
+        tags.push_str(&format!(",{}={}", tag(k), tag(v)));
+    }
+    tags
+}
+
 impl Report {
     pub(crate) fn influx(&self, tally: &Tally) -> String {
         let at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        // An empty value is not a tag in the protocol; rpcsh's own keys are not overwritten.
-        let mut tags = format!("method={}", tag(&self.method));
-        if let Some(name) = &self.labels.name {
-            tags.push_str(&format!(",name={}", tag(name)));
-        }
-        let own = ["method", "name", "status"];
-        for (k, v) in
-            (self.labels.tags.iter()).filter(|(k, v)| !v.is_empty() && !own.contains(&k.as_str()))
-        {
-            tags.push_str(&format!(",{}={}", tag(k), tag(v)));
-        }
+        let tags = tags(&self.method, &self.labels);
         let errors: u64 = (tally.statuses.iter())
             .filter(|(status, _)| *status != "OK")
             .map(|(_, n)| n)
