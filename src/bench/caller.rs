@@ -148,6 +148,7 @@ pub(super) struct Caller {
     /// Unary calls go over raw HTTP/2 (uncompressed requests only).
     pub(super) raw: bool,
     pub(super) timeout: Option<Duration>,
+    pub(super) pacing: super::stream::Pacing,
     /// The framed request when it is the same every time.
     pub(super) fixed: Option<Bytes>,
 }
@@ -166,6 +167,7 @@ pub(super) struct WebCaller {
     pub(super) options: crate::client::wire::invoke::CallOptions,
     pub(super) fixed: Option<Vec<prost_reflect::DynamicMessage>>,
     pub(super) open: bool,
+    pub(super) pacing: super::stream::Pacing,
 }
 
 pub(super) fn decode_all(
@@ -220,8 +222,8 @@ impl Worker {
         let mut count = Count(0, clock.map(|t| Clock::start(t, bidi)));
         let open = web.open && bidi;
         let requests = match &count.1 {
-            Some(clock) => clock.requests(messages, open).boxed(),
-            None => tokio_stream::iter(messages).boxed(),
+            Some(clock) => clock.requests(web.pacing.stream(messages), open).boxed(),
+            None => web.pacing.stream(messages),
         };
         match web
             .client
@@ -297,9 +299,12 @@ impl Caller {
         let mut clock = tally.map(|t| Clock::start(t, self.bidi));
         let requests = match &clock {
             Some(clock) => clock
-                .requests(requests.to_vec(), self.open && self.bidi)
+                .requests(
+                    self.pacing.stream(requests.to_vec()),
+                    self.open && self.bidi,
+                )
                 .boxed(),
-            None => tokio_stream::iter(requests.to_vec()).boxed(),
+            None => self.pacing.stream(requests.to_vec()),
         };
         let mut request = tonic::Request::new(requests);
         *request.metadata_mut() = self.metadata.clone();

@@ -58,7 +58,7 @@ pub struct BenchOptions {
     /// Run an `rpcsh run` script over and over instead of one method: -c virtual users, -n runs
     /// (or -z); reports each call's latency and the whole script's.
     #[arg(long, value_name = "FILE",
-          conflicts_with_all = ["data", "data_file", "streams", "rps", "ramp", "rps_steps", "concurrency_steps"])]
+          conflicts_with_all = ["data", "data_file", "streams", "rps", "ramp", "rps_steps", "concurrency_steps", "concurrency_ramp"])]
     pub script: Option<PathBuf>,
     /// Requests made first and left out of the report.
     #[arg(long, default_value = "0", value_name = "N")]
@@ -68,6 +68,20 @@ pub struct BenchOptions {
     /// Messages per call for client-streaming and bidi methods when DATA is one message.
     #[arg(long, default_value = "10", value_name = "M")]
     pub stream_messages: usize,
+    /// A pause between the messages a client-streaming or bidi call sends.
+    #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
+    pub stream_interval: Option<Duration>,
+    /// Each streaming call sends N messages (DATA's in turn), then closes its sending side.
+    #[arg(long, value_name = "N", conflicts_with = "streams")]
+    pub stream_call_count: Option<usize>,
+    /// Each streaming call closes its sending side after DURATION; a server stream is ended
+    /// then and counts as OK.
+    #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration, conflicts_with = "streams")]
+    pub stream_call_duration: Option<Duration>,
+    /// What becomes of calls still in flight when -z ends: wait for them and count them, close
+    /// them (cancelled, counted as Cancelled), or ignore them (cancelled, left out).
+    #[arg(long, value_enum, default_value = "wait", value_name = "WHAT")]
+    pub duration_stop: DurationStop,
     /// Deadline of each call.
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
     pub timeout: Option<Duration>,
@@ -106,9 +120,21 @@ pub struct ShapeArgs {
     #[arg(long, value_name = "C1,C2,.../EACH", value_parser = schedule::parse_concurrency_steps,
           conflicts_with_all = ["rps", "duration", "concurrency"])]
     pub concurrency_steps: Option<Shape>,
+    /// Workers rising or falling linearly (closed loop), reported in ten stages.
+    #[arg(long, value_name = "FROM..TO/DURATION", value_parser = schedule::parse_concurrency_ramp,
+          conflicts_with_all = ["rps", "duration", "concurrency", "ramp", "rps_steps", "concurrency_steps"])]
+    pub concurrency_ramp: Option<Shape>,
 }
 
 impl BenchOptions {
+    fn pacing(&self) -> stream::Pacing {
+        stream::Pacing {
+            interval: self.stream_interval,
+            count: self.stream_call_count,
+            duration: self.stream_call_duration,
+        }
+    }
+
     fn labels(&self) -> report::Labels {
         report::Labels {
             name: self.name.clone(),
@@ -138,6 +164,7 @@ impl ShapeArgs {
             .or(self.ramp.clone())
             .or(self.rps_steps.clone())
             .or(self.concurrency_steps.clone())
+            .or(self.concurrency_ramp.clone())
     }
 }
 
@@ -147,12 +174,19 @@ impl ShapeArgs {
 pub struct HeldArgs {
     /// Hold N streams open at once (server-streaming and bidi methods), for --hold.
     #[arg(long, value_name = "N", requires = "hold",
-          conflicts_with_all = ["total", "duration", "rps", "ramp", "rps_steps", "concurrency_steps"])]
+          conflicts_with_all = ["total", "duration", "rps", "ramp", "rps_steps", "concurrency_steps", "concurrency_ramp"])]
     pub streams: Option<usize>,
     /// How long --streams are held open before they are cancelled (a stream that ends before
     /// counts by its status).
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration, requires = "streams")]
     pub hold: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DurationStop {
+    Wait,
+    Close,
+    Ignore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -272,6 +306,11 @@ struct Plan {
     counters: Arc<Counters>,
     /// `-H` metadata whose values hold placeholders: filled per call.
     templates: Vec<(String, String)>,
+    /// Calls in flight at the end of -z.
+    duration_stop: DurationStop,
+    /// A server stream (not a client one: its sending side closes) ends this long after it
+    /// starts, and counts as OK.
+    stream_call_duration: Option<Duration>,
 }
 
 /// Runs the load and prints the report.
@@ -291,7 +330,8 @@ pub async fn run(
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
     let (channels, webs) = links(&session, conn, &target, &method, connections).await?;
-    let setup = GrpcSetup::new(conn, &target, &method, &session.metadata, options.timeout)?;
+    let mut setup = GrpcSetup::new(conn, &target, &method, &session.metadata, options.timeout)?;
+    setup.pacing = options.pacing();
     let length = options.duration.or(shape.as_ref().and_then(Shape::length));
     // Held streams: one call each.
     let total = options.held.streams.map(|n| n as u64).or(options.total);
@@ -307,6 +347,10 @@ pub async fn run(
         held: options.held.hold.map(|d| start + d),
         shape,
         templates,
+        duration_stop: options.duration_stop,
+        stream_call_duration: options
+            .stream_call_duration
+            .filter(|_| !method.is_client_streaming() && method.is_server_streaming()),
         counters: Arc::new(Counters::new(
             (total, options.warmup),
             (start, length),
@@ -324,15 +368,7 @@ pub async fn run(
         let caller = if !webs.is_empty() {
             let client = webs[worker % webs.len()].clone();
             let held = plan.held.is_some();
-            web_worker(
-                client,
-                conn,
-                &session.metadata,
-                &method,
-                &requests,
-                options.timeout,
-                held,
-            )?
+            setup.web_worker(client, conn, &method, &requests, held)?
         } else {
             let link = channels[worker % channels.len()].clone();
             setup.worker(link, conn, &method, &requests, plan.held.is_some())
@@ -418,35 +454,6 @@ fn note_unsent(shape: &Shape, counters: &Counters, wall: Duration, workers: usiz
     }
 }
 
-/// A Connect or gRPC-Web worker's caller on `client`.
-fn web_worker(
-    client: Arc<crate::client::net::web::Client>,
-    conn: &Connection,
-    metadata: &tonic::metadata::MetadataMap,
-    method: &MethodDescriptor,
-    requests: &Requests,
-    timeout: Option<Duration>,
-    open: bool,
-) -> anyhow::Result<Worker> {
-    let options = crate::client::wire::invoke::CallOptions {
-        metadata: metadata.clone(),
-        timeout,
-        max_message_size: conn.max_message_size,
-        compress: conn.compress,
-    };
-    let fixed = match requests.fixed() {
-        Some(m) => Some(decode_all(method, m)?),
-        None => None,
-    };
-    Ok(Worker::Web(Box::new(WebCaller {
-        client,
-        method: method.clone(),
-        options,
-        fixed,
-        open,
-    })))
-}
-
 /// The connections a run's workers share: gRPC links, or the Connect and gRPC-Web clients
 /// (the session's first, then more).
 async fn links(
@@ -487,6 +494,7 @@ struct GrpcSetup {
     headers: http::HeaderMap,
     metadata: tonic::metadata::MetadataMap,
     timeout: Option<Duration>,
+    pacing: stream::Pacing,
 }
 
 impl GrpcSetup {
@@ -534,7 +542,37 @@ impl GrpcSetup {
             headers,
             metadata: metadata.clone(),
             timeout,
+            pacing: stream::Pacing::default(),
         })
+    }
+
+    /// A Connect or gRPC-Web worker's caller on `client`.
+    fn web_worker(
+        &self,
+        client: Arc<crate::client::net::web::Client>,
+        conn: &Connection,
+        method: &MethodDescriptor,
+        requests: &Requests,
+        open: bool,
+    ) -> anyhow::Result<Worker> {
+        let options = crate::client::wire::invoke::CallOptions {
+            metadata: self.metadata.clone(),
+            timeout: self.timeout,
+            max_message_size: conn.max_message_size,
+            compress: conn.compress,
+        };
+        let fixed = match requests.fixed() {
+            Some(m) => Some(decode_all(method, m)?),
+            None => None,
+        };
+        Ok(Worker::Web(Box::new(WebCaller {
+            client,
+            method: method.clone(),
+            options,
+            fixed,
+            open,
+            pacing: self.pacing,
+        })))
     }
 
     /// A gRPC worker's caller on `link`.
@@ -574,6 +612,7 @@ impl GrpcSetup {
             open,
             raw: unary && conn.compress.is_none(),
             timeout: self.timeout,
+            pacing: self.pacing,
             fixed: requests
                 .fixed()
                 .and_then(|m| m.first())
@@ -679,14 +718,25 @@ async fn work(
             }
         };
         let hold = async {
-            match plan.held {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
+            match (plan.held, plan.stream_call_duration) {
+                (Some(at), _) => tokio::time::sleep_until(at).await,
+                (None, Some(d)) => tokio::time::sleep(d).await,
+                (None, None) => std::future::pending().await,
+            }
+        };
+        let end = async {
+            match (plan.duration_stop, plan.counters.end) {
+                (DurationStop::Wait, _) | (_, None) => std::future::pending().await,
+                (_, Some(end)) => tokio::time::sleep_until(end).await,
             }
         };
         let outcome = tokio::select! {
             outcome = call => outcome,
             _ = hold => Ok(0),
+            _ = end => match plan.duration_stop {
+                DurationStop::Ignore => break,
+                _ => Err(Status::cancelled("in flight when the run's duration ended")),
+            },
             // A held stream stopped early was still held.
             _ = cancelled.wait_for(|c| *c) => match plan.held {
                 Some(_) => Ok(0),

@@ -1,6 +1,7 @@
 //! The load shapes over time of `rpcsh bench`: a constant rate (`--rps R`), a rate rising or
 //! falling linearly (`--ramp FROM..TO/DURATION`), rates held in steps (`--rps-steps
-//! R1,R2,.../EACH`) and workers in steps (`--concurrency-steps C1,C2,.../EACH`). Owns when each
+//! R1,R2,.../EACH`), workers in steps (`--concurrency-steps C1,C2,.../EACH`) and workers rising
+//! or falling linearly (`--concurrency-ramp FROM..TO/DURATION`, ghz's line). Owns when each
 //! request is due (open loop), which workers run when (closed loop), and the stages a report
 //! breaks a shaped run into.
 use std::time::Duration;
@@ -21,6 +22,11 @@ pub enum Shape {
     ConcurrencySteps {
         levels: Vec<usize>,
         each: Duration,
+    },
+    ConcurrencyRamp {
+        from: usize,
+        to: usize,
+        over: Duration,
     },
 }
 
@@ -97,6 +103,24 @@ pub fn parse_concurrency_steps(text: &str) -> Result<Shape, String> {
     Ok(Shape::ConcurrencySteps { levels, each })
 }
 
+/// `--concurrency-ramp FROM..TO/DURATION`, e.g. `1..50/30s`.
+pub fn parse_concurrency_ramp(text: &str) -> Result<Shape, String> {
+    let (range, over) = split_each(text, "FROM..TO")?;
+    let (from, to) = range
+        .split_once("..")
+        .ok_or_else(|| "expected FROM..TO/DURATION, e.g. 1..50/30s".to_string())?;
+    let workers = |c: &str| {
+        c.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{c:?} is not a number of workers"))
+    };
+    let (from, to) = (workers(from)?, workers(to)?);
+    if from == 0 && to == 0 {
+        return Err("a ramp from 0 to 0 workers makes no calls".into());
+    }
+    Ok(Shape::ConcurrencyRamp { from, to, over })
+}
+
 fn rate_label(r: f64) -> String {
     format!("{}", (r * 10.0).round() / 10.0)
 }
@@ -104,7 +128,10 @@ fn rate_label(r: f64) -> String {
 impl Shape {
     /// Open loop: requests are sent when due, whatever the server's pace.
     pub fn is_open(&self) -> bool {
-        !matches!(self, Shape::ConcurrencySteps { .. })
+        !matches!(
+            self,
+            Shape::ConcurrencySteps { .. } | Shape::ConcurrencyRamp { .. }
+        )
     }
 
     /// How long the shape lasts; a constant rate lasts as long as -n or -z say.
@@ -114,6 +141,7 @@ impl Shape {
             Shape::Ramp { over, .. } => Some(*over),
             Shape::RateSteps { rates, each } => Some(*each * rates.len() as u32),
             Shape::ConcurrencySteps { levels, each } => Some(*each * levels.len() as u32),
+            Shape::ConcurrencyRamp { over, .. } => Some(*over),
         }
     }
 
@@ -150,7 +178,7 @@ impl Shape {
                 }
                 found?
             }
-            Shape::ConcurrencySteps { .. } => 0.0,
+            Shape::ConcurrencySteps { .. } | Shape::ConcurrencyRamp { .. } => 0.0,
         };
         Duration::try_from_secs_f64(seconds).ok()
     }
@@ -173,6 +201,7 @@ impl Shape {
     pub fn workers(&self) -> Option<usize> {
         match self {
             Shape::ConcurrencySteps { levels, .. } => levels.iter().copied().max(),
+            Shape::ConcurrencyRamp { from, to, .. } => Some(*from.max(to)),
             _ => None,
         }
     }
@@ -180,6 +209,9 @@ impl Shape {
     /// Closed loop: the first time at or after `t` when `worker` (from 0) runs; None when it does
     /// not run again before the shape ends.
     pub fn runs_from(&self, worker: usize, t: Duration) -> Option<Duration> {
+        if let Shape::ConcurrencyRamp { from, to, over } = self {
+            return ramp_runs_from((*from as f64, *to as f64, *over), worker as f64, t);
+        }
         let Shape::ConcurrencySteps { levels, each } = self else {
             return Some(t);
         };
@@ -211,6 +243,15 @@ impl Shape {
             Shape::ConcurrencySteps { levels, each } => (0..levels.len() as u32)
                 .map(|k| stage(k, *each, format!("c={}", levels[k as usize])))
                 .collect(),
+            Shape::ConcurrencyRamp { from, to, over } => (0..RAMP_STAGES)
+                .map(|k| {
+                    let at =
+                        |k: u32| running(*from as f64, *to as f64, k as f64 / RAMP_STAGES as f64);
+                    let end = at(k + 1).max(1.0) - 1.0;
+                    let label = format!("c={}..{}", at(k), end.max(at(k)));
+                    stage(k, *over / RAMP_STAGES, label)
+                })
+                .collect(),
         }
     }
 
@@ -219,13 +260,35 @@ impl Shape {
         let length = self.length()?;
         let count = match self {
             Shape::Rate(_) => return None,
-            Shape::Ramp { .. } => RAMP_STAGES as u128,
+            Shape::Ramp { .. } | Shape::ConcurrencyRamp { .. } => RAMP_STAGES as u128,
             Shape::RateSteps { rates, .. } => rates.len() as u128,
             Shape::ConcurrencySteps { levels, .. } => levels.len() as u128,
         };
         let part = length.as_nanos() / count.max(1);
         Some(((t.as_nanos() / part.max(1)) as usize).min(count as usize - 1))
     }
+}
+
+/// Workers running a `part` (0 to 1) into a ramp from `from` to `to`: the line, rounded.
+fn running(from: f64, to: f64, part: f64) -> f64 {
+    (from + (to - from) * part).round()
+}
+
+/// A concurrency ramp's `runs_from`: worker k runs while more than k workers are running.
+fn ramp_runs_from((from, to, over): (f64, f64, Duration), k: f64, t: Duration) -> Option<Duration> {
+    if t >= over {
+        return None;
+    }
+    let part = t.as_secs_f64() / over.as_secs_f64();
+    if running(from, to, part) > k {
+        return Some(t);
+    }
+    if to <= from {
+        return None;
+    }
+    // Rising: from when the line, rounded, passes k.
+    let starts = over.mul_f64(((k + 0.5 - from) / (to - from)).clamp(0.0, 1.0));
+    (starts < over).then_some(starts.max(t))
 }
 
 #[cfg(test)]
@@ -278,6 +341,28 @@ mod tests {
         assert_eq!(steps.runs_from(3, secs(2.1)), None);
         assert_eq!(steps.runs_from(0, secs(3.0)), None);
         assert_eq!(steps.stages()[1].label, "c=5");
+    }
+
+    #[test]
+    fn a_concurrency_ramp_starts_workers_along_its_line() {
+        let up = parse_concurrency_ramp("0..10/10s").unwrap();
+        assert_eq!((up.workers(), up.is_open()), (Some(10), false));
+        // Worker 0 joins once the line passes 0.5 workers, worker 9 at 9.5.
+        assert_eq!(up.runs_from(0, secs(0.0)), Some(secs(0.5)));
+        assert_eq!(up.runs_from(9, secs(1.0)), Some(secs(9.5)));
+        assert_eq!(up.runs_from(4, secs(6.0)), Some(secs(6.0)));
+        assert_eq!(up.runs_from(0, secs(10.0)), None);
+        let down = parse_concurrency_ramp("10..0/10s").unwrap();
+        assert_eq!(down.runs_from(9, secs(0.2)), Some(secs(0.2)));
+        assert_eq!(down.runs_from(9, secs(1.0)), None);
+        assert_eq!(down.runs_from(0, secs(9.0)), Some(secs(9.0)));
+        assert_eq!(up.stages()[0].label, "c=0..0");
+        assert_eq!(up.stages()[9].label, "c=9..9");
+        assert_eq!(
+            parse_concurrency_ramp("1..50/30s").unwrap().stages()[1].label,
+            "c=6..10"
+        );
+        assert!(parse_concurrency_ramp("0..0/1s").is_err());
     }
 
     #[test]

@@ -3,11 +3,55 @@
 //! and for bidi calls each answer's latency from the send of its request (the nth answer pairs
 //! with the nth request, as an echo-like call does). Also the held streams of `--streams N
 //! --hold DURATION`: calls kept open, a bidi call's sending side too, until the hold ends.
-//! A clock records into the shard of the tally its worker shares.
+//! A clock records into the shard of the tally its worker shares. And how a client stream is
+//! paced (`--stream-interval`, `--stream-call-count`, `--stream-call-duration`, as ghz's).
 use super::tally::{note, Tally};
 use futures_util::{Stream, StreamExt};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::time::Instant;
+
+/// How the messages of a client-streaming or bidi call are sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Pacing {
+    /// A pause between one message and the next.
+    pub interval: Option<Duration>,
+    /// This many messages, the request's in turn, then the sending side closes.
+    pub count: Option<usize>,
+    /// The sending side closes this long after the call starts (a server stream is ended).
+    pub duration: Option<Duration>,
+}
+
+impl Pacing {
+    /// `items` sent as paced.
+    pub(super) fn stream<T: Clone + Send + 'static>(
+        &self,
+        items: Vec<T>,
+    ) -> futures_util::stream::BoxStream<'static, T> {
+        let items: futures_util::stream::BoxStream<'static, T> = match self.count {
+            Some(n) if !items.is_empty() => {
+                tokio_stream::iter(items.into_iter().cycle().take(n)).boxed()
+            }
+            _ => tokio_stream::iter(items).boxed(),
+        };
+        let items = match self.interval {
+            Some(pause) => items
+                .enumerate()
+                .then(move |(k, m)| async move {
+                    if k > 0 {
+                        tokio::time::sleep(pause).await;
+                    }
+                    m
+                })
+                .boxed(),
+            None => items,
+        };
+        match self.duration {
+            Some(d) => items.take_until(tokio::time::sleep(d)).boxed(),
+            None => items,
+        }
+    }
+}
 
 /// The clock of one call: started when the call is made, told of each message as it arrives.
 pub(super) struct Clock<'a> {
@@ -34,11 +78,11 @@ impl<'a> Clock<'a> {
     /// open instead of ending (a held bidi call).
     pub(super) fn requests<T: Send + 'static>(
         &self,
-        items: Vec<T>,
+        items: impl Stream<Item = T> + Send + 'static,
         open: bool,
     ) -> impl Stream<Item = T> + Send + 'static {
         let sends = self.sends.clone();
-        let items = tokio_stream::iter(items).map(move |m| {
+        let items = items.map(move |m| {
             if let Some(sends) = &sends {
                 sends.lock().expect("send times").push(Instant::now());
             }
