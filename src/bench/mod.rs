@@ -49,12 +49,8 @@ pub struct BenchOptions {
     pub duration: Option<Duration>,
     #[command(flatten)]
     pub shape: ShapeArgs,
-    /// Requests from a JSON-lines file, one a line, taken in turn (or --random).
-    #[arg(long, value_name = "FILE", conflicts_with = "data")]
-    pub data_file: Option<PathBuf>,
-    /// Take --data-file's lines at random instead of in turn.
-    #[arg(long, requires = "data_file")]
-    pub random: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Run an `rpcsh run` script over and over instead of one method: -c virtual users, -n runs
     /// (or -z); reports each call's latency and the whole script's.
     #[arg(long, value_name = "FILE",
@@ -65,6 +61,48 @@ pub struct BenchOptions {
     pub warmup: u64,
     #[command(flatten)]
     pub held: HeldArgs,
+    #[command(flatten)]
+    pub pacing: StreamArgs,
+    /// What becomes of calls still in flight when -z ends: wait for them and count them, close
+    /// them (cancelled, counted as Cancelled), or ignore them (cancelled, left out).
+    #[arg(
+        help_heading = "Load",
+        long,
+        value_enum,
+        default_value = "wait",
+        value_name = "WHAT"
+    )]
+    pub duration_stop: DurationStop,
+    /// Deadline of each call.
+    #[arg(help_heading = "Load", long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Threads that make the calls [default: one per core].
+    #[arg(help_heading = "Load", long, value_name = "N")]
+    pub cpus: Option<usize>,
+    /// Take the run's options from a TOML file first (keys: the long flags, method, data,
+    /// metadata, tags); the command line's win.
+    #[arg(help_heading = "Load", long, value_name = "FILE")]
+    pub options: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Where `rpcsh bench`'s requests come from besides DATA.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Load")]
+pub struct DataArgs {
+    /// Requests from a JSON-lines file, one a line, taken in turn (or --random).
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub data_file: Option<PathBuf>,
+    /// Take --data-file's lines at random instead of in turn.
+    #[arg(long, requires = "data_file")]
+    pub random: bool,
+}
+
+/// How the messages of a client-streaming or bidi call are sent.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Streams")]
+pub struct StreamArgs {
     /// Messages per call for client-streaming and bidi methods when DATA is one message.
     #[arg(long, default_value = "10", value_name = "M")]
     pub stream_messages: usize,
@@ -78,13 +116,12 @@ pub struct BenchOptions {
     /// then and counts as OK.
     #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration, conflicts_with = "streams")]
     pub stream_call_duration: Option<Duration>,
-    /// What becomes of calls still in flight when -z ends: wait for them and count them, close
-    /// them (cancelled, counted as Cancelled), or ignore them (cancelled, left out).
-    #[arg(long, value_enum, default_value = "wait", value_name = "WHAT")]
-    pub duration_stop: DurationStop,
-    /// Deadline of each call.
-    #[arg(long, value_name = "DURATION", value_parser = crate::sys::util::parse_duration)]
-    pub timeout: Option<Duration>,
+}
+
+/// What `rpcsh bench` writes: the report's form, its labels, each call's details.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Report")]
+pub struct ReportArgs {
     /// Write each measured call (when it ended, its latency in ns, status, error) to FILE: CSV
     /// if it ends in .csv, InfluxDB line protocol in .lp, JSON lines otherwise.
     #[arg(long, value_name = "FILE")]
@@ -95,8 +132,8 @@ pub struct BenchOptions {
     /// A tag for the run, in its report (and InfluxDB's tags); again for more.
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = report::parse_tag)]
     pub tags: Vec<(String, String)>,
-    /// Write the report as json, csv, prometheus, influx-summary, influx-details or html instead of
-    /// text.
+    /// Write the report as text (the default), json, csv, prometheus, influx-summary,
+    /// influx-details or html.
     #[arg(long, value_enum)]
     pub output: Option<ReportFormat>,
 }
@@ -129,16 +166,16 @@ pub struct ShapeArgs {
 impl BenchOptions {
     fn pacing(&self) -> stream::Pacing {
         stream::Pacing {
-            interval: self.stream_interval,
-            count: self.stream_call_count,
-            duration: self.stream_call_duration,
+            interval: self.pacing.stream_interval,
+            count: self.pacing.stream_call_count,
+            duration: self.pacing.stream_call_duration,
         }
     }
 
     fn labels(&self) -> report::Labels {
         report::Labels {
-            name: self.name.clone(),
-            tags: self.tags.iter().cloned().collect(),
+            name: self.report.name.clone(),
+            tags: self.report.tags.iter().cloned().collect(),
         }
     }
 
@@ -146,10 +183,10 @@ impl BenchOptions {
     fn sinks(&self, method: &str) -> anyhow::Result<Vec<details::Sink>> {
         let tags = report::influx_tags(method, &self.labels());
         let mut sinks = Vec::new();
-        if let Some(path) = &self.details {
+        if let Some(path) = &self.report.details {
             sinks.push(details::Sink::file(path, tags.clone())?);
         }
-        if self.output == Some(ReportFormat::InfluxDetails) {
+        if self.report.output == Some(ReportFormat::InfluxDetails) {
             sinks.push(details::Sink::stdout(tags));
         }
         Ok(sinks)
@@ -191,6 +228,8 @@ pub enum DurationStop {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
+    /// The default: for a person to read.
+    Text,
     Json,
     Csv,
     /// Prometheus's text exposition format.
@@ -216,8 +255,8 @@ pub async fn command(
         (Some(verb @ ("merge" | "report")), _) => {
             let paths: Vec<PathBuf> = args.into_iter().map(PathBuf::from).collect();
             match verb {
-                "merge" => merge(&paths, options.output),
-                _ => report::report(&paths, options.output),
+                "merge" => merge(&paths, options.report.output),
+                _ => report::report(&paths, options.report.output),
             }
         }
         (_, _) if args.len() > 1 => bail!(crate::sys::error::Hint::new(
@@ -349,6 +388,7 @@ pub async fn run(
         templates,
         duration_stop: options.duration_stop,
         stream_call_duration: options
+            .pacing
             .stream_call_duration
             .filter(|_| !method.is_client_streaming() && method.is_server_streaming()),
         counters: Arc::new(Counters::new(
@@ -391,7 +431,7 @@ pub async fn run(
     tally.seconds = seconds;
     let mut report = Report::new(crate::client::wire::invoke::path(&method), &tally, wall);
     report.labels = options.labels();
-    report.print(&tally, options.output)
+    report.print(&tally, options.report.output)
 }
 
 /// The requests of a run (inline, a file, `--data-file`, random), checked against what the
@@ -401,16 +441,16 @@ fn load_requests(
     data: Option<String>,
     options: &BenchOptions,
 ) -> anyhow::Result<Requests> {
-    let text = match options.data_file {
+    let text = match options.data.data_file {
         Some(_) => String::new(),
         None => input::Data::parse(data.as_deref()).read_text()?,
     };
     let requests = Requests::load(
         method,
         &text,
-        options.data_file.as_deref(),
-        options.random,
-        options.stream_messages,
+        options.data.data_file.as_deref(),
+        options.data.random,
+        options.pacing.stream_messages,
     )?;
     if options.held.streams.is_some() && !method.is_server_streaming() {
         bail!(crate::sys::error::Hint::new(
@@ -717,25 +757,11 @@ async fn work(
                 },
             }
         };
-        let hold = async {
-            match (plan.held, plan.stream_call_duration) {
-                (Some(at), _) => tokio::time::sleep_until(at).await,
-                (None, Some(d)) => tokio::time::sleep(d).await,
-                (None, None) => std::future::pending().await,
-            }
-        };
-        let end = async {
-            match (plan.duration_stop, plan.counters.end) {
-                (DurationStop::Wait, _) | (_, None) => std::future::pending().await,
-                (_, Some(end)) => tokio::time::sleep_until(end).await,
-            }
-        };
         let outcome = tokio::select! {
             outcome = call => outcome,
-            _ = hold => Ok(0),
-            _ = end => match plan.duration_stop {
-                DurationStop::Ignore => break,
-                _ => Err(Status::cancelled("in flight when the run's duration ended")),
+            cut = cut_short(&plan) => match cut {
+                Some(outcome) => outcome,
+                None => break,
             },
             // A held stream stopped early was still held.
             _ = cancelled.wait_for(|c| *c) => match plan.held {
@@ -747,6 +773,32 @@ async fn work(
             continue;
         }
         record(&plan, shard, due, outcome);
+    }
+}
+
+/// What ends a call before it ends itself: a held stream's hold or a server stream's
+/// `--stream-call-duration` (OK), or the end of -z with `--duration-stop close` (Cancelled) or
+/// `ignore` (None: not counted).
+async fn cut_short(plan: &Plan) -> Option<Result<u64, Status>> {
+    let hold = async {
+        match (plan.held, plan.stream_call_duration) {
+            (Some(at), _) => tokio::time::sleep_until(at).await,
+            (None, Some(d)) => tokio::time::sleep(d).await,
+            (None, None) => std::future::pending().await,
+        }
+    };
+    let end = async {
+        match (plan.duration_stop, plan.counters.end) {
+            (DurationStop::Wait, _) | (_, None) => std::future::pending().await,
+            (_, Some(end)) => tokio::time::sleep_until(end).await,
+        }
+    };
+    tokio::select! {
+        _ = hold => Some(Ok(0)),
+        _ = end => match plan.duration_stop {
+            DurationStop::Ignore => None,
+            _ => Some(Err(Status::cancelled("in flight when the run's duration ended"))),
+        },
     }
 }
 

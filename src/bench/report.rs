@@ -239,7 +239,9 @@ impl Report {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         match format {
-            None => write!(out, "{}", self.text(tally, crate::sys::style::stdout()))?,
+            None | Some(ReportFormat::Text) => {
+                write!(out, "{}", self.text(tally, crate::sys::style::stdout()))?
+            }
             Some(ReportFormat::Json) => {
                 writeln!(out, "{}", serde_json::to_string_pretty(&self.json(tally))?)?
             }

@@ -87,7 +87,7 @@ pub async fn run(
     let wall = wall?;
     let mut report = Report::new(format!("scenario {name}"), &tally, wall);
     report.labels = options.labels();
-    report.print(&tally, options.output)
+    report.print(&tally, options.report.output)
 }
 
 /// One virtual user's runs of the scenario until the load ends.

@@ -247,8 +247,7 @@ impl Shape {
                 .map(|k| {
                     let at =
                         |k: u32| running(*from as f64, *to as f64, k as f64 / RAMP_STAGES as f64);
-                    let end = at(k + 1).max(1.0) - 1.0;
-                    let label = format!("c={}..{}", at(k), end.max(at(k)));
+                    let label = format!("c={}..{}", at(k), at(k + 1));
                     stage(k, *over / RAMP_STAGES, label)
                 })
                 .collect(),
@@ -356,11 +355,11 @@ mod tests {
         assert_eq!(down.runs_from(9, secs(0.2)), Some(secs(0.2)));
         assert_eq!(down.runs_from(9, secs(1.0)), None);
         assert_eq!(down.runs_from(0, secs(9.0)), Some(secs(9.0)));
-        assert_eq!(up.stages()[0].label, "c=0..0");
-        assert_eq!(up.stages()[9].label, "c=9..9");
+        assert_eq!(up.stages()[0].label, "c=0..1");
+        assert_eq!(up.stages()[9].label, "c=9..10");
         assert_eq!(
             parse_concurrency_ramp("1..50/30s").unwrap().stages()[1].label,
-            "c=6..10"
+            "c=6..11"
         );
         assert!(parse_concurrency_ramp("0..0/1s").is_err());
     }

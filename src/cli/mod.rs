@@ -3,6 +3,7 @@ mod address;
 mod dispatch;
 pub mod grpcurl;
 mod man;
+pub mod options_file;
 mod serving;
 mod tools;
 
@@ -92,7 +93,8 @@ pub enum Subcommand {
     },
     /// Load-test a method: rpcsh bench Greeter/SayHello '{"name": "x"}' -n 10000 -c 50
     #[command(
-        after_help = "DATA (or each line of --data-file) may vary per request with {{request}} (the request number; also written with n), {{worker}}, {{uuid}}, {{now}} and {{random A B}}.\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times; streams add time to first message, gaps between messages and (bidi) each answer's latency from its send.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{request}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json\n  rpcsh bench Testing/Generate '{\"count\": 100000, \"interval\": \"0.1s\"}' --streams 500 --hold 30s\n  rpcsh bench Greeter/SayHello '{\"name\": \"{{uuid}}\"}' --rps-steps 100,500,1000/10s\n  rpcsh bench Cal/Add --data-file adds.jsonl --ramp 100..2000/30s\n  rpcsh bench --script login-then-browse.rpcsh -c 20 -z 30s\n\nOn a terminal the figures of the last second and of the run so far are shown as it goes. --output html writes one page with the report's plots (requests/s, latency and errors over time, the histogram, percentiles, stages, steps, stream metrics).\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -z 30s --output html > run.html\n\nrpcsh bench merge REPORT... merges the JSON reports of runs made at the same time (on N machines): counts added, percentiles from their merged latency histograms.\n  rpcsh bench merge run-0.json run-1.json run-2.json\nrpcsh bench report REPORT... shows saved JSON reports again; with --output html, side by side on one page.\n  rpcsh bench report before.json after.json --output html > compare.html"
+        after_help = "DATA (or each line of --data-file, or a -H value) may vary per request with {{request}} (the request number; also written with n), {{worker}}, {{uuid}}, {{now}}, {{unix}}, {{unix_ms}}, {{unix_ns}}, {{random A B}}, {{random_string N}}, {{method}}, {{service}}, and ghz's spellings ({{.UUID}}, {{randomString 8}}, ...).\nStreaming methods: a JSON array is the stream, or one message sent --stream-messages times; streams add time to first message, gaps between messages and (bidi) each answer's latency from its send.\nCtrl-C stops the load and prints the report so far.\n\nExamples:\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -n 10000 -c 50\n  rpcsh bench Cal/Add '{\"number1\": {{request}}, \"number2\": 1}' -z 10s --rps 2000\n  rpcsh bench RouteGuide/RecordRoute '[{\"latitude\": 1}, {\"latitude\": 2}]' -n 1000 --output json\n  rpcsh bench Testing/Generate '{\"count\": 100000, \"interval\": \"0.1s\"}' --streams 500 --hold 30s\n  rpcsh bench Greeter/SayHello '{\"name\": \"{{uuid}}\"}' --rps-steps 100,500,1000/10s\n  rpcsh bench Cal/Add --data-file adds.jsonl --ramp 100..2000/30s\n  rpcsh bench --script login-then-browse.rpcsh -c 20 -z 30s\n\nOn a terminal the figures of the last second and of the run so far are shown as it goes. --output html writes one page with the report's plots (requests/s, latency and errors over time, the histogram, percentiles, stages, steps, stream metrics).\n  rpcsh bench Greeter/SayHello '{\"name\": \"x\"}' -z 30s --output html > run.html\n\nrpcsh bench merge REPORT... merges the JSON reports of runs made at the same time (on N machines): counts added, percentiles from their merged latency histograms.\n  rpcsh bench merge run-0.json run-1.json run-2.json\nrpcsh bench report REPORT... shows saved JSON reports again; with --output html, side by side on one page.\n  rpcsh bench report before.json after.json --output html > compare.html\n\n--options FILE takes a run's options from a TOML file: keys are the long flags (total = 10000, rps_steps = \"100,500/10s\"), method, data (a table is JSON), metadata and tags (tables); flags on the command line win.\n  rpcsh bench --options run.toml -z 1m",
+        args_override_self = true
     )]
     Bench {
         /// The method, as `call` takes it (none with --script).
@@ -742,7 +744,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         init_logging(verbose > 0);
     }
     // One-shot client commands start faster and smaller on one thread.
-    let runtime = if needs.serving {
+    // bench --cpus: its worker threads (ghz's --cpus).
+    let cpus = match &cli.command {
+        Subcommand::Bench { options, .. } => options.cpus,
+        _ => None,
+    };
+    let runtime = if let (true, Some(n)) = (needs.serving, cpus) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n.max(1))
+            .enable_all()
+            .build()
+    } else if needs.serving {
         tokio::runtime::Runtime::new()
     } else {
         tokio::runtime::Builder::new_current_thread()
