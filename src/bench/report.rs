@@ -215,9 +215,10 @@ impl Report {
         (tally.seconds.iter())
             .map(|(k, s)| {
                 let h = &s.latency;
-                // A last part of a second too short for a rate has none (null).
-                let length = (wall - *k as f64).min(1.0);
-                let rps = (length >= 0.5).then(|| h.len() as f64 / length);
+                // A last part of a second too short for a rate has none (null), unless it is
+                // the whole run.
+                let length = (wall - *k as f64).clamp(f64::EPSILON, 1.0);
+                let rps = (length >= 0.5 || *k == 0).then(|| h.len() as f64 / length);
                 serde_json::json!({
                     "second": k,
                     "calls": h.len(),

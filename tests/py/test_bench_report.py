@@ -163,3 +163,32 @@ def test_a_terminal_shows_live_figures_and_a_pipe_does_not(serve, tmp_path):
 def test_a_bad_tag_is_one_error_line(bad):
     r = rpcsh("bench", "Greeter/SayHello", "--tag", bad, check=False)
     assert r.returncode == 2 and "--tag" in r.stderr, r.stderr
+
+
+def test_stages_steps_and_streams_have_their_tables(serve, browser, tmp_path):  # noqa: F811
+    server = serve("--task-interval", "0")
+    staged = json.loads(rpcsh("bench", "-a", server.addr, "Greeter/SayHello", '{"name": "s"}',
+                              "--rps-steps", "50,100/1s", "--output", "json").stdout)
+    path = tmp_path / "staged.json"
+    path.write_text(json.dumps(staged))
+    stream = rpcsh("bench", "-a", server.addr, "Testing/Generate", '{"count": 5, "interval": "0.01s"}',
+                   "-n", "4", "--output", "html").stdout
+    script = tmp_path / "two.rpcsh"
+    script.write_text('Greeter/SayHello {"name": "a"}\nCal/Add {"number1": 1, "number2": 2}\n')
+    steps = rpcsh("bench", "-a", server.addr, "--script", str(script), "-n", "3", "-c", "1",
+                  "--output", "html").stdout
+    page = open_page(browser, rpcsh("bench", "report", str(path), "--output", "html").stdout, "stages")
+    table = page.get_by_role("table", name="Stages")
+    first, second = staged["stages"]
+    row = table.locator("tbody tr")
+    assert row.filter(has_text="s 50/s").locator("td").nth(0).inner_text() == str(first["count"])
+    assert row.filter(has_text="s 100/s").locator("td").nth(1).inner_text() == fixed(second["rps"], 1)
+    page = open_page(browser, stream, "stream")
+    metrics = page.get_by_role("table", name="Stream metrics (ms)")
+    assert metrics.get_by_role("row", name="first message").count() == 1
+    assert metrics.get_by_role("row", name="gap between messages").count() == 1
+    assert "20 messages" in page.get_by_role("region", name="Stream metrics").inner_text()
+    page = open_page(browser, steps, "steps")
+    rows = page.get_by_role("table", name="Steps").locator("tbody tr")
+    assert rows.count() == 2
+    assert [rows.nth(k).locator("td").first.inner_text() for k in range(2)] == ["3", "3"]

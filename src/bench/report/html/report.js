@@ -39,6 +39,10 @@ function chart(title, build, wide) {
 }
 
 function plot(fig, width, opts, data) {
+  // The run's seconds from 0, one at least (uPlot would widen a single point's range to 100).
+  if (opts.axes && opts.axes[0] === secondsAxis) {
+    opts.scales = { x: { time: false, auto: false, range: [0, Math.max(data[0].length - 1, 1)] } };
+  }
   opts.width = width;
   opts.height = opts.height || 240;
   opts.scales = Object.assign({ x: { time: false } }, opts.scales || {});
