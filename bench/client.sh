@@ -6,4 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 needs_gnu_time=1 source bench/setup.sh
+# The peak RSS below depends on the release build's function order being true to it.
+link/check-symbol-order.sh target/release/rpcsh
 "$venv/bin/python" bench/client_vs_grpcurl.py target/release/rpcsh "$grpcurl" "${1:-50}" "${2:-100000}"

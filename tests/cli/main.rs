@@ -7,6 +7,7 @@ mod client;
 mod dead;
 mod fit;
 mod layers;
+mod link;
 mod record;
 mod repl;
 mod script;
