@@ -47,20 +47,16 @@ def generate(folder, services, files, messages, fields):
     return made
 
 
-def main():
-    services, files = int(sys.argv[1]), int(sys.argv[2])
-    messages = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-    fields = int(sys.argv[4]) if len(sys.argv) > 4 else 12
+def serve(folder, names):
+    """Compiles `names` in `folder` and serves their services (each method answering an empty
+    message) with reflection: the server, its port and the descriptor set's path."""
     import grpc_tools
     from google.protobuf import descriptor_pb2, descriptor_pool
     from grpc_reflection.v1alpha import reflection
     from grpc_tools import protoc
 
-    folder = pathlib.Path(tempfile.mkdtemp())
-    generate(folder, services, files, messages, fields)
     well_known = pathlib.Path(grpc_tools.__file__).parent / "_proto"
     out = folder / "set.pb"
-    names = [f"f{f}.proto" for f in range(files)]
     import os
     saved = os.dup(2)  # protoc's warnings would drown the output
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
@@ -89,13 +85,22 @@ def main():
     reflection.enable_server_reflection(service_names + [reflection.SERVICE_NAME], server, pool)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
+    return server, port, fds, out
+
+
+def main():
+    services, files = int(sys.argv[1]), int(sys.argv[2])
+    messages = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    fields = int(sys.argv[4]) if len(sys.argv) > 4 else 12
+    folder = pathlib.Path(tempfile.mkdtemp())
+    generate(folder, services, files, messages, fields)
+    server, port, fds, out = serve(folder, [f"f{f}.proto" for f in range(files)])
     last = fds.file[-1]
     print(f"listening on 127.0.0.1:{port}")
     print(f"method {last.package}.{last.service[-1].name}/Call0")
     print(f"message {last.package}.Msg{messages - 1}")
     print(f"descriptors {len(out.read_bytes())}", flush=True)
     server.wait_for_termination()
-
 
 if __name__ == "__main__":
     main()

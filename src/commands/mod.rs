@@ -55,6 +55,38 @@ impl OutputOptions {
     }
 }
 
+/// The request's text when it is read whole before the call, its schema then built as far as
+/// its JSON goes (`Schema::lazy_request`); one streamed from stdin, or not JSON, may name any
+/// type: its types are built whole.
+fn lazy_request(schema: &mut Schema, data: &Data, parse: &ParseOptions) -> String {
+    let text = match (data, parse.format) {
+        (Data::None, DataFormat::Json) => Some(String::new()),
+        (Data::Inline(text), DataFormat::Json) => Some(text.clone()),
+        (Data::File(path), DataFormat::Json) => std::fs::read_to_string(path).ok(),
+        _ => None,
+    };
+    match text {
+        Some(text) => {
+            schema.lazy_request();
+            text
+        }
+        None => {
+            schema.shallow();
+            String::new()
+        }
+    }
+}
+
+/// `method`, with the types its `request` fills built.
+async fn resolve_for(
+    schema: &mut Schema,
+    method: &str,
+    request: &str,
+) -> anyhow::Result<prost_reflect::MethodDescriptor> {
+    let method = schema.resolve_method(method).await?;
+    schema.expand_request(method, request).await
+}
+
 /// `rpcsh call`.
 pub async fn call(
     conn: &Connection,
@@ -66,11 +98,11 @@ pub async fn call(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut session = conn.open(true).await?;
-    session.schema.shallow();
+    let request = lazy_request(&mut session.schema, &data, &parse);
     let link = session.link()?;
-    // --timeout bounds reflection too: a server silent on its reflection stream, or sending
-    // imports without end, is a deadline like any other; the call gets what is left.
-    let method = within(timeout, "the call", session.schema.resolve_method(method)).await?;
+    // --timeout bounds reflection too (a silent or endless server); the call gets the rest.
+    let resolved = resolve_for(&mut session.schema, method, &request);
+    let method = within(timeout, "the call", resolved).await?;
     let timeout = timeout.map(|t| {
         t.saturating_sub(started.elapsed())
             .max(Duration::from_millis(1))

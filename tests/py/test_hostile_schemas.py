@@ -139,3 +139,26 @@ def test_a_broken_reflection_answer_is_said_in_one_short_line(flood, mode, says)
         assert says in err and err.count("rpcsh: error:") == 1, err
         assert max(map(len, err.splitlines())) < 300, err
     assert "set timeout" in runs[0][0]  # the shell lived on
+
+
+def test_a_call_builds_only_the_request_types_its_json_fills(tmp_path):
+    """A request type chaining 100,000 messages: a one-shot call builds the levels its JSON
+    fills (and stubs past them), not the chain: the whole chain's pool took 398 MiB."""
+    path = deep_set(tmp_path / "chain.pb", 100_000, 1)
+    server = SetServer(path)
+    try:
+        request = '{"f0": {"f0": {"f0": {}}}}'
+        for schema in (["-a", server.addr], ["-a", server.addr, "--protoset", str(path)]):
+            out, err, code, peak = rpcsh_peak("call", *schema, "Deep/Get", request, timeout=120)
+            assert code == 0 and json.loads(out) == json.loads(request), err
+            assert peak < 150, f"{schema[-2]}: {peak:.0f} MiB"
+        # A field the filled level does not have is still named, with the level's fields.
+        out, err, code, _ = rpcsh_peak("call", "-a", server.addr, "Deep/Get",
+                                       '{"f0": {"f0": {"nope": 1}}}', timeout=120)
+        assert code == 1 and "deep.M2 has the fields: f0" in err, err
+        # Streamed from stdin, a request may name any type later: built whole, as before.
+        out, err, code, _ = rpcsh_peak("call", "-a", server.addr, "Deep/Get", "-",
+                                       stdin='{"f0": {"f0": {}}}', timeout=120)
+        assert code == 0 and json.loads(out) == {"f0": {"f0": {}}}, err
+    finally:
+        server.stop()

@@ -13,6 +13,7 @@ mod protos;
 mod prune;
 pub mod reflection;
 mod remembered;
+mod request;
 pub mod supplement;
 pub(crate) mod symbol;
 
@@ -79,6 +80,9 @@ struct Reflected {
     /// For a one-shot command on a big closure: build it shallow, with the names responses
     /// turned out to need expanded since (`prune::Files::build`).
     shallow: Option<HashSet<String>>,
+    /// With `shallow`, a method's request is built as far as its JSON needs
+    /// (`expand_request`), not whole.
+    lazy_request: bool,
     /// Files taken from the supplement, each once.
     supplied: HashSet<String>,
 }
@@ -279,6 +283,13 @@ impl Schema {
         }
     }
 
+    /// As `shallow`, and a method's request built as far as its JSON needs, not whole: the
+    /// caller then calls `expand_request` with the request's text before parsing it.
+    pub fn lazy_request(&mut self) {
+        self.shallow();
+        self.reflected.lazy_request = self.reflected.shallow.is_some();
+    }
+
     /// Remembers the services `address` lists, to resolve short names faster next time.
     pub fn remembering(mut self, address: &str) -> Self {
         self.address = Some(address.to_string());
@@ -356,6 +367,7 @@ impl Schema {
                 roots: Some(Vec::new()),
                 asked: HashSet::new(),
                 shallow: None,
+                lazy_request: false,
                 supplied: HashSet::new(),
             },
             notes: Vec::new(),
@@ -393,6 +405,7 @@ impl Schema {
                     roots: self.reflected.roots.clone(),
                     asked: HashSet::new(),
                     shallow: self.reflected.shallow.clone(),
+                    lazy_request: self.reflected.lazy_request,
                     supplied: HashSet::new(),
                 },
                 notes: Vec::new(),
@@ -448,9 +461,11 @@ impl Schema {
             Arc::make_mut(&mut self.reflected.files).merge(&other.reflected.files);
         }
         let reflected = &self.reflected;
-        let (set, _) = reflected
-            .files
-            .build(reflected.roots.as_deref(), reflected.shallow.as_ref());
+        let (set, _) = reflected.files.build(
+            reflected.roots.as_deref(),
+            reflected.shallow.as_ref(),
+            reflected.lazy_request,
+        );
         if let Ok(pool) = build_pool(&set) {
             self.pool = pool;
         }
@@ -688,9 +703,11 @@ impl Schema {
     async fn rebuild(&mut self) -> anyhow::Result<()> {
         loop {
             let pruned = &mut self.reflected;
-            let (set, missing) = pruned
-                .files
-                .build(pruned.roots.as_deref(), pruned.shallow.as_ref());
+            let (set, missing) = pruned.files.build(
+                pruned.roots.as_deref(),
+                pruned.shallow.as_ref(),
+                pruned.lazy_request,
+            );
             let mut local = Vec::new();
             let mut remote = Vec::new();
             let mut nowhere = None;

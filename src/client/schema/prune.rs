@@ -330,7 +330,7 @@ impl Files {
         let reached = self.reach(
             all,
             &HashMap::new(),
-            &HashSet::new(),
+            (&HashSet::new(), false),
             &mut HashMap::new(),
             None,
         );
@@ -458,10 +458,14 @@ impl Files {
     /// message one level deep, and the messages they use as stubs (a name, nested names and
     /// enums, no fields) unless expanded since — the caller expands what a response turns out
     /// to hold.
+    ///
+    /// With `lazy_request` too, a method's request is built as its response is: one level
+    /// deep, then as far as the request's JSON turns out to need (`Schema::expand_request`).
     pub fn build(
         &self,
         roots: Option<&[String]>,
         shallow: Option<&HashSet<String>>,
+        lazy_request: bool,
     ) -> (Vec<u8>, Vec<Unresolved>) {
         let (only, starts) = self.starts(roots);
         let full: Vec<_> = match roots {
@@ -477,10 +481,11 @@ impl Files {
         // Whole, unless that reaches past the size a shallow build cuts at (found out without
         // walking the rest).
         let limit = shallow.map(|_| SHALLOW_FROM);
-        let mut reached = self.reach(full, &only, &none, &mut memo, limit);
+        let mut reached = self.reach(full, &only, (&none, false), &mut memo, limit);
         if let (Some(expanded), true) = (shallow, reached.cut) {
             let expanded = expanded.iter().filter_map(|n| self.locate(n)).collect();
-            reached = self.reach(starts, &only, &expanded, &mut memo, None);
+            let lazy = (&expanded, lazy_request);
+            reached = self.reach(starts, &only, lazy, &mut memo, None);
         }
         let Reached {
             depths,
@@ -686,7 +691,7 @@ impl Files {
         &self,
         mut work: Vec<((usize, usize), Depth)>,
         only: &HashMap<(usize, usize), HashSet<String>>,
-        expanded: &HashSet<(usize, usize)>,
+        (expanded, lazy_request): (&HashSet<(usize, usize)>, bool),
         memo: &mut HashMap<(usize, usize), Uses>,
         limit: Option<usize>,
     ) -> Reached {
@@ -733,6 +738,7 @@ impl Files {
                     }
                 }
                 let child = match (depth, side) {
+                    (Depth::Shallow, Side::Request) if lazy_request => Depth::Shallow,
                     (Depth::Full, _) | (Depth::Shallow, Side::Request) => Depth::Full,
                     (Depth::Shallow, _) if expanded.contains(&found) => Depth::Shallow,
                     _ => Depth::Stub,

@@ -13,7 +13,7 @@ fn demo_files() -> Files {
 }
 
 fn pool(files: &Files, roots: Option<&[String]>) -> DescriptorPool {
-    let (set, missing) = files.build(roots, None);
+    let (set, missing) = files.build(roots, None, false);
     assert!(missing.is_empty(), "{missing:?}");
     DescriptorPool::decode(set.as_slice()).unwrap()
 }
@@ -49,7 +49,10 @@ fn packed_files_build_what_the_raw_ones_build() {
         .all(|f| matches!(f.bytes, Stored::Packed { .. })));
     assert_eq!(packed.size(), files.size());
     for roots in [None, Some(&["RouteGuide.GetFeature".to_string()][..])] {
-        assert_eq!(packed.build(roots, None).0, files.build(roots, None).0);
+        assert_eq!(
+            packed.build(roots, None, false).0,
+            files.build(roots, None, false).0
+        );
     }
     assert_eq!(packed.methods("RouteGuide"), files.methods("RouteGuide"));
 }
@@ -130,7 +133,7 @@ fn a_name_nowhere_is_reported_with_its_file() {
         ..Default::default()
     };
     files.insert(broken.encode_to_vec());
-    let (_, missing) = files.build(Some(&["Broken".to_string()]), None);
+    let (_, missing) = files.build(Some(&["Broken".to_string()]), None, false);
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].0, "broken.proto");
     assert_eq!(missing[0].2, ["nowhere.Thing"]);

@@ -1,0 +1,96 @@
+//! A request's types built as far as its JSON goes (`Schema::lazy_request`): after a shallow
+//! build a method's request is one level deep, the messages past it stubs; the JSON is walked
+//! against the pool, the stubs it fills are expanded, and the pool built again until none is
+//! left. A call on a schema whose request reaches 100,000 types builds the few its `{}` names.
+use super::Schema;
+use prost_reflect::{Kind, MessageDescriptor, MethodDescriptor};
+use serde_json::Value;
+
+/// Rounds of expansion before the rest of the request is built whole.
+const ROUNDS: usize = 64;
+
+impl Schema {
+    /// `method` again, from a pool that holds every message type the request `text` (JSON
+    /// messages one after another) fills. Text that is not JSON is left for the parser to
+    /// report.
+    pub async fn expand_request(
+        &mut self,
+        mut method: MethodDescriptor,
+        text: &str,
+    ) -> anyhow::Result<MethodDescriptor> {
+        if !self.reflected.lazy_request {
+            return Ok(method);
+        }
+        let values: Vec<Value> = serde_json::Deserializer::from_str(text)
+            .into_iter::<Value>()
+            .map_while(Result::ok)
+            .collect();
+        for round in 0.. {
+            let mut stubs = Vec::new();
+            for v in &values {
+                filled(&method.input(), v, &mut stubs);
+            }
+            let expanded = self.reflected.shallow.get_or_insert_with(Default::default);
+            stubs.retain(|s| !expanded.contains(s));
+            if stubs.is_empty() {
+                return Ok(method);
+            }
+            match round < ROUNDS {
+                true => expanded.extend(stubs),
+                // As deep as that: the request is built whole.
+                false => self.reflected.lazy_request = false,
+            }
+            self.rebuild().await?;
+            let name = method.full_name().to_string();
+            method = self
+                .pool
+                .get_service_by_name(method.parent_service().full_name())
+                .and_then(|s| s.methods().find(|m| m.full_name() == name))
+                .ok_or_else(|| anyhow::anyhow!("{name} is gone from the rebuilt schema"))?;
+        }
+        unreachable!("the loop returns")
+    }
+}
+
+/// The stub messages (no fields here, though the JSON gives some) that `value`, a `message`,
+/// fills.
+fn filled(message: &MessageDescriptor, value: &Value, out: &mut Vec<String>) {
+    // The well-known types have JSON forms of their own, and come whole.
+    if message.full_name().starts_with("google.protobuf.") {
+        return;
+    }
+    let Value::Object(fields) = value else {
+        return;
+    };
+    if message.fields().len() == 0 {
+        if !fields.is_empty() {
+            out.push(message.full_name().to_string());
+        }
+        return;
+    }
+    for (key, v) in fields {
+        let Some(field) = message
+            .get_field_by_json_name(key)
+            .or_else(|| message.get_field_by_name(key))
+        else {
+            continue;
+        };
+        let Kind::Message(m) = field.kind() else {
+            continue;
+        };
+        if field.is_map() {
+            let value_field = m.map_entry_value_field();
+            if let (Kind::Message(vm), Value::Object(entries)) = (value_field.kind(), v) {
+                for entry in entries.values() {
+                    filled(&vm, entry, out);
+                }
+            }
+        } else if let Value::Array(items) = v {
+            for item in items {
+                filled(&m, item, out);
+            }
+        } else {
+            filled(&m, v, out);
+        }
+    }
+}
