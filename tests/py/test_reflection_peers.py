@@ -149,3 +149,30 @@ def test_grpcurl_over_a_unix_socket(serve, tmp_path):
     assert sock.exists()
     again = serve("greeter", "--listen", f"unix:{sock}")
     assert again.addr == f"unix:{sock}"
+
+
+def test_a_server_with_v1alpha_only_is_asked_v1alpha_first_next_time(started, tmp_path,
+                                                                     monkeypatch):
+    """grpcio's reflection (here) serves v1alpha only: the first call asks v1 then v1alpha, and
+    rpcsh remembers; the next asks v1alpha alone, one round trip less, as a recording proxy
+    sees."""
+    from conftest import ROOT, descriptor_set, rpcsh
+    from set_server import SetServer
+    from test_relay import Relay
+    monkeypatch.setenv("RPCSH_CACHE_DIR", str(tmp_path / "cache"))
+    schema = descriptor_set(ROOT / "proto", ["helloworld.proto"], tmp_path / "hello.pb")
+    server = SetServer(schema)
+    try:
+        relay = started(Relay, server.addr)
+        asked = []
+        for n in (1, 2):
+            rpcsh("call", "-a", relay.addr, "Greeter/SayHello", '{"name": "r"}')
+            printed = relay.printed("Greeter/SayHello", count=n)
+            asked.append([line.split("call ")[1] for line in printed.splitlines()
+                          if "call /grpc.reflection." in line])
+        v1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+        v1alpha = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+        assert asked[0] == [v1, v1alpha], asked
+        assert asked[1] == [v1, v1alpha, v1alpha], asked
+    finally:
+        server.stop()

@@ -556,6 +556,8 @@ impl Schema {
             .as_deref()
             .map(remembered::load)
             .unwrap_or_default();
+        let kept_version = self.address.as_deref().and_then(remembered::version);
+        reflection.prefer(kept_version.as_deref());
         let full = match matching_services(name, &kept).as_slice() {
             [one] => one.to_string(),
             _ => name.to_string(),
@@ -572,6 +574,9 @@ impl Schema {
         let names = self.set_services(service_names(list)?)?;
         if let Some(address) = &self.address {
             remembered::store(address, &names, &kept);
+            if let Some(version) = self.reflection.as_ref().and_then(Reflection::version) {
+                remembered::store_version(address, version, kept_version.as_deref());
+            }
         }
         if let Ok(answer) = file {
             self.add_files(file_answer(answer)?).await?;

@@ -68,6 +68,9 @@ pub struct Reflection {
     version: Option<&'static str>,
     /// `--reflect-version` chose the path: no fallback to the other.
     forced: bool,
+    /// The path to try first when none is known or forced (v1 unless the server answered
+    /// v1alpha last time).
+    first: &'static str,
     stream: Option<(
         mpsc::UnboundedSender<ServerReflectionRequest>,
         Streaming<ServerReflectionResponse>,
@@ -95,6 +98,7 @@ impl Reflection {
             headers,
             version: None,
             forced: false,
+            first: V1,
             stream: None,
             calls: Protocol::Grpc,
             budget: crate::sys::util::DEFAULT_MAX_SCHEMA_SIZE,
@@ -133,11 +137,21 @@ impl Reflection {
             headers: self.headers.clone(),
             version: self.version,
             forced: self.forced,
+            first: self.first,
             stream: None,
             tls: self.tls,
             calls: self.calls,
             budget: self.budget,
         }
+    }
+
+    /// Tries `version` (`v1alpha` or `v1`, as the server answered last time) first, then the
+    /// other, unless a version is forced or known.
+    pub fn prefer(&mut self, version: Option<&str>) {
+        self.first = match version {
+            Some("v1alpha") => V1ALPHA,
+            _ => V1,
+        };
     }
 
     /// `v1` or `v1alpha`, once known.
@@ -178,20 +192,21 @@ impl Reflection {
             }
             Some(path) => self.exchange(path, &requests).await,
             None => {
-                let first = self.exchange(V1, &requests).await;
+                let other = if self.first == V1 { V1ALPHA } else { V1 };
+                let first = self.exchange(self.first, &requests).await;
                 if unimplemented(&first[0]) {
                     self.stream = None;
-                    let second = self.exchange(V1ALPHA, &requests).await;
+                    let second = self.exchange(other, &requests).await;
                     if unimplemented(&second[0]) {
                         return requests
                             .iter()
                             .map(|_| Err(crate::sys::error::NoReflection.into()))
                             .collect();
                     }
-                    self.version = Some(V1ALPHA);
+                    self.version = Some(other);
                     second
                 } else {
-                    self.version = Some(V1);
+                    self.version = Some(self.first);
                     first
                 }
             }
