@@ -438,9 +438,10 @@ pub fn merge(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<
         (Vec::<String>::new(), Duration::ZERO, 0.0, 0.0);
     let mut labels: Option<Labels> = None;
     for path in paths {
-        let (method, one, took, rates) =
-            read(path).with_context(|| format!("cannot merge {}", path.display()))?;
-        let theirs = read_labels(path);
+        let context = || format!("cannot merge {}", path.display());
+        let v = load(path).with_context(context)?;
+        let (method, one, took, rates) = saved(&v).with_context(context)?;
+        let theirs = labels_of(&v);
         labels = Some(match labels {
             None => theirs,
             // What every run has in common.
@@ -465,11 +466,7 @@ pub fn merge(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result<
 }
 
 /// A saved report's name and tags (none when it has none).
-fn read_labels(path: &PathBuf) -> Labels {
-    let v: serde_json::Value = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+fn labels_of(v: &serde_json::Value) -> Labels {
     Labels {
         name: v["name"].as_str().map(String::from),
         tags: (v["tags"].as_object().into_iter().flatten())
@@ -495,9 +492,10 @@ pub fn report(paths: &[PathBuf], format: Option<ReportFormat>) -> anyhow::Result
     }
     let mut reports = Vec::new();
     for path in paths {
-        read(path).with_context(|| format!("cannot show {}", path.display()))?;
-        let text = std::fs::read_to_string(path)?;
-        reports.push(serde_json::from_str::<serde_json::Value>(&text)?);
+        let context = || format!("cannot show {}", path.display());
+        let v = load(path).with_context(context)?;
+        saved(&v).with_context(context)?;
+        reports.push(v);
     }
     use std::io::Write;
     write!(std::io::stdout().lock(), "{}", html::page(&reports))?;
@@ -521,13 +519,16 @@ fn deserialized(v: &serde_json::Value, field: &str) -> anyhow::Result<Histogram<
     Ok(fitted)
 }
 
-/// One report: its method, tally, wall time and rates (calls and messages per second).
-fn read(path: &PathBuf) -> anyhow::Result<(String, Tally, Duration, (f64, f64))> {
+/// A saved JSON report, read once for its figures, its labels and a page.
+fn load(path: &PathBuf) -> anyhow::Result<serde_json::Value> {
     let text = std::fs::read_to_string(path)?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).context("not JSON: write it with rpcsh bench --output json")?;
+    serde_json::from_str(&text).context("not JSON: write it with rpcsh bench --output json")
+}
+
+/// One report: its method, tally, wall time and rates (calls and messages per second).
+fn saved(v: &serde_json::Value) -> anyhow::Result<(String, Tally, Duration, (f64, f64))> {
     let mut tally = Tally::new();
-    tally.latency = deserialized(&v, "")?;
+    tally.latency = deserialized(v, "")?;
     if let Some(streams) = v["streams"].as_object() {
         let mut marks = super::tally::Marks::new();
         marks.messages = streams["messages"].as_u64().unwrap_or(0);
@@ -671,14 +672,16 @@ mod tests {
         }
         let mut merged = Tally::new();
         for p in &paths {
-            merged.merge(read(p).unwrap().1);
+            merged.merge(saved(&load(p).unwrap()).unwrap().1);
         }
         assert_eq!(merged.latency, union.latency);
         assert_eq!(merged.statuses["OK"], 3000);
         std::fs::write(&paths[0], "{}").unwrap();
-        assert!(
-            format!("{:#}", read(&paths[0]).err().expect("refused")).contains("no histogram_us")
-        );
+        assert!(format!(
+            "{:#}",
+            saved(&load(&paths[0]).unwrap()).err().expect("refused")
+        )
+        .contains("no histogram_us"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
