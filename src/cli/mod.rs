@@ -749,12 +749,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Subcommand::Bench { options, .. } => options.cpus,
         _ => None,
     };
+    // The proxy relays on one thread (its printer has its own): a call's frames handed
+    // between worker threads cost more in wake-ups than the relaying itself (bench/relay.py).
+    let one_thread = matches!(cli.command, Subcommand::Proxy { .. });
     let runtime = if let (true, Some(n)) = (needs.serving, cpus) {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(n.max(1))
             .enable_all()
             .build()
-    } else if needs.serving {
+    } else if needs.serving && !one_thread {
         tokio::runtime::Runtime::new()
     } else {
         tokio::runtime::Builder::new_current_thread()

@@ -4,6 +4,7 @@
 //! printer (`print`) that decodes them with the upstream's schema, says each call as it happens
 //! and, with `--record`, writes the calls as an `rpcsh run` script (`record`). What the tap
 //! cannot read is shown as bytes; it never holds the call back.
+mod frames;
 mod print;
 mod record;
 mod tap;
@@ -132,22 +133,18 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
         lost: lost.clone(),
     };
     let printer = print::CallLog::new(conn.clone(), options.jsonl, script, lost);
-    let printer = tokio::spawn(printer.run(rx));
-    let next = Arc::new(AtomicU64::new(1));
+    let printer = printer.spawn(rx)?;
+    let service = Service {
+        upstream: channel,
+        events: events.clone(),
+        next: Arc::new(AtomicU64::new(1)),
+        keep_headers,
+    };
     let serving = async {
         loop {
             let (socket, _) = listener.accept().await?;
             let _ = socket.set_nodelay(true);
-            let (channel, events, next) = (channel.clone(), events.clone(), next.clone());
-            let acceptor = acceptor.clone();
-            tokio::spawn(serve_client(
-                socket,
-                channel,
-                events,
-                next,
-                acceptor,
-                keep_headers,
-            ));
+            tokio::spawn(serve_client(socket, service.clone(), acceptor.clone()));
         }
         #[allow(unreachable_code)]
         Ok::<(), anyhow::Error>(())
@@ -168,29 +165,62 @@ pub async fn run(listen: &str, upstream: Connection, options: RelayOptions) -> a
     served
 }
 
-/// Serves one client's connection: each call told to the printer and forwarded upstream.
+/// Serves one client's connection: HTTP/2 to a plaintext upstream relayed by frames
+/// (`frames`), anything else (HTTP/1.1, a TLS or unix upstream) through hyper. A client that
+/// breaks the connection (or its TLS) ends its own calls, never the proxy.
 async fn serve_client(
     socket: tokio::net::TcpStream,
-    channel: Upstream,
-    events: Events,
-    next: Arc<AtomicU64>,
+    service: Service,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
-    keep_headers: bool,
 ) {
-    let service = tower::service_fn(move |request: http::Request<_>| {
-        // Numbered and told in one step: the recording keeps calls in the order
-        // they started.
-        let call = next.fetch_add(1, Ordering::Relaxed);
-        events.send(Event::Start {
-            call,
-            path: request.uri().path().to_string(),
-            encoding: header(request.headers(), "grpc-encoding"),
-            headers: keep_headers.then(|| header_pairs(request.headers())),
-        });
-        forward(channel.clone(), events.clone(), call, request, keep_headers)
-    });
-    // gRPC-Web clients (HTTP/1.1 or 2, browsers' CORS included) are answered in
-    // gRPC-Web, their calls forwarded as gRPC; gRPC passes through as it is.
+    let by_frames = matches!(service.upstream, Upstream::Direct { .. });
+    match acceptor {
+        None => {
+            if by_frames && speaks_http2(&socket).await {
+                let upstream = service.upstream.clone();
+                let events = service.events.clone();
+                return frames::serve(socket, upstream, events, service).await;
+            }
+            serve_by_hyper(socket, service).await
+        }
+        Some(acceptor) => {
+            let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await;
+            let Ok(Ok(tls)) = accepted else {
+                return;
+            };
+            if by_frames && tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                let upstream = service.upstream.clone();
+                let events = service.events.clone();
+                return frames::serve(tls, upstream, events, service).await;
+            }
+            serve_by_hyper(tls, service).await
+        }
+    }
+}
+
+/// Whether a plaintext client begins with HTTP/2's preface (its first bytes, peeked).
+async fn speaks_http2(socket: &tokio::net::TcpStream) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0";
+    let mut first = [0u8; 14];
+    for _ in 0..100 {
+        match socket.peek(&mut first).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) if n >= 3 || first[..n] != PREFACE[..n] => {
+                return first[..n] == PREFACE[..n];
+            }
+            // A preface split after a byte or two: its next segment is a moment away.
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
+        }
+    }
+    false
+}
+
+/// A connection served by hyper: HTTP/1.1 and 2, gRPC-Web clients (browsers' CORS included)
+/// answered in gRPC-Web, their calls forwarded as gRPC.
+async fn serve_by_hyper<T>(io: T, service: Service)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = tower::ServiceBuilder::new()
         .map_request(|r: http::Request<hyper::body::Incoming>| r.map(tonic::body::Body::new))
         .layer(crate::serve::server::WebOnlyLayer)
@@ -198,24 +228,57 @@ async fn serve_client(
     let service = hyper_util::service::TowerToHyperService::new(service);
     let builder =
         hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-    // A client that breaks the connection (or its TLS) ends its own calls, never
-    // the proxy.
-    let _ = match acceptor {
-        None => {
-            builder
-                .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
-                .await
-        }
-        Some(acceptor) => {
-            let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await;
-            let Ok(Ok(tls)) = accepted else {
-                return;
-            };
-            builder
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                .await
-        }
-    };
+    let _ = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await;
+}
+
+/// What serving the clients needs; as a tower service, each call told to the printer and
+/// forwarded upstream.
+#[derive(Clone)]
+struct Service {
+    upstream: Upstream,
+    events: Events,
+    next: Arc<AtomicU64>,
+    keep_headers: bool,
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Service {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let call = call_started(&self.events, &self.next, &request, self.keep_headers);
+        let (upstream, events) = (self.upstream.clone(), self.events.clone());
+        Box::pin(forward(upstream, events, call, request, self.keep_headers))
+    }
+}
+
+/// A call numbered and told in one step: the recording keeps calls in the order they started.
+fn call_started<B>(
+    events: &Events,
+    next: &AtomicU64,
+    request: &http::Request<B>,
+    keep_headers: bool,
+) -> u64 {
+    let call = next.fetch_add(1, Ordering::Relaxed);
+    events.send(Event::Start {
+        call,
+        path: request.uri().path().to_string(),
+        encoding: header(request.headers(), "grpc-encoding"),
+        headers: keep_headers.then(|| header_pairs(request.headers())),
+    });
+    call
 }
 
 /// TLS for the proxy's clients from PEM files, offering HTTP/2 and HTTP/1.1.
@@ -253,69 +316,92 @@ async fn forward(
     let request = http::Request::from_parts(parts, tonic::body::Body::new(tapped));
     // Dropped before the upstream answered: the client went away, the call is cancelled.
     let waiting = Unanswered(Some((events.clone(), call)));
-    let answered = channel.send(request).await;
+    let sent = channel.send(request).await;
     drop(waiting.disarm());
-    match answered {
+    match sent {
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            events.send(Event::ResponseHeaders {
-                call,
-                encoding: header(&parts.headers, "grpc-encoding"),
-                headers: keep_headers.then(|| header_pairs(&parts.headers)),
-            });
-            // Trailers-only: the status is in the headers. An answer that is not gRPC (an
-            // ingress proxy's 502 page) goes to the client as it came, which maps it; shown
-            // here as the status it maps to, its body not read as messages.
-            let status = tonic::Status::from_header_map(&parts.headers).or_else(|| {
-                crate::client::wire::sanitize::is_not_grpc(parts.status, &parts.headers).then(
-                    || crate::client::wire::sanitize::not_grpc(parts.status, &parts.headers, b""),
-                )
-            });
-            let trailers_only = status.is_some();
-            if let Some(status) = status {
-                events.send(Event::End {
-                    call,
-                    status: Some(status),
-                    trailers: None,
-                    by: Ender::Server,
-                });
-            }
+            let ended = answered(&events, call, parts.status, &parts.headers, keep_headers);
             let mut tapped = Tap::new(body, events, call, false, keep_headers);
-            tapped.ended = trailers_only;
+            tapped.ended = ended;
             Ok(http::Response::from_parts(
                 parts,
                 tonic::body::Body::new(tapped),
             ))
         }
-        Err(e) => {
-            // The upstream cannot be reached: the client gets UNAVAILABLE, as from a server.
-            let status =
-                tonic::Status::unavailable(format!("rpcsh proxy: the upstream failed: {}", e));
-            events.send(Event::End {
-                call,
-                status: Some(status.clone()),
-                trailers: None,
-                by: Ender::Proxy,
-            });
-            Ok(status.into_http())
-        }
+        Err(e) => Ok(unreachable(&events, call, e).into_http()),
     }
 }
 
-/// The upstream: for plaintext TCP one HTTP/2 connection driven by hyper directly (no tower
-/// buffer between the calls and h2: it costs a task hop a call, as `rpcsh bench` found), made
-/// again when it broke; otherwise (TLS, unix sockets) a tonic channel.
+/// The answer's headers told; true when they end the call: trailers-only (the status in the
+/// headers), or an answer that is not gRPC (an ingress proxy's 502 page), which goes to the
+/// client as it came and is shown as the status it maps to, its body not read as messages.
+fn answered(
+    events: &Events,
+    call: u64,
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+    keep_headers: bool,
+) -> bool {
+    events.send(Event::ResponseHeaders {
+        call,
+        encoding: header(headers, "grpc-encoding"),
+        headers: keep_headers.then(|| header_pairs(headers)),
+    });
+    let status = tonic::Status::from_header_map(headers).or_else(|| {
+        crate::client::wire::sanitize::is_not_grpc(status, headers)
+            .then(|| crate::client::wire::sanitize::not_grpc(status, headers, b""))
+    });
+    let Some(status) = status else {
+        return false;
+    };
+    events.send(Event::End {
+        call,
+        status: Some(status),
+        trailers: None,
+        by: Ender::Server,
+    });
+    true
+}
+
+/// The upstream cannot be reached: the client gets UNAVAILABLE, as from a server.
+fn unreachable(events: &Events, call: u64, e: String) -> tonic::Status {
+    let status = tonic::Status::unavailable(format!("rpcsh proxy: the upstream failed: {e}"));
+    events.send(Event::End {
+        call,
+        status: Some(status.clone()),
+        trailers: None,
+        by: Ender::Proxy,
+    });
+    status
+}
+
+/// The upstream: for plaintext TCP one HTTP/2 connection driven by h2 directly (calls from
+/// `frames` go onto it as streams, with no service layer between), made again when it broke;
+/// otherwise (TLS, unix sockets) a tonic channel.
 #[derive(Clone)]
 enum Upstream {
     Direct {
         target: crate::client::net::transport::Target,
+        /// The target's address as each call's `:authority`, parsed once.
+        authority: http::uri::Authority,
         options: Box<crate::client::net::transport::TransportOptions>,
-        sender: std::sync::Arc<
-            tokio::sync::Mutex<Option<hyper::client::conn::http2::SendRequest<tonic::body::Body>>>,
-        >,
+        connection: Arc<tokio::sync::Mutex<Option<H2Upstream>>>,
     },
     Channel(tonic::transport::Channel),
 }
+
+/// An open HTTP/2 connection to the upstream, and whether it has ended.
+#[derive(Clone)]
+struct H2Upstream {
+    sender: h2::client::SendRequest<Bytes>,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Window sizes toward the upstream as hyper's client's: h2's own 64 KiB would hold a
+/// large answer back by round trips.
+const UPSTREAM_STREAM_WINDOW: u32 = 2 << 20;
+const UPSTREAM_WINDOW: u32 = 5 << 20;
 
 impl Upstream {
     async fn open(
@@ -328,9 +414,12 @@ impl Upstream {
             ));
         }
         let upstream = Upstream::Direct {
+            authority: target.address.parse().map_err(|e| {
+                anyhow::anyhow!("--to {}: not a host and port: {e}", target.address)
+            })?,
             target: target.clone(),
             options: Box::new(options.clone()),
-            sender: Default::default(),
+            connection: Default::default(),
         };
         // Not there yet: the proxy starts anyway, its calls UNAVAILABLE until the upstream is.
         if let Err(e) = upstream.sender().await {
@@ -340,20 +429,19 @@ impl Upstream {
     }
 
     /// The open connection's sender, or a new connection's.
-    async fn sender(
-        &self,
-    ) -> Result<hyper::client::conn::http2::SendRequest<tonic::body::Body>, String> {
+    async fn sender(&self) -> Result<h2::client::SendRequest<Bytes>, String> {
         let Upstream::Direct {
             target,
             options,
-            sender,
+            connection,
+            ..
         } = self
         else {
             unreachable!("only direct upstreams have a sender");
         };
-        let mut held = sender.lock().await;
-        if let Some(s) = held.as_ref().filter(|s| !s.is_closed()) {
-            return Ok(s.clone());
+        let mut held = connection.lock().await;
+        if let Some(open) = held.as_ref().filter(|c| !c.closed.load(Ordering::Relaxed)) {
+            return Ok(open.sender.clone());
         }
         let proxy = options.proxy_for(target).map_err(|e| e.to_string())?;
         let tcp = crate::client::net::transport::tcp(
@@ -370,11 +458,11 @@ impl Upstream {
             )
         })?;
         let io = crate::client::net::transport::Watched::with(tcp, options);
-        let mut builder =
-            hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
-        builder.max_header_list_size(options.header_limit());
-        let (s, connection) = builder
-            .handshake(hyper_util::rt::TokioIo::new(io))
+        let (sender, driven) = h2::client::Builder::new()
+            .initial_window_size(UPSTREAM_STREAM_WINDOW)
+            .initial_connection_window_size(UPSTREAM_WINDOW)
+            .max_header_list_size(options.header_limit())
+            .handshake::<_, Bytes>(io)
             .await
             .map_err(|e| {
                 format!(
@@ -382,9 +470,67 @@ impl Upstream {
                     crate::sys::error::root_cause(&e)
                 )
             })?;
-        tokio::spawn(connection);
-        *held = Some(s.clone());
-        Ok(s)
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ended = closed.clone();
+        tokio::spawn(async move {
+            let _ = driven.await;
+            ended.store(true, Ordering::Relaxed);
+        });
+        *held = Some(H2Upstream {
+            sender: sender.clone(),
+            closed,
+        });
+        Ok(sender)
+    }
+
+    /// A new stream upstream with the request's head (its address made the upstream's).
+    async fn start(
+        &self,
+        head: http::request::Parts,
+        end: bool,
+    ) -> Result<(h2::client::ResponseFuture, h2::SendStream<Bytes>), String> {
+        let Upstream::Direct { authority, .. } = self else {
+            unreachable!("only direct upstreams take frames");
+        };
+        let mut head = head;
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        uri.authority = Some(authority.clone());
+        uri.path_and_query = Some(
+            head.uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
+        head.uri = http::Uri::from_parts(uri).map_err(|e| e.to_string())?;
+        head.version = http::Version::HTTP_2;
+        // An HTTP/1.1 client's connection headers are not HTTP/2's (h2 refuses them).
+        for name in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "transfer-encoding",
+        ] {
+            head.headers.remove(name);
+        }
+        head.headers.remove(http::header::UPGRADE);
+        head.headers.remove(http::header::HOST);
+        if head
+            .headers
+            .get(http::header::TE)
+            .is_some_and(|te| te != "trailers")
+        {
+            head.headers.remove(http::header::TE);
+        }
+        let request = http::Request::from_parts(head, ());
+        let sender = self.sender().await?;
+        let mut sender = sender
+            .ready()
+            .await
+            .map_err(|e| crate::sys::error::root_cause(&e))?;
+        sender
+            .send_request(request, end)
+            .map_err(|e| crate::sys::error::root_cause(&e))
     }
 
     async fn send(
@@ -403,25 +549,18 @@ impl Upstream {
                     .await
                     .map_err(|e| crate::sys::error::root_cause(&e))
             }
-            Upstream::Direct { target, .. } => {
-                let mut request = request;
-                let path = request
-                    .uri()
-                    .path_and_query()
-                    .map_or("/", |p| p.as_str())
-                    .to_string();
-                *request.uri_mut() = format!("http://{}{path}", target.address)
-                    .parse()
-                    .map_err(|e| format!("{e}"))?;
-                let mut sender = self.sender().await?;
-                futures_util::future::poll_fn(|cx| sender.poll_ready(cx))
+            Upstream::Direct { .. } => {
+                use http_body::Body as _;
+                let (head, body) = request.into_parts();
+                let end = body.is_end_stream();
+                let (answer, mut stream) = self.start(head, end).await?;
+                if !end {
+                    tokio::spawn(async move { frames::pump(body, &mut stream).await });
+                }
+                let response = answer
                     .await
                     .map_err(|e| crate::sys::error::root_cause(&e))?;
-                let response = sender
-                    .send_request(request)
-                    .await
-                    .map_err(|e| crate::sys::error::root_cause(&e))?;
-                Ok(response.map(tonic::body::Body::new))
+                Ok(response.map(|r| tonic::body::Body::new(frames::Received::new(r))))
             }
         }
     }

@@ -24,6 +24,9 @@ struct Seen {
     started: Instant,
 }
 
+/// How long the printer lets events gather after a batch.
+const BATCH: Duration = Duration::from_millis(5);
+
 /// How often the printer asks again for a schema the upstream could not give.
 const SCHEMA_RETRY: Duration = Duration::from_secs(2);
 
@@ -36,8 +39,7 @@ pub(super) struct CallLog {
     lost: Arc<AtomicU64>,
     methods: HashMap<String, Option<MethodDescriptor>>,
     calls: HashMap<u64, Seen>,
-    /// What is printed next: written out when no event waits (a write a batch, not a line),
-    /// through tokio's stdout, so that a terminal that stops reading holds up only the printer.
+    /// What is printed next: written out a batch at a time, not a line.
     out: Vec<u8>,
     jsonl: bool,
     verbose: Option<Verbose>,
@@ -78,32 +80,66 @@ impl CallLog {
         }
     }
 
-    /// Prints each event as it comes, until `Stop`; then the recording is finished.
-    pub(super) async fn run(mut self, mut events: mpsc::Receiver<Event>) {
-        let mut stdout = tokio::io::stdout();
+    /// The printer on a thread of its own with its own runtime (the schema's reflection calls
+    /// run there too); the receiver says when it has finished.
+    pub(super) fn spawn(
+        self,
+        events: mpsc::Receiver<Event>,
+    ) -> anyhow::Result<tokio::sync::oneshot::Receiver<()>> {
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("rpcsh-printer".into())
+            .spawn(move || {
+                runtime.block_on(self.run(events));
+                let _ = done.send(());
+            })?;
+        Ok(finished)
+    }
+
+    /// Prints the events in batches, until `Stop`; then the recording is finished. Runs on a
+    /// thread of its own (`spawn`): the calls' threads only queue events, never wait on it.
+    async fn run(mut self, mut events: mpsc::Receiver<Event>) {
+        let mut stdout = std::io::stdout();
         self.open().await;
-        while let Some(event) = events.recv().await {
-            if let Event::Stop = event {
-                break;
-            }
-            let lost = self.lost.swap(0, Ordering::Relaxed);
-            if lost > 0 {
-                let _ = writeln!(
-                    self.out,
-                    "[proxy] {lost} event(s) not shown: the output did not keep up"
-                );
-                if let Some(r) = &mut self.recorder {
-                    r.lost();
+        'batches: while let Some(first) = events.recv().await {
+            let mut next = Some(first);
+            while let Some(event) = next {
+                if let Event::Stop = event {
+                    break 'batches;
                 }
+                self.lost_said();
+                self.handle(event).await;
+                if self.out.len() > 1 << 16 {
+                    self.write_out(&mut stdout);
+                }
+                next = events.try_recv().ok();
             }
-            self.handle(event).await;
-            if events.is_empty() || self.out.len() > 1 << 16 {
-                self.write_out(&mut stdout).await;
-            }
+            self.write_out(&mut stdout);
+            // The next events gather meanwhile: one wake-up and one write a batch, not an
+            // event, is what keeps the printer's cost off a busy proxy's calls.
+            tokio::time::sleep(BATCH).await;
         }
-        self.write_out(&mut stdout).await;
+        self.lost_said();
+        self.write_out(&mut stdout);
         if let Some(recorder) = self.recorder.take() {
             recorder.finish();
+        }
+    }
+
+    /// Says how many events the tap could not queue since the last time.
+    fn lost_said(&mut self) {
+        let lost = self.lost.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            let _ = writeln!(
+                self.out,
+                "[proxy] {lost} event(s) not shown: the output did not keep up"
+            );
+            if let Some(r) = &mut self.recorder {
+                r.lost();
+            }
         }
     }
 
@@ -229,10 +265,11 @@ impl CallLog {
         }
     }
 
-    async fn write_out(&mut self, stdout: &mut tokio::io::Stdout) {
-        use tokio::io::AsyncWriteExt;
-        let _ = stdout.write_all(&self.out).await;
-        let _ = stdout.flush().await;
+    /// A terminal that stops reading holds up this thread only: the tap drops what the
+    /// queue cannot hold, and counts it.
+    fn write_out(&mut self, stdout: &mut std::io::Stdout) {
+        let _ = stdout.write_all(&self.out);
+        let _ = stdout.flush();
         self.out.clear();
     }
 

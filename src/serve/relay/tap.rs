@@ -52,7 +52,8 @@ impl<B> Tap<B> {
         }
     }
 
-    fn feed(&mut self, mut data: Bytes) {
+    /// A DATA frame's bytes: each message they complete told.
+    pub(super) fn feed(&mut self, mut data: Bytes) {
         let skip = self.skipping.min(data.len());
         self.skipping -= skip;
         data.advance(skip);
@@ -89,6 +90,34 @@ impl<B> Tap<B> {
     }
 }
 
+impl<B> Tap<B> {
+    /// A response's trailers: the call's end.
+    pub(super) fn trailers(&mut self, trailers: &http::HeaderMap) {
+        if !self.request {
+            self.ended = true;
+            self.events.send(Event::End {
+                call: self.call,
+                status: tonic::Status::from_header_map(trailers),
+                trailers: self.keep_headers.then(|| header_pairs(trailers)),
+                by: Ender::Server,
+            });
+        }
+    }
+
+    /// A response that failed before its end (a reset, a broken connection).
+    pub(super) fn failed(&mut self, status: tonic::Status) {
+        if !self.request {
+            self.ended = true;
+            self.events.send(Event::End {
+                call: self.call,
+                status: Some(status),
+                trailers: None,
+                by: Ender::Server,
+            });
+        }
+    }
+}
+
 impl<B> Body for Tap<B>
 where
     B: Body<Data = Bytes> + Unpin,
@@ -108,15 +137,7 @@ where
             Poll::Ready(Some(Err(e))) => {
                 let e: Box<dyn std::error::Error + Send + Sync> = e.into();
                 let status = tonic::Status::from_error(e);
-                if !self.request {
-                    self.ended = true;
-                    self.events.send(Event::End {
-                        call: self.call,
-                        status: Some(status.clone()),
-                        trailers: None,
-                        by: Ender::Server,
-                    });
-                }
+                self.failed(status.clone());
                 return Poll::Ready(Some(Err(status)));
             }
             Poll::Ready(Some(Ok(frame))) => frame,
@@ -129,15 +150,7 @@ where
             let data = data.clone();
             self.feed(data);
         } else if let Some(trailers) = frame.trailers_ref() {
-            if !self.request {
-                self.ended = true;
-                self.events.send(Event::End {
-                    call: self.call,
-                    status: tonic::Status::from_header_map(trailers),
-                    trailers: self.keep_headers.then(|| header_pairs(trailers)),
-                    by: Ender::Server,
-                });
-            }
+            self.trailers(trailers);
         }
         Poll::Ready(Some(Ok(frame)))
     }
