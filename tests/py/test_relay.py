@@ -226,6 +226,11 @@ def test_output_nobody_reads_never_holds_up_the_calls(serve, started):
     threading.Thread(target=through.read_on, daemon=True).start()
     assert "event(s) not shown: the output did not keep up" in through.printed(
         "not shown", timeout=30)
+    # What it holds it shows, by size while far behind (catching up costs no decoding),
+    # decoded again once it has caught up.
+    assert "bytes (not decoded: the output is behind)" in through.printed("not decoded")
+    rpcsh("call", "-a", through.addr, "Greeter/SayHello", '{"name": "caught up"}')
+    assert '< {"message":"hello caught up"}' in through.printed("hello caught up")
 
 
 def test_asked_to_stop_it_stops_though_its_output_is_not_read(serve, started):

@@ -44,6 +44,8 @@ pub(super) struct CallLog {
     jsonl: bool,
     verbose: Option<Verbose>,
     recorder: Option<ProxyRecorder>,
+    /// Whether the queue is far behind the calls (messages are then not decoded).
+    behind: bool,
 }
 
 /// A message as the printer shows it.
@@ -77,6 +79,7 @@ impl CallLog {
             out: Vec::new(),
             jsonl,
             recorder,
+            behind: false,
         }
     }
 
@@ -111,6 +114,7 @@ impl CallLog {
                     break 'batches;
                 }
                 self.lost_said();
+                self.behind = events.len() > super::LAG / 4;
                 self.handle(event).await;
                 if self.out.len() > 1 << 16 {
                     self.write_out(&mut stdout);
@@ -238,6 +242,17 @@ impl CallLog {
                 };
                 // A client's own reflection (grpcurl's, ours) is said by its call and end.
                 if is_reflection(&seen.path) {
+                    return;
+                }
+                // Far behind (a quarter of the queue waiting) and nothing to record: the
+                // message is said by its size, so that catching up costs no decoding.
+                if self.behind && self.recorder.is_none() {
+                    let shown = Shown::Note(format!(
+                        "{} bytes (not decoded: the output is behind)",
+                        bytes.len()
+                    ));
+                    let path = seen.path.clone();
+                    self.say(call, kind(request), &path, Some(shown));
                     return;
                 }
                 let (shown, message) = decode(seen, request, compressed, bytes);
