@@ -176,3 +176,33 @@ def test_a_server_with_v1alpha_only_is_asked_v1alpha_first_next_time(started, tm
         assert asked[1] == [v1, v1alpha, v1alpha], asked
     finally:
         server.stop()
+
+
+def test_a_service_listed_before_is_asked_for_its_file_alone(tmp_path, monkeypatch):
+    """The second call to a grpcio server asks for the service's file alone, as grpcurl does:
+    the list of services, which the first call asked beside it, is the server's to make
+    (googleapis' 1,870 names: 3-8 ms of a Python server's time)."""
+    from conftest import ROOT, descriptor_set, rpcsh
+    from grpc_reflection.v1alpha import _base
+    from set_server import SetServer
+    monkeypatch.setenv("RPCSH_CACHE_DIR", str(tmp_path / "cache"))
+    asked = []
+    for name in ("_list_services", "_file_containing_symbol", "_file_by_filename"):
+        def spy(self, request, *args, _name=name, _real=getattr(_base.BaseReflectionServicer,
+                                                                  name)):
+            asked.append(_name)
+            return _real(self, request, *args)
+        monkeypatch.setattr(_base.BaseReflectionServicer, name, spy)
+    schema = descriptor_set(ROOT / "proto", ["helloworld.proto"], tmp_path / "hello.pb")
+    server = SetServer(schema)
+    try:
+        calls = []
+        for _ in range(2):
+            asked.clear()
+            out = rpcsh("call", "-a", server.addr, "Greeter/SayHello", '{"name": "r"}')
+            calls.append((list(asked), out.stdout))
+        assert calls[0][0] == ["_list_services", "_file_containing_symbol"], calls
+        assert calls[1][0] == ["_file_containing_symbol"], calls
+        assert calls[0][1] == calls[1][1] == "{}\n", calls
+    finally:
+        server.stop()

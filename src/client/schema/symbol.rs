@@ -123,7 +123,10 @@ impl Schema {
         method: Option<&str>,
     ) -> anyhow::Result<ServiceDescriptor> {
         self.list_and_load(name).await?;
-        let services = self.services().await?;
+        let services = match (&self.services, &self.listed_before) {
+            (None, Some(before)) => before.clone(),
+            _ => self.services().await?,
+        };
         let found = matching_services(name, &services);
         let full = match found.as_slice() {
             [one] => (*one).clone(),
@@ -179,6 +182,7 @@ impl Schema {
                     let files = file_answer(answer.await?)?;
                     self.fetch(files).await?;
                 }
+                self.well_known_beside().await?;
                 self.load_symbol(&format!("{full}.{method}")).await?
             }
             _ => self.load_symbol(&full).await?,
@@ -202,6 +206,25 @@ impl Schema {
     /// `method` again, from a pool that holds every well-known type when the pool holds
     /// `google.protobuf.Any`: a request's `@type` may name any of them whatever the source
     /// ships, as in grpcurl and buf (they are bundled: no round trip).
+    /// With `google.protobuf.Any` among the files, the well-known types go into the method's
+    /// own build: `with_well_known` would otherwise build the whole pool a second time for
+    /// them (half of a Google Ads call's time).
+    async fn well_known_beside(&mut self) -> anyhow::Result<()> {
+        if !self.reflected.files.has("google/protobuf/any.proto") {
+            return Ok(());
+        }
+        let known: Vec<_> = super::well_known().files().collect();
+        for message in known.iter().flat_map(|f| f.messages()) {
+            self.add_root(message.full_name());
+        }
+        let missing = known
+            .iter()
+            .filter(|f| !self.reflected.files.has(f.name()))
+            .map(|f| f.encode_to_vec())
+            .collect();
+        self.fetch(missing).await
+    }
+
     async fn with_well_known(
         &mut self,
         method: MethodDescriptor,
