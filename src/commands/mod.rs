@@ -98,6 +98,21 @@ pub async fn call(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut session = conn.open(true).await?;
+    let deadline = (started, timeout);
+    let called = call_on(conn, &mut session, method, data, parse, output, deadline).await;
+    session.schema.leave();
+    called
+}
+
+async fn call_on(
+    conn: &Connection,
+    session: &mut crate::session::connection::Session,
+    method: &str,
+    data: Data,
+    parse: ParseOptions,
+    output: OutputOptions,
+    (started, timeout): (Instant, Option<Duration>),
+) -> anyhow::Result<()> {
     let request = lazy_request(&mut session.schema, &data, &parse);
     let link = session.link()?;
     // --timeout bounds reflection too (a silent or endless server); the call gets the rest.
@@ -110,7 +125,7 @@ pub async fn call(
     let schema_time = started.elapsed() - session.connected;
     let verbose = conn.verbose;
     if let Some(v) = &verbose {
-        trace_start(v, conn, &session, &method, schema_time);
+        trace_start(v, conn, session, &method, schema_time);
     }
     let options = CallOptions {
         metadata: session.metadata.clone(),
@@ -121,16 +136,7 @@ pub async fn call(
     if output.envelope {
         let timing = (started, session.connected, schema_time);
         let format_error = output.format_error;
-        return enveloped(
-            &mut session,
-            &method,
-            data,
-            parse,
-            options,
-            timing,
-            format_error,
-        )
-        .await;
+        return enveloped(session, &method, data, parse, options, timing, format_error).await;
     }
     let mut handler = ResolvingPrinter::new(&mut session.schema, &output, verbose);
     let result = send(

@@ -380,6 +380,14 @@ impl Schema {
         })
     }
 
+    /// Ends a one-shot command's schema: the reflection stream closes as usual; the
+    /// descriptors are left to the process's end, as freeing a big pool piece by piece took a
+    /// quarter of a Google Ads call's time.
+    pub fn leave(&mut self) {
+        std::mem::forget(std::mem::replace(&mut self.pool, DescriptorPool::new()));
+        std::mem::forget(std::mem::take(&mut self.reflected));
+    }
+
     /// What `-v` should say of how the schema was read.
     pub fn notes(&self) -> &[String] {
         &self.notes

@@ -18,6 +18,7 @@ const MESSAGE: u32 = 4;
 const ENUM: u32 = 5;
 const SERVICE: u32 = 6;
 const EXTENSION: u32 = 7;
+const OPTIONS: u32 = 8;
 const SOURCE_CODE_INFO: u32 = 9;
 
 /// A name a kept definition uses that no file here defines: the file, the name as written, and
@@ -592,6 +593,12 @@ impl Files {
             if entry.tag == SOURCE_CODE_INFO {
                 continue;
             }
+            // A file's options (java_package and the like) are for code generators; a
+            // one-shot build leaves them out (a tenth of a Google Ads call's build went on
+            // them). Editions' features stay: they change what fields mean.
+            if entry.tag == OPTIONS && roots_given && !whole_file && !has_features(value) {
+                continue;
+            }
             if let Some(methods) = only.get(&(f, i)) {
                 // Re-encoded with only its wanted methods (their custom options are lost,
                 // which a call does not read).
@@ -757,6 +764,27 @@ impl Files {
 
 /// Past this many messages in a closure, a shallow build cuts it short.
 const SHALLOW_FROM: usize = 256;
+
+/// Whether encoded FileOptions set editions' `features` (field 50).
+fn has_features(options: &[u8]) -> bool {
+    let mut rest = options;
+    while !rest.is_empty() {
+        let Ok(key) = prost::encoding::decode_varint(&mut rest) else {
+            return true;
+        };
+        if key >> 3 == 50 {
+            return true;
+        }
+        let wire = prost::encoding::WireType::try_from(key & 7);
+        let Ok(wire) = wire else { return true };
+        if prost::encoding::skip_field(wire, (key >> 3) as u32, &mut rest, Default::default())
+            .is_err()
+        {
+            return true;
+        }
+    }
+    false
+}
 
 /// How much of a definition a pool gets.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -138,3 +138,39 @@ fn a_name_nowhere_is_reported_with_its_file() {
     assert_eq!(missing[0].0, "broken.proto");
     assert_eq!(missing[0].2, ["nowhere.Thing"]);
 }
+
+#[test]
+fn a_one_shot_build_leaves_file_options_out_but_editions_features_in() {
+    let file = |options: Vec<u8>| {
+        let mut proto = prost_types::FileDescriptorProto {
+            name: Some("o.proto".into()),
+            package: Some("o".into()),
+            syntax: Some("proto3".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("M".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        prost::encoding::bytes::encode(OPTIONS, &options, &mut proto);
+        proto
+    };
+    // java_package "abc"; then the same with features { field_presence: 2 } (field 50).
+    let java = vec![0x0a, 3, b'a', b'b', b'c'];
+    let featured = [java.clone(), vec![0x92, 0x03, 2, 0x08, 0x02]].concat();
+    assert!(!has_features(&java) && has_features(&featured));
+    for (options, kept) in [(java, false), (featured, true)] {
+        let mut files = Files::default();
+        assert!(files.insert(file(options)));
+        let roots = ["o.M".to_string()];
+        let one_shot = pool(&files, Some(&roots));
+        let m = one_shot.get_message_by_name("o.M").unwrap();
+        let encoded = m.parent_file().file_descriptor_proto().options.is_some();
+        assert_eq!(encoded, kept);
+        // Everything built (the shell) keeps them all.
+        let whole = pool_of_everything(&files);
+        let file = whole.get_message_by_name("o.M").unwrap().parent_file();
+        assert!(file.file_descriptor_proto().options.is_some());
+    }
+}
