@@ -580,10 +580,11 @@ impl Schema {
             [one] => one.to_string(),
             _ => name.to_string(),
         };
-        // A service the server listed last time: its file alone. The list is the server's to
-        // make (a Python server's answer for 1,870 services took it 3-8 ms and 100 KB); it is
-        // asked only when the file is not there (the service is gone).
-        if kept.contains(&full) {
+        // A one-shot command on a service the server listed last time: its file alone. The
+        // list is the server's to make (a Python server's answer for 1,870 services took it
+        // 3-8 ms and 100 KB); it is asked only when the file is not there (the service is
+        // gone). The shell lists anyway: its completion offers every service.
+        if self.reflected.roots.is_some() && kept.contains(&full) {
             let answer = reflection
                 .ask(Ask::FileContainingSymbol(full.clone()))
                 .await;
