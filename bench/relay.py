@@ -5,13 +5,16 @@ CPU each call cost the proxy and the server (from /proc), and the proxy's RSS. T
 printing goes to /dev/null. With --before OLD, a second proxy from another build takes its turn
 in each round, so before and after are measured side by side. With --pin, the proxy runs on CPU 1
 and the server and the load on CPU 0 (the proxy on its own core); otherwise all share the cores.
+With --slow-straight W, one more straight row with W workers: the server's cost per call at
+about the proxy's throughput (a server less busy batches less, whoever is in front of it).
 
     target/py-venv/bin/python bench/relay.py target/release/rpcsh [--calls 30000] [--rounds 3]
-        [--before OLD_RPCSH] [--pin]
+        [--before OLD_RPCSH] [--pin] [--slow-straight 3]
 """
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -36,10 +39,15 @@ def on_cpu(cpu):
 
 
 def bench(rpcsh, addr, n, cpu, workers=10):
+    """bench's JSON report, with the CPU seconds the load itself used as "load_s"."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([rpcsh, "bench", "-a", addr, "-n", str(n), "-c", str(workers),
                           "--output", "json", "Greeter/SayHello", '{"name": "b"}'],
                          capture_output=True, text=True, check=True, preexec_fn=on_cpu(cpu))
-    return json.loads(out.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report = json.loads(out.stdout)
+    report["load_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return report
 
 
 def start_proxy(rpcsh, upstream, cpu):
@@ -66,6 +74,8 @@ def main():
     args.add_argument("--rounds", type=int, default=3)
     args.add_argument("--before", help="another build's rpcsh, whose proxy runs beside")
     args.add_argument("--pin", action="store_true", help="the proxy on CPU 1, the rest on CPU 0")
+    args.add_argument("--slow-straight", type=int, metavar="W",
+                      help="one more straight row with W workers")
     args = args.parse_args()
     load_cpu, proxy_cpu = (0, 1) if args.pin else (None, None)
     server = subprocess.Popen([args.rpcsh, "serve", "--listen", "127.0.0.1:0",
@@ -75,7 +85,8 @@ def main():
     proxies = {"proxy": start_proxy(args.rpcsh, addr, proxy_cpu)}
     if args.before:
         proxies["proxy before"] = start_proxy(args.before, addr, proxy_cpu)
-    rows = {name: [] for name in ["straight", *proxies]}
+    slow = f"straight, {args.slow_straight} w" if args.slow_straight else None
+    rows = {name: [] for name in ["straight", *proxies, *filter(None, [slow])]}
     try:
         for _, through in proxies.values():
             bench(args.rpcsh, through, 2000, load_cpu)  # warm-up
@@ -85,19 +96,22 @@ def main():
                 proxy, target = proxies.get(name, (None, addr))
                 pids = [server.pid] + ([proxy.pid] if proxy else [])
                 start = [cpu_s(pid) for pid in pids]
-                r = bench(args.rpcsh, target, args.calls, load_cpu)
+                workers = args.slow_straight if name == slow else 10
+                r = bench(args.rpcsh, target, args.calls, load_cpu, workers)
                 used = [(cpu_s(pid) - s) / args.calls * 1e6 for pid, s in zip(pids, start)]
                 alone = bench(args.rpcsh, target, 5000, load_cpu, workers=1)
                 p50 = alone["percentiles_ms"]["p50"]
-                rows[name].append((r["rps"], p50, *used))
+                rows[name].append((r["rps"], p50, r["load_s"] / args.calls * 1e6, *used))
         straight = statistics.median(r[0] for r in rows["straight"])
         print(f"{'(medians of ' + str(args.rounds) + ')':<14} {'req/s':>8} {'kept':>5} "
-              f"{'p50 alone':>9} {'server us/call':>15} {'proxy us/call':>14} {'proxy/server':>13}")
+              f"{'p50 alone':>9} {'load us/call':>13} {'server us/call':>15} {'proxy us/call':>14} "
+              f"{'proxy/server':>13}")
         for name, runs in rows.items():
-            rps, p50, server_us = (statistics.median(r[i] for r in runs) for i in range(3))
-            line = f"{name:<14} {rps:8.0f} {rps / straight:5.0%} {p50:9.3f} {server_us:15.1f}"
+            rps, p50, load_us, server_us = (statistics.median(r[i] for r in runs) for i in range(4))
+            line = (f"{name:<14} {rps:8.0f} {rps / straight:5.0%} {p50:9.3f} {load_us:13.1f} "
+                    f"{server_us:15.1f}")
             if name in proxies:
-                proxy_us = statistics.median(r[3] for r in runs)
+                proxy_us = statistics.median(r[4] for r in runs)
                 line += f" {proxy_us:14.1f} {proxy_us / server_us:12.2f}x"
             print(line)
         for name, (p, _) in proxies.items():
