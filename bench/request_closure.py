@@ -3,7 +3,7 @@ server: tests/py/chain_schema.py's 200 files of 20 messages (each holding the sa
 the file before and the one before it in its own file), and a service whose request is the last
 file's Msg19, which reaches all 4,000. rpcsh builds a request as far as its JSON goes; grpcurl
 builds the whole closure. Medians of RUNS runs, wall and peak RSS, for each rpcsh binary given
-and grpcurl.
+and grpcurl; then each binary's `rpcsh bench` of 100 such calls (its start builds the same).
 
     python bench/request_closure.py GRPCURL RPCSH [RPCSH...] [--runs N]"""
 import pathlib
@@ -45,6 +45,8 @@ def main():
     print(f"{out.stat().st_size / 1e6:.1f} MB of descriptors; {method} '{{}}', medians of {runs}")
     try:
         rows = [(b, [b, "call", "-a", addr, "--max-msg-size", "64MB", method, "{}"]) for b in binaries]
+        rows += [(f"{b} bench -n 100", [b, "bench", "-a", addr, "--max-msg-size", "64MB", "-n",
+                                        "100", "-c", "1", method, "{}"]) for b in binaries]
         rows.append(("grpcurl", [grpcurl, "-plaintext", "-max-msg-sz", str(64 << 20), "-d", "{}",
                                  addr, method]))
         results = {}
@@ -54,8 +56,9 @@ def main():
                              statistics.median(s[1] for s in samples))
         theirs = results["grpcurl"]
         for name, (t, rss) in results.items():
-            print(f"  {name:<28} {t * 1000:6.0f} ms {rss:6.1f} MiB   "
-                  f"{t / theirs[0]:.2f}x wall {rss / theirs[1]:.2f}x RSS")
+            ratios = "" if "bench" in name else (f"   {t / theirs[0]:.2f}x wall "
+                                                  f"{rss / theirs[1]:.2f}x RSS")
+            print(f"  {name:<40} {t * 1000:6.0f} ms {rss:6.1f} MiB{ratios}")
     finally:
         server.stop(None)
 

@@ -29,38 +29,60 @@ pub(super) struct Requests {
     per_call: usize,
 }
 
+/// The texts of a run's requests: DATA (`text`), or every line of `file` that is not blank,
+/// with its number. Read before the method is resolved: the schema is built as far as they go.
+pub(super) fn texts(text: String, file: Option<&Path>) -> anyhow::Result<Vec<(usize, String)>> {
+    let Some(path) = file else {
+        return Ok(vec![(0, text)]);
+    };
+    let all = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --data-file {}", path.display()))?;
+    let lines: Vec<_> = all
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(k, line)| (k + 1, line.to_string()))
+        .collect();
+    if lines.is_empty() {
+        bail!(crate::sys::error::Hint::new(
+            format!("--data-file {} has no requests", path.display()),
+            "write one request a line (JSON lines): {\"name\": \"a\"}",
+        ));
+    }
+    Ok(lines)
+}
+
+/// The texts with their placeholders filled by stand-ins, one after another: the JSON whose
+/// types the schema needs (`Schema::expand_request`). A placeholder only ever fills a value, so
+/// every request of the run fills the same types. A text whose placeholders are wrong is left
+/// out, for `Requests::load` to report.
+pub(super) fn stand_ins(texts: &[(usize, String)], method: &MethodDescriptor) -> String {
+    texts
+        .iter()
+        .filter_map(|(_, text)| fill(text, 0, 0, method).ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Requests {
-    /// DATA (`text`), or every line of `file`.
+    /// The requests of `texts` (`texts()`), each checked and, without placeholders, encoded.
     pub(super) fn load(
         method: &MethodDescriptor,
-        text: &str,
+        texts: &[(usize, String)],
         file: Option<&Path>,
         random: bool,
         per_call: usize,
     ) -> anyhow::Result<Requests> {
-        let lines = match file {
-            None => vec![request(method, text, per_call)?],
-            Some(path) => {
-                let all = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read --data-file {}", path.display()))?;
-                let lines = all
-                    .lines()
-                    .enumerate()
-                    .filter(|(_, line)| !line.trim().is_empty())
-                    .map(|(k, line)| {
-                        request(method, line, per_call)
-                            .with_context(|| format!("{}:{}", path.display(), k + 1))
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                if lines.is_empty() {
-                    bail!(crate::sys::error::Hint::new(
-                        format!("--data-file {} has no requests", path.display()),
-                        "write one request a line (JSON lines): {\"name\": \"a\"}",
-                    ));
+        let lines = texts
+            .iter()
+            .map(|(k, text)| {
+                let request = request(method, text, per_call);
+                match file {
+                    Some(path) => request.with_context(|| format!("{}:{k}", path.display())),
+                    None => request,
                 }
-                lines
-            }
-        };
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Requests {
             lines,
             random,

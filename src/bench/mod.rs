@@ -359,10 +359,20 @@ pub async fn run(
     data: Option<String>,
     options: BenchOptions,
 ) -> anyhow::Result<()> {
+    let text = match options.data.data_file {
+        Some(_) => String::new(),
+        None => input::Data::parse(data.as_deref()).read_text()?,
+    };
+    let texts = data::texts(text, options.data.data_file.as_deref())?;
     let mut session = conn.open(true).await?;
-    session.schema.only_what_is_used();
+    // The requests are known before the first call: their types are built, not every type a
+    // request could reach (a big schema's whole closure is most of a run's start).
+    session.schema.lazy_request();
     let method = session.schema.resolve_method(method).await?;
-    let requests = load_requests(&method, data, &options)?;
+    let method = (session.schema)
+        .expand_request(method.clone(), &data::stand_ins(&texts, &method))
+        .await?;
+    let requests = load_requests(&method, &texts, &options)?;
     let templates = metadata_templates(&session.metadata, &method)?;
     let shape = options.shape.shape();
     let (workers, connections) = spread(&options, shape.as_ref());
@@ -438,16 +448,12 @@ pub async fn run(
 /// run asks of the method.
 fn load_requests(
     method: &MethodDescriptor,
-    data: Option<String>,
+    texts: &[(usize, String)],
     options: &BenchOptions,
 ) -> anyhow::Result<Requests> {
-    let text = match options.data.data_file {
-        Some(_) => String::new(),
-        None => input::Data::parse(data.as_deref()).read_text()?,
-    };
     let requests = Requests::load(
         method,
-        &text,
+        texts,
         options.data.data_file.as_deref(),
         options.data.random,
         options.pacing.stream_messages,

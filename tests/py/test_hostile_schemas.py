@@ -10,7 +10,8 @@ from google.protobuf import descriptor_pb2
 from set_server import SetServer
 
 
-def deep_set(path, levels, width):
+def deep_set(path, levels, width, numbered=False):
+    """`numbered`: each level but the last has an int64 `n` too (field 100)."""
     fds = descriptor_pb2.FileDescriptorSet()
     f = fds.file.add(name="deep.proto", package="deep", syntax="proto3")
     for i in range(levels):
@@ -19,6 +20,8 @@ def deep_set(path, levels, width):
             for w in range(width):
                 m.field.add(name=f"f{w}", number=w + 1, type=11, label=1,
                             type_name=f".deep.M{i + 1}")
+            if numbered:
+                m.field.add(name="n", number=100, type=3, label=1)
         else:
             m.field.add(name="x", number=1, type=5, label=1)
     f.service.add(name="Deep").method.add(name="Get", input_type=".deep.M0",
@@ -160,5 +163,32 @@ def test_a_call_builds_only_the_request_types_its_json_fills(tmp_path):
         out, err, code, _ = rpcsh_peak("call", "-a", server.addr, "Deep/Get", "-",
                                        stdin='{"f0": {"f0": {}}}', timeout=120)
         assert code == 0 and json.loads(out) == {"f0": {"f0": {}}}, err
+    finally:
+        server.stop()
+
+
+def test_bench_builds_only_the_request_types_its_data_fills(tmp_path):
+    """`rpcsh bench` knows its requests before the first call: on the 100,000-deep chain it
+    builds the levels they fill, as a call does (built whole, the run took 127 MiB on a 4 MB
+    schema and about 400 here). Each line of a data file counts: the deepest is the second, a
+    template whose placeholder is no JSON until filled."""
+    path = deep_set(tmp_path / "chain.pb", 100_000, 1, numbered=True)
+    big = ["--max-msg-size", "16MB"]  # the file is 4.7 MB
+    server = SetServer(path)
+    try:
+        lines = tmp_path / "requests.jsonl"
+        lines.write_text('{"f0": {}}\n\n{"f0": {"f0": {"f0": {"n": {{n}}, "f0": {}}}}}\n')
+        for data in (['{"f0": {"f0": {"f0": {}}}}'], ["--data-file", str(lines)]):
+            out, err, code, peak = rpcsh_peak("bench", "-a", server.addr, *big, "-n", "20",
+                                              "-c", "2", "--output", "json", "Deep/Get", *data,
+                                              timeout=120)
+            assert code == 0, err
+            assert json.loads(out)["statuses"] == {"OK": 20}, out
+            assert peak < 150, f"{data[0]}: {peak:.0f} MiB"
+        # A line naming a field its level lacks is refused with its place, before any call.
+        lines.write_text('{"f0": {}}\n{"f0": {"f0": {"nope": 1}}}\n')
+        out, err, code, _ = rpcsh_peak("bench", "-a", server.addr, *big, "-n", "5", "Deep/Get",
+                                       "--data-file", str(lines), timeout=120)
+        assert code == 1 and f"{lines}:2" in err and "deep.M2 has the fields: f0, n" in err, err
     finally:
         server.stop()

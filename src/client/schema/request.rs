@@ -5,6 +5,7 @@
 use super::Schema;
 use prost_reflect::{Kind, MessageDescriptor, MethodDescriptor};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// Rounds of expansion before the rest of the request is built whole.
 const ROUNDS: usize = 64;
@@ -21,14 +22,13 @@ impl Schema {
         if !self.reflected.lazy_request {
             return Ok(method);
         }
-        let values: Vec<Value> = serde_json::Deserializer::from_str(text)
-            .into_iter::<Value>()
-            .map_while(Result::ok)
-            .collect();
         for round in 0.. {
-            let mut stubs = Vec::new();
-            for v in &values {
-                filled(&method.input(), v, &mut stubs);
+            let mut stubs = HashSet::new();
+            // Parsed again each round, one message at a time: a bench's data file may hold
+            // millions of them.
+            let values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+            for v in values.map_while(Result::ok) {
+                filled(&method.input(), &v, &mut stubs);
             }
             let expanded = self.reflected.shallow.get_or_insert_with(Default::default);
             stubs.retain(|s| !expanded.contains(s));
@@ -54,7 +54,7 @@ impl Schema {
 
 /// The stub messages (no fields here, though the JSON gives some) that `value`, a `message`,
 /// fills.
-fn filled(message: &MessageDescriptor, value: &Value, out: &mut Vec<String>) {
+fn filled(message: &MessageDescriptor, value: &Value, out: &mut HashSet<String>) {
     // The well-known types have JSON forms of their own, and come whole.
     if message.full_name().starts_with("google.protobuf.") {
         return;
@@ -64,7 +64,7 @@ fn filled(message: &MessageDescriptor, value: &Value, out: &mut Vec<String>) {
     };
     if message.fields().len() == 0 {
         if !fields.is_empty() {
-            out.push(message.full_name().to_string());
+            out.insert(message.full_name().to_string());
         }
         return;
     }
