@@ -359,20 +359,8 @@ pub async fn run(
     data: Option<String>,
     options: BenchOptions,
 ) -> anyhow::Result<()> {
-    let text = match options.data.data_file {
-        Some(_) => String::new(),
-        None => input::Data::parse(data.as_deref()).read_text()?,
-    };
-    let texts = data::texts(text, options.data.data_file.as_deref())?;
     let mut session = conn.open(true).await?;
-    // The requests are known before the first call: their types are built, not every type a
-    // request could reach (a big schema's whole closure is most of a run's start).
-    session.schema.lazy_request();
-    let method = session.schema.resolve_method(method).await?;
-    let method = (session.schema)
-        .expand_request(method.clone(), &data::stand_ins(&texts, &method))
-        .await?;
-    let requests = load_requests(&method, &texts, &options)?;
+    let (method, requests) = load_requests(&mut session.schema, method, data, &options).await?;
     let templates = metadata_templates(&session.metadata, &method)?;
     let shape = options.shape.shape();
     let (workers, connections) = spread(&options, shape.as_ref());
@@ -444,16 +432,28 @@ pub async fn run(
     report.print(&tally, options.report.output)
 }
 
-/// The requests of a run (inline, a file, `--data-file`, random), checked against what the
-/// run asks of the method.
-fn load_requests(
-    method: &MethodDescriptor,
-    texts: &[(usize, String)],
+/// The method and the requests of a run (inline, a file, `--data-file`, random), checked
+/// against what the run asks of the method. The requests are known before the method is
+/// resolved: the schema is built as far as they go, not every type a request could reach (a
+/// big schema's whole closure was most of a run's start).
+async fn load_requests(
+    schema: &mut crate::client::schema::Schema,
+    method: &str,
+    data: Option<String>,
     options: &BenchOptions,
-) -> anyhow::Result<Requests> {
+) -> anyhow::Result<(MethodDescriptor, Requests)> {
+    let text = match options.data.data_file {
+        Some(_) => String::new(),
+        None => input::Data::parse(data.as_deref()).read_text()?,
+    };
+    let texts = data::texts(text, options.data.data_file.as_deref())?;
+    schema.lazy_request();
+    let method = schema.resolve_method(method).await?;
+    let stand_ins = data::stand_ins(&texts, &method);
+    let method = schema.expand_request(method, &stand_ins).await?;
     let requests = Requests::load(
-        method,
-        texts,
+        &method,
+        &texts,
         options.data.data_file.as_deref(),
         options.data.random,
         options.pacing.stream_messages,
@@ -467,7 +467,7 @@ fn load_requests(
             "use -c for concurrent calls of unary and client-streaming methods",
         ));
     }
-    Ok(requests)
+    Ok((method, requests))
 }
 
 /// The `-H` metadata whose values hold placeholders (`x-id: {{uuid}}`), checked once.
