@@ -241,6 +241,44 @@ def test_a_big_response_prints_whole_from_a_shallow_build(chained, depth):
     assert "string field_number_3_with_a_longish_name = 3;" in text
 
 
+def test_a_request_any_holding_a_type_of_a_shallow_build(tmp_path):
+    """A request whose `Any` holds a message of a big closure: the lazy request build leaves
+    that message a stub (or out), so the walk of the JSON follows `@type` and builds what the
+    held message fills. Served by grpcio, which echoes the request."""
+    from chain_schema import chain
+    names = chain(tmp_path, files=30)
+    (tmp_path / "svc.proto").write_text(
+        'syntax = "proto3";\npackage holder;\nimport "c29.proto";\n'
+        'import "google/protobuf/any.proto";\n'
+        "message Req { google.protobuf.Any any = 1; chain.p29.Msg19 big = 2; }\n"
+        "service Holder { rpc Echo(Req) returns (Req); }\n")
+    protoset = descriptor_set(tmp_path, [*names, "svc.proto"], tmp_path / "holder.pb")
+    server = SetServer(protoset)
+    url = "type.googleapis.com/chain.p{}"
+    requests = [
+        {"any": {"@type": url.format("29.Msg19"), "fieldNumber3WithALongishName": "top",
+                 "previous": {"previous": {"fieldNumber5WithALongishName": True}}}},
+        {"any": {"@type": url.format("3.Msg2"),
+                 "previousFile": {"previous": {"fieldNumber3WithALongishName": "deep"}}},
+         "big": {"previous": {"fieldNumber3WithALongishName": "beside"}}},
+    ]
+    try:
+        for schema in ([], ["--protoset", str(protoset)]):
+            for request in requests:
+                text = json.dumps(request)
+                out = rpcsh("call", "-a", server.addr, *schema, "holder.Holder/Echo", text)
+                assert json.loads(out.stdout) == request, schema
+                out = rpcsh("bench", "-a", server.addr, *schema, "-n", "3", "--output", "json",
+                            "holder.Holder/Echo", text)
+                assert json.loads(out.stdout)["statuses"] == {"OK": 3}, schema
+        gone = json.dumps({"any": {"@type": url.format("3.Nope"), "x": 1}})
+        out = rpcsh("call", "-a", server.addr, "holder.Holder/Echo", gone, check=False)
+        assert out.returncode == 1 and "chain.p3.Nope" in out.stderr, out.stderr
+        assert out.stderr.count("rpcsh: error:") == 1, out.stderr
+    finally:
+        server.stop()
+
+
 def test_a_descriptor_the_library_panics_on_is_one_error_naming_the_file(tmp_path):
     # prost-reflect 0.16.5 panics (an index out of bounds while labelling its error) on a file
     # of an unknown syntax that carries no source info, as protosets and reflection send them.

@@ -22,25 +22,39 @@ impl Schema {
         if !self.reflected.lazy_request {
             return Ok(method);
         }
+        // Types an `Any`'s `@type` names that the pool lacks, asked for once each.
+        let mut asked = HashSet::new();
         for round in 0.. {
-            let mut stubs = HashSet::new();
+            let mut needs = Needs::default();
             // Parsed again each round, one message at a time: a bench's data file may hold
             // millions of them.
             let values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
             for v in values.map_while(Result::ok) {
-                filled(&method.input(), &v, &mut stubs);
+                filled(&method.input(), &v, &mut needs);
             }
+            let Needs { mut stubs, absent } = needs;
             let expanded = self.reflected.shallow.get_or_insert_with(Default::default);
             stubs.retain(|s| !expanded.contains(s));
-            if stubs.is_empty() {
+            let absent: Vec<String> = absent
+                .into_iter()
+                .filter(|n| asked.insert(n.clone()))
+                .collect();
+            if stubs.is_empty() && absent.is_empty() {
                 return Ok(method);
             }
+            let grown = !stubs.is_empty();
             match round < ROUNDS {
                 true => expanded.extend(stubs),
                 // As deep as that: the request is built whole.
                 false => self.reflected.lazy_request = false,
             }
-            self.rebuild().await?;
+            for name in absent {
+                // One the source does not know is left for the parser to name.
+                let _ = self.load_symbol(&name).await;
+            }
+            if grown {
+                self.rebuild().await?;
+            }
             let name = method.full_name().to_string();
             method = self
                 .pool
@@ -52,19 +66,40 @@ impl Schema {
     }
 }
 
-/// The stub messages (no fields here, though the JSON gives some) that `value`, a `message`,
-/// fills.
-fn filled(message: &MessageDescriptor, value: &Value, out: &mut HashSet<String>) {
+/// What a request's JSON needs built: stub messages (no fields here, though the JSON gives
+/// some) and types `Any`s name that the pool lacks.
+#[derive(Default)]
+struct Needs {
+    stubs: HashSet<String>,
+    absent: HashSet<String>,
+}
+
+/// Adds to `out` what `value`, a `message`, needs built.
+fn filled(message: &MessageDescriptor, value: &Value, out: &mut Needs) {
+    let Value::Object(fields) = value else {
+        return;
+    };
+    if message.full_name() == "google.protobuf.Any" {
+        // `{"@type": ".../pkg.Msg", ...the message's fields}`: the fields are Msg's.
+        let Some(Value::String(url)) = fields.get("@type") else {
+            return;
+        };
+        let name = url.rsplit('/').next().unwrap_or(url);
+        match message.parent_pool().get_message_by_name(name) {
+            Some(held) => filled(&held, value, out),
+            None => {
+                out.absent.insert(name.to_string());
+            }
+        }
+        return;
+    }
     // The well-known types have JSON forms of their own, and come whole.
     if message.full_name().starts_with("google.protobuf.") {
         return;
     }
-    let Value::Object(fields) = value else {
-        return;
-    };
     if message.fields().len() == 0 {
-        if !fields.is_empty() {
-            out.insert(message.full_name().to_string());
+        if fields.keys().any(|k| k != "@type") {
+            out.stubs.insert(message.full_name().to_string());
         }
         return;
     }
