@@ -60,27 +60,69 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A `[servers.NAME]` section: what `rpcsh connect NAME` (or `--addr NAME`) uses.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+/// A `[servers.NAME]` section: what `rpcsh connect NAME` (or `--addr NAME`) uses. The file
+/// spells it as one flat table; here its keys are grouped by what they set. It is read by hand
+/// (`ServerVisitor`): serde's `flatten` cannot go with `deny_unknown_fields`, and would lose a
+/// wrong value's line and column.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Server {
     /// The real address; the section's name when omitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// What goes with each call.
+    #[serde(flatten)]
+    pub calls: Calls,
+    /// How the connection is made.
+    #[serde(flatten)]
+    pub transport: Transport,
+    /// Where the schema comes from when not from reflection alone.
+    #[serde(flatten)]
+    pub schema: SchemaFiles,
+}
+
+/// A section's settings of each call.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Calls {
     /// Headers sent with every call and reflection request.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// Headers sent with reflection requests only.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub reflect_headers: BTreeMap<String, String>,
+    /// As `--header-command`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_command: Option<String>,
+    /// As `--max-msg-size`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_msg_size: Option<usize>,
+    /// Default call deadline for this server.
+    #[serde(with = "duration", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// As `--compress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compress: Option<Compression>,
+    /// As `--protocol`: grpc, grpc-web or connect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// As `--codec`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<Codec>,
+}
+
+/// A section's settings of the connection.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Transport {
     /// As `--plaintext`.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(skip_serializing_if = "is_false")]
     pub plaintext: bool,
     /// As `--tls`.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(skip_serializing_if = "is_false")]
     pub tls: bool,
     /// As `--insecure`.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(skip_serializing_if = "is_false")]
     pub insecure: bool,
     /// As `--cacert`; relative to the file's folder.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,45 +139,123 @@ pub struct Server {
     /// As `--user-agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    /// As `--header-command`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header_command: Option<String>,
     /// As `--proxy`: an http:// URL, or "none".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// As `--http2`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub http2: bool,
+}
+
+/// A section's schema files.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SchemaFiles {
     /// As `--proto`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub protos: Vec<PathBuf>,
     /// As `--import-path`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub import_paths: Vec<PathBuf>,
     /// As `--protoset`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protoset: Option<PathBuf>,
     /// As `--schema-add`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schema_add: Vec<PathBuf>,
-    /// As `--max-msg-size`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_msg_size: Option<usize>,
     /// As `--max-schema-size`, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_schema_size: Option<usize>,
-    /// Default call deadline for this server.
-    #[serde(default, with = "duration", skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Duration>,
-    /// As `--compress`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compress: Option<Compression>,
-    /// As `--protocol`: grpc, grpc-web or connect.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<Protocol>,
-    /// As `--http2`.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub http2: bool,
-    /// As `--codec`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub codec: Option<Codec>,
+}
+
+/// The keys of a `[servers.NAME]` table; any other is an unknown field (at its line and column).
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "kebab-case")]
+enum Field {
+    Address,
+    Headers,
+    ReflectHeaders,
+    HeaderCommand,
+    MaxMsgSize,
+    Timeout,
+    Compress,
+    Protocol,
+    Codec,
+    Plaintext,
+    Tls,
+    Insecure,
+    Cacert,
+    Cert,
+    Key,
+    Authority,
+    UserAgent,
+    Proxy,
+    Http2,
+    Protos,
+    ImportPaths,
+    Protoset,
+    SchemaAdd,
+    MaxSchemaSize,
+}
+
+/// A duration as the file writes it (`duration`), read as a value of its own.
+struct DurationText(Option<Duration>);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        duration::deserialize(d).map(DurationText)
+    }
+}
+
+impl<'de> Deserialize<'de> for Server {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ServerVisitor)
+    }
+}
+
+struct ServerVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ServerVisitor {
+    type Value = Server;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a [servers.NAME] table")
+    }
+
+    // Each value is read where it stands, so a wrong one keeps its line and column.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Server, A::Error> {
+        let mut s = Server::default();
+        let (c, l, f) = (&mut s.calls, &mut s.transport, &mut s.schema);
+        while let Some(key) = map.next_key::<Field>()? {
+            match key {
+                Field::Address => s.address = map.next_value()?,
+                Field::Headers => c.headers = map.next_value()?,
+                Field::ReflectHeaders => c.reflect_headers = map.next_value()?,
+                Field::HeaderCommand => c.header_command = map.next_value()?,
+                Field::MaxMsgSize => c.max_msg_size = map.next_value()?,
+                Field::Timeout => c.timeout = map.next_value::<DurationText>()?.0,
+                Field::Compress => c.compress = map.next_value()?,
+                Field::Protocol => c.protocol = map.next_value()?,
+                Field::Codec => c.codec = map.next_value()?,
+                Field::Plaintext => l.plaintext = map.next_value()?,
+                Field::Tls => l.tls = map.next_value()?,
+                Field::Insecure => l.insecure = map.next_value()?,
+                Field::Cacert => l.cacert = map.next_value()?,
+                Field::Cert => l.cert = map.next_value()?,
+                Field::Key => l.key = map.next_value()?,
+                Field::Authority => l.authority = map.next_value()?,
+                Field::UserAgent => l.user_agent = map.next_value()?,
+                Field::Proxy => l.proxy = map.next_value()?,
+                Field::Http2 => l.http2 = map.next_value()?,
+                Field::Protos => f.protos = map.next_value()?,
+                Field::ImportPaths => f.import_paths = map.next_value()?,
+                Field::Protoset => f.protoset = map.next_value()?,
+                Field::SchemaAdd => f.schema_add = map.next_value()?,
+                Field::MaxSchemaSize => f.max_schema_size = map.next_value()?,
+            }
+        }
+        Ok(s)
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -214,9 +334,10 @@ impl Config {
             return;
         }
         let secret = self.servers.iter().find_map(|(name, s)| {
-            s.headers
+            s.calls
+                .headers
                 .keys()
-                .chain(s.reflect_headers.keys())
+                .chain(s.calls.reflect_headers.keys())
                 .find(|h| crate::client::output::format::is_secret(h))
                 .map(|h| format!("the {h} header of [servers.{name}]"))
         });
@@ -264,7 +385,10 @@ impl Config {
 
     /// The default deadline of calls to `addr`: its section's, else the file's.
     pub fn timeout_for(&self, addr: &str) -> Option<Duration> {
-        self.server(addr).1.and_then(|s| s.timeout).or(self.timeout)
+        self.server(addr)
+            .1
+            .and_then(|s| s.calls.timeout)
+            .or(self.timeout)
     }
 
     /// The file's settings as TOML, with secret header values redacted.
@@ -319,7 +443,7 @@ impl Config {
 impl Server {
     /// Hides the values of secret headers.
     pub fn redact(&mut self) {
-        for headers in [&mut self.headers, &mut self.reflect_headers] {
+        for headers in [&mut self.calls.headers, &mut self.calls.reflect_headers] {
             for (name, value) in headers.iter_mut() {
                 if crate::client::output::format::is_secret(name) {
                     *value = "<redacted>".into();
@@ -334,16 +458,19 @@ impl Server {
                 *p = dir.join(&*p);
             }
         };
-        self.cacert
+        let (transport, files) = (&mut self.transport, &mut self.schema);
+        transport
+            .cacert
             .iter_mut()
-            .chain(&mut self.cert)
-            .chain(&mut self.key)
+            .chain(&mut transport.cert)
+            .chain(&mut transport.key)
             .for_each(fix);
-        self.protoset.iter_mut().for_each(fix);
-        self.protos
+        files.protoset.iter_mut().for_each(fix);
+        files
+            .protos
             .iter_mut()
-            .chain(&mut self.import_paths)
-            .chain(&mut self.schema_add)
+            .chain(&mut files.import_paths)
+            .chain(&mut files.schema_add)
             .for_each(fix);
     }
 }
@@ -373,10 +500,13 @@ protos = ["/abs/api.proto"]
         let c = Config::parse(SAMPLE).unwrap();
         let (addr, s) = c.server("prod");
         assert_eq!(addr, "grpc.example.com:443");
-        assert_eq!(s.unwrap().cacert.as_deref(), Some(Path::new("ca.pem")));
+        assert_eq!(
+            s.unwrap().transport.cacert.as_deref(),
+            Some(Path::new("ca.pem"))
+        );
         // The alias's address selects the same section.
         assert_eq!(c.server("grpc.example.com:443").1, s);
-        assert!(c.server("localhost:50051").1.unwrap().plaintext);
+        assert!(c.server("localhost:50051").1.unwrap().transport.plaintext);
         assert!(c.server("elsewhere:1").1.is_none());
         assert_eq!(c.timeout_for("prod"), Some(Duration::from_secs(2)));
         assert_eq!(c.timeout_for("elsewhere:1"), Some(Duration::from_secs(5)));

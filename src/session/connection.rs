@@ -8,7 +8,7 @@ use crate::client::net::web::{Codec, Protocol};
 use crate::client::output::format::Verbose;
 use crate::client::schema::{reflection::Reflection, Schema};
 use crate::client::wire::invoke::Compression;
-use crate::session::config::{Config, Server};
+use crate::session::config::{Calls, Config, SchemaFiles, Server, Transport};
 use crate::sys::error::Hint;
 use crate::sys::util::DEFAULT_MAX_MESSAGE_SIZE;
 use anyhow::{bail, Context};
@@ -446,36 +446,36 @@ impl Connection {
 fn fill(conn: &mut Connection, server: &Server) {
     let t = &mut conn.transport;
     if !t.plaintext && !t.tls {
-        t.plaintext = server.plaintext;
-        t.tls = server.tls;
+        t.plaintext = server.transport.plaintext;
+        t.tls = server.transport.tls;
     }
-    t.insecure |= server.insecure;
+    t.insecure |= server.transport.insecure;
     for (mine, theirs) in [
-        (&mut t.cacert, &server.cacert),
-        (&mut t.cert, &server.cert),
-        (&mut t.key, &server.key),
+        (&mut t.cacert, &server.transport.cacert),
+        (&mut t.cert, &server.transport.cert),
+        (&mut t.key, &server.transport.key),
     ] {
         if mine.is_none() {
             mine.clone_from(theirs);
         }
     }
     if t.authority.is_none() {
-        t.authority.clone_from(&server.authority);
+        t.authority.clone_from(&server.transport.authority);
     }
     if t.user_agent.is_none() {
-        t.user_agent.clone_from(&server.user_agent);
+        t.user_agent.clone_from(&server.transport.user_agent);
     }
     if conn.header_command.is_none() {
-        conn.header_command.clone_from(&server.header_command);
+        conn.header_command.clone_from(&server.calls.header_command);
     }
     if let (crate::client::net::connect_proxy::Setting::Environment, Some(proxy)) =
-        (&t.proxy, &server.proxy)
+        (&t.proxy, &server.transport.proxy)
     {
         t.proxy = crate::client::net::connect_proxy::Setting::parse(proxy);
     }
     for (mine, theirs) in [
-        (&mut conn.headers, &server.headers),
-        (&mut conn.reflect_headers, &server.reflect_headers),
+        (&mut conn.headers, &server.calls.headers),
+        (&mut conn.reflect_headers, &server.calls.reflect_headers),
     ] {
         // A header given with -H replaces the file's of the same name.
         let given: Vec<String> = mine
@@ -490,30 +490,32 @@ fn fill(conn: &mut Connection, server: &Server) {
         *mine = from_file.chain(mine.drain(..)).collect();
     }
     if conn.schema.protos.is_empty() && conn.schema.protoset.is_none() {
-        conn.schema.protos.clone_from(&server.protos);
-        conn.schema.protoset.clone_from(&server.protoset);
+        conn.schema.protos.clone_from(&server.schema.protos);
+        conn.schema.protoset.clone_from(&server.schema.protoset);
     }
     if conn.schema.schema_add.is_empty() {
-        conn.schema.schema_add.clone_from(&server.schema_add);
+        conn.schema.schema_add.clone_from(&server.schema.schema_add);
     }
     if conn.schema.import_paths.is_empty() {
-        conn.schema.import_paths.clone_from(&server.import_paths);
+        conn.schema
+            .import_paths
+            .clone_from(&server.schema.import_paths);
     }
     if conn.max_message_size.is_none() {
-        conn.max_message_size = server.max_msg_size;
+        conn.max_message_size = server.calls.max_msg_size;
     }
     if conn.schema.max_schema_size.is_none() {
-        conn.schema.max_schema_size = server.max_schema_size;
+        conn.schema.max_schema_size = server.schema.max_schema_size;
     }
     if conn.compress.is_none() {
-        conn.compress = server.compress;
+        conn.compress = server.calls.compress;
     }
     if conn.protocol.is_none() {
-        conn.protocol = server.protocol;
+        conn.protocol = server.calls.protocol;
     }
-    conn.http2 |= server.http2;
+    conn.http2 |= server.transport.http2;
     if conn.codec.is_none() {
-        conn.codec = server.codec;
+        conn.codec = server.calls.codec;
     }
 }
 
@@ -529,35 +531,41 @@ fn settings(conn: &Connection) -> Server {
     let t = &conn.transport;
     Server {
         address: None,
-        headers: map(&conn.headers),
-        reflect_headers: map(&conn.reflect_headers),
-        plaintext: t.plaintext,
-        tls: t.tls,
-        insecure: t.insecure,
-        cacert: t.cacert.clone(),
-        cert: t.cert.clone(),
-        key: t.key.clone(),
-        authority: t.authority.clone(),
-        user_agent: t.user_agent.clone(),
-        header_command: conn.header_command.clone(),
-        proxy: match &t.proxy {
-            crate::client::net::connect_proxy::Setting::Environment => None,
-            crate::client::net::connect_proxy::Setting::Off => Some("none".into()),
-            crate::client::net::connect_proxy::Setting::Url(url) => {
-                Some(crate::client::net::connect_proxy::redact(url))
-            }
+        calls: Calls {
+            headers: map(&conn.headers),
+            reflect_headers: map(&conn.reflect_headers),
+            header_command: conn.header_command.clone(),
+            max_msg_size: conn.max_message_size,
+            timeout: None,
+            compress: conn.compress,
+            protocol: conn.protocol,
+            codec: conn.codec,
         },
-        protos: conn.schema.protos.clone(),
-        import_paths: conn.schema.import_paths.clone(),
-        protoset: conn.schema.protoset.clone(),
-        schema_add: conn.schema.schema_add.clone(),
-        max_msg_size: conn.max_message_size,
-        max_schema_size: conn.schema.max_schema_size,
-        compress: conn.compress,
-        protocol: conn.protocol,
-        http2: conn.http2,
-        codec: conn.codec,
-        timeout: None,
+        transport: Transport {
+            plaintext: t.plaintext,
+            tls: t.tls,
+            insecure: t.insecure,
+            cacert: t.cacert.clone(),
+            cert: t.cert.clone(),
+            key: t.key.clone(),
+            authority: t.authority.clone(),
+            user_agent: t.user_agent.clone(),
+            proxy: match &t.proxy {
+                crate::client::net::connect_proxy::Setting::Environment => None,
+                crate::client::net::connect_proxy::Setting::Off => Some("none".into()),
+                crate::client::net::connect_proxy::Setting::Url(url) => {
+                    Some(crate::client::net::connect_proxy::redact(url))
+                }
+            },
+            http2: conn.http2,
+        },
+        schema: SchemaFiles {
+            protos: conn.schema.protos.clone(),
+            import_paths: conn.schema.import_paths.clone(),
+            protoset: conn.schema.protoset.clone(),
+            schema_add: conn.schema.schema_add.clone(),
+            max_schema_size: conn.schema.max_schema_size,
+        },
     }
 }
 
