@@ -261,6 +261,10 @@ def test_a_request_any_holding_a_type_of_a_shallow_build(tmp_path):
         {"any": {"@type": url.format("3.Msg2"),
                  "previousFile": {"previous": {"fieldNumber3WithALongishName": "deep"}}},
          "big": {"previous": {"fieldNumber3WithALongishName": "beside"}}},
+        # An Any of an Any: the inner one is under "value" (walking the outer again never ends).
+        {"any": {"@type": "type.googleapis.com/google.protobuf.Any",
+                 "value": {"@type": url.format("29.Msg19"),
+                           "previous": {"fieldNumber3WithALongishName": "in"}}}},
     ]
     try:
         for schema in ([], ["--protoset", str(protoset)]):

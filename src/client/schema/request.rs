@@ -86,6 +86,12 @@ fn filled(message: &MessageDescriptor, value: &Value, out: &mut Needs) {
         };
         let name = url.rsplit('/').next().unwrap_or(url);
         match message.parent_pool().get_message_by_name(name) {
+            // A well-known type's own JSON form is under "value" (an Any's too: it goes on).
+            Some(held) if held.full_name().starts_with("google.protobuf.") => {
+                if let Some(inner) = fields.get("value") {
+                    filled(&held, inner, out);
+                }
+            }
             Some(held) => filled(&held, value, out),
             None => {
                 out.absent.insert(name.to_string());
