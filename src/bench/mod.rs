@@ -359,14 +359,15 @@ pub async fn run(
     data: Option<String>,
     options: BenchOptions,
 ) -> anyhow::Result<()> {
-    let mut session = conn.open(true).await?;
-    let (method, requests) = load_requests(&mut session.schema, method, data, &options).await?;
+    let mut session = setting_up(conn.open(true)).await?;
+    let loaded = load_requests(&mut session.schema, method, data, &options);
+    let (method, requests) = setting_up(loaded).await?;
     let templates = metadata_templates(&session.metadata, &method)?;
     let shape = options.shape.shape();
     let (workers, connections) = spread(&options, shape.as_ref());
     let conn = &conn.resolved();
     let target = Target::parse(&conn.addr, &conn.transport)?;
-    let (channels, webs) = links(&session, conn, &target, &method, connections).await?;
+    let (channels, webs) = setting_up(links(&session, conn, &target, &method, connections)).await?;
     let mut setup = GrpcSetup::new(conn, &target, &method, &session.metadata, options.timeout)?;
     setup.pacing = options.pacing();
     let length = options.duration.or(shape.as_ref().and_then(Shape::length));
@@ -669,6 +670,16 @@ impl GrpcSetup {
 
 /// Waits for the workers, or on Ctrl-C stops them (`counters.stop`, `cancel`) and waits for them
 /// to give up. The wall time of the run.
+/// `step` of a run's set-up (connecting, reflection), unless Ctrl-C or SIGTERM comes first:
+/// then the process ends at once with the signal's code, as other commands do (the run's own
+/// handling, which reports what was measured, starts with the load).
+pub(super) async fn setting_up<T>(step: impl std::future::Future<Output = T>) -> T {
+    tokio::select! {
+        done = step => done,
+        code = crate::sys::signals::interrupted(true) => std::process::exit(code.into()),
+    }
+}
+
 async fn join(
     tasks: Vec<tokio::task::JoinHandle<()>>,
     counters: &Counters,

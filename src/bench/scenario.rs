@@ -49,13 +49,13 @@ pub async fn run(
     // Every user connects and learns the script's methods before the load: no step is timed
     // with reflection round trips.
     let methods = &scenario.methods;
-    let shells = futures_util::future::try_join_all((0..users).map(|_| {
+    let shells = super::setting_up(futures_util::future::try_join_all((0..users).map(|_| {
         let mut shell = Shell::silent(conn.clone());
         async move {
             shell.prepare(methods).await?;
             anyhow::Ok(shell)
         }
-    }))
+    })))
     .await?;
     let labels = scenario.steps.clone();
     let sinks = options.sinks(&format!("scenario {name}"))?;
